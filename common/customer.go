@@ -1,0 +1,60 @@
+package common
+
+import (
+	"strconv"
+	"time"
+)
+
+// Customer is one customer record as read from a CSV file, stored in
+// PostgreSQL and delivered to the CRM. Values are kept exactly as read: an
+// empty field is the empty string.
+type Customer struct {
+	ID        int64
+	FirstName string
+	LastName  string
+	Email     string
+	Phone     string
+}
+
+// IdempotencyKey returns the key sent with every delivery attempt of the
+// customer. It depends only on the id, so it is the same on every attempt,
+// after a crash and from any integrator, and differs between customers.
+func (c Customer) IdempotencyKey() string {
+	return IdempotencyKey(c.ID)
+}
+
+// IdempotencyKey returns the delivery idempotency key of the customer id.
+func IdempotencyKey(id int64) string {
+	return "goquiz-customer-" + strconv.FormatInt(id, 10)
+}
+
+// State is the delivery state of a stored customer, as kept in the store.
+type State string
+
+// The delivery states. A record is pending from the moment it is stored
+// until the CRM has answered 200 for it; it is then sent, for good. While an
+// integrator holds a pending record it carries a lease; while it waits for a
+// retry it carries the time of its next attempt.
+const (
+	StatePending State = "pending"
+	StateSent    State = "sent"
+)
+
+// Delivery is a pending customer claimed by an integrator, with what the
+// store knows of its earlier attempts.
+type Delivery struct {
+	Customer
+	// Attempts is how many delivery attempts failed before this claim.
+	Attempts int
+}
+
+// Outcome is the result of one delivery attempt, handed back to the store.
+type Outcome struct {
+	ID int64
+	// Sent is true when the CRM answered 200.
+	Sent bool
+	// RetryIn is the delay before the next attempt when Sent is false.
+	RetryIn time.Duration
+	// Err describes the failure when Sent is false.
+	Err string
+}

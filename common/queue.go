@@ -1,0 +1,56 @@
+package common
+
+import (
+	"context"
+	"time"
+)
+
+// Queue is the store's side of delivery. Every integrator process uses its
+// own Queue, which claims records under its own identity and lease.
+type Queue interface {
+	// Claim reserves up to limit due pending records for this integrator
+	// under a lease. Records leased by another integrator are skipped
+	// until their lease runs out.
+	Claim(ctx context.Context, limit int) ([]Delivery, error)
+	// Settle records the outcomes of delivery attempts in one
+	// transaction: sent records become sent for good; failed ones are
+	// scheduled for a retry and their lease is dropped.
+	Settle(ctx context.Context, outcomes []Outcome) error
+	// Extend renews the lease of every record this integrator holds.
+	Extend(ctx context.Context) error
+	// Release gives the listed held records back, due at once.
+	Release(ctx context.Context, ids []int64) error
+	// NextDue returns how long until the earliest pending record that
+	// this integrator does not hold falls due (zero or less: it is due
+	// now), and false when there is none.
+	NextDue(ctx context.Context) (time.Duration, bool, error)
+}
+
+// Publisher delivers one customer to the CRM.
+type Publisher interface {
+	// Publish sends c. A nil error means the CRM accepted it (HTTP 200);
+	// failures are reported as *PublishError.
+	Publish(ctx context.Context, c Customer) error
+}
+
+// PublishError is a failed delivery attempt.
+type PublishError struct {
+	// Status is the CRM's HTTP status, or 0 when no answer came.
+	Status int
+	// RetryAfter is the wait the CRM asked for, or 0.
+	RetryAfter time.Duration
+	// Reason is a short label for metrics and logs: "status 500",
+	// "timeout", "connection".
+	Reason string
+	// Err is the underlying error, if any.
+	Err error
+}
+
+func (e *PublishError) Error() string {
+	if e.Err != nil {
+		return e.Reason + ": " + e.Err.Error()
+	}
+	return e.Reason
+}
+
+func (e *PublishError) Unwrap() error { return e.Err }

@@ -1,0 +1,213 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/lib/pq"
+
+	"goquiz/common"
+)
+
+// Writer stores chunks of customers; it implements common.ChunkWriter. A
+// Writer keeps scratch state between chunks and is not safe for concurrent
+// use: each loader has its own. Several Writers, in one process or many, may
+// load into the same database at once.
+type Writer struct {
+	db   *DB
+	seen map[int64]struct{}
+	rows []common.Customer
+	// filter is set after a chunk met ids already stored: the next chunk
+	// looks its ids up first instead of hoping for a clean COPY.
+	filter bool
+}
+
+// Writer returns a new chunk writer on d.
+func (d *DB) Writer() *Writer {
+	return &Writer{db: d, seen: make(map[int64]struct{})}
+}
+
+// WriteChunk stores the customers of chunk whose ids are not stored yet, the
+// first occurrence of an id in the chunk winning, and notifies Channel, all
+// in one transaction. On error nothing of the chunk is stored.
+//
+// The common case, a chunk of new ids, is copied straight into the table.
+// When ids are already there the copy fails on the primary key, and the
+// chunk is copied again without the ids found stored. Ids are inserted in
+// ascending order, so concurrent writers of overlapping chunks lock rows in
+// the same order and cannot deadlock.
+func (w *Writer) WriteChunk(ctx context.Context, chunk []common.Customer) (common.ChunkResult, error) {
+	rows := w.unique(chunk)
+	res := common.ChunkResult{Duplicates: int64(len(chunk) - len(rows))}
+	if len(rows) == 0 {
+		return res, nil
+	}
+	tx, err := w.db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return common.ChunkResult{}, fmt.Errorf("write chunk: begin: %w", err)
+	}
+	defer tx.Rollback()
+	stored, err := w.insert(ctx, tx, rows)
+	if err != nil {
+		return common.ChunkResult{}, fmt.Errorf("write chunk: %w", err)
+	}
+	if stored > 0 {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, strconv.FormatInt(stored, 10)); err != nil {
+			return common.ChunkResult{}, fmt.Errorf("write chunk: notify: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return common.ChunkResult{}, fmt.Errorf("write chunk: commit: %w", err)
+	}
+	res.Stored = stored
+	res.Duplicates += int64(len(rows)) - stored
+	return res, nil
+}
+
+// unique returns the chunk without repeated ids, first occurrence kept,
+// sorted by id.
+func (w *Writer) unique(chunk []common.Customer) []common.Customer {
+	clear(w.seen)
+	w.rows = w.rows[:0]
+	for _, c := range chunk {
+		if _, dup := w.seen[c.ID]; dup {
+			continue
+		}
+		w.seen[c.ID] = struct{}{}
+		w.rows = append(w.rows, c)
+	}
+	slices.SortFunc(w.rows, func(a, b common.Customer) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	return w.rows
+}
+
+// insert stores rows (unique, sorted) in tx and returns how many were new.
+func (w *Writer) insert(ctx context.Context, tx *sql.Tx, rows []common.Customer) (int64, error) {
+	if !w.filter {
+		n, err := copyGuarded(ctx, tx, rows)
+		if !isUniqueViolation(err) {
+			return n, err
+		}
+		w.filter = true
+	}
+	fresh, err := w.withoutStored(ctx, tx, rows)
+	if err != nil {
+		return 0, err
+	}
+	if len(fresh) == len(rows) {
+		w.filter = false // the conflicts are behind us (e.g. a rerun caught up)
+	}
+	n, err := copyGuarded(ctx, tx, fresh)
+	if !isUniqueViolation(err) {
+		return n, err
+	}
+	// Another writer stored some of these ids since we looked.
+	return stageInsert(ctx, tx, fresh)
+}
+
+// withoutStored returns the rows whose ids are not in the table yet.
+func (w *Writer) withoutStored(ctx context.Context, tx *sql.Tx, rows []common.Customer) ([]common.Customer, error) {
+	ids := make(pq.Int64Array, len(rows))
+	for i, c := range rows {
+		ids[i] = c.ID
+	}
+	res, err := tx.QueryContext(ctx, `SELECT id FROM customers WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("look up stored ids: %w", err)
+	}
+	defer res.Close()
+	clear(w.seen)
+	for res.Next() {
+		var id int64
+		if err := res.Scan(&id); err != nil {
+			return nil, fmt.Errorf("look up stored ids: %w", err)
+		}
+		w.seen[id] = struct{}{}
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("look up stored ids: %w", err)
+	}
+	fresh := rows[:0:0]
+	for _, c := range rows {
+		if _, ok := w.seen[c.ID]; !ok {
+			fresh = append(fresh, c)
+		}
+	}
+	return fresh, nil
+}
+
+// copyGuarded copies rows into customers under a savepoint, so that a
+// unique violation leaves the transaction usable.
+func copyGuarded(ctx context.Context, tx *sql.Tx, rows []common.Customer) (int64, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT goquiz_copy`); err != nil {
+		return 0, fmt.Errorf("savepoint: %w", err)
+	}
+	n, err := copyRows(ctx, tx, `COPY customers (id, first_name, last_name, email, phone) FROM STDIN`, rows)
+	if err != nil {
+		if _, rbErr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT goquiz_copy`); rbErr != nil {
+			return 0, errors.Join(err, fmt.Errorf("roll back to savepoint: %w", rbErr))
+		}
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT goquiz_copy`); err != nil {
+		return 0, fmt.Errorf("release savepoint: %w", err)
+	}
+	return n, nil
+}
+
+// stageInsert copies rows into a temporary table and inserts those whose
+// ids are still free, for chunks that race with another writer.
+func stageInsert(ctx context.Context, tx *sql.Tx, rows []common.Customer) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE goquiz_stage
+		(id bigint, first_name text, last_name text, email text, phone text) ON COMMIT DROP`); err != nil {
+		return 0, fmt.Errorf("create staging table: %w", err)
+	}
+	if _, err := copyRows(ctx, tx, `COPY goquiz_stage (id, first_name, last_name, email, phone) FROM STDIN`, rows); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO customers (id, first_name, last_name, email, phone)
+		SELECT id, first_name, last_name, email, phone FROM goquiz_stage ORDER BY id
+		ON CONFLICT (id) DO NOTHING`)
+	if err != nil {
+		return 0, fmt.Errorf("insert from staging table: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// copyRows streams rows through the COPY statement query.
+func copyRows(ctx context.Context, tx *sql.Tx, query string, rows []common.Customer) (int64, error) {
+	stmt, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return 0, fmt.Errorf("start copy: %w", err)
+	}
+	defer stmt.Close()
+	for _, c := range rows {
+		if _, err := stmt.ExecContext(ctx, c.ID, c.FirstName, c.LastName, c.Email, c.Phone); err != nil {
+			return 0, fmt.Errorf("copy rows: %w", err)
+		}
+	}
+	res, err := stmt.ExecContext(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("copy: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+func isUniqueViolation(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "23505"
+}

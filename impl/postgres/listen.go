@@ -1,0 +1,108 @@
+package postgres
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// Listener wakes an integrator when a chunk is committed. It keeps its own
+// connection, which it re-establishes by itself after the server restarts,
+// and then wakes the integrator too, since notifications sent while it was
+// away are lost.
+type Listener struct {
+	l         *pq.Listener
+	wake      chan struct{}
+	connected atomic.Bool
+	lastErr   atomic.Pointer[error]
+	done      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// Listen connects to dsn and listens on Channel, waiting up to wait for the
+// first connection. onEvent, if not nil, is told of connection changes
+// ("connected", "disconnected", "reconnected", "connectionAttemptFailed")
+// with the error that caused them.
+func Listen(dsn string, wait time.Duration, onEvent func(event string, err error)) (*Listener, error) {
+	if _, err := pq.NewConnector(dsn); err != nil {
+		return nil, fmt.Errorf("parse listen DSN %s: %w", Redact(dsn), err)
+	}
+	ln := &Listener{wake: make(chan struct{}, 1), done: make(chan struct{})}
+	ln.l = pq.NewListener(dsn, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
+		switch ev {
+		case pq.ListenerEventConnected, pq.ListenerEventReconnected:
+			ln.connected.Store(true)
+		case pq.ListenerEventDisconnected:
+			ln.connected.Store(false)
+		}
+		if err != nil {
+			ln.lastErr.Store(&err)
+		}
+		if onEvent != nil {
+			onEvent(ev.String(), err)
+		}
+	})
+	// pq's Listen blocks until a connection is up, retrying for ever.
+	listened := make(chan error, 1)
+	go func() { listened <- ln.l.Listen(Channel) }()
+	select {
+	case err := <-listened:
+		if err != nil {
+			ln.l.Close()
+			return nil, fmt.Errorf("listen on %s at %s: %w", Channel, Redact(dsn), err)
+		}
+	case <-time.After(wait):
+		ln.l.Close()
+		<-listened
+		cause := fmt.Errorf("no connection within %s", wait)
+		if last := ln.lastErr.Load(); last != nil {
+			cause = fmt.Errorf("no connection within %s: %w", wait, *last)
+		}
+		return nil, fmt.Errorf("listen on %s at %s: %w", Channel, Redact(dsn), cause)
+	}
+	ln.wg.Add(1)
+	go ln.forward()
+	return ln, nil
+}
+
+// forward turns notifications (and the nil that marks a reconnect) into
+// coalesced wake-ups.
+func (ln *Listener) forward() {
+	defer ln.wg.Done()
+	for {
+		select {
+		case <-ln.done:
+			return
+		case _, ok := <-ln.l.Notify:
+			if !ok {
+				return
+			}
+			select {
+			case ln.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// Wake returns the channel that receives a value after notifications or a
+// reconnect. Several events between two receives are coalesced into one.
+func (ln *Listener) Wake() <-chan struct{} { return ln.wake }
+
+// Connected tells whether the listening connection is up.
+func (ln *Listener) Connected() bool { return ln.connected.Load() }
+
+// Close stops listening and frees the connection.
+func (ln *Listener) Close() error {
+	var err error
+	ln.closeOnce.Do(func() {
+		close(ln.done)
+		err = ln.l.Close()
+		ln.wg.Wait()
+	})
+	return err
+}

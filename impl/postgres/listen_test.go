@@ -1,0 +1,87 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"goquiz/common"
+	"goquiz/impl/pgtest"
+	"goquiz/impl/postgres"
+)
+
+func listen(t *testing.T, dsn string) *postgres.Listener {
+	t.Helper()
+	ln, err := postgres.Listen(dsn, 10*time.Second, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+func requireWake(t *testing.T, ln *postgres.Listener, within time.Duration, msg string) {
+	t.Helper()
+	select {
+	case <-ln.Wake():
+	case <-time.After(within):
+		t.Fatalf("no wake-up within %s: %s", within, msg)
+	}
+}
+
+func requireNoWake(t *testing.T, ln *postgres.Listener, during time.Duration, msg string) {
+	t.Helper()
+	select {
+	case <-ln.Wake():
+		t.Fatalf("unexpected wake-up: %s", msg)
+	case <-time.After(during):
+	}
+}
+
+func TestNotifyAfterCommitNotAfterRollback(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	db := openDSN(t, dsn)
+	ln := listen(t, dsn)
+	w := db.Writer()
+
+	_, err := w.WriteChunk(ctxT(t), []common.Customer{cust(1, "a"), {ID: 2, FirstName: "\x00"}})
+	require.Error(t, err)
+	requireNoWake(t, ln, 500*time.Millisecond, "a chunk that rolled back must not notify")
+
+	_, err = w.WriteChunk(ctxT(t), []common.Customer{cust(1, "a")})
+	require.NoError(t, err)
+	requireWake(t, ln, 2*time.Second, "committed chunk")
+
+	_, err = w.WriteChunk(ctxT(t), []common.Customer{cust(1, "a")})
+	require.NoError(t, err)
+	requireNoWake(t, ln, 300*time.Millisecond, "a chunk of duplicates stores nothing to announce")
+}
+
+func TestListenerReconnectsAfterRestart(t *testing.T) {
+	cluster := pgtest.SharedCluster(t)
+	dsn := pgtest.DSN(t)
+	db := openDSN(t, dsn)
+	ln := listen(t, dsn)
+	require.True(t, ln.Connected())
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, cluster.Restart(ctx))
+
+	// The reconnect itself wakes the integrator: notifications may be lost.
+	requireWake(t, ln, 15*time.Second, "reconnect")
+	require.Eventually(t, ln.Connected, 10*time.Second, 50*time.Millisecond)
+	// And notifications flow again over the new connection.
+	for range 3 {
+		select {
+		case <-ln.Wake():
+		default:
+		}
+		_, err := db.Writer().WriteChunk(ctx, []common.Customer{cust(time.Now().UnixNano(), "n")})
+		if err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond) // the pool drops its dead connections
+	}
+	requireWake(t, ln, 5*time.Second, "notification after reconnect")
+}

@@ -1,0 +1,161 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"goquiz/common"
+)
+
+// Queue is one integrator's view of the records to deliver; it implements
+// common.Queue. Records it claims are leased under its owner name until
+// settled, released, or the lease runs out without being extended.
+type Queue struct {
+	db    *DB
+	owner string
+	lease time.Duration
+}
+
+// Queue returns a queue that claims under the name owner, which must be
+// unique to the running integrator, for leases of the given length.
+func (d *DB) Queue(owner string, lease time.Duration) *Queue {
+	return &Queue{db: d, owner: owner, lease: lease}
+}
+
+// leaseMillis is the lease as a parameter for "* interval '1 millisecond'".
+func (q *Queue) leaseMillis() int64 { return q.lease.Milliseconds() }
+
+// Claim reserves up to limit due pending records, oldest due first, skipping
+// rows another transaction has locked. A claimed record's next attempt moves
+// to the end of its lease, which is how a lapsed lease makes it due again.
+// Records this integrator already holds are not claimed again, even when
+// their lease lapsed while the database was out of reach.
+func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error) {
+	rows, err := q.db.db.QueryContext(ctx, `
+		WITH due AS (
+			SELECT id FROM customers
+			WHERE state = 'pending' AND next_attempt_at <= now()
+			  AND leased_by IS DISTINCT FROM $1
+			ORDER BY next_attempt_at
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		)
+		UPDATE customers AS c
+		SET leased_by = $1,
+		    lease_until = now() + $3 * interval '1 millisecond',
+		    next_attempt_at = now() + $3 * interval '1 millisecond',
+		    updated_at = now()
+		FROM due WHERE c.id = due.id
+		RETURNING c.id, c.first_name, c.last_name, c.email, c.phone, c.attempts`,
+		q.owner, limit, q.leaseMillis())
+	if err != nil {
+		return nil, fmt.Errorf("claim batch: %w", err)
+	}
+	defer rows.Close()
+	var out []common.Delivery
+	for rows.Next() {
+		var d common.Delivery
+		if err := rows.Scan(&d.ID, &d.FirstName, &d.LastName, &d.Email, &d.Phone, &d.Attempts); err != nil {
+			return nil, fmt.Errorf("claim batch: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim batch: %w", err)
+	}
+	return out, nil
+}
+
+// Settle records outcomes in one statement. A sent record becomes sent
+// whoever holds it now (it did reach the CRM); a failed one is scheduled
+// for its retry only while this integrator still holds it.
+func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome) error {
+	if len(outcomes) == 0 {
+		return nil
+	}
+	ids := make(pq.Int64Array, len(outcomes))
+	sent := make(pq.BoolArray, len(outcomes))
+	waits := make(pq.Int64Array, len(outcomes))
+	errs := make(pq.StringArray, len(outcomes))
+	for i, o := range outcomes {
+		ids[i], sent[i], waits[i], errs[i] = o.ID, o.Sent, o.RetryIn.Milliseconds(), cleanText(o.Err)
+	}
+	_, err := q.db.db.ExecContext(ctx, `
+		UPDATE customers AS c
+		SET state = CASE WHEN r.sent THEN 'sent' ELSE c.state END,
+		    sent_at = CASE WHEN r.sent THEN now() ELSE c.sent_at END,
+		    attempts = c.attempts + CASE WHEN r.sent THEN 0 ELSE 1 END,
+		    last_error = CASE WHEN r.sent THEN c.last_error ELSE r.err END,
+		    next_attempt_at = CASE WHEN r.sent THEN c.next_attempt_at
+		                      ELSE now() + r.wait * interval '1 millisecond' END,
+		    leased_by = NULL,
+		    lease_until = NULL,
+		    updated_at = now()
+		FROM unnest($1::bigint[], $2::boolean[], $3::bigint[], $4::text[]) AS r(id, sent, wait, err)
+		WHERE c.id = r.id AND c.state = 'pending' AND (r.sent OR c.leased_by = $5)`,
+		ids, sent, waits, errs, q.owner)
+	if err != nil {
+		return fmt.Errorf("settle %d deliveries: %w", len(outcomes), err)
+	}
+	return nil
+}
+
+// Extend renews the lease of every record this integrator holds.
+func (q *Queue) Extend(ctx context.Context) error {
+	_, err := q.db.db.ExecContext(ctx, `
+		UPDATE customers
+		SET lease_until = now() + $2 * interval '1 millisecond',
+		    next_attempt_at = now() + $2 * interval '1 millisecond'
+		WHERE leased_by = $1 AND state = 'pending'`,
+		q.owner, q.leaseMillis())
+	if err != nil {
+		return fmt.Errorf("extend leases: %w", err)
+	}
+	return nil
+}
+
+// Release gives back held records that were not attempted, due at once.
+func (q *Queue) Release(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := q.db.db.ExecContext(ctx, `
+		UPDATE customers
+		SET leased_by = NULL, lease_until = NULL, next_attempt_at = now(), updated_at = now()
+		WHERE id = ANY($1) AND leased_by = $2 AND state = 'pending'`,
+		pq.Int64Array(ids), q.owner)
+	if err != nil {
+		return fmt.Errorf("release %d claims: %w", len(ids), err)
+	}
+	return nil
+}
+
+// NextDue returns how long until the earliest pending record not held by
+// this integrator falls due, and false when there is none.
+func (q *Queue) NextDue(ctx context.Context) (time.Duration, bool, error) {
+	var ms sql.NullFloat64
+	err := q.db.db.QueryRowContext(ctx, `
+		SELECT extract(epoch FROM next_attempt_at - now()) * 1000
+		FROM customers
+		WHERE state = 'pending' AND leased_by IS DISTINCT FROM $1
+		ORDER BY next_attempt_at
+		LIMIT 1`, q.owner).Scan(&ms)
+	if err == sql.ErrNoRows {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("find next due record: %w", err)
+	}
+	return time.Duration(ms.Float64 * float64(time.Millisecond)), true, nil
+}
+
+// cleanText makes s storable as PostgreSQL text: valid UTF-8 without NUL.
+func cleanText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "")
+}

@@ -1,0 +1,59 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+)
+
+// schemaLock is the advisory lock key under which the schema is created, so
+// that processes starting at once do not race on DDL.
+const schemaLock = 0x676f71756978 // "goquix"
+
+// schema creates goquiz's tables and indexes; every statement is idempotent.
+//
+// A customer is pending until the CRM accepted it, then sent. A pending
+// record is due when next_attempt_at has passed. Claiming a record moves its
+// next_attempt_at to the end of its lease, so one index on next_attempt_at
+// over pending rows finds both fresh records and lapsed leases.
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS customers (
+		id              bigint PRIMARY KEY,
+		first_name      text NOT NULL,
+		last_name       text NOT NULL,
+		email           text NOT NULL,
+		phone           text NOT NULL,
+		state           text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+		attempts        integer NOT NULL DEFAULT 0,
+		next_attempt_at timestamptz NOT NULL DEFAULT now(),
+		leased_by       text,
+		lease_until     timestamptz,
+		last_error      text,
+		created_at      timestamptz NOT NULL DEFAULT now(),
+		updated_at      timestamptz NOT NULL DEFAULT now(),
+		sent_at         timestamptz
+	)`,
+	`CREATE INDEX IF NOT EXISTS customers_due ON customers (next_attempt_at) WHERE state = 'pending'`,
+	`CREATE INDEX IF NOT EXISTS customers_leased_by ON customers (leased_by) WHERE leased_by IS NOT NULL`,
+}
+
+// Migrate creates the schema if it does not exist. It is safe to call from
+// several processes at once: they take turns under an advisory lock.
+func (d *DB) Migrate(ctx context.Context) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create schema: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, schemaLock); err != nil {
+		return fmt.Errorf("create schema: take lock: %w", err)
+	}
+	for _, stmt := range schema {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("create schema: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create schema: commit: %w", err)
+	}
+	return nil
+}
