@@ -1,0 +1,136 @@
+package common
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// breaker notices when the CRM looks down (too many failures in a row that
+// point at the CRM rather than at a record) and then lets a single probe
+// request through at a time, more and more rarely up to a cap, until one
+// gets an answer: the CRM is up again and everyone resumes at once.
+type breaker struct {
+	threshold int
+	first     time.Duration
+	max       time.Duration
+	onChange  func(down bool, err error)
+
+	mu       sync.Mutex
+	fails    int
+	down     bool
+	probing  bool
+	probeAt  time.Time
+	interval time.Duration
+	changed  chan struct{} // closed, and replaced, when a probe ends
+}
+
+func newBreaker(threshold int, first, max time.Duration, onChange func(bool, error)) *breaker {
+	if first <= 0 {
+		first = 100 * time.Millisecond
+	}
+	if max < first {
+		max = first
+	}
+	return &breaker{threshold: threshold, first: first, max: max, onChange: onChange}
+}
+
+// acquire waits until a request may go out. probe is true when the request
+// is the probe of a CRM that looks down; its result must be reported with
+// probe set.
+func (b *breaker) acquire(ctx context.Context) (probe bool, err error) {
+	for {
+		b.mu.Lock()
+		if !b.down {
+			b.mu.Unlock()
+			return false, nil
+		}
+		now := time.Now()
+		if !b.probing && !now.Before(b.probeAt) {
+			b.probing = true
+			b.mu.Unlock()
+			return true, nil
+		}
+		changed := b.changed
+		wait := b.probeAt.Sub(now)
+		if b.probing || wait <= 0 {
+			wait = b.max // the probe's end wakes us through changed
+		}
+		b.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, ctx.Err()
+		case <-changed:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// report records the result of a request.
+func (b *breaker) report(probe bool, err error) {
+	outage := isOutage(err)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if probe {
+		b.probing = false
+		defer b.signal()
+	}
+	if !outage {
+		b.fails = 0
+		if b.down {
+			b.down = false
+			if !probe {
+				b.signal()
+			}
+			if b.onChange != nil {
+				b.onChange(false, nil)
+			}
+		}
+		return
+	}
+	b.fails++
+	switch {
+	case !b.down && b.fails >= b.threshold:
+		b.down = true
+		b.changed = make(chan struct{})
+		b.interval = b.first
+		b.probeAt = time.Now().Add(b.interval)
+		if b.onChange != nil {
+			b.onChange(true, err)
+		}
+	case b.down && probe:
+		b.interval = min(2*b.interval, b.max)
+		b.probeAt = time.Now().Add(b.interval)
+	}
+}
+
+// signal wakes the requests waiting in acquire.
+func (b *breaker) signal() {
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// isDown tells whether the CRM looks down now.
+func (b *breaker) isDown() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.down
+}
+
+// isOutage tells whether a delivery error points at the CRM being down or
+// overloaded (no answer, or a 5xx) rather than at the record: a 4xx answer,
+// 429 included, proves the CRM is up.
+func isOutage(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *PublishError
+	if errors.As(err, &pe) {
+		return pe.Status == 0 || pe.Status >= 500
+	}
+	return true
+}

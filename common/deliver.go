@@ -1,0 +1,475 @@
+package common
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DeliverConfig tunes a Deliverer. Zero values take the defaults noted.
+type DeliverConfig struct {
+	// Workers is the number of requests in flight at once (default 8).
+	Workers int
+	// Batch is the number of records claimed per query (default
+	// max(4*Workers, 100), at most 1000).
+	Batch int
+	// PollInterval is how often the store is polled when no wake-up comes
+	// (default 5s).
+	PollInterval time.Duration
+	// RetryDelay is the delay before the first retry of a record (default
+	// 1s); it doubles on every further failure up to RetryMaxDelay (default
+	// 5m).
+	RetryDelay    time.Duration
+	RetryMaxDelay time.Duration
+	// RequestTimeout bounds one request (default 10s).
+	RequestTimeout time.Duration
+	// Lease is how long claimed records stay reserved; the leases of held
+	// records are renewed every Lease/3 (default 30s).
+	Lease time.Duration
+	// DownAfter is the number of failures in a row (no answer, or a 5xx)
+	// after which the CRM is taken as down and only probed (default 10).
+	DownAfter int
+	// ProbeMaxInterval caps the wait between probes of a CRM that is down
+	// (default 2s).
+	ProbeMaxInterval time.Duration
+	// Wake delivers a value when new records may be due (a notification,
+	// or a reconnect after which notifications may have been lost).
+	Wake <-chan struct{}
+	// Logger receives the daemon's logs (default slog.Default()).
+	Logger *slog.Logger
+	// LogInterval is how often a throughput line is logged while records
+	// move (default 5s).
+	LogInterval time.Duration
+	// Observer, if not nil, is told of every attempt, for metrics.
+	Observer Observer
+}
+
+// Observer is told what a Deliverer does. Its methods are called
+// concurrently and must be quick.
+type Observer interface {
+	// Attempt reports one request: its duration and its error (nil when
+	// delivered).
+	Attempt(d time.Duration, err error)
+	// CRMDown reports the CRM going down or coming back.
+	CRMDown(down bool)
+}
+
+func (c *DeliverConfig) defaults() {
+	if c.Workers <= 0 {
+		c.Workers = 8
+	}
+	if c.Batch <= 0 {
+		c.Batch = min(max(4*c.Workers, 100), 1000)
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 5 * time.Second
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = time.Second
+	}
+	if c.RetryMaxDelay < c.RetryDelay {
+		c.RetryMaxDelay = max(5*time.Minute, c.RetryDelay)
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 10 * time.Second
+	}
+	if c.Lease <= 0 {
+		c.Lease = 30 * time.Second
+	}
+	if c.DownAfter <= 0 {
+		c.DownAfter = 10
+	}
+	if c.ProbeMaxInterval <= 0 {
+		c.ProbeMaxInterval = 2 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.LogInterval <= 0 {
+		c.LogInterval = 5 * time.Second
+	}
+}
+
+// DeliverStats counts what a Deliverer did since it started.
+type DeliverStats struct {
+	// Claimed counts records claimed from the store.
+	Claimed int64
+	// Delivered counts records the CRM accepted, whose state is recorded.
+	Delivered int64
+	// Failed counts attempts that did not deliver, each scheduled for retry.
+	Failed int64
+	// Released counts claimed records given back unsent at shutdown.
+	Released int64
+}
+
+// Deliverer is the integrator's engine: it claims due records from a Queue,
+// sends each to the CRM through a Publisher with Workers requests in flight,
+// and records the outcomes in batches, retrying every failure with
+// exponential backoff until the CRM accepts the record.
+type Deliverer struct {
+	q   Queue
+	pub Publisher
+	cfg DeliverConfig
+	log *slog.Logger
+	brk *breaker
+	// retried wakes the claimer when outcomes scheduled retries, whose
+	// due times it could not see while it held the records.
+	retried chan struct{}
+
+	claimed, delivered, failed, released atomic.Int64
+}
+
+// NewDeliverer returns a Deliverer of q's records to pub.
+func NewDeliverer(q Queue, pub Publisher, cfg DeliverConfig) *Deliverer {
+	cfg.defaults()
+	d := &Deliverer{q: q, pub: pub, cfg: cfg, log: cfg.Logger, retried: make(chan struct{}, 1)}
+	d.brk = newBreaker(cfg.DownAfter, cfg.RetryDelay, min(cfg.ProbeMaxInterval, cfg.RetryMaxDelay), d.crmChanged)
+	return d
+}
+
+func (d *Deliverer) crmChanged(down bool, err error) {
+	if down {
+		d.log.Warn("CRM looks down: probing until it answers", "failures_in_a_row", d.cfg.DownAfter, "last_error", errString(err))
+	} else {
+		d.log.Info("CRM is up again: resuming delivery")
+	}
+	if d.cfg.Observer != nil {
+		d.cfg.Observer.CRMDown(down)
+	}
+}
+
+// Stats returns the counts so far.
+func (d *Deliverer) Stats() DeliverStats {
+	return DeliverStats{
+		Claimed:   d.claimed.Load(),
+		Delivered: d.delivered.Load(),
+		Failed:    d.failed.Load(),
+		Released:  d.released.Load(),
+	}
+}
+
+// CRMDown tells whether the CRM looks down now.
+func (d *Deliverer) CRMDown() bool { return d.brk.isDown() }
+
+// Run delivers until ctx is cancelled, then shuts down gracefully: it stops
+// claiming, lets the requests in flight finish (each bounded by
+// RequestTimeout), records what they delivered, gives the records it holds
+// but did not send back to the store, and returns nil. Store errors while
+// running are logged and retried, never fatal.
+func (d *Deliverer) Run(ctx context.Context) error {
+	work := make(chan Delivery, d.cfg.Batch)
+	results := make(chan Outcome, 2*d.cfg.Batch)
+	var unsent unsentSet
+
+	// The lease keeper outlives the workers: it stops after the last
+	// outcome is recorded.
+	keepCtx, stopKeeping := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopKeeping()
+	var keeper sync.WaitGroup
+	keeper.Add(1)
+	go func() { defer keeper.Done(); d.keepLeases(keepCtx) }()
+
+	logCtx, stopLogging := context.WithCancel(ctx)
+	defer stopLogging()
+	go d.logThroughput(logCtx)
+
+	var settled sync.WaitGroup
+	settled.Add(1)
+	go func() { defer settled.Done(); d.settle(ctx, results) }()
+
+	var workers sync.WaitGroup
+	for range d.cfg.Workers {
+		workers.Add(1)
+		go func() { defer workers.Done(); d.work(ctx, work, results, &unsent) }()
+	}
+
+	d.claim(ctx, work, &unsent)
+	close(work)
+	workers.Wait()
+	for r := range work { // claimed, never picked up
+		unsent.add(r.ID)
+	}
+	close(results)
+	settled.Wait()
+
+	// Give back what was claimed but not attempted.
+	ids := unsent.list()
+	if len(ids) > 0 {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err := retry(rctx, func() error { return d.q.Release(rctx, ids) })
+		cancel()
+		if err != nil {
+			d.log.Error("could not release unsent claims; they are taken over when their lease runs out", "records", len(ids), "error", err)
+		} else {
+			d.released.Add(int64(len(ids)))
+		}
+	}
+	stopKeeping()
+	keeper.Wait()
+	st := d.Stats()
+	d.log.Info("integrator stopped", "delivered", st.Delivered, "failed_attempts", st.Failed, "released", st.Released)
+	return nil
+}
+
+// claim fills work with due records until ctx is cancelled; records it
+// claimed but could not hand over go to unsent.
+func (d *Deliverer) claim(ctx context.Context, work chan<- Delivery, unsent *unsentSet) {
+	storeDown := 0
+	for ctx.Err() == nil {
+		batch, err := d.q.Claim(ctx, d.cfg.Batch)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			storeDown++
+			if storeDown == 1 || storeDown%20 == 0 {
+				d.log.Error("claim records: will retry", "error", err)
+			}
+			d.idle(ctx, min(time.Duration(storeDown)*200*time.Millisecond, 5*time.Second))
+			continue
+		}
+		if storeDown > 0 {
+			d.log.Info("store reachable again")
+			storeDown = 0
+		}
+		d.claimed.Add(int64(len(batch)))
+		for i, r := range batch {
+			select {
+			case work <- r:
+			case <-ctx.Done():
+				for _, r := range batch[i:] {
+					unsent.add(r.ID)
+				}
+				return
+			}
+		}
+		if len(batch) == d.cfg.Batch {
+			continue // more may be due
+		}
+		d.idle(ctx, d.nextWait(ctx))
+	}
+}
+
+// nextWait returns how long to wait for new work: until the earliest retry
+// falls due, or the poll interval.
+func (d *Deliverer) nextWait(ctx context.Context) time.Duration {
+	wait := d.cfg.PollInterval
+	due, ok, err := d.q.NextDue(ctx)
+	if err != nil || !ok {
+		return wait
+	}
+	// Something due but not claimable (locked by a claim in progress)
+	// should not make us spin.
+	return min(wait, max(due, 20*time.Millisecond))
+}
+
+// idle waits for a wake-up, the timeout or ctx.
+func (d *Deliverer) idle(ctx context.Context, timeout time.Duration) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-d.cfg.Wake:
+	case <-d.retried:
+	case <-t.C:
+	}
+}
+
+// work sends records until work is closed or ctx is cancelled; records it
+// took but did not send go to unsent.
+func (d *Deliverer) work(ctx context.Context, work <-chan Delivery, results chan<- Outcome, unsent *unsentSet) {
+	// In-flight requests finish after ctx is cancelled: a delivered record
+	// must be recorded as such.
+	reqBase := context.WithoutCancel(ctx)
+	for r := range work {
+		if ctx.Err() != nil {
+			unsent.add(r.ID)
+			continue
+		}
+		probe, err := d.brk.acquire(ctx)
+		if err != nil {
+			unsent.add(r.ID)
+			continue
+		}
+		results <- d.attempt(reqBase, r, probe)
+	}
+}
+
+// attempt sends one record and returns its outcome.
+func (d *Deliverer) attempt(base context.Context, r Delivery, probe bool) Outcome {
+	ctx, cancel := context.WithTimeout(base, d.cfg.RequestTimeout)
+	start := time.Now()
+	err := d.pub.Publish(ctx, r.Customer)
+	cancel()
+	if errors.Is(err, context.DeadlineExceeded) {
+		var pe *PublishError
+		if !errors.As(err, &pe) {
+			err = &PublishError{Reason: "timeout", Err: err}
+		}
+	}
+	d.brk.report(probe, err)
+	if d.cfg.Observer != nil {
+		d.cfg.Observer.Attempt(time.Since(start), err)
+	}
+	if err == nil {
+		return Outcome{ID: r.ID, Sent: true}
+	}
+	failures := r.Attempts + 1
+	wait := RetryDelay(err, failures, d.cfg.RetryDelay, d.cfg.RetryMaxDelay)
+	d.log.Debug("delivery failed", "id", r.ID, "attempt", failures, "retry_in", wait, "error", err)
+	return Outcome{ID: r.ID, RetryIn: wait, Err: errString(err)}
+}
+
+// settle records outcomes in batches: it takes whatever has arrived while
+// the previous batch was being written, so batches grow with the load and a
+// lone outcome is written at once. A failed write is retried until it
+// succeeds; after shutdown for at most 30s.
+func (d *Deliverer) settle(ctx context.Context, results <-chan Outcome) {
+	batch := make([]Outcome, 0, 2*d.cfg.Batch)
+	for first := range results {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		d.write(ctx, batch)
+	}
+}
+
+// write records one batch of outcomes, retrying while the store is out of
+// reach; once ctx is done, for at most 30s more.
+func (d *Deliverer) write(ctx context.Context, batch []Outcome) {
+	var giveUpAt time.Time
+	for attempt := 1; ; attempt++ {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err := d.q.Settle(sctx, batch)
+		cancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			if giveUpAt.IsZero() {
+				giveUpAt = time.Now().Add(30 * time.Second)
+			} else if time.Now().After(giveUpAt) {
+				d.log.Error("could not record delivery outcomes before shutdown; the records are resent after their lease", "records", len(batch), "error", err)
+				return
+			}
+		}
+		if attempt == 1 || attempt%20 == 0 {
+			d.log.Error("record delivery outcomes: will retry", "records", len(batch), "error", err)
+		}
+		time.Sleep(min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second))
+	}
+	var sent int64
+	for _, o := range batch {
+		if o.Sent {
+			sent++
+		}
+	}
+	d.delivered.Add(sent)
+	d.failed.Add(int64(len(batch)) - sent)
+	if sent < int64(len(batch)) {
+		select {
+		case d.retried <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// keepLeases renews the leases of held records every Lease/3 until ctx is
+// cancelled.
+func (d *Deliverer) keepLeases(ctx context.Context) {
+	t := time.NewTicker(d.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := d.q.Extend(ctx); err != nil && ctx.Err() == nil {
+				d.log.Error("renew leases", "error", err)
+			}
+		}
+	}
+}
+
+// logThroughput logs a line every LogInterval while records move.
+func (d *Deliverer) logThroughput(ctx context.Context) {
+	t := time.NewTicker(d.cfg.LogInterval)
+	defer t.Stop()
+	last, lastAt := d.Stats(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			st := d.Stats()
+			if st == last {
+				continue
+			}
+			secs := now.Sub(lastAt).Seconds()
+			d.log.Info("delivering",
+				"delivered", st.Delivered,
+				"per_second", int64(float64(st.Delivered-last.Delivered)/secs),
+				"failed_attempts", st.Failed-last.Failed,
+				"crm_down", d.brk.isDown())
+			last, lastAt = st, now
+		}
+	}
+}
+
+// unsentSet collects the ids of claimed records that were never attempted.
+type unsentSet struct {
+	mu  sync.Mutex
+	ids []int64
+}
+
+func (s *unsentSet) add(id int64) {
+	s.mu.Lock()
+	s.ids = append(s.ids, id)
+	s.mu.Unlock()
+}
+
+func (s *unsentSet) list() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ids
+}
+
+// retry calls f until it succeeds or ctx ends, backing off between tries.
+func retry(ctx context.Context, f func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		sleep(ctx, min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second))
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,0 +1,323 @@
+package common
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// fastConfig is a configuration with test-sized delays.
+func fastConfig() DeliverConfig {
+	return DeliverConfig{
+		Workers:          4,
+		PollInterval:     50 * time.Millisecond,
+		RetryDelay:       10 * time.Millisecond,
+		RetryMaxDelay:    100 * time.Millisecond,
+		RequestTimeout:   time.Second,
+		Lease:            time.Second,
+		ProbeMaxInterval: 50 * time.Millisecond,
+		Logger:           quietLogger(),
+	}
+}
+
+// runUntil runs d until cond holds (or the deadline), then stops it and
+// waits for Run to return.
+func runUntil(t *testing.T, d *Deliverer, within time.Duration, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	ok := assert.Eventually(t, cond, within, 5*time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	require.True(t, ok)
+}
+
+func allSent(q *memQueue) func() bool {
+	return func() bool {
+		for _, r := range q.snapshot() {
+			if !r.sent {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func TestDeliverEveryRecordOnce(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer func(Customer, int) error
+	}{
+		{"healthy CRM", nil},
+		{"a third of requests fail", func(c Customer, call int) error {
+			if call%3 == 0 {
+				return &PublishError{Status: 500, Reason: "status 500"}
+			}
+			return nil
+		}},
+		{"rate limited without Retry-After", func(c Customer, call int) error {
+			if call%4 == 0 {
+				return &PublishError{Status: 429, Reason: "status 429"}
+			}
+			return nil
+		}},
+		{"connection errors", func(c Customer, call int) error {
+			if call%5 == 0 {
+				return &PublishError{Reason: "connection"}
+			}
+			return nil
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := newMemQueue(500)
+			crm := newFakeCRM(tt.answer)
+			d := NewDeliverer(q.owned("a", time.Second), crm, fastConfig())
+			runUntil(t, d, 10*time.Second, allSent(q))
+			customers, dups := crm.acceptedCount()
+			assert.Equal(t, 500, customers)
+			assert.Equal(t, 0, dups)
+			st := d.Stats()
+			assert.Equal(t, int64(500), st.Delivered)
+			assert.Equal(t, int64(crm.requests()-500), st.Failed)
+		})
+	}
+}
+
+func TestBackoffBounds(t *testing.T) {
+	first, maxD := 100*time.Millisecond, time.Second
+	tests := []struct {
+		failures int
+		lo, hi   time.Duration
+	}{
+		{1, 50 * time.Millisecond, 100 * time.Millisecond},
+		{2, 100 * time.Millisecond, 200 * time.Millisecond},
+		{3, 200 * time.Millisecond, 400 * time.Millisecond},
+		{4, 400 * time.Millisecond, 800 * time.Millisecond},
+		{5, 500 * time.Millisecond, time.Second},
+		{60, 500 * time.Millisecond, time.Second},
+	}
+	for _, tt := range tests {
+		for range 200 {
+			d := Backoff(tt.failures, first, maxD)
+			require.GreaterOrEqual(t, d, tt.lo, "failures %d", tt.failures)
+			require.LessOrEqual(t, d, tt.hi, "failures %d", tt.failures)
+		}
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	q := newMemQueue(1)
+	crm := newFakeCRM(func(c Customer, call int) error {
+		if call == 1 {
+			return &PublishError{Status: 429, RetryAfter: 400 * time.Millisecond, Reason: "status 429"}
+		}
+		return nil
+	})
+	d := NewDeliverer(q.owned("a", time.Second), crm, fastConfig())
+	runUntil(t, d, 5*time.Second, allSent(q))
+	calls := crm.calls[1]
+	require.Len(t, calls, 2)
+	assert.GreaterOrEqual(t, calls[1].Sub(calls[0]), 400*time.Millisecond)
+	assert.Equal(t, []string{"status 429"}, q.snapshot()[1].errs)
+}
+
+func TestRetryDelayUsesLongerOfBackoffAndRetryAfter(t *testing.T) {
+	err := &PublishError{Status: 503, RetryAfter: 3 * time.Second}
+	assert.Equal(t, 3*time.Second, RetryDelay(err, 1, 100*time.Millisecond, time.Second))
+	d := RetryDelay(&PublishError{Status: 503, RetryAfter: time.Millisecond}, 1, time.Second, time.Minute)
+	assert.GreaterOrEqual(t, d, 500*time.Millisecond)
+}
+
+func TestPoisonRecordDoesNotHoldOthersBack(t *testing.T) {
+	q := newMemQueue(300)
+	crm := newFakeCRM(func(c Customer, call int) error {
+		if c.ID == 1 {
+			return &PublishError{Status: 500, Reason: "status 500"}
+		}
+		return nil
+	})
+	d := NewDeliverer(q.owned("a", time.Second), crm, fastConfig())
+	runUntil(t, d, 10*time.Second, func() bool {
+		for id, r := range q.snapshot() {
+			if id != 1 && !r.sent {
+				return false
+			}
+		}
+		return q.snapshot()[1].attempts >= 3
+	})
+	assert.False(t, d.CRMDown(), "one failing record must not make the CRM look down")
+	assert.False(t, q.snapshot()[1].sent)
+}
+
+func TestCRMDownIsProbedThenResumed(t *testing.T) {
+	q := newMemQueue(200)
+	var down atomic.Bool
+	down.Store(true)
+	crm := newFakeCRM(func(c Customer, call int) error {
+		if down.Load() {
+			return &PublishError{Reason: "connection"}
+		}
+		return nil
+	})
+	cfg := fastConfig()
+	cfg.RetryDelay = 20 * time.Millisecond
+	cfg.ProbeMaxInterval = 100 * time.Millisecond
+	cfg.DownAfter = 5
+	d := NewDeliverer(q.owned("a", time.Minute), crm, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+
+	require.Eventually(t, d.CRMDown, 5*time.Second, 5*time.Millisecond)
+	before := crm.requests()
+	time.Sleep(time.Second)
+	during := crm.requests() - before
+	// One probe at a time, at most every 100ms after the first ones.
+	assert.LessOrEqual(t, during, 20, "requests while the CRM is down")
+	assert.GreaterOrEqual(t, during, 5, "the CRM must still be probed")
+
+	down.Store(false)
+	recovered := time.Now()
+	require.Eventually(t, allSent(q), 5*time.Second, 5*time.Millisecond)
+	assert.Less(t, time.Since(recovered), 3*time.Second)
+	assert.False(t, d.CRMDown())
+	cancel()
+	require.NoError(t, <-done)
+	customers, dups := crm.acceptedCount()
+	assert.Equal(t, 200, customers)
+	assert.Zero(t, dups)
+}
+
+func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
+	q := newMemQueue(100)
+	crm := newFakeCRM(nil)
+	crm.delay = 300 * time.Millisecond
+	cfg := fastConfig()
+	cfg.Workers = 4
+	cfg.Lease = time.Hour
+	d := NewDeliverer(q.owned("a", time.Hour), crm, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	require.Eventually(t, func() bool { return crm.requests() >= 4 }, 5*time.Second, time.Millisecond)
+	cancel()
+	start := time.Now()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	assert.Less(t, time.Since(start), time.Second)
+
+	sent, held := 0, 0
+	for _, r := range q.snapshot() {
+		if r.sent {
+			sent++
+		} else if r.owner != "" {
+			held++
+		}
+	}
+	assert.Equal(t, crm.requests(), sent, "every request in flight finished and was recorded")
+	assert.Zero(t, held, "everything not sent is released")
+	st := d.Stats()
+	assert.Equal(t, int64(sent), st.Delivered)
+	assert.Equal(t, int64(100-sent), st.Released)
+}
+
+func TestLeasesAreRenewedWhileRequestsOutlastThem(t *testing.T) {
+	q := newMemQueue(2)
+	crm := newFakeCRM(nil)
+	crm.delay = 700 * time.Millisecond
+	cfg := fastConfig()
+	cfg.Lease = 150 * time.Millisecond
+	a := q.owned("a", cfg.Lease)
+	d := NewDeliverer(a, crm, cfg)
+	// A second integrator tries to take over all the time.
+	other := q.owned("b", time.Minute)
+	stolen := 0
+	runUntil(t, d, 5*time.Second, func() bool {
+		if crm.requests() < 2 {
+			return false // a has not claimed both yet
+		}
+		got, _ := other.Claim(context.Background(), 10)
+		stolen += len(got)
+		return allSent(q)()
+	})
+	assert.Zero(t, stolen, "a live integrator's records must not be taken over")
+	assert.GreaterOrEqual(t, q.extends, 3)
+}
+
+func TestWakeStartsDeliveryAtOnce(t *testing.T) {
+	q := newMemQueue(0)
+	crm := newFakeCRM(nil)
+	wake := make(chan struct{}, 1)
+	cfg := fastConfig()
+	cfg.PollInterval = time.Hour
+	cfg.Wake = wake
+	d := NewDeliverer(q.owned("a", time.Minute), crm, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	time.Sleep(100 * time.Millisecond) // idle now, for an hour
+	q.add(1, 10)
+	wake <- struct{}{}
+	start := time.Now()
+	require.Eventually(t, allSent(q), 2*time.Second, time.Millisecond)
+	assert.Less(t, time.Since(start), time.Second)
+	cancel()
+	require.NoError(t, <-done)
+}
+
+func TestRetriesFallDueWithoutPolling(t *testing.T) {
+	q := newMemQueue(1)
+	crm := newFakeCRM(func(c Customer, call int) error {
+		if call == 1 {
+			return &PublishError{Status: 500, Reason: "status 500"}
+		}
+		return nil
+	})
+	cfg := fastConfig()
+	cfg.PollInterval = time.Hour
+	cfg.RetryDelay = 200 * time.Millisecond
+	d := NewDeliverer(q.owned("a", time.Minute), crm, cfg)
+	runUntil(t, d, 3*time.Second, allSent(q))
+}
+
+func TestStoreOutageIsSurvived(t *testing.T) {
+	q := newMemQueue(50)
+	crm := newFakeCRM(nil)
+	cfg := fastConfig()
+	d := NewDeliverer(q.owned("a", time.Minute), crm, cfg)
+	q.mu.Lock()
+	q.failAll = true
+	q.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	time.Sleep(300 * time.Millisecond)
+	q.mu.Lock()
+	q.failAll = false
+	q.mu.Unlock()
+	require.Eventually(t, allSent(q), 5*time.Second, 5*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	_, dups := crm.acceptedCount()
+	assert.Zero(t, dups)
+}

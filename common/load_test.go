@@ -1,0 +1,147 @@
+package common
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// sliceSource yields a fixed list of rows, then err (io.EOF by default).
+type sliceSource struct {
+	rows []any // Customer or Reject
+	err  error
+	i    int
+}
+
+func (s *sliceSource) Next() (Customer, *Reject, error) {
+	if s.i == len(s.rows) {
+		if s.err != nil {
+			return Customer{}, nil, s.err
+		}
+		return Customer{}, nil, io.EOF
+	}
+	r := s.rows[s.i]
+	s.i++
+	if rej, ok := r.(Reject); ok {
+		return Customer{}, &rej, nil
+	}
+	return r.(Customer), nil, nil
+}
+
+// memWriter stores chunks in memory, failing the chunk number failAt.
+type memWriter struct {
+	chunks [][]int64
+	stored map[int64]bool
+	failAt int
+}
+
+func (w *memWriter) WriteChunk(ctx context.Context, chunk []Customer) (ChunkResult, error) {
+	if w.failAt == len(w.chunks)+1 {
+		return ChunkResult{}, errors.New("database went away")
+	}
+	var res ChunkResult
+	var ids []int64
+	for _, c := range chunk {
+		ids = append(ids, c.ID)
+		if w.stored[c.ID] {
+			res.Duplicates++
+			continue
+		}
+		w.stored[c.ID] = true
+		res.Stored++
+	}
+	w.chunks = append(w.chunks, ids)
+	return res, nil
+}
+
+type memRejects []Reject
+
+func (m *memRejects) WriteReject(r Reject) error { *m = append(*m, r); return nil }
+
+func TestLoad(t *testing.T) {
+	c := func(id int64) Customer { return Customer{ID: id} }
+	rej := Reject{Line: 3, Reason: "bad", Text: "x"}
+	tests := []struct {
+		name     string
+		rows     []any
+		srcErr   error
+		failAt   int
+		want     LoadStats
+		chunks   [][]int64
+		rejects  int
+		wantErr  string
+		progress int
+	}{
+		{
+			name:   "chunks of three",
+			rows:   []any{c(1), c(2), c(3), c(4), c(5), c(6), c(7)},
+			want:   LoadStats{Read: 7, Stored: 7},
+			chunks: [][]int64{{1, 2, 3}, {4, 5, 6}, {7}},
+		},
+		{
+			name:    "rejects are counted and reported, not stored",
+			rows:    []any{c(1), rej, c(2), rej, rej, c(3), c(1)},
+			want:    LoadStats{Read: 7, Stored: 3, Duplicates: 1, Rejected: 3},
+			chunks:  [][]int64{{1, 2, 3}, {1}},
+			rejects: 3,
+		},
+		{
+			name:    "a failing chunk keeps the committed ones",
+			rows:    []any{c(1), c(2), c(3), c(4), c(5), c(6), c(7)},
+			failAt:  2,
+			want:    LoadStats{Read: 3, Stored: 3},
+			chunks:  [][]int64{{1, 2, 3}},
+			wantErr: "store records 4 to 6: database went away",
+		},
+		{
+			name:    "a source error is fatal after what was read",
+			rows:    []any{c(1), c(2), c(3), c(4)},
+			srcErr:  errors.New("gzip: invalid checksum"),
+			want:    LoadStats{Read: 4, Stored: 3},
+			chunks:  [][]int64{{1, 2, 3}},
+			wantErr: "read record 5: gzip: invalid checksum",
+		},
+		{
+			name: "empty input",
+			want: LoadStats{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &memWriter{stored: map[int64]bool{}, failAt: tt.failAt}
+			var rejects memRejects
+			calls := 0
+			st, err := Load(context.Background(), &sliceSource{rows: tt.rows, err: tt.srcErr}, w, &rejects,
+				LoadOptions{ChunkSize: 3, Progress: func(LoadStats) { calls++ }})
+			if tt.wantErr != "" {
+				require.EqualError(t, err, tt.wantErr)
+			} else {
+				require.NoError(t, err)
+				assert.Equal(t, len(tt.chunks)+1, calls, "progress after each chunk and at the end")
+			}
+			// A failed load's Read may run ahead of what was stored.
+			if tt.wantErr == "" {
+				assert.Equal(t, tt.want, st)
+			} else {
+				assert.Equal(t, tt.want.Stored, st.Stored)
+			}
+			assert.Equal(t, tt.chunks, w.chunks)
+			assert.Len(t, rejects, tt.rejects)
+		})
+	}
+}
+
+func TestLoadCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rows := make([]any, 100)
+	for i := range rows {
+		rows[i] = Customer{ID: int64(i + 1)}
+	}
+	_, err := Load(ctx, &sliceSource{rows: rows}, &memWriter{stored: map[int64]bool{}}, nil, LoadOptions{ChunkSize: 10})
+	require.ErrorIs(t, err, context.Canceled)
+}
