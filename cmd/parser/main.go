@@ -1,0 +1,132 @@
+// Command parser loads a CSV file of customers into PostgreSQL in chunks and
+// notifies the integrators as each chunk commits.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"goquiz/common"
+	"goquiz/impl/csv"
+	"goquiz/impl/fake"
+	"goquiz/impl/postgres"
+	"goquiz/internal/cli"
+)
+
+const synopsis = `Usage: parser PATH | - | N
+
+Loads customers from a CSV file into PostgreSQL, in chunks, and notifies the
+integrators as each chunk commits.
+
+  PATH  a CSV file with the header id,first_name,last_name,email,phone
+        (any order, any case, extra columns ignored); gzip input is read
+        transparently
+  -     read the CSV from standard input
+  N     a positive integer that names no file: generate N mock customers
+
+Bad rows are rejected with their line number and the rest still loads; ids
+already stored are counted as duplicates and skipped. Exit status: 0 when the
+input was read to its end (rejected rows included), 1 on a fatal error (the
+chunk in progress is rolled back, committed chunks stay), 2 on bad usage or
+configuration.`
+
+func main() {
+	flags := flag.NewFlagSet("parser", flag.ContinueOnError)
+	flags.SetOutput(io.Discard)
+	var cfg config
+	if err := flags.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			cli.Usage(os.Stdout, synopsis, &cfg)
+			os.Exit(0)
+		}
+		cli.Fatal("parser", cli.ExitUsage, fmt.Errorf("%v (see parser -h)", err))
+	}
+	if flags.NArg() != 1 {
+		cli.Fatal("parser", cli.ExitUsage, errors.New("expected one argument: a CSV file, - for standard input, or a number of customers to generate (see parser -h)"))
+	}
+	if err := cli.LoadEnv(&cfg); err != nil {
+		cli.Fatal("parser", cli.ExitUsage, err)
+	}
+	if err := cfg.validate(); err != nil {
+		cli.Fatal("parser", cli.ExitUsage, fmt.Errorf("invalid configuration: %w", err))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, flags.Arg(0)); err != nil {
+		if ctx.Err() != nil {
+			err = errors.New("interrupted: the chunk in progress was rolled back, committed chunks stay; rerun to finish")
+		}
+		cli.Fatal("parser", cli.ExitFailure, err)
+	}
+}
+
+func run(ctx context.Context, cfg config, arg string) error {
+	in, err := openInput(arg)
+	if err != nil {
+		return err
+	}
+	defer in.close()
+	r := in.r
+	if in.generate > 0 {
+		pr, pw := io.Pipe()
+		defer pr.Close()
+		go func() { pw.CloseWithError(fake.WriteCSV(pw, in.generate, cfg.Seed)) }()
+		r = pr
+	}
+	src, err := csv.NewReader(r, csv.Options{MaxRecordBytes: cfg.MaxRecordBytes, Size: in.size})
+	if err != nil {
+		return fmt.Errorf("%s: %w", in.name, err)
+	}
+
+	db, err := postgres.Open(ctx, cfg.DSN, cfg.ConnectTimeout)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	var rejects common.RejectWriter
+	if cfg.Rejects != "" {
+		f, err := os.Create(cfg.Rejects)
+		if err != nil {
+			return fmt.Errorf("create rejects file: %w", err)
+		}
+		defer f.Close()
+		rw, err := csv.NewRejectWriter(f)
+		if err != nil {
+			return err
+		}
+		defer rw.Flush()
+		rejects = rw
+	}
+
+	start := time.Now()
+	prog := newProgress(os.Stderr, cfg.ProgressInterval, src)
+	st, err := common.Load(ctx, src, db.Writer(), rejects, common.LoadOptions{
+		ChunkSize: cfg.ChunkSize,
+		Progress:  prog.update,
+	})
+	prog.finish()
+	if rw, ok := rejects.(*csv.RejectWriter); ok {
+		if ferr := rw.Flush(); ferr != nil && err == nil {
+			err = ferr
+		}
+	}
+	elapsed := time.Since(start)
+	if err != nil {
+		if st.Stored+st.Duplicates > 0 {
+			return fmt.Errorf("%s: %w (committed before the error: %d stored, %d duplicates)", in.name, err, st.Stored, st.Duplicates)
+		}
+		return fmt.Errorf("%s: %w", in.name, err)
+	}
+	fmt.Printf("read %d rows: %d stored, %d duplicates, %d rejected in %s (%.0f rows/s)\n",
+		st.Read, st.Stored, st.Duplicates, st.Rejected, elapsed.Round(time.Millisecond),
+		float64(st.Read)/max(elapsed.Seconds(), 1e-9))
+	return nil
+}

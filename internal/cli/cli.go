@@ -1,0 +1,53 @@
+// Package cli holds what goquiz's three mains share: configuration from the
+// environment, help text, and one-line fatal errors.
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Exit codes shared by the binaries.
+const (
+	ExitFailure = 1 // the work could not be done
+	ExitUsage   = 2 // bad arguments or configuration
+)
+
+// LoadEnv fills spec (a pointer to a struct with envconfig tags) from the
+// environment, applying its defaults.
+func LoadEnv(spec any) error {
+	if err := envconfig.Process("", spec); err != nil {
+		return fmt.Errorf("invalid configuration: %s", oneLine(err.Error()))
+	}
+	return nil
+}
+
+const usageFormat = `{{range .}}  {{usage_key .}}	{{if usage_default .}}{{usage_default .}}{{else}}(unset){{end}}	{{usage_description .}}
+{{end}}`
+
+// Usage writes the help text: the synopsis, then every environment
+// variable of spec with its default and description.
+func Usage(w io.Writer, synopsis string, spec any) {
+	fmt.Fprintln(w, strings.TrimRight(synopsis, "\n"))
+	fmt.Fprintln(w, "\nEnvironment:")
+	tw := tabwriter.NewWriter(w, 1, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
+	_ = envconfig.Usagef("", spec, tw, usageFormat)
+	tw.Flush()
+}
+
+// Fatal prints "name: err" on one line to standard error and exits with
+// code.
+func Fatal(name string, code int, err error) {
+	fmt.Fprintf(os.Stderr, "%s: %s\n", name, oneLine(err.Error()))
+	os.Exit(code)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
