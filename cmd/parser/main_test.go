@@ -97,15 +97,15 @@ func TestBrokenRowsAreRejectedAndTheRestLoads(t *testing.T) {
 		"1.5,c@x.com,C,D,555,x",                     // 4: bad id
 		"3,\"multi",                                 // 5: quoted newline...
 		"line@x.com\",Cy,\"O\"\"Neil\", 555 3 ,x",   // 6: ...ends here
-		"",                                          // 7: blank line, skipped
-		"4,d@x.com,D\"an,E,555,x",                   // 8: bare quote
-		"1,dup@x.com,Dup,Dup,555,x",                 // 9: duplicate of 1
-		"-5,e@x.com,E,F,555,x",                      // 10: signed id
-		"5,,,,,x",                                   // 11: empty values
-		"99999999999999999999,f@x.com,F,G,555,x",    // 12: id too large
-		"6,\"g@x.com\"x,G,H,555,x",                  // 13: text after closing quote
-		"7,h@x.com,H,I,555,x",                       // 14
-		"8,\"never closes,H,I,555,x",                // 15: unclosed quote to the end
+		"",                                       // 7: blank line, skipped
+		"4,d@x.com,D\"an,E,555,x",                // 8: bare quote
+		"1,dup@x.com,Dup,Dup,555,x",              // 9: duplicate of 1
+		"-5,e@x.com,E,F,555,x",                   // 10: signed id
+		"5,,,,,x",                                // 11: empty values
+		"99999999999999999999,f@x.com,F,G,555,x", // 12: id too large
+		"6,\"g@x.com\"x,G,H,555,x",               // 13: text after closing quote
+		"7,h@x.com,H,I,555,x",                    // 14
+		"8,\"never closes,H,I,555,x",             // 15: unclosed quote to the end
 		"9,i@x.com,I,J,555,x",
 	}, "\r\n")
 	path := writeFile(t, "messy.csv", content)

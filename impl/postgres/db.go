@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -29,7 +30,7 @@ type DB struct {
 // reached, and makes sure the schema exists. The returned error never
 // contains the DSN's password.
 func Open(ctx context.Context, dsn string, wait time.Duration) (*DB, error) {
-	connector, err := pq.NewConnector(dsn)
+	connector, err := pq.NewConnector(withSSLPrefer(dsn))
 	if err != nil {
 		return nil, fmt.Errorf("parse DSN %s: %w", Redact(dsn), err)
 	}
@@ -79,6 +80,22 @@ func (d *DB) SQL() *sql.DB { return d.db }
 
 // Close closes the pool.
 func (d *DB) Close() error { return d.db.Close() }
+
+// withSSLPrefer makes a DSN that names no sslmode use TLS when the server
+// offers it and plain connections otherwise, as libpq does, instead of
+// requiring TLS, which a local server often does not offer.
+func withSSLPrefer(dsn string) string {
+	if os.Getenv("PGSSLMODE") != "" || strings.Contains(dsn, "sslmode") {
+		return dsn
+	}
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("sslmode", "prefer")
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " sslmode=prefer"
+}
 
 var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 

@@ -28,6 +28,7 @@ type Listener struct {
 // ("connected", "disconnected", "reconnected", "connectionAttemptFailed")
 // with the error that caused them.
 func Listen(dsn string, wait time.Duration, onEvent func(event string, err error)) (*Listener, error) {
+	dsn = withSSLPrefer(dsn)
 	if _, err := pq.NewConnector(dsn); err != nil {
 		return nil, fmt.Errorf("parse listen DSN %s: %w", Redact(dsn), err)
 	}
