@@ -1,0 +1,149 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"goquiz/impl/mockcrm"
+)
+
+// config is the mock CRM's configuration, read from the environment.
+type config struct {
+	Listen        string        `envconfig:"API_LISTEN" default:":8080" desc:"address to listen on, host:port"`
+	Token         string        `envconfig:"API_TOKEN" desc:"bearer token required of every request; empty: none"`
+	FailRate      float64       `envconfig:"FAIL_RATE" default:"0" desc:"probability 0..1 of answering a valid request 500"`
+	RateLimitRate float64       `envconfig:"RATE_LIMIT_RATE" default:"0" desc:"probability 0..1 of answering a valid request 429"`
+	RetryAfter    time.Duration `envconfig:"RETRY_AFTER" default:"1s" desc:"Retry-After of 429 answers, rounded up to seconds"`
+	Latency       time.Duration `envconfig:"LATENCY" default:"0s" desc:"fixed delay of every valid request"`
+	LatencyJitter time.Duration `envconfig:"LATENCY_JITTER" default:"0s" desc:"random extra delay, 0 to this, of every valid request"`
+	HangRate      float64       `envconfig:"HANG_RATE" default:"0" desc:"probability 0..1 of a valid request hanging for HANG_FOR, then 500"`
+	HangFor       time.Duration `envconfig:"HANG_FOR" default:"30s" desc:"how long hanging requests hang"`
+	OutageEvery   time.Duration `envconfig:"OUTAGE_EVERY" default:"0s" desc:"period of scheduled outages; 0: none"`
+	OutageFor     time.Duration `envconfig:"OUTAGE_FOR" default:"0s" desc:"length of the outage at the start of each period after the first (503)"`
+	MaxBodyBytes  int64         `envconfig:"MAX_BODY_BYTES" default:"8388608" desc:"largest request body accepted, in bytes (413 above)"`
+	Seed          uint64        `envconfig:"SEED" default:"0" desc:"seed of the random faults; 0: random"`
+	LogInterval   time.Duration `envconfig:"LOG_INTERVAL" default:"5s" desc:"interval of the statistics log line, logged only on change"`
+}
+
+// usageFormat is the envconfig.Usagef template listing the variables.
+const usageFormat = "{{range .}}  {{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}"
+
+// loadConfig reads and validates the configuration from the environment.
+// Its error is one line.
+func loadConfig() (config, error) {
+	var cfg config
+	if err := envconfig.Process("", &cfg); err != nil {
+		var pe *envconfig.ParseError
+		if errors.As(err, &pe) {
+			return cfg, fmt.Errorf("%s: invalid value %q: want %s", pe.KeyName, pe.Value, typeDescription(pe.TypeName))
+		}
+		return cfg, err
+	}
+	return cfg, cfg.validate()
+}
+
+// typeDescription describes the values of a config field type.
+func typeDescription(typeName string) string {
+	switch typeName {
+	case "float64":
+		return "a number"
+	case "time.Duration":
+		return "a duration such as 1s or 250ms"
+	case "int64":
+		return "an integer"
+	case "uint64":
+		return "a non-negative integer"
+	}
+	return "a " + typeName
+}
+
+// validate reports the first invalid value of cfg, naming its variable.
+func (c config) validate() error {
+	if c.Listen == "" {
+		return errors.New("API_LISTEN: must not be empty")
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"FAIL_RATE", c.FailRate}, {"RATE_LIMIT_RATE", c.RateLimitRate}, {"HANG_RATE", c.HangRate}} {
+		if !(r.v >= 0 && r.v <= 1) { // also refuses NaN
+			return fmt.Errorf("%s: %v is not between 0 and 1", r.name, r.v)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"RETRY_AFTER", c.RetryAfter}, {"LATENCY", c.Latency}, {"LATENCY_JITTER", c.LatencyJitter},
+		{"HANG_FOR", c.HangFor}, {"OUTAGE_EVERY", c.OutageEvery}, {"OUTAGE_FOR", c.OutageFor},
+		{"LOG_INTERVAL", c.LogInterval},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("%s: %v is negative", d.name, d.v)
+		}
+	}
+	if c.MaxBodyBytes < 0 {
+		return fmt.Errorf("MAX_BODY_BYTES: %d is negative", c.MaxBodyBytes)
+	}
+	return nil
+}
+
+// mock returns the mock CRM's configuration.
+func (c config) mock() mockcrm.Config {
+	return mockcrm.Config{
+		Token:         c.Token,
+		MaxBodyBytes:  c.MaxBodyBytes,
+		FailRate:      c.FailRate,
+		RateLimitRate: c.RateLimitRate,
+		RetryAfter:    c.RetryAfter,
+		Latency:       c.Latency,
+		LatencyJitter: c.LatencyJitter,
+		HangRate:      c.HangRate,
+		HangFor:       c.HangFor,
+		OutageEvery:   c.OutageEvery,
+		OutageFor:     c.OutageFor,
+		Seed:          c.Seed,
+	}
+}
+
+// logValue returns cfg as log attributes, the token redacted.
+func (c config) logValue() []slog.Attr {
+	token := ""
+	if c.Token != "" {
+		token = "***"
+	}
+	return []slog.Attr{
+		slog.String("listen", c.Listen),
+		slog.String("token", token),
+		slog.Float64("fail_rate", c.FailRate),
+		slog.Float64("rate_limit_rate", c.RateLimitRate),
+		slog.Duration("retry_after", c.RetryAfter),
+		slog.Duration("latency", c.Latency),
+		slog.Duration("latency_jitter", c.LatencyJitter),
+		slog.Float64("hang_rate", c.HangRate),
+		slog.Duration("hang_for", c.HangFor),
+		slog.Duration("outage_every", c.OutageEvery),
+		slog.Duration("outage_for", c.OutageFor),
+		slog.Int64("max_body_bytes", c.MaxBodyBytes),
+		slog.Uint64("seed", c.Seed),
+		slog.Duration("log_interval", c.LogInterval),
+	}
+}
+
+// printUsage writes the usage line and every variable with its default and
+// description to w.
+func printUsage(w io.Writer) error {
+	fmt.Fprintln(w, "Usage: httpapi [-h]\n\nhttpapi serves a mock CRM API. It is configured by these environment variables:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tDESCRIPTION")
+	if err := envconfig.Usagef("", &config{}, tw, usageFormat); err != nil {
+		return err
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"math"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// validConfig returns the default configuration.
+func validConfig() config {
+	return config{Listen: ":8080", RetryAfter: time.Second, HangFor: 30 * time.Second, MaxBodyBytes: 8 << 20, LogInterval: 5 * time.Second}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		modify  func(*config)
+		wantErr string
+	}{
+		{name: "defaults", modify: func(*config) {}},
+		{name: "rates at bounds", modify: func(c *config) { c.FailRate, c.RateLimitRate, c.HangRate = 0, 1, 0.5 }},
+		{name: "fail rate above 1", modify: func(c *config) { c.FailRate = 2 }, wantErr: "FAIL_RATE: 2 is not between 0 and 1"},
+		{name: "rate limit negative", modify: func(c *config) { c.RateLimitRate = -0.5 }, wantErr: "RATE_LIMIT_RATE"},
+		{name: "hang rate NaN", modify: func(c *config) { c.HangRate = math.NaN() }, wantErr: "HANG_RATE"},
+		{name: "negative latency", modify: func(c *config) { c.Latency = -time.Second }, wantErr: "LATENCY: -1s is negative"},
+		{name: "negative jitter", modify: func(c *config) { c.LatencyJitter = -1 }, wantErr: "LATENCY_JITTER"},
+		{name: "negative outage", modify: func(c *config) { c.OutageFor = -1 }, wantErr: "OUTAGE_FOR"},
+		{name: "negative log interval", modify: func(c *config) { c.LogInterval = -1 }, wantErr: "LOG_INTERVAL"},
+		{name: "negative body size", modify: func(c *config) { c.MaxBodyBytes = -1 }, wantErr: "MAX_BODY_BYTES"},
+		{name: "empty listen", modify: func(c *config) { c.Listen = "" }, wantErr: "API_LISTEN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.modify(&c)
+			err := c.validate()
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				require.NoError(t, c.mock().Validate())
+				return
+			}
+			require.ErrorContains(t, err, tt.wantErr)
+		})
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    func(*config)
+		wantErr string
+	}{
+		{name: "defaults", want: func(*config) {}},
+		{
+			name: "all set",
+			env: map[string]string{
+				"API_LISTEN": "127.0.0.1:9000", "API_TOKEN": "tok", "FAIL_RATE": "0.1", "RATE_LIMIT_RATE": "0.2",
+				"RETRY_AFTER": "2s", "LATENCY": "5ms", "LATENCY_JITTER": "3ms", "HANG_RATE": "0.01", "HANG_FOR": "1m",
+				"OUTAGE_EVERY": "60s", "OUTAGE_FOR": "10s", "MAX_BODY_BYTES": "1024", "SEED": "7", "LOG_INTERVAL": "1s",
+			},
+			want: func(c *config) {
+				*c = config{
+					Listen: "127.0.0.1:9000", Token: "tok", FailRate: 0.1, RateLimitRate: 0.2,
+					RetryAfter: 2 * time.Second, Latency: 5 * time.Millisecond, LatencyJitter: 3 * time.Millisecond,
+					HangRate: 0.01, HangFor: time.Minute, OutageEvery: time.Minute, OutageFor: 10 * time.Second,
+					MaxBodyBytes: 1024, Seed: 7, LogInterval: time.Second,
+				}
+			},
+		},
+		{name: "unparsable rate", env: map[string]string{"FAIL_RATE": "x"}, wantErr: `FAIL_RATE: invalid value "x": want a number`},
+		{name: "unparsable duration", env: map[string]string{"LATENCY": "5"}, wantErr: `LATENCY: invalid value "5": want a duration`},
+		{name: "out of range", env: map[string]string{"HANG_RATE": "1.5"}, wantErr: "HANG_RATE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, name := range envNames {
+				unsetenv(t, name)
+			}
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			got, err := loadConfig()
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			want := validConfig()
+			tt.want(&want)
+			assert.Equal(t, want, got)
+		})
+	}
+}
+
+func TestConfigLogRedactsToken(t *testing.T) {
+	c := validConfig()
+	c.Token = "hunter2"
+	for _, a := range c.logValue() {
+		assert.NotContains(t, a.Value.String(), "hunter2")
+		if a.Key == "token" {
+			assert.Equal(t, "***", a.Value.String())
+		}
+	}
+}
+
+// unsetenv unsets the variable for the duration of the test.
+func unsetenv(t *testing.T, name string) {
+	t.Helper()
+	t.Setenv(name, "") // restores the variable after the test
+	require.NoError(t, os.Unsetenv(name))
+}

@@ -1,0 +1,121 @@
+// Command httpapi serves the mock CRM API (see goquiz/impl/mockcrm),
+// configured from the environment: run it with -h for the variables.
+//
+// It exits 0 after a graceful shutdown on SIGINT or SIGTERM, 1 when it
+// cannot listen or serve, and 2 on invalid configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"goquiz/impl/mockcrm"
+)
+
+// Server timeouts.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	shutdownTimeout   = 10 * time.Second
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs the command and returns its exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("httpapi", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			if err := printUsage(stdout); err != nil {
+				fmt.Fprintf(stderr, "httpapi: %v\n", err)
+				return 1
+			}
+			return 0
+		}
+		fmt.Fprintf(stderr, "httpapi: %v (see -h)\n", err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "httpapi: unexpected argument %q (configuration is read from the environment, see -h)\n", fs.Arg(0))
+		return 2
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "httpapi: %v\n", err)
+		return 2
+	}
+
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, logger); err != nil {
+		fmt.Fprintf(stderr, "httpapi: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// serve serves the mock CRM until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err // net.OpError: "listen tcp :8080: bind: address already in use"
+	}
+	logger.LogAttrs(ctx, slog.LevelInfo, "httpapi starting", append(cfg.logValue(), slog.String("addr", ln.Addr().String()))...)
+
+	mock := mockcrm.New(cfg.mock())
+	// Requests waiting on injected latency or hanging end when shutdown
+	// starts, answered 503, rather than holding it up.
+	baseCtx, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           mock,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	srv.RegisterOnShutdown(cancelBase)
+
+	statsCtx, stopStats := context.WithCancel(context.Background())
+	statsDone := make(chan struct{})
+	go func() {
+		defer close(statsDone)
+		mock.LogStats(statsCtx, logger, cfg.LogInterval)
+	}()
+	defer func() {
+		stopStats()
+		<-statsDone
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	logger.Info("httpapi shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("httpapi stopped")
+	return nil
+}

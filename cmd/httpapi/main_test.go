@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"goquiz/common"
+	"goquiz/impl/mockcrm"
+)
+
+// envNames are the variables the command reads, kept out of the test's
+// own environment when running it.
+var envNames = []string{
+	"API_LISTEN", "API_TOKEN", "FAIL_RATE", "RATE_LIMIT_RATE", "RETRY_AFTER", "LATENCY",
+	"LATENCY_JITTER", "HANG_RATE", "HANG_FOR", "OUTAGE_EVERY", "OUTAGE_FOR",
+	"MAX_BODY_BYTES", "SEED", "LOG_INTERVAL",
+}
+
+// buildBinary builds the command into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "httpapi")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+// command returns the command running bin with args and, over a clean
+// environment, env. It is killed if still running at the end of the test.
+func command(t *testing.T, bin string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(t.Context(), bin, args...)
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(envNames, name) {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	return cmd
+}
+
+// freeAddr returns a loopback address with a port free at the time.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// exitCode returns the exit code of a finished command.
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	return ee.ExitCode()
+}
+
+// lines returns the non-empty lines of s.
+func lines(s string) []string {
+	var out []string
+	for l := range strings.Lines(s) {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+
+	t.Run("serves and shuts down on SIGTERM", func(t *testing.T) {
+		const token = "t0ps3cret"
+		addr := freeAddr(t)
+		cmd := command(t, bin, []string{"API_LISTEN=" + addr, "API_TOKEN=" + token, "LOG_INTERVAL=50ms"})
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+
+		base := "http://" + addr
+		waitReady(t, base+"/stats", token)
+
+		body := `{"id":42,"first_name":"Ada","last_name":"Lovelace","email":"ada@example.com","phone":""}`
+		resp := send(t, http.MethodPost, base+"/customers", body, map[string]string{
+			"Content-Type":    "application/json",
+			"Idempotency-Key": common.IdempotencyKey(42),
+			"Authorization":   "Bearer " + token,
+		})
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+		resp = send(t, http.MethodGet, base+"/stats", "", map[string]string{"Authorization": "Bearer " + token})
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var st mockcrm.Stats
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+		assert.Equal(t, int64(1), st.Requests)
+		assert.Equal(t, int64(1), st.Accepted)
+
+		time.Sleep(100 * time.Millisecond) // let a stats line be logged
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		select {
+		case err := <-exited:
+			assert.Equal(t, 0, exitCode(t, err), "stderr: %s", stderr.String())
+		case <-time.After(15 * time.Second):
+			t.Fatal("no exit after SIGTERM")
+		}
+		logs := stderr.String()
+		assert.Contains(t, logs, "httpapi starting")
+		assert.Contains(t, logs, "token=***")
+		assert.Contains(t, logs, "accepted=1")
+		assert.NotContains(t, logs, token)
+	})
+
+	t.Run("invalid configuration", func(t *testing.T) {
+		tests := []struct {
+			env  string
+			want string
+		}{
+			{"FAIL_RATE=2", "FAIL_RATE"},
+			{"RATE_LIMIT_RATE=-0.1", "RATE_LIMIT_RATE"},
+			{"FAIL_RATE=lots", "FAIL_RATE"},
+			{"LATENCY=-1s", "LATENCY"},
+			{"HANG_FOR=ten", "HANG_FOR"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.env, func(t *testing.T) {
+				cmd := command(t, bin, []string{tt.env, "API_LISTEN=" + freeAddr(t)})
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				err := cmd.Run()
+				assert.Equal(t, 2, exitCode(t, err))
+				got := lines(stderr.String())
+				require.Len(t, got, 1, "stderr: %s", stderr.String())
+				assert.True(t, strings.HasPrefix(got[0], "httpapi: "+tt.want), got[0])
+				assert.Empty(t, stdout.String())
+			})
+		}
+	})
+
+	t.Run("help", func(t *testing.T) {
+		for _, arg := range []string{"-h", "--help"} {
+			t.Run(arg, func(t *testing.T) {
+				cmd := command(t, bin, nil, arg)
+				var stdout bytes.Buffer
+				cmd.Stdout = &stdout
+				require.NoError(t, cmd.Run())
+				for _, name := range envNames {
+					assert.Contains(t, stdout.String(), name)
+				}
+				assert.Contains(t, stdout.String(), ":8080")
+				assert.Contains(t, stdout.String(), "Usage:")
+			})
+		}
+	})
+
+	t.Run("port taken", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		cmd := command(t, bin, []string{"API_LISTEN=" + ln.Addr().String()})
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err = cmd.Run()
+		assert.Equal(t, 1, exitCode(t, err))
+		got := lines(stderr.String())
+		require.NotEmpty(t, got)
+		last := got[len(got)-1]
+		assert.True(t, strings.HasPrefix(last, "httpapi: listen"), last)
+		assert.Len(t, got, 1, "stderr: %s", stderr.String())
+	})
+}
+
+// waitReady polls url until it answers 200.
+func waitReady(t *testing.T, url, token string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// send makes one request and returns its response, whose body is closed
+// at the end of the test.
+func send(t *testing.T, method, url, body string, header map[string]string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	return resp
+}

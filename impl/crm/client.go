@@ -1,0 +1,145 @@
+package crm
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"goquiz/common"
+)
+
+// Defaults applied by New to zero Options fields.
+const (
+	// DefaultTimeout bounds one Publish when Options.Timeout is zero.
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxConns is the connection pool size when Options.MaxConns is
+	// zero.
+	DefaultMaxConns = 16
+)
+
+// Options configures a Client. The zero value is usable.
+type Options struct {
+	// Token, when set, is sent as "Authorization: Bearer <Token>". It never
+	// appears in errors or logs.
+	Token string
+	// Timeout bounds each Publish as a whole: connecting, sending the
+	// request and reading the answer. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// MaxConns is the number of keep-alive connections kept to the CRM, and
+	// the most opened at once: set it to the number of concurrent
+	// publishers so that each reuses its own connection. Zero means
+	// DefaultMaxConns.
+	MaxConns int
+}
+
+// Client publishes customers to the CRM over HTTP. It is safe for
+// concurrent use.
+type Client struct {
+	endpoint string
+	timeout  time.Duration
+	// auth is the Authorization header value, nil when no token is set.
+	auth       []string
+	httpClient *http.Client
+	transport  *http.Transport
+}
+
+// Client implements common.Publisher.
+var _ common.Publisher = (*Client)(nil)
+
+// New returns a Client that POSTs customers to endpoint, an absolute http
+// or https URL.
+func New(endpoint string, opts Options) (*Client, error) {
+	u, err := parseEndpoint(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Timeout < 0 {
+		return nil, fmt.Errorf("crm: timeout %v is negative", opts.Timeout)
+	}
+	if opts.MaxConns < 0 {
+		return nil, fmt.Errorf("crm: max conns %d is negative", opts.MaxConns)
+	}
+	if !validHeaderValue(opts.Token) {
+		return nil, errors.New("crm: token contains characters not allowed in an HTTP header")
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	maxConns := opts.MaxConns
+	if maxConns == 0 {
+		maxConns = DefaultMaxConns
+	}
+	tr := newTransport(timeout, maxConns)
+	c := &Client{
+		endpoint:   u.String(),
+		timeout:    timeout,
+		httpClient: &http.Client{Transport: tr, CheckRedirect: noRedirect},
+		transport:  tr,
+	}
+	if opts.Token != "" {
+		c.auth = []string{"Bearer " + opts.Token}
+	}
+	return c, nil
+}
+
+// CloseIdleConnections closes the client's idle keep-alive connections.
+func (c *Client) CloseIdleConnections() {
+	c.transport.CloseIdleConnections()
+}
+
+// noRedirect makes the client return redirects as they are: a POST must
+// not become a GET to another URL whose 200 would look like a delivery.
+func noRedirect(*http.Request, []*http.Request) error {
+	return http.ErrUseLastResponse
+}
+
+// parseEndpoint checks that endpoint is an absolute http or https URL with
+// a host.
+func parseEndpoint(endpoint string) (*url.URL, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("crm: invalid endpoint: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("crm: invalid endpoint %q: scheme must be http or https", u.Redacted())
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("crm: invalid endpoint %q: no host", u.Redacted())
+	}
+	return u, nil
+}
+
+// newTransport returns a transport keeping maxConns keep-alive connections
+// to the CRM and opening no more than that at once, so that as many
+// concurrent publishers never churn connections. Its other settings are
+// those of http.DefaultTransport.
+func newTransport(timeout time.Duration, maxConns int) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          max(maxConns, 100),
+		MaxIdleConnsPerHost:   maxConns,
+		MaxConnsPerHost:       maxConns,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		// The response body is discarded: don't ask for compression.
+		DisableCompression: true,
+	}
+}
+
+// validHeaderValue reports whether v can be sent in an HTTP header: no
+// control characters other than tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; (b < 0x20 && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,70 @@
+package crm
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"goquiz/common"
+)
+
+// maxDrain is how much of a response body is read before closing it so
+// that its connection can be reused; a longer body costs the connection.
+const maxDrain = 64 << 10
+
+// contentTypeJSON is the Content-Type header of every request. It is
+// shared by all requests, which only read it.
+var contentTypeJSON = []string{"application/json"}
+
+// Publish sends cust to the CRM. It returns nil when the CRM answered 200 and
+// a *common.PublishError for any other answer, a timeout or a transport
+// error. When ctx ends before an answer came, it returns an error wrapping
+// ctx.Err() instead, which is not a *common.PublishError.
+func (c *Client) Publish(ctx context.Context, cust common.Customer) error {
+	body := appendCustomer(make([]byte, 0, encodedSizeHint(cust)), cust)
+
+	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)
+	}
+	req.Header["Content-Type"] = contentTypeJSON
+	req.Header["Idempotency-Key"] = []string{common.IdempotencyKey(cust.ID)}
+	if c.auth != nil {
+		req.Header["Authorization"] = c.auth
+	}
+
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("crm: publish customer %d: %w", cust.ID, ctxErr)
+		}
+		return transportError(err, reqCtx)
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
+	_ = resp.Body.Close()
+
+	if resp.StatusCode == http.StatusOK {
+		return nil
+	}
+	return statusError(resp, time.Now())
+}
+
+// statusError describes a response other than 200.
+func statusError(resp *http.Response, now time.Time) *common.PublishError {
+	e := &common.PublishError{
+		Status: resp.StatusCode,
+		Reason: "status " + strconv.Itoa(resp.StatusCode),
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+			e.RetryAfter = d
+		}
+	}
+	return e
+}

@@ -1,0 +1,115 @@
+package mockcrm
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	// DefaultMaxBodyBytes is the largest request body accepted when
+	// Config.MaxBodyBytes is zero.
+	DefaultMaxBodyBytes = 8 << 20
+	// DefaultRetryAfter is the Retry-After of rate-limited requests when
+	// Config.RetryAfter is zero.
+	DefaultRetryAfter = time.Second
+	// DefaultHangFor is how long a hanging request hangs when
+	// Config.HangFor is zero.
+	DefaultHangFor = 30 * time.Second
+)
+
+// Config configures a Server. The zero value accepts every valid request
+// at once, with no token and no faults.
+type Config struct {
+	// Token, when set, must come with every request as
+	// "Authorization: Bearer <Token>"; other requests get 401.
+	Token string
+	// MaxBodyBytes is the largest request body accepted; larger ones get
+	// 413. Zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	// FailRate is the probability, 0 to 1, of answering a valid request
+	// 500.
+	FailRate float64
+	// RateLimitRate is the probability, 0 to 1, of answering a valid
+	// request 429 with a Retry-After of RetryAfter.
+	RateLimitRate float64
+	// RetryAfter is the wait asked of rate-limited clients, sent in whole
+	// seconds rounded up. Zero means DefaultRetryAfter.
+	RetryAfter time.Duration
+	// Latency delays every valid request.
+	Latency time.Duration
+	// LatencyJitter adds a random delay from 0 to LatencyJitter to
+	// Latency.
+	LatencyJitter time.Duration
+	// HangRate is the probability, 0 to 1, of a valid request hanging for
+	// HangFor, or until the client gives up, before being answered 500.
+	HangRate float64
+	// HangFor is how long a hanging request hangs. Zero means
+	// DefaultHangFor.
+	HangFor time.Duration
+	// OutageEvery and OutageFor schedule outages: at the start of every
+	// OutageEvery period after the first one, counted from New, the
+	// server is down for OutageFor, answering every valid request 503 with
+	// "Retry-After: 1". Both must be positive for outages to happen.
+	OutageEvery time.Duration
+	OutageFor   time.Duration
+
+	// Seed seeds the random faults, making a run repeatable for a given
+	// order of requests. Zero means a random seed.
+	Seed uint64
+}
+
+// Validate reports the first invalid field of c: a rate outside 0..1, or a
+// negative duration or size.
+func (c Config) Validate() error {
+	rates := []struct {
+		name string
+		v    float64
+	}{
+		{"fail rate", c.FailRate},
+		{"rate limit rate", c.RateLimitRate},
+		{"hang rate", c.HangRate},
+	}
+	for _, r := range rates {
+		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {
+			return fmt.Errorf("mockcrm: %s %v is not between 0 and 1", r.name, r.v)
+		}
+	}
+	durations := []struct {
+		name string
+		v    time.Duration
+	}{
+		{"retry after", c.RetryAfter},
+		{"latency", c.Latency},
+		{"latency jitter", c.LatencyJitter},
+		{"hang for", c.HangFor},
+		{"outage every", c.OutageEvery},
+		{"outage for", c.OutageFor},
+	}
+	for _, d := range durations {
+		if d.v < 0 {
+			return fmt.Errorf("mockcrm: %s %v is negative", d.name, d.v)
+		}
+	}
+	if c.MaxBodyBytes < 0 {
+		return errors.New("mockcrm: max body bytes is negative")
+	}
+	return nil
+}
+
+// withDefaults returns c with its zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.RetryAfter <= 0 {
+		c.RetryAfter = DefaultRetryAfter
+	}
+	if c.HangFor <= 0 {
+		c.HangFor = DefaultHangFor
+	}
+	return c
+}

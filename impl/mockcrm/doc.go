@@ -1,0 +1,9 @@
+// Package mockcrm is a stand-in for the CRM's JSON HTTP API, for the demo,
+// tests and anyone wanting a CRM that fails on demand.
+//
+// A [Server] accepts customers POSTed as JSON objects to any path but
+// /stats, validating them against the wire contract, honouring
+// Idempotency-Key, optionally requiring a bearer token, and injecting
+// faults (errors, rate limiting, latency, hanging requests, scheduled
+// outages) as configured. GET /stats reports its counters as JSON.
+package mockcrm

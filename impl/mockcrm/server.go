@@ -1,0 +1,125 @@
+package mockcrm
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"time"
+)
+
+// StatsPath is the path of the statistics endpoint; every other path
+// accepts customers.
+const StatsPath = "/stats"
+
+// Answers of accepted requests.
+var (
+	acceptedBody  = []byte(`{"status":"accepted"}` + "\n")
+	duplicateBody = []byte(`{"status":"duplicate"}` + "\n")
+)
+
+// Server is the mock CRM, an http.Handler safe for concurrent use.
+type Server struct {
+	cfg        Config
+	start      time.Time
+	now        func() time.Time
+	token      []byte // nil when no token is required
+	retryAfter string
+	rng        *lockedRand
+
+	keys   *keySet
+	ids    *idSet
+	counts counters
+}
+
+// New returns a server configured by cfg, with its zero fields set to
+// their defaults. It does not check cfg: see Config.Validate. The outage
+// schedule starts now.
+func New(cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:        cfg,
+		start:      time.Now(),
+		now:        time.Now,
+		retryAfter: retryAfterSeconds(cfg.RetryAfter),
+		rng:        newLockedRand(cfg.Seed),
+		keys:       newKeySet(),
+		ids:        newIDSet(),
+	}
+	if cfg.Token != "" {
+		s.token = []byte(cfg.Token)
+	}
+	return s
+}
+
+// ServeHTTP serves GET /stats and accepts customers POSTed to any other
+// path.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == StatsPath {
+		s.serveStats(w, r)
+		return
+	}
+	s.serveCustomer(w, r)
+}
+
+// serveCustomer checks, possibly faults, and accepts one customer.
+func (s *Server) serveCustomer(w http.ResponseWriter, r *http.Request) {
+	s.counts.requests.Add(1)
+	if !s.authorized(r) {
+		s.unauthorized(w)
+		return
+	}
+	if r.Method != http.MethodPost {
+		s.counts.badRequests.Add(1)
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed, use POST", http.StatusMethodNotAllowed)
+		return
+	}
+	body, status, err := s.readBody(w, r)
+	if err != nil {
+		s.counts.badRequests.Add(1)
+		http.Error(w, err.Error(), status)
+		return
+	}
+	c, err := decodeCustomer(body)
+	if err != nil {
+		s.counts.badRequests.Add(1)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if s.injectFault(w, r) {
+		return
+	}
+
+	var isNew bool
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		isNew = s.keys.add(key)
+	} else {
+		isNew = s.keys.addID(c.ID)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if !isNew {
+		s.counts.duplicates.Add(1)
+		_, _ = w.Write(duplicateBody)
+		return
+	}
+	s.ids.add(c.ID)
+	s.counts.accepted.Add(1)
+	_, _ = w.Write(acceptedBody)
+}
+
+// readBody reads the request body up to the size limit. Its error is a
+// reason for the client, with the status to answer.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		return nil, http.StatusRequestEntityTooLarge, errors.New("body too large")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, http.StatusRequestEntityTooLarge, errors.New("body too large")
+		}
+		return nil, http.StatusBadRequest, errors.New("cannot read body")
+	}
+	return body, 0, nil
+}
