@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,10 +22,32 @@ const (
 // LoadEnv fills spec (a pointer to a struct with envconfig tags) from the
 // environment, applying its defaults.
 func LoadEnv(spec any) error {
-	if err := envconfig.Process("", spec); err != nil {
+	err := envconfig.Process("", spec)
+	var pe *envconfig.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("invalid configuration: %s=%q is not %s", pe.KeyName, pe.Value, kind(pe.TypeName))
+	}
+	if err != nil {
 		return fmt.Errorf("invalid configuration: %s", oneLine(err.Error()))
 	}
 	return nil
+}
+
+// kind describes the values of a configuration field's type.
+func kind(typeName string) string {
+	switch typeName {
+	case "time.Duration":
+		return "a duration such as 250ms, 5s or 1m"
+	case "int", "int64":
+		return "an integer"
+	case "uint64":
+		return "a non-negative integer"
+	case "float64":
+		return "a number"
+	case "bool":
+		return "true or false"
+	}
+	return "a valid " + typeName
 }
 
 const usageFormat = `{{range .}}  {{usage_key .}}	{{if usage_default .}}{{usage_default .}}{{else}}(unset){{end}}	{{usage_description .}}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+)
+
+// config is the integrator's environment.
+type config struct {
+	DSN            string        `envconfig:"DSN" default:"postgres://postgres@localhost:5432/postgres?sslmode=disable" desc:"PostgreSQL connection string"`
+	ListenDSN      string        `envconfig:"LISTEN_DSN" desc:"connection string for LISTEN when DSN goes through a transaction-pooling proxy (default: DSN)"`
+	APIEndpoint    string        `envconfig:"API_ENDPOINT" default:"http://localhost:8080/customers" desc:"URL each customer is POSTed to"`
+	APIToken       string        `envconfig:"API_TOKEN" desc:"sent as Authorization: Bearer TOKEN when set; never logged"`
+	Workers        int           `envconfig:"WORKERS" default:"8" desc:"requests in flight at once"`
+	PollInterval   time.Duration `envconfig:"POLL_INTERVAL" default:"5s" desc:"how often to look for due records when no notification comes"`
+	RetryDelay     time.Duration `envconfig:"RETRY_DELAY" default:"1s" desc:"delay before the first retry of a record; doubles per failure"`
+	RetryMaxDelay  time.Duration `envconfig:"RETRY_MAX_DELAY" default:"5m" desc:"cap of the retry delay"`
+	RequestTimeout time.Duration `envconfig:"REQUEST_TIMEOUT" default:"10s" desc:"time limit of one request to the CRM"`
+	Lease          time.Duration `envconfig:"LEASE" default:"30s" desc:"how long claimed records stay reserved before another integrator may take them over after a crash"`
+	ConnectTimeout time.Duration `envconfig:"CONNECT_TIMEOUT" default:"10s" desc:"how long to retry an unreachable database at start"`
+	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+func (c config) validate() error {
+	var errs []error
+	if c.DSN == "" {
+		errs = append(errs, errors.New("DSN is empty"))
+	}
+	if u, err := url.Parse(c.APIEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("API_ENDPOINT %q is not an http:// or https:// URL", c.APIEndpoint))
+	}
+	if c.Workers < 1 || c.Workers > 4096 {
+		errs = append(errs, errors.New("WORKERS must be between 1 and 4096"))
+	}
+	positive := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"POLL_INTERVAL", c.PollInterval}, {"RETRY_DELAY", c.RetryDelay}, {"RETRY_MAX_DELAY", c.RetryMaxDelay},
+		{"REQUEST_TIMEOUT", c.RequestTimeout},
+	}
+	for _, p := range positive {
+		if p.d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", p.name))
+		}
+	}
+	if c.RetryMaxDelay < c.RetryDelay {
+		errs = append(errs, errors.New("RETRY_MAX_DELAY must not be less than RETRY_DELAY"))
+	}
+	if c.Lease < 300*time.Millisecond {
+		errs = append(errs, errors.New("LEASE must be at least 300ms"))
+	}
+	if c.ConnectTimeout < 0 {
+		errs = append(errs, errors.New("CONNECT_TIMEOUT must not be negative"))
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+func (c config) level() slog.Level {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	return lvl
+}
