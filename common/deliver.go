@@ -120,6 +120,9 @@ type Deliverer struct {
 	retried chan struct{}
 
 	claimed, delivered, failed, released atomic.Int64
+	// held are the records claimed and not yet settled or released: the
+	// leases this integrator keeps alive.
+	held idSet
 }
 
 // NewDeliverer returns a Deliverer of q's records to pub.
@@ -162,7 +165,7 @@ func (d *Deliverer) CRMDown() bool { return d.brk.isDown() }
 func (d *Deliverer) Run(ctx context.Context) error {
 	work := make(chan Delivery, d.cfg.Batch)
 	results := make(chan Outcome, 2*d.cfg.Batch)
-	var unsent unsentSet
+	var unsent idSet
 
 	// The lease keeper outlives the workers: it stops after the last
 	// outcome is recorded.
@@ -195,17 +198,18 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	close(results)
 	settled.Wait()
 
-	// Give back what was claimed but not attempted.
-	ids := unsent.list()
-	if len(ids) > 0 {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err := retry(rctx, func() error { return d.q.Release(rctx, ids) })
-		cancel()
-		if err != nil {
-			d.log.Error("could not release unsent claims; they are taken over when their lease runs out", "records", len(ids), "error", err)
-		} else {
-			d.released.Add(int64(len(ids)))
-		}
+	// Give back what was claimed but not attempted. Records whose outcome
+	// could not be recorded stay leased: they may have been delivered.
+	unsentIDs := unsent.list()
+	d.held.remove(unsentIDs)
+	keep := d.held.list()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	err := retry(rctx, func() error { return d.q.Release(rctx, keep) })
+	cancel()
+	if err != nil {
+		d.log.Error("could not release unsent claims; they are taken over when their lease runs out", "records", len(unsentIDs), "error", err)
+	} else {
+		d.released.Add(int64(len(unsentIDs)))
 	}
 	stopKeeping()
 	keeper.Wait()
@@ -216,14 +220,21 @@ func (d *Deliverer) Run(ctx context.Context) error {
 
 // claim fills work with due records until ctx is cancelled; records it
 // claimed but could not hand over go to unsent.
-func (d *Deliverer) claim(ctx context.Context, work chan<- Delivery, unsent *unsentSet) {
+func (d *Deliverer) claim(ctx context.Context, work chan<- Delivery, unsent *idSet) {
 	storeDown := 0
+	lost := false // a claim failed: it may have leased records we never saw
 	for ctx.Err() == nil {
+		if lost {
+			if err := d.q.Release(ctx, d.held.list()); err == nil {
+				lost = false
+			}
+		}
 		batch, err := d.q.Claim(ctx, d.cfg.Batch)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
+			lost = true
 			storeDown++
 			if storeDown == 1 || storeDown%20 == 0 {
 				d.log.Error("claim records: will retry", "error", err)
@@ -236,6 +247,9 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- Delivery, unsent *uns
 			storeDown = 0
 		}
 		d.claimed.Add(int64(len(batch)))
+		for _, r := range batch {
+			d.held.add(r.ID)
+		}
 		for i, r := range batch {
 			select {
 			case work <- r:
@@ -280,7 +294,7 @@ func (d *Deliverer) idle(ctx context.Context, timeout time.Duration) {
 
 // work sends records until work is closed or ctx is cancelled; records it
 // took but did not send go to unsent.
-func (d *Deliverer) work(ctx context.Context, work <-chan Delivery, results chan<- Outcome, unsent *unsentSet) {
+func (d *Deliverer) work(ctx context.Context, work <-chan Delivery, results chan<- Outcome, unsent *idSet) {
 	// In-flight requests finish after ctx is cancelled: a delivered record
 	// must be recorded as such.
 	reqBase := context.WithoutCancel(ctx)
@@ -377,6 +391,9 @@ func (d *Deliverer) write(ctx context.Context, batch []Outcome) {
 			sent++
 		}
 	}
+	for _, o := range batch {
+		d.held.remove1(o.ID)
+	}
 	d.delivered.Add(sent)
 	d.failed.Add(int64(len(batch)) - sent)
 	if sent < int64(len(batch)) {
@@ -397,7 +414,7 @@ func (d *Deliverer) keepLeases(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := d.q.Extend(ctx); err != nil && ctx.Err() == nil {
+			if err := d.q.Extend(ctx, d.held.list()); err != nil && ctx.Err() == nil {
 				d.log.Error("renew leases", "error", err)
 			}
 		}
@@ -429,22 +446,43 @@ func (d *Deliverer) logThroughput(ctx context.Context) {
 	}
 }
 
-// unsentSet collects the ids of claimed records that were never attempted.
-type unsentSet struct {
+// idSet is a set of record ids safe for concurrent use.
+type idSet struct {
 	mu  sync.Mutex
-	ids []int64
+	ids map[int64]struct{}
 }
 
-func (s *unsentSet) add(id int64) {
+func (s *idSet) add(id int64) {
 	s.mu.Lock()
-	s.ids = append(s.ids, id)
+	if s.ids == nil {
+		s.ids = make(map[int64]struct{})
+	}
+	s.ids[id] = struct{}{}
 	s.mu.Unlock()
 }
 
-func (s *unsentSet) list() []int64 {
+func (s *idSet) remove1(id int64) {
+	s.mu.Lock()
+	delete(s.ids, id)
+	s.mu.Unlock()
+}
+
+func (s *idSet) remove(ids []int64) {
+	s.mu.Lock()
+	for _, id := range ids {
+		delete(s.ids, id)
+	}
+	s.mu.Unlock()
+}
+
+func (s *idSet) list() []int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.ids
+	out := make([]int64, 0, len(s.ids))
+	for id := range s.ids {
+		out = append(out, id)
+	}
+	return out
 }
 
 // retry calls f until it succeeds or ctx ends, backing off between tries.

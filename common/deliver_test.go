@@ -321,3 +321,17 @@ func TestStoreOutageIsSurvived(t *testing.T) {
 	_, dups := crm.acceptedCount()
 	assert.Zero(t, dups)
 }
+
+func TestClaimsWhoseAnswerWasLostAreReleased(t *testing.T) {
+	q := newMemQueue(100)
+	q.loseClaims = 2
+	crm := newFakeCRM(nil)
+	cfg := fastConfig()
+	cfg.Batch = 30
+	// A lease far longer than the test: only the release can free them.
+	d := NewDeliverer(q.owned("a", time.Hour), crm, cfg)
+	runUntil(t, d, 5*time.Second, allSent(q))
+	customers, dups := crm.acceptedCount()
+	assert.Equal(t, 100, customers)
+	assert.Zero(t, dups)
+}

@@ -15,6 +15,9 @@ type memQueue struct {
 	extends int
 	claims  int
 	failAll bool // every call fails, as when the store is down
+	// loseClaims makes that many claims take effect but fail, as when the
+	// connection dies before the answer arrives.
+	loseClaims int
 }
 
 type memRec struct {
@@ -90,6 +93,10 @@ func (o *ownedQueue) Claim(ctx context.Context, limit int) ([]Delivery, error) {
 		r.due = now.Add(o.lease)
 		out = append(out, Delivery{Customer: r.c, Attempts: r.attempts})
 	}
+	if q.loseClaims > 0 {
+		q.loseClaims--
+		return nil, errStoreDown
+	}
 	return out, nil
 }
 
@@ -120,7 +127,7 @@ func (o *ownedQueue) Settle(ctx context.Context, outcomes []Outcome) error {
 	return nil
 }
 
-func (o *ownedQueue) Extend(ctx context.Context) error {
+func (o *ownedQueue) Extend(ctx context.Context, ids []int64) error {
 	q := o.q
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -128,23 +135,23 @@ func (o *ownedQueue) Extend(ctx context.Context) error {
 		return errStoreDown
 	}
 	q.extends++
-	for _, r := range q.recs {
-		if !r.sent && r.owner == o.owner {
+	for _, id := range ids {
+		if r := q.recs[id]; !r.sent && r.owner == o.owner {
 			r.due = time.Now().Add(o.lease)
 		}
 	}
 	return nil
 }
 
-func (o *ownedQueue) Release(ctx context.Context, ids []int64) error {
+func (o *ownedQueue) Release(ctx context.Context, keep []int64) error {
 	q := o.q
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.failAll {
 		return errStoreDown
 	}
-	for _, id := range ids {
-		if r := q.recs[id]; !r.sent && r.owner == o.owner {
+	for id, r := range q.recs {
+		if !r.sent && r.owner == o.owner && !slices.Contains(keep, id) {
 			r.owner, r.due = "", time.Now()
 		}
 	}

@@ -16,10 +16,14 @@ type Queue interface {
 	// transaction: sent records become sent for good; failed ones are
 	// scheduled for a retry and their lease is dropped.
 	Settle(ctx context.Context, outcomes []Outcome) error
-	// Extend renews the lease of every record this integrator holds.
-	Extend(ctx context.Context) error
-	// Release gives the listed held records back, due at once.
-	Release(ctx context.Context, ids []int64) error
+	// Extend renews the lease of the listed records while this
+	// integrator still holds them.
+	Extend(ctx context.Context, ids []int64) error
+	// Release gives back, due at once, every record the store shows as
+	// leased by this integrator except those in keep: at shutdown the
+	// claims it did not send, after a failed claim whose result was lost
+	// the claims it never learnt of.
+	Release(ctx context.Context, keep []int64) error
 	// NextDue returns how long until the earliest pending record that
 	// this integrator does not hold falls due (zero or less: it is due
 	// now), and false when there is none.

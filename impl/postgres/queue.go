@@ -105,32 +105,37 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome) error {
 	return nil
 }
 
-// Extend renews the lease of every record this integrator holds.
-func (q *Queue) Extend(ctx context.Context) error {
-	_, err := q.db.db.ExecContext(ctx, `
-		UPDATE customers
-		SET lease_until = now() + $2 * interval '1 millisecond',
-		    next_attempt_at = now() + $2 * interval '1 millisecond'
-		WHERE leased_by = $1 AND state = 'pending'`,
-		q.owner, q.leaseMillis())
-	if err != nil {
-		return fmt.Errorf("extend leases: %w", err)
-	}
-	return nil
-}
-
-// Release gives back held records that were not attempted, due at once.
-func (q *Queue) Release(ctx context.Context, ids []int64) error {
+// Extend renews the lease of the listed records this integrator still
+// holds; those another integrator took over stay his.
+func (q *Queue) Extend(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	_, err := q.db.db.ExecContext(ctx, `
 		UPDATE customers
-		SET leased_by = NULL, lease_until = NULL, next_attempt_at = now(), updated_at = now()
+		SET lease_until = now() + $3 * interval '1 millisecond',
+		    next_attempt_at = now() + $3 * interval '1 millisecond'
 		WHERE id = ANY($1) AND leased_by = $2 AND state = 'pending'`,
-		pq.Int64Array(ids), q.owner)
+		pq.Int64Array(ids), q.owner, q.leaseMillis())
 	if err != nil {
-		return fmt.Errorf("release %d claims: %w", len(ids), err)
+		return fmt.Errorf("extend %d leases: %w", len(ids), err)
+	}
+	return nil
+}
+
+// Release gives back, due at once, every record leased by this integrator
+// except those in keep.
+func (q *Queue) Release(ctx context.Context, keep []int64) error {
+	if keep == nil {
+		keep = []int64{} // a nil array is NULL, and NOT (id = ANY(NULL)) is never true
+	}
+	_, err := q.db.db.ExecContext(ctx, `
+		UPDATE customers
+		SET leased_by = NULL, lease_until = NULL, next_attempt_at = now(), updated_at = now()
+		WHERE leased_by = $1 AND state = 'pending' AND NOT (id = ANY($2))`,
+		q.owner, pq.Int64Array(keep))
+	if err != nil {
+		return fmt.Errorf("release claims: %w", err)
 	}
 	return nil
 }

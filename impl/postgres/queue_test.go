@@ -139,6 +139,24 @@ func TestLapsedLeaseIsTakenOver(t *testing.T) {
 	assert.Equal(t, "b", *r2.LeasedBy)
 }
 
+func TestExtendOnlyWhatIsStillHeld(t *testing.T) {
+	db := open(t)
+	load(t, db, 2)
+	a := db.Queue("a", 200*time.Millisecond)
+	_, err := a.Claim(ctxT(t), 10)
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond)
+	b := db.Queue("b", time.Hour)
+	taken, err := b.Claim(ctxT(t), 1)
+	require.NoError(t, err)
+	require.Len(t, taken, 1)
+	require.NoError(t, a.Extend(ctxT(t), []int64{1, 2}))
+	assert.Equal(t, "b", *get(t, db, taken[0].ID).LeasedBy, "extending does not steal back")
+	other := 3 - taken[0].ID
+	assert.Equal(t, "a", *get(t, db, other).LeasedBy)
+	assert.Greater(t, get(t, db, other).DueInMs, 100.0, "a's remaining lease renewed")
+}
+
 func TestExtendKeepsTheLease(t *testing.T) {
 	db := open(t)
 	load(t, db, 2)
@@ -148,7 +166,7 @@ func TestExtendKeepsTheLease(t *testing.T) {
 	require.Len(t, claimed, 2)
 	for range 3 {
 		time.Sleep(200 * time.Millisecond)
-		require.NoError(t, a.Extend(ctxT(t)))
+		require.NoError(t, a.Extend(ctxT(t), ids(claimed)))
 	}
 	taken, err := db.Queue("b", time.Minute).Claim(ctxT(t), 10)
 	require.NoError(t, err)
@@ -204,14 +222,17 @@ func TestReleaseMakesRecordsDueAtOnce(t *testing.T) {
 	claimed, err := a.Claim(ctxT(t), 10)
 	require.NoError(t, err)
 	require.Len(t, claimed, 4)
-	require.NoError(t, a.Release(ctxT(t), []int64{1, 2}))
+	require.NoError(t, a.Release(ctxT(t), []int64{3, 4}))
 	b := db.Queue("b", time.Hour)
 	got, err := b.Claim(ctxT(t), 10)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []int64{1, 2}, ids(got))
-	// Releasing what another holds does nothing.
-	require.NoError(t, a.Release(ctxT(t), []int64{1}))
+	// Releasing touches only what a holds.
+	require.NoError(t, a.Release(ctxT(t), nil))
 	assert.Equal(t, "b", *get(t, db, 1).LeasedBy)
+	got, err = b.Claim(ctxT(t), 10)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []int64{3, 4}, ids(got))
 }
 
 func TestNextDueEmpty(t *testing.T) {
