@@ -29,9 +29,26 @@ var (
 // to a directory removed by Cleanup.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
+	return build(t, pkg, raceEnabled)
+}
+
+// BuildNoRace is Build without the race detector, even when the tests have
+// it: for suites that run binaries under heavy load, where the detector's
+// cost would dominate.
+func BuildNoRace(t testing.TB, pkg string) string {
+	t.Helper()
+	return build(t, pkg, false)
+}
+
+func build(t testing.TB, pkg string, race bool) string {
+	t.Helper()
 	mu.Lock()
 	defer mu.Unlock()
-	if path, ok := built[pkg]; ok {
+	key, name := pkg, filepath.Base(pkg)
+	if race != raceEnabled { // only BuildNoRace under -race
+		key, name = pkg+" norace", name+"-norace"
+	}
+	if path, ok := built[key]; ok {
 		return path
 	}
 	if dir == "" {
@@ -41,9 +58,9 @@ func Build(t testing.TB, pkg string) string {
 			t.Fatal(err)
 		}
 	}
-	path := filepath.Join(dir, filepath.Base(pkg))
+	path := filepath.Join(dir, name)
 	args := []string{"build", "-o", path}
-	if raceEnabled {
+	if race {
 		args = append(args, "-race")
 	}
 	args = append(args, pkg)
@@ -51,7 +68,7 @@ func Build(t testing.TB, pkg string) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
-	built[pkg] = path
+	built[key] = path
 	return path
 }
 
