@@ -19,7 +19,12 @@ func open(t *testing.T) *postgres.DB {
 	return openDSN(t, pgtest.DSN(t))
 }
 
-func openDSN(t *testing.T, dsn string) *postgres.DB {
+func openB(b *testing.B) *postgres.DB {
+	b.Helper()
+	return openDSN(b, pgtest.DSN(b))
+}
+
+func openDSN(t testing.TB, dsn string) *postgres.DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

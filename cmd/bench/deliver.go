@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"goquiz/common"
+	"goquiz/impl/fake"
+	"goquiz/impl/mockcrm"
+)
+
+// delivery is one integrator run: records preloaded, then the integrator
+// started and timed until every record is marked sent.
+type delivery struct {
+	total    time.Duration // start to every record marked sent
+	first    time.Duration // first 10% of records accepted
+	last     time.Duration // last 10% of records accepted
+	rss      int64
+	accepted int64
+}
+
+// deliver runs the integrator over n preloaded records against a mock CRM
+// with the given latency.
+func (b *bench) deliver(ctx context.Context, n int64, workers int, latency time.Duration) (delivery, error) {
+	file := filepath.Join(b.env.dir, "deliver-"+strconv.FormatInt(n, 10)+".csv")
+	if _, err := os.Stat(file); err != nil {
+		if err := writeUnique(file, n); err != nil {
+			return delivery{}, err
+		}
+	}
+	dsn, err := b.env.freshDB(ctx)
+	if err != nil {
+		return delivery{}, err
+	}
+	if _, _, err := run(ctx, []string{"DSN=" + dsn}, filepath.Join(b.env.bin, "parser"), file); err != nil {
+		return delivery{}, err
+	}
+	if err := vacuum(ctx, dsn); err != nil {
+		return delivery{}, err
+	}
+	crm, err := startCRM(mockcrm.Config{Latency: latency})
+	if err != nil {
+		return delivery{}, err
+	}
+	defer crm.close()
+	p, err := b.startIntegrator(dsn, crm.URL, workers)
+	if err != nil {
+		return delivery{}, err
+	}
+	defer p.Process.Kill()
+	start := time.Now()
+	tenth := max(n/10, 1)
+	var d delivery
+	var tFirst, tLast time.Time
+	for {
+		acc := crm.srv.AcceptedCount()
+		now := time.Now()
+		if tFirst.IsZero() && acc >= tenth {
+			tFirst = now
+			d.first = now.Sub(start)
+		}
+		if tLast.IsZero() && acc >= n-tenth {
+			tLast = now
+		}
+		if acc >= n {
+			d.last = now.Sub(tLast)
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return delivery{}, err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := waitAllSent(ctx, dsn); err != nil {
+		return delivery{}, err
+	}
+	d.total = time.Since(start)
+	d.accepted = crm.srv.AcceptedCount()
+	_ = p.Process.Signal(syscall.SIGTERM)
+	_ = p.Wait()
+	d.rss = maxRSS(p.ProcessState)
+	if st := crm.srv.Stats(); st.Duplicates != 0 {
+		return delivery{}, fmt.Errorf("the CRM saw %d duplicates", st.Duplicates)
+	}
+	return d, nil
+}
+
+func (b *bench) startIntegrator(dsn, endpoint string, workers int) (*exec.Cmd, error) {
+	cmd := exec.Command(filepath.Join(b.env.bin, "integrator"))
+	cmd.Env = append(os.Environ(), "DSN="+dsn, "API_ENDPOINT="+endpoint, "WORKERS="+strconv.Itoa(workers),
+		"LOG_LEVEL=warn", "POLL_INTERVAL=1s")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd, cmd.Start()
+}
+
+// waitAllSent waits until no record of dsn is pending.
+func waitAllSent(ctx context.Context, dsn string) error {
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for {
+		var pending int64
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM customers WHERE state = 'pending'`).Scan(&pending); err != nil {
+			return err
+		}
+		if pending == 0 {
+			return nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// vacuum makes the freshly loaded table's visibility map and statistics
+// current, as autovacuum would shortly after a load.
+func vacuum(ctx context.Context, dsn string) error {
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `VACUUM ANALYZE customers`)
+	return err
+}
+
+// plainClient is the delivery reference: a plain Go HTTP client POSTing the
+// same n requests to a fresh mock CRM with workers in flight.
+func (b *bench) plainClient(ctx context.Context, n int64, workers int) (time.Duration, error) {
+	crm, err := startCRM(mockcrm.Config{})
+	if err != nil {
+		return 0, err
+	}
+	defer crm.close()
+	customers := make([]common.Customer, 0, n)
+	for c := range fake.Customers(n, 1) {
+		customers = append(customers, c)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	defer client.CloseIdleConnections()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				c := customers[i]
+				body, _ := json.Marshal(map[string]any{"id": c.ID, "first_name": c.FirstName, "last_name": c.LastName, "email": c.Email, "phone": c.Phone})
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, crm.URL, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Idempotency-Key", c.IdempotencyKey())
+				resp, err := client.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					errs <- fmt.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	select {
+	case err := <-errs:
+		return 0, fmt.Errorf("plain client: %w", err)
+	default:
+	}
+	if got := crm.srv.AcceptedCount(); got != n {
+		return 0, fmt.Errorf("plain client: %d accepted of %d", got, n)
+	}
+	return elapsed, nil
+}
+
+// delivery measures targets 2, 3, 4 and the integrator's part of 5.
+func (b *bench) delivery(ctx context.Context) ([]row, error) {
+	var ref []sample
+	var prod []delivery
+	for i := 0; i < b.runs; i++ {
+		r, err := b.plainClient(ctx, b.n, 8)
+		if err != nil {
+			return nil, err
+		}
+		ref = append(ref, sample{elapsed: r})
+		d, err := b.deliver(ctx, b.n, 8, 0)
+		if err != nil {
+			return nil, err
+		}
+		prod = append(prod, d)
+		b.logf("delivery run %d: plain client %s (%s), integrator %s (%s); first 10%% %s, last 10%% %s",
+			i+1, r.Round(1e7), rate(b.n, r), d.total.Round(1e7), rate(b.n, d.total), d.first.Round(1e7), d.last.Round(1e7))
+	}
+	refT := median(ref)
+	totals := make([]sample, len(prod))
+	for i, d := range prod {
+		totals[i] = sample{elapsed: d.total, rss: d.rss}
+	}
+	prodT := median(totals)
+	b.deliverTime = prodT
+	rows := []row{{
+		target:   fmt.Sprintf("2. deliver %d records, WORKERS=8, instant CRM, vs plain client", b.n),
+		measured: fmt.Sprintf("plain %s, integrator %s (marked sent)", rate(b.n, refT), rate(b.n, prodT)),
+		ratio:    refT.Seconds() / prodT.Seconds(), bound: ">= 0.70",
+	}}
+	rows[0].pass = rows[0].ratio >= 0.7
+
+	// Scale: the last tenth as fast as the first (median over runs).
+	var firsts, lasts []sample
+	for _, d := range prod {
+		firsts = append(firsts, sample{elapsed: d.first})
+		lasts = append(lasts, sample{elapsed: d.last})
+	}
+	f, l := median(firsts), median(lasts)
+	tenth := b.n / 10
+	rows = append(rows, row{
+		target:   fmt.Sprintf("4. delivery rate, last vs first %d of %d", tenth, b.n),
+		measured: fmt.Sprintf("first %s, last %s", rate(tenth, f), rate(tenth, l)),
+		ratio:    f.Seconds() / l.Seconds(), bound: ">= 0.90",
+		pass: f.Seconds()/l.Seconds() >= 0.9,
+	})
+
+	// Latency-bound: 50 ms per request.
+	for _, w := range []int{8, 64} {
+		n := int64(w) * 20 * b.latencySeconds // about latencySeconds at the ideal rate
+		d, err := b.deliver(ctx, n, w, 50*time.Millisecond)
+		if err != nil {
+			return nil, err
+		}
+		ideal := float64(w) / 0.05
+		got := float64(n) / d.total.Seconds()
+		rows = append(rows, row{
+			target:   fmt.Sprintf("3. deliver %d records, WORKERS=%d, CRM at 50 ms", n, w),
+			measured: fmt.Sprintf("%.0f/s of ideal %.0f/s", got, ideal),
+			ratio:    got / ideal, bound: ">= 0.90",
+			pass: got/ideal >= 0.9,
+		})
+		b.logf("latency-bound WORKERS=%d: %.0f/s", w, got)
+	}
+
+	// Integrator memory: flat in the number of records.
+	small, err := b.deliver(ctx, b.n/10, 8, 0)
+	if err != nil {
+		return nil, err
+	}
+	big := maxRSSOf(totals)
+	rows = append(rows, row{
+		target:   fmt.Sprintf("5. integrator peak RSS, %d vs %d records", b.n, b.n/10),
+		measured: fmt.Sprintf("%s vs %s", mib(big), mib(small.rss)),
+		ratio:    float64(big) / float64(small.rss), bound: "<= 1.25",
+		pass: float64(big)/float64(small.rss) <= 1.25,
+	})
+	return rows, nil
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/lib/pq"
+
+	"goquiz/impl/mockcrm"
+	"goquiz/impl/pgtest"
+	"goquiz/impl/postgres"
+)
+
+// env is what every measurement runs against: one durable cluster, the
+// product's binaries, and a scratch directory.
+type env struct {
+	cluster *pgtest.Cluster
+	bin     string // directory of parser, integrator
+	dir     string // scratch files
+	psql    string
+	admin   *sql.DB
+	dbSeq   atomic.Int64
+}
+
+func newEnv(ctx context.Context) (*env, error) {
+	e := &env{}
+	var err error
+	e.dir, err = os.MkdirTemp("", "goquiz-bench-")
+	if err != nil {
+		return nil, err
+	}
+	e.bin = filepath.Join(e.dir, "bin")
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	build := exec.CommandContext(ctx, gobin, "build", "-o", e.bin+"/", "goquiz/cmd/parser", "goquiz/cmd/integrator")
+	if out, err := build.CombinedOutput(); err != nil {
+		e.close()
+		return nil, fmt.Errorf("build binaries: %v: %s", err, out)
+	}
+	bindir, err := pgtest.BinDir()
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.psql = filepath.Join(bindir, "psql")
+	if _, err := os.Stat(e.psql); err != nil {
+		if e.psql, err = exec.LookPath("psql"); err != nil {
+			e.close()
+			return nil, fmt.Errorf("psql not found (apt-get install postgresql-client): %w", err)
+		}
+	}
+	// Stock settings, fsync on: the reference is measured on the same.
+	e.cluster, err = pgtest.Start(ctx, pgtest.Options{Durable: true, Settings: map[string]string{"max_wal_size": "4GB"}})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.admin, err = sql.Open("postgres", e.cluster.DSN("postgres"))
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *env) close() {
+	if e.admin != nil {
+		e.admin.Close()
+	}
+	if e.cluster != nil {
+		_ = e.cluster.Stop()
+	}
+	if e.dir != "" {
+		os.RemoveAll(e.dir)
+	}
+}
+
+// freshDB creates an empty database with goquiz's schema and returns its
+// DSN; the previous benchmark databases are dropped to keep the disk small.
+func (e *env) freshDB(ctx context.Context) (string, error) {
+	n := e.dbSeq.Add(1)
+	if n > 1 {
+		old := fmt.Sprintf("bench_%d", n-1)
+		if _, err := e.admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(old)+" WITH (FORCE)"); err != nil {
+			return "", err
+		}
+	}
+	name := fmt.Sprintf("bench_%d", n)
+	if _, err := e.admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
+		return "", err
+	}
+	dsn := e.cluster.DSN(name)
+	db, err := postgres.Open(ctx, dsn, 10*time.Second)
+	if err != nil {
+		return "", err
+	}
+	db.Close()
+	// Let the checkpointer settle so runs start alike.
+	_, _ = e.admin.ExecContext(ctx, "CHECKPOINT")
+	return dsn, nil
+}
+
+// run runs a binary of the product (or psql) to its end and returns its
+// wall time and peak RSS in bytes.
+func run(ctx context.Context, env []string, name string, args ...string) (time.Duration, int64, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	elapsed := time.Since(start)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %v: %s", filepath.Base(name), err, lastLine(out))
+	}
+	return elapsed, maxRSS(cmd.ProcessState), nil
+}
+
+func maxRSS(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss * 1024
+	}
+	return 0
+}
+
+func lastLine(b []byte) string {
+	s := string(b)
+	for len(s) > 0 && s[len(s)-1] == '\n' {
+		s = s[:len(s)-1]
+	}
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			return s[i+1:]
+		}
+	}
+	return s
+}
+
+// crm is a mock CRM on a loopback port.
+type crm struct {
+	srv  *mockcrm.Server
+	http *http.Server
+	URL  string
+}
+
+func startCRM(cfg mockcrm.Config) (*crm, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	c := &crm{srv: mockcrm.New(cfg), URL: "http://" + l.Addr().String() + "/customers"}
+	c.http = &http.Server{Handler: c.srv, ReadHeaderTimeout: 10 * time.Second}
+	go c.http.Serve(l)
+	return c, nil
+}
+
+func (c *crm) close() { c.http.Close() }

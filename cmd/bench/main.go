@@ -1,0 +1,85 @@
+// Command bench measures goquiz against references taken in the same run on
+// the same machine — psql \copy for loading, a plain Go HTTP client for
+// delivery — and prints a table of rates, ratios and peak RSS with
+// pass/fail against the performance targets. It starts its own durable
+// PostgreSQL cluster and mock CRM, and removes them at the end.
+//
+//	go run ./cmd/bench            # 1,000,000 records, 3 runs each (about 10 minutes)
+//	go run ./cmd/bench -short     # 100,000 records, 1 run: a quick look
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+type bench struct {
+	env            *env
+	n              int64
+	runs           int
+	latencySeconds int64
+	ingestTime     time.Duration
+	deliverTime    time.Duration
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+func main() {
+	short := flag.Bool("short", false, "100,000 records and one run of each: a quick look, not a verdict")
+	n := flag.Int64("n", 1_000_000, "records per measurement")
+	runs := flag.Int("runs", 3, "runs of each reference and product measurement, alternated")
+	flag.Parse()
+	b := &bench{n: *n, runs: *runs, latencySeconds: 8}
+	if *short {
+		b.n, b.runs, b.latencySeconds = 100_000, 1, 3
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ok, err := b.run(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+func (b *bench) run(ctx context.Context) (bool, error) {
+	start := time.Now()
+	host, _ := os.Hostname()
+	b.logf("%d records, %d runs each, on %s (%d CPUs, %s)", b.n, b.runs, host, runtime.NumCPU(), runtime.Version())
+	var err error
+	b.env, err = newEnv(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer b.env.close()
+	var rows []row
+	r, err := b.ingest(ctx)
+	if err != nil {
+		return false, fmt.Errorf("ingest: %w", err)
+	}
+	rows = append(rows, r...)
+	r, err = b.delivery(ctx)
+	if err != nil {
+		return false, fmt.Errorf("delivery: %w", err)
+	}
+	rows = append(rows, r...)
+	r, err = b.endToEnd(ctx)
+	if err != nil {
+		return false, fmt.Errorf("end to end: %w", err)
+	}
+	rows = append(rows, r...)
+	fmt.Printf("goquiz benchmark: %d records, %d runs each (medians), %d CPUs, %s, took %s\n",
+		b.n, b.runs, runtime.NumCPU(), runtime.Version(), time.Since(start).Round(time.Second))
+	return printTable(os.Stdout, rows), nil
+}

@@ -1,0 +1,58 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"goquiz/common"
+)
+
+// BenchmarkClaimSettle measures the store's share of delivering a record:
+// claiming in batches of 100 and settling each batch as sent.
+func BenchmarkClaimSettle(b *testing.B) {
+	db := openB(b)
+	ctx := context.Background()
+	const batch = 100
+	total := b.N
+	chunk := make([]common.Customer, 0, 10000)
+	w := db.Writer()
+	for i := 1; i <= total; i++ {
+		chunk = append(chunk, common.Customer{ID: int64(i), FirstName: "First", LastName: "Last", Email: "first.last@example.com", Phone: "555 123 4567"})
+		if len(chunk) == cap(chunk) || i == total {
+			if _, err := w.WriteChunk(ctx, chunk); err != nil {
+				b.Fatal(err)
+			}
+			chunk = chunk[:0]
+		}
+	}
+	q := db.Queue("bench", time.Minute)
+	outcomes := make([]common.Outcome, 0, batch)
+	b.ResetTimer()
+	done := 0
+	var claimT, settleT time.Duration
+	for done < total {
+		t0 := time.Now()
+		got, err := q.Claim(ctx, batch)
+		claimT += time.Since(t0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(got) == 0 {
+			b.Fatalf("nothing to claim after %d of %d", done, total)
+		}
+		outcomes = outcomes[:0]
+		for _, d := range got {
+			outcomes = append(outcomes, common.Outcome{ID: d.ID, Sent: true})
+		}
+		t1 := time.Now()
+		if err := q.Settle(ctx, outcomes); err != nil {
+			b.Fatal(err)
+		}
+		settleT += time.Since(t1)
+		done += len(got)
+	}
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(claimT.Microseconds())/float64(total), "claim-µs/record")
+	b.ReportMetric(float64(settleT.Microseconds())/float64(total), "settle-µs/record")
+}
