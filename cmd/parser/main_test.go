@@ -22,8 +22,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	defer testbin.Cleanup()
-	pgtest.Main(m)
+	pgtest.Main(m, testbin.Cleanup)
 }
 
 const sharedFile = "../../../shared/data/customers-1000.csv"

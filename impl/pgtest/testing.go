@@ -25,12 +25,18 @@ var (
 	dbSeq atomic.Int64
 )
 
-// Main runs the tests of a package and then stops the cluster the tests
-// started, if any. Call it from TestMain:
+// Main runs the tests of a package, then the cleanups, then stops the
+// cluster the tests started, if any, and exits. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
-func Main(m *testing.M) {
+//
+// Deferred calls in TestMain do not run, since Main exits: pass them as
+// cleanups instead.
+func Main(m *testing.M, cleanups ...func()) {
 	code := m.Run()
+	for _, f := range cleanups {
+		f()
+	}
 	if shared.cluster != nil {
 		_ = shared.cluster.Stop()
 	}
@@ -73,7 +79,7 @@ func Server(t testing.TB) string {
 	return base
 }
 
-// Cluster returns the private cluster the tests run on, or skips the test
+// SharedCluster returns the private cluster the tests run on, or skips the test
 // when TEST_DSN points elsewhere (tests that restart the server need it).
 func SharedCluster(t testing.TB) *Cluster {
 	t.Helper()
