@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// crmStats is the mock CRM's GET /stats answer.
+type crmStats struct {
+	Requests     int64 `json:"requests"`
+	Accepted     int64 `json:"accepted"`
+	Duplicates   int64 `json:"duplicates"`
+	BadRequests  int64 `json:"bad_requests"`
+	Unauthorized int64 `json:"unauthorized"`
+	Faults       struct {
+		Fail        int64 `json:"fail"`
+		RateLimited int64 `json:"rate_limited"`
+		Hang        int64 `json:"hang"`
+		Outage      int64 `json:"outage"`
+	} `json:"faults"`
+	UptimeSeconds float64 `json:"uptime_seconds"`
+}
+
+// faults is the number of injected faults of every kind.
+func (s crmStats) faults() int64 {
+	return s.Faults.Fail + s.Faults.RateLimited + s.Faults.Hang + s.Faults.Outage
+}
+
+// crm is the mock CRM's address, as the demo reaches it.
+type crm struct {
+	base   string // http://127.0.0.1:PORT
+	token  string // API_TOKEN, when the user set one
+	client *http.Client
+}
+
+// endpoint is the URL the integrators POST customers to.
+func (c crm) endpoint() string { return c.base + "/customers" }
+
+// stats fetches the CRM's counters.
+func (c crm) stats(ctx context.Context) (crmStats, error) {
+	var s crmStats
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/stats", nil)
+	if err != nil {
+		return s, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return s, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return s, fmt.Errorf("GET /stats: %s", resp.Status)
+	}
+	return s, json.NewDecoder(resp.Body).Decode(&s)
+}
+
+// waitReady waits until the CRM answers GET /stats, or proc exits, or
+// timeout passes.
+func (c crm) waitReady(ctx context.Context, proc *child, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := c.stats(ctx)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("httpapi does not answer at %s after %s: %v", c.base, timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-proc.done:
+			return fmt.Errorf("httpapi exited at start (%s):\n%s", proc.status(), proc.tail(5))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// freePort returns a TCP port on the loopback interface that was free a
+// moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

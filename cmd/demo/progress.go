@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// sample is what the demo sees of the pipeline at one moment.
+type sample struct {
+	elapsed   time.Duration // since the parser started
+	table     tableCounts
+	tableErr  error
+	crm       crmStats
+	crmErr    error
+	parserRan bool // the parser has exited
+}
+
+// progress draws one line per sample: redrawn in place on a terminal, one
+// line after the other otherwise.
+type progress struct {
+	out   io.Writer
+	tty   bool
+	drawn bool // a line is on screen, not yet ended
+}
+
+func newProgress(out io.Writer) *progress {
+	return &progress{out: out, tty: isTerminal(out)}
+}
+
+// show draws s.
+func (p *progress) show(s sample, n int64) {
+	line := s.line(n, false)
+	if !p.tty {
+		fmt.Fprintln(p.out, line)
+		return
+	}
+	if w := terminalWidth(p.out); w > 0 && len(line) >= w {
+		if line = s.line(n, true); len(line) >= w {
+			line = line[:w-1] // a line that wraps could not be redrawn
+		}
+	}
+	fmt.Fprintf(p.out, "\r%s\x1b[K", line)
+	p.drawn = true
+}
+
+// end ends the line being redrawn, so that what follows starts below it.
+func (p *progress) end() {
+	if p.drawn {
+		fmt.Fprintln(p.out)
+		p.drawn = false
+	}
+}
+
+// line renders s in one line of about 110 characters: the rows stored by
+// the parser out of n, the rows sent by the integrators, those held by an
+// integrator right now, those waiting to retry after a failed attempt, and
+// the mock CRM's counters. The compact form, for narrow terminals, is
+// under 90.
+func (s sample) line(n int64, compact bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%6.1fs  ", s.elapsed.Seconds())
+	t, c := s.table, s.crm
+	switch {
+	case s.tableErr != nil:
+		fmt.Fprintf(&b, "database: %s", oneLine(s.tableErr.Error(), 50))
+	case compact:
+		fmt.Fprintf(&b, "stored %s/%s sent %s retry %s", group(t.stored), group(n), group(t.sent), group(t.waiting))
+	default:
+		done := ""
+		if s.parserRan {
+			done = " done"
+		}
+		fmt.Fprintf(&b, "stored %s/%s%s  sent %s (%s in flight, %s to retry)",
+			group(t.stored), group(n), done, group(t.sent), group(t.inFlight), group(t.waiting))
+	}
+	switch {
+	case s.crmErr != nil:
+		b.WriteString("  CRM: unreachable")
+	case compact:
+		fmt.Fprintf(&b, " | CRM ok %s dup %s faults %s", group(c.Accepted), group(c.Duplicates), group(c.faults()))
+	default:
+		fmt.Fprintf(&b, "  CRM: %s accepted, %s dup, %s faults", group(c.Accepted), group(c.Duplicates), group(c.faults()))
+	}
+	return b.String()
+}
+
+// group writes v with thousands separators: 100,000.
+func group(v int64) string {
+	s := strconv.FormatInt(v, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// oneLine squeezes s onto one line of at most max bytes.
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		s = s[:max-3] + "..."
+	}
+	return s
+}
+
+// isTerminal tells whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// terminalWidth is the width of the terminal w, 0 when unknown.
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0
+	}
+	var ws struct{ row, col, x, y uint16 }
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), uintptr(syscall.TIOCGWINSZ), uintptr(unsafe.Pointer(&ws)))
+	if errno != 0 {
+		return 0
+	}
+	return int(ws.col)
+}
