@@ -34,10 +34,13 @@ type State string
 // The delivery states. A record is pending from the moment it is stored
 // until the CRM has answered 200 for it; it is then sent, for good. While an
 // integrator holds a pending record it carries a lease; while it waits for a
-// retry it carries the time of its next attempt.
+// retry it carries the time of its next attempt. A record whose attempts
+// reached DeliverConfig.MaxAttempts (when set) is failed, with its last
+// error, until an operator puts it back to pending.
 const (
 	StatePending State = "pending"
 	StateSent    State = "sent"
+	StateFailed  State = "failed"
 )
 
 // Delivery is a pending customer claimed by an integrator, with what the
@@ -57,4 +60,8 @@ type Outcome struct {
 	RetryIn time.Duration
 	// Err describes the failure when Sent is false.
 	Err string
+	// GiveUp is true when Sent is false and the record reached its
+	// maximum number of attempts: it becomes failed instead of being
+	// retried.
+	GiveUp bool
 }

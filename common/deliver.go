@@ -45,6 +45,10 @@ type DeliverConfig struct {
 	LogInterval time.Duration
 	// Observer, if not nil, is told of every attempt, for metrics.
 	Observer Observer
+	// MaxAttempts, when positive, is the number of failed attempts after
+	// which a record is given up: it becomes failed with its last error
+	// instead of being retried. Zero retries until the CRM accepts it.
+	MaxAttempts int
 }
 
 // Observer is told what a Deliverer does. Its methods are called
@@ -55,6 +59,10 @@ type Observer interface {
 	Attempt(d time.Duration, err error)
 	// CRMDown reports the CRM going down or coming back.
 	CRMDown(down bool)
+	// Settled reports a batch of outcomes written to the store: sent
+	// records delivered for good, failed attempts scheduled for a retry
+	// or given up.
+	Settled(sent, failed int)
 }
 
 func (c *DeliverConfig) defaults() {
@@ -99,16 +107,21 @@ type DeliverStats struct {
 	Claimed int64
 	// Delivered counts records the CRM accepted, whose state is recorded.
 	Delivered int64
-	// Failed counts attempts that did not deliver, each scheduled for retry.
+	// Failed counts attempts that did not deliver, each scheduled for retry
+	// or given up.
 	Failed int64
 	// Released counts claimed records given back unsent at shutdown.
 	Released int64
+	// GaveUp counts records that reached MaxAttempts and became failed;
+	// they are counted in Failed too.
+	GaveUp int64
 }
 
 // Deliverer is the integrator's engine: it claims due records from a Queue,
 // sends each to the CRM through a Publisher with Workers requests in flight,
 // and records the outcomes in batches, retrying every failure with
-// exponential backoff until the CRM accepts the record.
+// exponential backoff until the CRM accepts the record (or, when
+// MaxAttempts is set, until the record is given up).
 type Deliverer struct {
 	q   Queue
 	pub Publisher
@@ -119,7 +132,7 @@ type Deliverer struct {
 	// due times it could not see while it held the records.
 	retried chan struct{}
 
-	claimed, delivered, failed, released atomic.Int64
+	claimed, delivered, failed, released, gaveUp atomic.Int64
 	// held are the records claimed and not yet settled or released: the
 	// leases this integrator keeps alive.
 	held idSet
@@ -151,6 +164,7 @@ func (d *Deliverer) Stats() DeliverStats {
 		Delivered: d.delivered.Load(),
 		Failed:    d.failed.Load(),
 		Released:  d.released.Load(),
+		GaveUp:    d.gaveUp.Load(),
 	}
 }
 
@@ -214,7 +228,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	stopKeeping()
 	keeper.Wait()
 	st := d.Stats()
-	d.log.Info("integrator stopped", "delivered", st.Delivered, "failed_attempts", st.Failed, "released", st.Released)
+	d.log.Info("integrator stopped", "delivered", st.Delivered, "failed_attempts", st.Failed, "gave_up", st.GaveUp, "released", st.Released)
 	return nil
 }
 
@@ -332,6 +346,10 @@ func (d *Deliverer) attempt(base context.Context, r Delivery, probe bool) Outcom
 		return Outcome{ID: r.ID, Sent: true}
 	}
 	failures := r.Attempts + 1
+	if d.cfg.MaxAttempts > 0 && failures >= d.cfg.MaxAttempts {
+		d.log.Debug("delivery failed: giving up", "id", r.ID, "attempt", failures, "error", err)
+		return Outcome{ID: r.ID, Err: errString(err), GiveUp: true}
+	}
 	wait := RetryDelay(err, failures, d.cfg.RetryDelay, d.cfg.RetryMaxDelay)
 	d.log.Debug("delivery failed", "id", r.ID, "attempt", failures, "retry_in", wait, "error", err)
 	return Outcome{ID: r.ID, RetryIn: wait, Err: errString(err)}
@@ -385,10 +403,12 @@ func (d *Deliverer) write(ctx context.Context, batch []Outcome) {
 		}
 		time.Sleep(min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second))
 	}
-	var sent int64
+	var sent, gaveUp int64
 	for _, o := range batch {
 		if o.Sent {
 			sent++
+		} else if o.GiveUp {
+			gaveUp++
 		}
 	}
 	for _, o := range batch {
@@ -396,6 +416,10 @@ func (d *Deliverer) write(ctx context.Context, batch []Outcome) {
 	}
 	d.delivered.Add(sent)
 	d.failed.Add(int64(len(batch)) - sent)
+	d.gaveUp.Add(gaveUp)
+	if d.cfg.Observer != nil {
+		d.cfg.Observer.Settled(int(sent), len(batch)-int(sent))
+	}
 	if sent < int64(len(batch)) {
 		select {
 		case d.retried <- struct{}{}:
@@ -440,6 +464,7 @@ func (d *Deliverer) logThroughput(ctx context.Context) {
 				"delivered", st.Delivered,
 				"per_second", int64(float64(st.Delivered-last.Delivered)/secs),
 				"failed_attempts", st.Failed-last.Failed,
+				"gave_up", st.GaveUp-last.GaveUp,
 				"crm_down", d.brk.isDown())
 			last, lastAt = st, now
 		}

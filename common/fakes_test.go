@@ -23,6 +23,7 @@ type memQueue struct {
 type memRec struct {
 	c        Customer
 	sent     bool
+	failed   bool // given up
 	attempts int
 	due      time.Time
 	owner    string
@@ -78,7 +79,7 @@ func (o *ownedQueue) Claim(ctx context.Context, limit int) ([]Delivery, error) {
 	now := time.Now()
 	ids := make([]int64, 0)
 	for id, r := range q.recs {
-		if !r.sent && !r.due.After(now) && r.owner != o.owner {
+		if !r.sent && !r.failed && !r.due.After(now) && r.owner != o.owner {
 			ids = append(ids, id)
 		}
 	}
@@ -109,7 +110,7 @@ func (o *ownedQueue) Settle(ctx context.Context, outcomes []Outcome) error {
 	}
 	for _, oc := range outcomes {
 		r := q.recs[oc.ID]
-		if r.sent {
+		if r.sent || r.failed {
 			continue
 		}
 		if oc.Sent {
@@ -123,6 +124,7 @@ func (o *ownedQueue) Settle(ctx context.Context, outcomes []Outcome) error {
 		r.owner = ""
 		r.due = time.Now().Add(oc.RetryIn)
 		r.errs = append(r.errs, oc.Err)
+		r.failed = oc.GiveUp
 	}
 	return nil
 }
@@ -136,7 +138,7 @@ func (o *ownedQueue) Extend(ctx context.Context, ids []int64) error {
 	}
 	q.extends++
 	for _, id := range ids {
-		if r := q.recs[id]; !r.sent && r.owner == o.owner {
+		if r := q.recs[id]; !r.sent && !r.failed && r.owner == o.owner {
 			r.due = time.Now().Add(o.lease)
 		}
 	}
@@ -151,7 +153,7 @@ func (o *ownedQueue) Release(ctx context.Context, keep []int64) error {
 		return errStoreDown
 	}
 	for id, r := range q.recs {
-		if !r.sent && r.owner == o.owner && !slices.Contains(keep, id) {
+		if !r.sent && !r.failed && r.owner == o.owner && !slices.Contains(keep, id) {
 			r.owner, r.due = "", time.Now()
 		}
 	}
@@ -167,7 +169,7 @@ func (o *ownedQueue) NextDue(ctx context.Context) (time.Duration, bool, error) {
 	}
 	var best time.Time
 	for _, r := range q.recs {
-		if !r.sent && r.owner != o.owner && (best.IsZero() || r.due.Before(best)) {
+		if !r.sent && !r.failed && r.owner != o.owner && (best.IsZero() || r.due.Before(best)) {
 			best = r.due
 		}
 	}

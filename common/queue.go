@@ -14,7 +14,8 @@ type Queue interface {
 	Claim(ctx context.Context, limit int) ([]Delivery, error)
 	// Settle records the outcomes of delivery attempts in one
 	// transaction: sent records become sent for good; failed ones are
-	// scheduled for a retry and their lease is dropped.
+	// scheduled for a retry, or become failed when given up (GiveUp), and
+	// their lease is dropped.
 	Settle(ctx context.Context, outcomes []Outcome) error
 	// Extend renews the lease of the listed records while this
 	// integrator still holds them.

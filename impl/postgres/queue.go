@@ -36,7 +36,18 @@ func (q *Queue) leaseMillis() int64 { return q.lease.Milliseconds() }
 // Records this integrator already holds are not claimed again, even when
 // their lease lapsed while the database was out of reach.
 func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error) {
-	rows, err := q.db.db.QueryContext(ctx, `
+	tx, err := q.db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("claim batch: begin: %w", err)
+	}
+	defer tx.Rollback()
+	// Walk the due index in order and stop after limit rows, whatever the
+	// statistics say: a table being loaded has none yet, and the planner
+	// then prefers to fetch and sort every pending row for each batch.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off`); err != nil {
+		return nil, fmt.Errorf("claim batch: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `
 		WITH due AS (
 			SELECT id FROM customers
 			WHERE state = 'pending' AND next_attempt_at <= now()
@@ -68,12 +79,17 @@ func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error)
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claim batch: %w", err)
 	}
+	rows.Close()
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("claim batch: commit: %w", err)
+	}
 	return out, nil
 }
 
 // Settle records outcomes in one statement. A sent record becomes sent
 // whoever holds it now (it did reach the CRM); a failed one is scheduled
-// for its retry only while this integrator still holds it.
+// for its retry, or becomes failed when given up, only while this
+// integrator still holds it.
 func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome) error {
 	if len(outcomes) == 0 {
 		return nil
@@ -82,12 +98,24 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome) error {
 	sent := make(pq.BoolArray, len(outcomes))
 	waits := make(pq.Int64Array, len(outcomes))
 	errs := make(pq.StringArray, len(outcomes))
+	giveUp := make(pq.BoolArray, len(outcomes))
 	for i, o := range outcomes {
 		ids[i], sent[i], waits[i], errs[i] = o.ID, o.Sent, o.RetryIn.Milliseconds(), cleanText(o.Err)
+		giveUp[i] = !o.Sent && o.GiveUp
 	}
-	_, err := q.db.db.ExecContext(ctx, `
+	tx, err := q.db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("settle %d deliveries: begin: %w", len(outcomes), err)
+	}
+	defer tx.Rollback()
+	// Look each record up by its primary key, whatever the statistics say:
+	// without them the planner scans every pending row for each batch.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off`); err != nil {
+		return fmt.Errorf("settle %d deliveries: %w", len(outcomes), err)
+	}
+	_, err = tx.ExecContext(ctx, `
 		UPDATE customers AS c
-		SET state = CASE WHEN r.sent THEN 'sent' ELSE c.state END,
+		SET state = CASE WHEN r.sent THEN 'sent' WHEN r.give_up THEN 'failed' ELSE c.state END,
 		    sent_at = CASE WHEN r.sent THEN now() ELSE c.sent_at END,
 		    attempts = c.attempts + CASE WHEN r.sent THEN 0 ELSE 1 END,
 		    last_error = CASE WHEN r.sent THEN c.last_error ELSE r.err END,
@@ -96,11 +124,14 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome) error {
 		    leased_by = NULL,
 		    lease_until = NULL,
 		    updated_at = now()
-		FROM unnest($1::bigint[], $2::boolean[], $3::bigint[], $4::text[]) AS r(id, sent, wait, err)
+		FROM unnest($1::bigint[], $2::boolean[], $3::bigint[], $4::text[], $6::boolean[]) AS r(id, sent, wait, err, give_up)
 		WHERE c.id = r.id AND c.state = 'pending' AND (r.sent OR c.leased_by = $5)`,
-		ids, sent, waits, errs, q.owner)
+		ids, sent, waits, errs, q.owner, giveUp)
 	if err != nil {
 		return fmt.Errorf("settle %d deliveries: %w", len(outcomes), err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("settle %d deliveries: commit: %w", len(outcomes), err)
 	}
 	return nil
 }

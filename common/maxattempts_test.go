@@ -1,0 +1,116 @@
+package common
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// countingObserver is an Observer that counts what it is told.
+type countingObserver struct {
+	mu                        sync.Mutex
+	attempts, errs            int
+	sent, failed, settleCalls int
+	downs                     []bool
+}
+
+func (o *countingObserver) Attempt(d time.Duration, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.attempts++
+	if err != nil {
+		o.errs++
+	}
+}
+
+func (o *countingObserver) CRMDown(down bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.downs = append(o.downs, down)
+}
+
+func (o *countingObserver) Settled(sent, failed int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.settleCalls++
+	o.sent += sent
+	o.failed += failed
+}
+
+func (o *countingObserver) counts() (attempts, errs, sent, failed int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.attempts, o.errs, o.sent, o.failed
+}
+
+func TestMaxAttempts(t *testing.T) {
+	tests := []struct {
+		name        string
+		maxAttempts int
+		wantFailed  bool
+		wantTries   int // attempts of record 7 when unlimited
+	}{
+		{"gives up after the maximum", 3, true, 3},
+		{"a single attempt", 1, true, 1},
+		{"unlimited retries until delivered", 0, false, 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := newMemQueue(50)
+			obs := &countingObserver{}
+			cfg := fastConfig()
+			cfg.MaxAttempts = tt.maxAttempts
+			cfg.Observer = obs
+			// Record 7 always fails when attempts are limited, and is
+			// accepted at its wantTries-th attempt otherwise.
+			var tries int
+			crm := newFakeCRM(func(c Customer, call int) error {
+				if c.ID == 7 {
+					tries++ // attempts of one record never overlap
+					if tt.maxAttempts > 0 || tries < tt.wantTries {
+						return &PublishError{Status: 500, Reason: "status 500"}
+					}
+				}
+				return nil
+			})
+			d := NewDeliverer(q.owned("a", time.Second), crm, cfg)
+			runUntil(t, d, 10*time.Second, func() bool {
+				for _, r := range q.snapshot() {
+					if !r.sent && !r.failed {
+						return false
+					}
+				}
+				return true
+			})
+			rec := q.snapshot()[7]
+			assert.Equal(t, tt.wantFailed, rec.failed)
+			assert.Equal(t, !tt.wantFailed, rec.sent)
+			if tt.wantFailed {
+				assert.Equal(t, tt.maxAttempts, rec.attempts)
+				require.Len(t, rec.errs, tt.maxAttempts)
+				assert.Equal(t, "status 500", rec.errs[len(rec.errs)-1], "the last error is kept")
+				assert.Len(t, crm.calls[7], tt.maxAttempts, "no attempt after giving up")
+				assert.Equal(t, int64(1), d.Stats().GaveUp)
+			} else {
+				assert.Zero(t, d.Stats().GaveUp)
+			}
+			attempts, errs, sent, failed := obs.counts()
+			st := d.Stats()
+			assert.Equal(t, crm.requests(), attempts, "every attempt observed")
+			assert.Equal(t, int(st.Failed), errs)
+			assert.Equal(t, int(st.Delivered), sent, "every written delivery observed")
+			assert.Equal(t, int(st.Failed), failed)
+			assert.Equal(t, 49, sent-boolInt(!tt.wantFailed))
+		})
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
