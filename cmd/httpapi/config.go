@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"text/tabwriter"
 	"time"
 
@@ -29,6 +30,7 @@ type config struct {
 	MaxBodyBytes  int64         `envconfig:"MAX_BODY_BYTES" default:"8388608" desc:"largest request body accepted, in bytes (413 above)"`
 	Seed          uint64        `envconfig:"SEED" default:"0" desc:"seed of the random faults; 0: random"`
 	LogInterval   time.Duration `envconfig:"LOG_INTERVAL" default:"5s" desc:"interval of the statistics log line, logged only on change"`
+	MetricsListen string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9091; empty: none"`
 }
 
 // usageFormat is the envconfig.Usagef template listing the variables.
@@ -91,6 +93,11 @@ func (c config) validate() error {
 	if c.MaxBodyBytes < 0 {
 		return fmt.Errorf("MAX_BODY_BYTES: %d is negative", c.MaxBodyBytes)
 	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return fmt.Errorf("METRICS_LISTEN: %q is not host:port (such as :9091)", c.MetricsListen)
+		}
+	}
 	return nil
 }
 
@@ -133,6 +140,7 @@ func (c config) logValue() []slog.Attr {
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Uint64("seed", c.Seed),
 		slog.Duration("log_interval", c.LogInterval),
+		slog.String("metrics_listen", c.MetricsListen),
 	}
 }
 

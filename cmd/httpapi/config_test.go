@@ -32,6 +32,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative log interval", modify: func(c *config) { c.LogInterval = -1 }, wantErr: "LOG_INTERVAL"},
 		{name: "negative body size", modify: func(c *config) { c.MaxBodyBytes = -1 }, wantErr: "MAX_BODY_BYTES"},
 		{name: "empty listen", modify: func(c *config) { c.Listen = "" }, wantErr: "API_LISTEN"},
+		{name: "metrics address", modify: func(c *config) { c.MetricsListen = "127.0.0.1:9091" }},
+		{name: "metrics address without port", modify: func(c *config) { c.MetricsListen = "9091" }, wantErr: `METRICS_LISTEN: "9091" is not host:port`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,13 +64,14 @@ func TestLoadConfig(t *testing.T) {
 				"API_LISTEN": "127.0.0.1:9000", "API_TOKEN": "tok", "FAIL_RATE": "0.1", "RATE_LIMIT_RATE": "0.2",
 				"RETRY_AFTER": "2s", "LATENCY": "5ms", "LATENCY_JITTER": "3ms", "HANG_RATE": "0.01", "HANG_FOR": "1m",
 				"OUTAGE_EVERY": "60s", "OUTAGE_FOR": "10s", "MAX_BODY_BYTES": "1024", "SEED": "7", "LOG_INTERVAL": "1s",
+				"METRICS_LISTEN": ":9091",
 			},
 			want: func(c *config) {
 				*c = config{
 					Listen: "127.0.0.1:9000", Token: "tok", FailRate: 0.1, RateLimitRate: 0.2,
 					RetryAfter: 2 * time.Second, Latency: 5 * time.Millisecond, LatencyJitter: 3 * time.Millisecond,
 					HangRate: 0.01, HangFor: time.Minute, OutageEvery: time.Minute, OutageFor: 10 * time.Second,
-					MaxBodyBytes: 1024, Seed: 7, LogInterval: time.Second,
+					MaxBodyBytes: 1024, Seed: 7, LogInterval: time.Second, MetricsListen: ":9091",
 				}
 			},
 		},

@@ -72,11 +72,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return err // net.OpError: "listen tcp :8080: bind: address already in use"
+		// net.OpError: "listen tcp :8080: bind: address already in use"
+		return fmt.Errorf("%w — set API_LISTEN to a free host:port", err)
 	}
 	logger.LogAttrs(ctx, slog.LevelInfo, "httpapi starting", append(cfg.logValue(), slog.String("addr", ln.Addr().String()))...)
 
 	mock := mockcrm.New(cfg.mock())
+	stopMetrics, err := serveMetrics(cfg.MetricsListen, mock, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	// Requests waiting on injected latency or hanging end when shutdown
 	// starts, answered 503, rather than holding it up.
 	baseCtx, cancelBase := context.WithCancel(context.Background())

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,7 +29,7 @@ import (
 var envNames = []string{
 	"API_LISTEN", "API_TOKEN", "FAIL_RATE", "RATE_LIMIT_RATE", "RETRY_AFTER", "LATENCY",
 	"LATENCY_JITTER", "HANG_RATE", "HANG_FOR", "OUTAGE_EVERY", "OUTAGE_FOR",
-	"MAX_BODY_BYTES", "SEED", "LOG_INTERVAL",
+	"MAX_BODY_BYTES", "SEED", "LOG_INTERVAL", "METRICS_LISTEN",
 }
 
 // buildBinary builds the command into a temporary directory.
@@ -134,6 +136,60 @@ func TestBinary(t *testing.T) {
 		assert.NotContains(t, logs, token)
 	})
 
+	t.Run("serves metrics on METRICS_LISTEN", func(t *testing.T) {
+		addr, metricsAddr := freeAddr(t), freeAddr(t)
+		cmd := command(t, bin, []string{"API_LISTEN=" + addr, "METRICS_LISTEN=" + metricsAddr, "FAIL_RATE=0.5", "SEED=3"})
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		base, metricsBase := "http://"+addr, "http://"+metricsAddr
+		waitReady(t, base+"/stats", "")
+		waitReady(t, metricsBase+"/healthz", "")
+		waitReady(t, metricsBase+"/readyz", "")
+
+		before := scrapeMetrics(t, metricsBase+"/metrics")
+		assert.Equal(t, 0.0, before["goquiz_mockcrm_requests_total"])
+		const n = 20
+		for id := 1; id <= n; id++ {
+			body := fmt.Sprintf(`{"id":%d,"first_name":"a","last_name":"b","email":"c","phone":"d"}`, id)
+			send(t, http.MethodPost, base+"/customers", body, map[string]string{"Idempotency-Key": common.IdempotencyKey(int64(id))})
+		}
+		after := scrapeMetrics(t, metricsBase+"/metrics")
+		assert.Equal(t, float64(n), after["goquiz_mockcrm_requests_total"])
+		assert.Positive(t, after[`goquiz_mockcrm_faults_total{kind="fail"}`])
+		assert.Equal(t, float64(n), after["goquiz_mockcrm_accepted_total"]+after[`goquiz_mockcrm_faults_total{kind="fail"}`])
+		resp := send(t, http.MethodGet, base+"/metrics", "", nil)
+		assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, "metrics are not on the API's address")
+
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		select {
+		case err := <-exited:
+			assert.Equal(t, 0, exitCode(t, err), "stderr: %s", stderr.String())
+		case <-time.After(15 * time.Second):
+			t.Fatal("no exit after SIGTERM")
+		}
+		_, err := http.Get(metricsBase + "/healthz")
+		assert.Error(t, err, "the metrics server stops with the API")
+	})
+
+	t.Run("metrics port taken", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		cmd := command(t, bin, []string{"API_LISTEN=" + freeAddr(t), "METRICS_LISTEN=" + ln.Addr().String()})
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err = cmd.Run()
+		assert.Equal(t, 1, exitCode(t, err))
+		got := lines(stderr.String())
+		require.NotEmpty(t, got)
+		last := got[len(got)-1]
+		assert.Contains(t, last, "address already in use")
+		assert.Contains(t, last, "set METRICS_LISTEN to a free host:port")
+	})
+
 	t.Run("invalid configuration", func(t *testing.T) {
 		tests := []struct {
 			env  string
@@ -189,8 +245,30 @@ func TestBinary(t *testing.T) {
 		require.NotEmpty(t, got)
 		last := got[len(got)-1]
 		assert.True(t, strings.HasPrefix(last, "httpapi: listen"), last)
+		assert.Contains(t, last, "set API_LISTEN to a free host:port")
 		assert.Len(t, got, 1, "stderr: %s", stderr.String())
 	})
+}
+
+// scrapeMetrics returns the samples of a Prometheus text page by series.
+func scrapeMetrics(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp := send(t, http.MethodGet, url, "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for l := range strings.Lines(string(b)) {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(l, ' ')
+		v, err := strconv.ParseFloat(l[i+1:], 64)
+		require.NoError(t, err, l)
+		out[l[:i]] = v
+	}
+	return out
 }
 
 // waitReady polls url until it answers 200.

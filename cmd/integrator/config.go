@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"time"
 )
@@ -22,6 +23,8 @@ type config struct {
 	Lease          time.Duration `envconfig:"LEASE" default:"30s" desc:"how long claimed records stay reserved before another integrator may take them over after a crash"`
 	ConnectTimeout time.Duration `envconfig:"CONNECT_TIMEOUT" default:"10s" desc:"how long to retry an unreachable database at start"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	MaxAttempts    int           `envconfig:"MAX_ATTEMPTS" default:"0" desc:"failed attempts after which a record is given up (state failed, see integrator retry-failed); 0: retry until delivered"`
+	MetricsListen  string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9090; empty: none"`
 }
 
 func (c config) validate() error {
@@ -52,6 +55,14 @@ func (c config) validate() error {
 	}
 	if c.Lease < 300*time.Millisecond {
 		errs = append(errs, errors.New("LEASE must be at least 300ms"))
+	}
+	if c.MaxAttempts < 0 {
+		errs = append(errs, errors.New("MAX_ATTEMPTS must not be negative (0: retry until delivered)"))
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("METRICS_LISTEN %q is not host:port (such as :9090)", c.MetricsListen))
+		}
 	}
 	if c.ConnectTimeout < 0 {
 		errs = append(errs, errors.New("CONNECT_TIMEOUT must not be negative"))

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,14 +24,22 @@ import (
 	"goquiz/internal/cli"
 )
 
-const synopsis = `Usage: integrator
+const synopsis = `Usage: integrator [status | retry-failed]
 
-Delivers every stored customer to the CRM at API_ENDPOINT: POST, one JSON
-record per request, with an Idempotency-Key that is the same on every attempt.
-A 200 marks the record sent; anything else is retried with exponential backoff
-until it succeeds. Wakes on the parser's notifications; several integrators
-may run against one database. SIGINT or SIGTERM: stop claiming, finish the
-requests in flight, release the rest, exit 0.`
+integrator (no argument) is the daemon. It delivers every stored customer to
+the CRM at API_ENDPOINT: POST, one JSON record per request, with an
+Idempotency-Key that is the same on every attempt. A 200 marks the record
+sent; anything else is retried with exponential backoff until it succeeds,
+or until MAX_ATTEMPTS when set. Wakes on the parser's notifications; several
+integrators may run against one database. SIGINT or SIGTERM: stop claiming,
+finish the requests in flight, release the rest, exit 0.
+
+integrator status        prints the records by state, the oldest undelivered
+                         record's age, the most frequent last errors and the
+                         throughput of the last minute, from the database
+                         alone (no integrator needs to run).
+integrator retry-failed  puts the records given up after MAX_ATTEMPTS back to
+                         pending, due at once, with their attempts reset.`
 
 func main() {
 	flags := flag.NewFlagSet("integrator", flag.ContinueOnError)
@@ -43,19 +52,26 @@ func main() {
 		}
 		cli.Fatal("integrator", cli.ExitUsage, fmt.Errorf("%v (see integrator -h)", err))
 	}
-	if flags.NArg() != 0 {
-		cli.Fatal("integrator", cli.ExitUsage, errors.New("takes no arguments: it is configured by the environment (see integrator -h)"))
+	cmd := run
+	switch {
+	case flags.NArg() == 0:
+	case flags.NArg() == 1 && flags.Arg(0) == "status":
+		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return status(ctx, cfg, os.Stdout) }
+	case flags.NArg() == 1 && flags.Arg(0) == "retry-failed":
+		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return retryFailed(ctx, cfg, os.Stdout) }
+	default:
+		cli.Fatal("integrator", cli.ExitUsage, fmt.Errorf("unknown command %q: use no argument (the daemon), status or retry-failed; the daemon is configured by the environment (see integrator -h)", strings.Join(flags.Args(), " ")))
 	}
 	if err := cli.LoadEnv(&cfg); err != nil {
-		cli.Fatal("integrator", cli.ExitUsage, err)
+		cli.Fatal("integrator", cli.ExitUsage, fmt.Errorf("%w (see integrator -h)", err))
 	}
 	if err := cfg.validate(); err != nil {
-		cli.Fatal("integrator", cli.ExitUsage, fmt.Errorf("invalid configuration: %w", err))
+		cli.Fatal("integrator", cli.ExitUsage, fmt.Errorf("invalid configuration: %w (see integrator -h)", err))
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.level()}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, log); err != nil {
+	if err := cmd(ctx, cfg, log); err != nil {
 		cli.Fatal("integrator", cli.ExitFailure, err)
 	}
 }
@@ -77,7 +93,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		"retry_delay", cfg.RetryDelay,
 		"retry_max_delay", cfg.RetryMaxDelay,
 		"request_timeout", cfg.RequestTimeout,
-		"lease", cfg.Lease)
+		"lease", cfg.Lease,
+		"max_attempts", cfg.MaxAttempts,
+		"metrics_listen", cfg.MetricsListen)
 
 	pub, err := crm.New(cfg.APIEndpoint, crm.Options{Token: cfg.APIToken, Timeout: cfg.RequestTimeout, MaxConns: cfg.Workers})
 	if err != nil {
@@ -101,7 +119,19 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	defer ln.Close()
 
-	d := common.NewDeliverer(db.Queue(owner, cfg.Lease), pub, common.DeliverConfig{
+	obs, stopMetrics, err := serveMetrics(cfg, db, ln, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	if err := checkCRM(ctx, cfg.APIEndpoint); err != nil && ctx.Err() == nil {
+		log.Warn(err.Error())
+		if obs != nil {
+			obs.SetCRMUp(false)
+		}
+	}
+
+	dcfg := common.DeliverConfig{
 		Workers:        cfg.Workers,
 		PollInterval:   cfg.PollInterval,
 		RetryDelay:     cfg.RetryDelay,
@@ -110,8 +140,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		Lease:          cfg.Lease,
 		Wake:           ln.Wake(),
 		Logger:         log,
-	})
-	return d.Run(ctx)
+		MaxAttempts:    cfg.MaxAttempts,
+	}
+	if obs != nil {
+		dcfg.Observer = obs
+	}
+	return common.NewDeliverer(db.Queue(owner, cfg.Lease), pub, dcfg).Run(ctx)
 }
 
 // instanceName names this process in the leases it takes: unique across

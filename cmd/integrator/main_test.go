@@ -26,8 +26,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	defer testbin.Cleanup()
-	pgtest.Main(m)
+	pgtest.Main(m, testbin.Cleanup)
 }
 
 func integrator(t *testing.T) string { return testbin.Build(t, "goquiz/cmd/integrator") }
@@ -312,7 +311,8 @@ func TestConfigurationErrors(t *testing.T) {
 
 	help := testbin.Run(t, integrator(t), nil, nil, "-h")
 	require.Equal(t, 0, help.Code)
-	for _, v := range []string{"DSN", "LISTEN_DSN", "API_ENDPOINT", "WORKERS", "POLL_INTERVAL", "RETRY_DELAY", "RETRY_MAX_DELAY", "REQUEST_TIMEOUT", "LEASE", "API_TOKEN"} {
+	for _, v := range []string{"DSN", "LISTEN_DSN", "API_ENDPOINT", "WORKERS", "POLL_INTERVAL", "RETRY_DELAY", "RETRY_MAX_DELAY", "REQUEST_TIMEOUT", "LEASE", "API_TOKEN",
+		"CONNECT_TIMEOUT", "LOG_LEVEL", "MAX_ATTEMPTS", "METRICS_LISTEN", "status", "retry-failed"} {
 		assert.Contains(t, help.Stdout, v)
 	}
 }

@@ -48,7 +48,7 @@ func Open(ctx context.Context, dsn string, wait time.Duration) (*DB, error) {
 		}
 		if ctx.Err() != nil || time.Now().Add(delay).After(deadline) || !retryable(err) {
 			sqldb.Close()
-			return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", Redact(dsn), err)
+			return nil, fmt.Errorf("connect to PostgreSQL at %s: %w%s", Redact(dsn), err, Hint(err))
 		}
 		select {
 		case <-ctx.Done():
@@ -73,6 +73,40 @@ func retryable(err error) bool {
 		return pqErr.Code == "57P03" || pqErr.Code.Class() == "08"
 	}
 	return true // network errors
+}
+
+// Hint returns what to do about a connection error, as a suffix for its
+// message (" — is the server running…"), or "" when there is no advice.
+func Hint(err error) string {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch {
+		case pqErr.Code == "28P01" || pqErr.Code == "28000":
+			return " — check the user and password in DSN"
+		case pqErr.Code == "3D000":
+			return " — create the database or fix its name in DSN"
+		case pqErr.Code == "57P03":
+			return " — the server is starting or stopping: retry in a moment or raise CONNECT_TIMEOUT"
+		case pqErr.Code.Class() == "08":
+			return " — is the server running and is DSN right?"
+		}
+		return ""
+	}
+	if errors.Is(err, context.Canceled) {
+		return ""
+	}
+	if strings.Contains(err.Error(), "SSL is not enabled") {
+		return " — add sslmode=disable to DSN, or enable TLS on the server"
+	}
+	return " — is the server running and is DSN right?"
+}
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping PostgreSQL: %w", err)
+	}
+	return nil
 }
 
 // SQL returns the underlying pool, for tests and tools.

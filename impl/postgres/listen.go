@@ -54,16 +54,20 @@ func Listen(dsn string, wait time.Duration, onEvent func(event string, err error
 	case err := <-listened:
 		if err != nil {
 			ln.l.Close()
-			return nil, fmt.Errorf("listen on %s at %s: %w", Channel, Redact(dsn), err)
+			return nil, fmt.Errorf("listen on %s at %s: %w%s", Channel, Redact(dsn), err, Hint(err))
 		}
 	case <-time.After(wait):
 		ln.l.Close()
 		<-listened
 		cause := fmt.Errorf("no connection within %s", wait)
+		hint := " — is the server running and is LISTEN_DSN (default: DSN) right?"
 		if last := ln.lastErr.Load(); last != nil {
 			cause = fmt.Errorf("no connection within %s: %w", wait, *last)
+			if h := Hint(*last); h != "" {
+				hint = h
+			}
 		}
-		return nil, fmt.Errorf("listen on %s at %s: %w", Channel, Redact(dsn), cause)
+		return nil, fmt.Errorf("listen on %s at %s: %w%s", Channel, Redact(dsn), cause, hint)
 	}
 	ln.wg.Add(1)
 	go ln.forward()

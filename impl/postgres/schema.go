@@ -14,7 +14,10 @@ const schemaLock = 0x676f71756978 // "goquix"
 // A customer is pending until the CRM accepted it, then sent. A pending
 // record is due when next_attempt_at has passed. Claiming a record moves its
 // next_attempt_at to the end of its lease, so one index on next_attempt_at
-// over pending rows finds both fresh records and lapsed leases.
+// over pending rows finds both fresh records and lapsed leases. The
+// partial indexes on sent and failed rows keep the status queries (sent in
+// the last minute, failed records and their errors) from reading the whole
+// table.
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS customers (
 		id              bigint PRIMARY KEY,
@@ -34,6 +37,8 @@ var schema = []string{
 	)`,
 	`CREATE INDEX IF NOT EXISTS customers_due ON customers (next_attempt_at) WHERE state = 'pending'`,
 	`CREATE INDEX IF NOT EXISTS customers_leased_by ON customers (leased_by) WHERE leased_by IS NOT NULL`,
+	`CREATE INDEX IF NOT EXISTS customers_sent_at ON customers (sent_at) WHERE state = 'sent'`,
+	`CREATE INDEX IF NOT EXISTS customers_failed ON customers (created_at) WHERE state = 'failed'`,
 }
 
 // Migrate creates the schema if it does not exist. It is safe to call from

@@ -46,7 +46,7 @@ func TestMigrateFromFourProcesses(t *testing.T) {
 	db := openDSN(t, dsn)
 	var n int
 	require.NoError(t, db.SQL().QueryRow(`SELECT count(*) FROM pg_indexes WHERE tablename = 'customers'`).Scan(&n))
-	assert.Equal(t, 3, n)
+	assert.Equal(t, 5, n)
 }
 
 func TestRedact(t *testing.T) {

@@ -130,8 +130,20 @@ type Process struct {
 // is killed when the test ends if it still runs.
 func Start(t testing.TB, bin string, env []string, args ...string) *Process {
 	t.Helper()
+	return StartWithStdin(t, bin, env, nil, args...)
+}
+
+// StartWithStdin is Start with the process reading stdin, typically the
+// read end of an os.Pipe whose write end the test feeds at its own pace
+// (close the read end once the process started). Being an *os.File, it is
+// handed to the process as it is: Wait never waits for a copy of it.
+func StartWithStdin(t testing.TB, bin string, env []string, stdin *os.File, args ...string) *Process {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -1,0 +1,277 @@
+package main_test
+
+import (
+	"bufio"
+	"database/sql"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"goquiz/impl/mockcrm"
+	"goquiz/impl/pgtest"
+	"goquiz/internal/testbin"
+)
+
+// freeAddr returns a loopback address with a port free at the time.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// scrape returns the samples of a Prometheus text page by series.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		require.NoError(t, err, line)
+		out[line[:i]] = v
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+// httpGet returns the status and body of a GET of url, or 0 when no
+// answer came.
+func httpGet(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// execSQL runs statements on the database of dsn, creating the schema
+// first.
+func execSQL(t *testing.T, dsn string, stmts ...string) {
+	t.Helper()
+	seed(t, dsn, 1_000_000, 0) // creates the schema
+	db, err := sql.Open("postgres", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	for _, s := range stmts {
+		_, err := db.Exec(s)
+		require.NoError(t, err, s)
+	}
+}
+
+func TestStatusOfAKnownStateWithoutIntegrator(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	execSQL(t, dsn, `INSERT INTO customers (id, first_name, last_name, email, phone, state, attempts, last_error,
+		next_attempt_at, leased_by, lease_until, created_at, sent_at) VALUES
+		(1, 'f', 'l', 'e', 'p', 'pending', 0, NULL, now(), NULL, NULL, now() - interval '2 hours', NULL),
+		(2, 'f', 'l', 'e', 'p', 'pending', 0, NULL, now() + interval '30 seconds', 'x', now() + interval '30 seconds', now(), NULL),
+		(3, 'f', 'l', 'e', 'p', 'pending', 2, 'status 500', now() + interval '1 minute', NULL, NULL, now(), NULL),
+		(4, 'f', 'l', 'e', 'p', 'pending', 1, 'timeout: context deadline exceeded', now() + interval '1 minute', NULL, NULL, now(), NULL),
+		(5, 'f', 'l', 'e', 'p', 'sent', 0, NULL, now(), NULL, NULL, now(), now() - interval '5 seconds'),
+		(6, 'f', 'l', 'e', 'p', 'sent', 0, NULL, now(), NULL, NULL, now(), now() - interval '2 minutes'),
+		(7, 'f', 'l', 'e', 'p', 'failed', 5, 'status 500', now(), NULL, NULL, now(), NULL)`)
+
+	res := testbin.Run(t, integrator(t), []string{"DSN=" + dsn}, nil, "status")
+	require.Equal(t, 0, res.Code, res.Stderr)
+	out := res.Stdout
+	for _, want := range []string{
+		`(?m)^  pending +1$`,
+		`(?m)^  in flight +1$`,
+		`(?m)^  waiting to retry +2$`,
+		`(?m)^  sent +2$`,
+		`(?m)^  failed +1$`,
+		`(?m)^  total +7$`,
+		`(?m)^oldest undelivered record: 2h0m[0-9]+s old \(stored .* UTC\)$`,
+		`(?m)^sent in the last minute: 1 \(0\.0/s\)$`,
+		`(?m)^ +2  status 500\n +1  timeout: context deadline exceeded$`,
+		`(?m)^failed records were given up after MAX_ATTEMPTS: run integrator retry-failed to send them again$`,
+	} {
+		assert.Regexp(t, regexp.MustCompile(want), out)
+	}
+}
+
+func TestMaxAttemptsGivesUpAndRetryFailedResends(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	seed(t, dsn, 1, 5)
+	// A CRM that fails every request until it is made healthy.
+	var healthy atomic.Bool
+	failing := mockcrm.New(mockcrm.Config{FailRate: 1})
+	good := &recorder{crm: mockcrm.New(mockcrm.Config{}), ok: map[int64][]string{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if healthy.Load() {
+			good.ServeHTTP(w, r)
+			return
+		}
+		failing.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	p := testbin.Start(t, integrator(t), env(dsn, srv.URL, "MAX_ATTEMPTS=3", "POLL_INTERVAL=1h"))
+	require.Eventually(t, func() bool { return countState(t, dsn, "failed") == 5 }, 30*time.Second, 50*time.Millisecond)
+	assert.Equal(t, int64(15), failing.Stats().Faults.Fail, "three attempts each, then none")
+
+	db, err := sql.Open("postgres", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	var attempts int
+	var lastErr string
+	require.NoError(t, db.QueryRow(`SELECT attempts, last_error FROM customers WHERE id = 1`).Scan(&attempts, &lastErr))
+	assert.Equal(t, 3, attempts)
+	assert.Equal(t, "status 500", lastErr)
+
+	st := testbin.Run(t, integrator(t), []string{"DSN=" + dsn}, nil, "status")
+	require.Equal(t, 0, st.Code, st.Stderr)
+	assert.Regexp(t, `(?m)^  failed +5$`, st.Stdout)
+	assert.Regexp(t, `(?m)^ +5  status 500$`, st.Stdout)
+
+	healthy.Store(true)
+	res := testbin.Run(t, integrator(t), []string{"DSN=" + dsn}, nil, "retry-failed")
+	require.Equal(t, 0, res.Code, res.Stderr)
+	assert.Equal(t, "5 failed records put back to pending, due now; running integrators deliver them\n", res.Stdout)
+	// The running integrator is woken by retry-failed's notification: it
+	// polls only every hour.
+	require.Eventually(t, func() bool { return countState(t, dsn, "sent") == 5 }, 10*time.Second, 50*time.Millisecond)
+	stopGracefully(t, p)
+	assert.Regexp(t, `gave_up=5`, p.Output())
+	customers, resent := good.check(t)
+	assert.Equal(t, 5, customers)
+	assert.Zero(t, resent)
+
+	res = testbin.Run(t, integrator(t), []string{"DSN=" + dsn}, nil, "retry-failed")
+	require.Equal(t, 0, res.Code, res.Stderr)
+	assert.True(t, strings.HasPrefix(res.Stdout, "0 failed records"), res.Stdout)
+}
+
+func TestMetricsAndHealthEndpoints(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	_, srv := newRecorder(mockcrm.Config{FailRate: 0.2, Seed: 11})
+	defer srv.Close()
+	addr := freeAddr(t)
+	base := "http://" + addr
+	p := testbin.Start(t, integrator(t), env(dsn, srv.URL, "METRICS_LISTEN="+addr))
+	require.Eventually(t, func() bool { code, _ := httpGet(base + "/healthz"); return code == 200 }, 20*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 }, 10*time.Second, 20*time.Millisecond)
+
+	before := scrape(t, base+"/metrics")
+	assert.Equal(t, 0.0, before["goquiz_records_delivered_total"])
+	assert.Equal(t, 0.0, before[`goquiz_records{state="sent"}`])
+	assert.Equal(t, 1.0, before["goquiz_crm_up"])
+	assert.Equal(t, 1.0, before["goquiz_store_up"])
+
+	seed(t, dsn, 1, 300)
+	require.Eventually(t, func() bool {
+		return scrape(t, base+"/metrics")[`goquiz_records{state="sent"}`] == 300
+	}, 30*time.Second, 100*time.Millisecond)
+	after := scrape(t, base+"/metrics")
+	assert.Equal(t, 300.0, after["goquiz_records_delivered_total"])
+	assert.Positive(t, after[`goquiz_delivery_retries_total{reason="status_500"}`])
+	assert.GreaterOrEqual(t, after["goquiz_request_duration_seconds_count"], 300.0)
+	assert.Equal(t, 0.0, after[`goquiz_records{state="pending"}`])
+	assert.Equal(t, 0.0, after["goquiz_oldest_undelivered_age_seconds"])
+	stopGracefully(t, p)
+}
+
+func TestUnreachableCRMAtStartIsAWarning(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	seed(t, dsn, 1, 3)
+	crmAddr := freeAddr(t) // nothing listens there
+	metricsAddr := freeAddr(t)
+	p := testbin.Start(t, integrator(t), env(dsn, "http://"+crmAddr, "METRICS_LISTEN="+metricsAddr))
+	require.Eventually(t, func() bool { return strings.Contains(p.Output(), "CRM unreachable at start") }, 20*time.Second, 20*time.Millisecond)
+	line := ""
+	for l := range strings.Lines(p.Output()) {
+		if strings.Contains(l, "CRM unreachable at start") {
+			line = l
+		}
+	}
+	assert.Contains(t, line, "level=WARN")
+	assert.Contains(t, line, "connection refused")
+	assert.Contains(t, line, "check API_ENDPOINT")
+	assert.Equal(t, 0.0, scrape(t, "http://"+metricsAddr+"/metrics")["goquiz_crm_up"])
+
+	// The daemon keeps running, and delivers once the CRM is up.
+	ln, err := net.Listen("tcp", crmAddr)
+	require.NoError(t, err)
+	rec := &recorder{crm: mockcrm.New(mockcrm.Config{}), ok: map[int64][]string{}}
+	crm := httptest.NewUnstartedServer(rec)
+	crm.Listener = ln
+	crm.Start()
+	defer crm.Close()
+	require.Eventually(t, func() bool { return countState(t, dsn, "sent") == 3 }, 30*time.Second, 100*time.Millisecond)
+	assert.Equal(t, 1.0, scrape(t, "http://"+metricsAddr+"/metrics")["goquiz_crm_up"])
+	stopGracefully(t, p)
+}
+
+func TestOperatorErrorsAreOneLineWithWhatToDo(t *testing.T) {
+	server := pgtest.Server(t)
+	missingDB, err := pgtest.WithDatabase(server, "goquiz_no_such_database")
+	require.NoError(t, err)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	unreachable := "DSN=postgres://u:hunter2@127.0.0.1:1/db?sslmode=disable"
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		want []string
+	}{
+		{"unreachable database", []string{unreachable, "CONNECT_TIMEOUT=1s"}, nil, 1,
+			[]string{"integrator: connect to PostgreSQL at postgres://u:***@127.0.0.1:1/db", "connection refused", "is the server running and is DSN right?"}},
+		{"unreachable database for status", []string{unreachable, "CONNECT_TIMEOUT=0s"}, []string{"status"}, 1,
+			[]string{"connect to PostgreSQL", "is the server running and is DSN right?"}},
+		{"unreachable database for retry-failed", []string{unreachable, "CONNECT_TIMEOUT=0s"}, []string{"retry-failed"}, 1,
+			[]string{"connect to PostgreSQL", "is the server running and is DSN right?"}},
+		{"missing database", []string{"DSN=" + missingDB}, []string{"status"}, 1,
+			[]string{"goquiz_no_such_database", "create the database or fix its name in DSN"}},
+		{"metrics address taken", []string{"DSN=" + pgtest.DSN(t), "METRICS_LISTEN=" + busy.Addr().String()}, nil, 1,
+			[]string{"address already in use", "set METRICS_LISTEN to a free host:port"}},
+		{"bad metrics address", []string{"METRICS_LISTEN=9090"}, nil, 2,
+			[]string{`METRICS_LISTEN "9090" is not host:port`, "see integrator -h"}},
+		{"negative max attempts", []string{"MAX_ATTEMPTS=-1"}, nil, 2,
+			[]string{"MAX_ATTEMPTS must not be negative", "see integrator -h"}},
+		{"max attempts not a number", []string{"MAX_ATTEMPTS=many"}, nil, 2,
+			[]string{`MAX_ATTEMPTS="many" is not an integer`, "see integrator -h"}},
+		{"unknown command", nil, []string{"stats"}, 2,
+			[]string{`unknown command "stats"`, "status or retry-failed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := testbin.Run(t, integrator(t), tt.env, nil, tt.args...)
+			assert.Equal(t, tt.code, res.Code, res.Stderr)
+			lines := strings.Split(strings.TrimSpace(res.Stderr), "\n")
+			last := lines[len(lines)-1]
+			assert.True(t, strings.HasPrefix(last, "integrator: "), last)
+			for _, w := range tt.want {
+				assert.Contains(t, last, w)
+			}
+			assert.NotContains(t, res.Stderr, "hunter2")
+			assert.NotContains(t, res.Stderr, "goroutine", "no stack trace")
+			if tt.code == 2 || len(tt.args) > 0 {
+				assert.Len(t, lines, 1, res.Stderr)
+			}
+		})
+	}
+}

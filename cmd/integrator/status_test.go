@@ -1,0 +1,59 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"goquiz/common"
+	"goquiz/impl/postgres"
+)
+
+func TestWriteStatus(t *testing.T) {
+	tests := []struct {
+		name string
+		st   postgres.Status
+		want string
+	}{
+		{"empty store", postgres.Status{}, `records by state:
+  pending           0
+  in flight         0
+  waiting to retry  0
+  sent              0
+  failed            0
+  total             0
+oldest undelivered record: none
+sent in the last minute: 0 (0.0/s)
+last errors of undelivered records: none
+`},
+		{"records in every state", postgres.Status{
+			Backlog: common.Backlog{Pending: 1200, InFlight: 32, WaitingRetry: 7, Sent: 98000, Failed: 2,
+				OldestUndelivered: 3*time.Minute + 12*time.Second + 300*time.Millisecond},
+			OldestCreatedAt: time.Date(2026, 11, 25, 18, 1, 2, 0, time.UTC),
+			LastErrors:      []common.ErrorCount{{Error: "status 500", Records: 6}, {Error: "timeout: context deadline exceeded", Records: 3}},
+			SentLastMinute:  2400,
+		}, `records by state:
+  pending            1200
+  in flight            32
+  waiting to retry      7
+  sent              98000
+  failed                2
+  total             99241
+oldest undelivered record: 3m12s old (stored 2026-11-25 18:01:02 UTC)
+sent in the last minute: 2400 (40.0/s)
+last errors of undelivered records (records  error):
+        6  status 500
+        3  timeout: context deadline exceeded
+failed records were given up after MAX_ATTEMPTS: run integrator retry-failed to send them again
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			writeStatus(&b, tt.st)
+			assert.Equal(t, tt.want, b.String())
+		})
+	}
+}

@@ -1,0 +1,97 @@
+package metrics
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"goquiz/common"
+)
+
+// Delivery holds an integrator's delivery metrics. It implements
+// common.Observer.
+type Delivery struct {
+	delivered prometheus.Counter
+	retries   *prometheus.CounterVec
+	duration  prometheus.Histogram
+	crmUp     prometheus.Gauge
+}
+
+var _ common.Observer = (*Delivery)(nil)
+
+// NewDelivery returns the delivery metrics, registered in reg. The CRM
+// counts as up until the Deliverer reports it down.
+func NewDelivery(reg prometheus.Registerer) *Delivery {
+	m := &Delivery{
+		delivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "records_delivered_total",
+			Help: "Records the CRM accepted (HTTP 200) whose state is recorded as sent.",
+		}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "delivery_retries_total",
+			Help: "Delivery attempts that failed, by reason: status_NNN for an HTTP status other than 200, timeout, connection, or other.",
+		}, []string{"reason"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "request_duration_seconds",
+			Help:    "Duration of requests to the CRM, whatever their outcome.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
+		crmUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "crm_up",
+			Help: "1 while the CRM answers, 0 while it looks down (failures in a row: only probes are sent).",
+		}),
+	}
+	m.crmUp.Set(1)
+	for _, r := range []string{"timeout", "connection"} {
+		m.retries.WithLabelValues(r) // present at 0 from the start
+	}
+	reg.MustRegister(m.delivered, m.retries, m.duration, m.crmUp)
+	return m
+}
+
+// Attempt records one request's duration and, when it failed, its reason.
+func (m *Delivery) Attempt(d time.Duration, err error) {
+	m.duration.Observe(d.Seconds())
+	if err == nil {
+		m.crmUp.Set(1)
+		return
+	}
+	m.retries.WithLabelValues(Reason(err)).Inc()
+}
+
+// CRMDown records the CRM going down or coming back.
+func (m *Delivery) CRMDown(down bool) {
+	if down {
+		m.crmUp.Set(0)
+	} else {
+		m.crmUp.Set(1)
+	}
+}
+
+// Settled counts the deliveries written to the store; failed attempts
+// are counted by Attempt, as they happen.
+func (m *Delivery) Settled(sent, failed int) {
+	m.delivered.Add(float64(sent))
+}
+
+// SetCRMUp sets the CRM's state, for a check made outside the Deliverer
+// (at start).
+func (m *Delivery) SetCRMUp(up bool) { m.CRMDown(!up) }
+
+// Reason returns the retries label of a failed attempt: "status_NNN" for
+// an answer other than 200, "timeout", "connection", or "other".
+func Reason(err error) string {
+	var pe *common.PublishError
+	if !errors.As(err, &pe) {
+		return "other"
+	}
+	switch {
+	case pe.Status > 0:
+		return "status_" + strconv.Itoa(pe.Status)
+	case pe.Reason == "timeout" || pe.Reason == "connection":
+		return pe.Reason
+	}
+	return "other"
+}

@@ -1,0 +1,183 @@
+package metrics_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"goquiz/common"
+	"goquiz/impl/metrics"
+	"goquiz/impl/mockcrm"
+)
+
+func TestReason(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&common.PublishError{Status: 500, Reason: "status 500"}, "status_500"},
+		{fmt.Errorf("wrapped: %w", &common.PublishError{Status: 429, Reason: "status 429"}), "status_429"},
+		{&common.PublishError{Reason: "timeout"}, "timeout"},
+		{&common.PublishError{Reason: "connection", Err: errors.New("refused")}, "connection"},
+		{&common.PublishError{Reason: "something new"}, "other"},
+		{errors.New("not a publish error"), "other"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, metrics.Reason(tt.err), "%v", tt.err)
+	}
+}
+
+func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
+	reg := metrics.NewRegistry()
+	m := metrics.NewDelivery(reg)
+	srv := httptest.NewServer(metrics.Handler(reg, nil))
+	defer srv.Close()
+
+	before := scrape(t, srv.URL+"/metrics")
+	assert.Equal(t, 0.0, before["goquiz_records_delivered_total"])
+	assert.Equal(t, 1.0, before["goquiz_crm_up"])
+	assert.Equal(t, 0.0, before["goquiz_request_duration_seconds_count"])
+	assert.Contains(t, before, `goquiz_delivery_retries_total{reason="timeout"}`)
+	assert.Contains(t, before, "go_goroutines", "Go runtime metrics")
+
+	m.Attempt(30*time.Millisecond, nil)
+	m.Attempt(20*time.Millisecond, &common.PublishError{Status: 500, Reason: "status 500"})
+	m.Attempt(2*time.Second, &common.PublishError{Reason: "timeout"})
+	m.Attempt(time.Millisecond, &common.PublishError{Status: 500, Reason: "status 500"})
+	m.Settled(1, 3)
+	m.CRMDown(true)
+
+	after := scrape(t, srv.URL+"/metrics")
+	assert.Equal(t, 1.0, after["goquiz_records_delivered_total"])
+	assert.Equal(t, 2.0, after[`goquiz_delivery_retries_total{reason="status_500"}`])
+	assert.Equal(t, 1.0, after[`goquiz_delivery_retries_total{reason="timeout"}`])
+	assert.Equal(t, 0.0, after[`goquiz_delivery_retries_total{reason="connection"}`])
+	assert.Equal(t, 4.0, after["goquiz_request_duration_seconds_count"])
+	assert.InDelta(t, 2.051, after["goquiz_request_duration_seconds_sum"], 1e-9)
+	assert.Equal(t, 2.0, after[`goquiz_request_duration_seconds_bucket{le="0.025"}`])
+	assert.Equal(t, 0.0, after["goquiz_crm_up"])
+
+	m.CRMDown(false)
+	assert.Equal(t, 1.0, scrape(t, srv.URL+"/metrics")["goquiz_crm_up"])
+	m.SetCRMUp(false)
+	assert.Equal(t, 0.0, scrape(t, srv.URL+"/metrics")["goquiz_crm_up"])
+	m.Attempt(time.Millisecond, nil)
+	assert.Equal(t, 1.0, scrape(t, srv.URL+"/metrics")["goquiz_crm_up"], "a delivery shows the CRM up")
+}
+
+// fakeBacklog is a BacklogReader with a set answer.
+type fakeBacklog struct {
+	b   common.Backlog
+	err error
+}
+
+func (f *fakeBacklog) Backlog(ctx context.Context) (common.Backlog, error) { return f.b, f.err }
+
+func TestBacklogIsReadOnEveryScrape(t *testing.T) {
+	store := &fakeBacklog{b: common.Backlog{Pending: 5, InFlight: 4, WaitingRetry: 3, Sent: 2, Failed: 1, OldestUndelivered: 90 * time.Second}}
+	reg := metrics.NewRegistry()
+	reg.MustRegister(metrics.NewBacklog(store, time.Second))
+	srv := httptest.NewServer(metrics.Handler(reg, nil))
+	defer srv.Close()
+
+	got := scrape(t, srv.URL+"/metrics")
+	for state, want := range map[string]float64{"pending": 5, "in_flight": 4, "waiting_retry": 3, "sent": 2, "failed": 1} {
+		assert.Equal(t, want, got[`goquiz_records{state="`+state+`"}`], state)
+	}
+	assert.Equal(t, 90.0, got["goquiz_oldest_undelivered_age_seconds"])
+	assert.Equal(t, 1.0, got["goquiz_store_up"])
+
+	store.err = errors.New("connection refused")
+	got = scrape(t, srv.URL+"/metrics")
+	assert.Equal(t, 0.0, got["goquiz_store_up"])
+	assert.NotContains(t, got, `goquiz_records{state="pending"}`, "no stale backlog")
+	assert.Contains(t, got, "go_goroutines", "the rest of the scrape is served")
+}
+
+func TestMockCRMCounters(t *testing.T) {
+	crm := mockcrm.New(mockcrm.Config{Seed: 1})
+	reg := metrics.NewRegistry()
+	reg.MustRegister(metrics.NewMockCRM(crm.Stats))
+	srv := httptest.NewServer(metrics.Handler(reg, nil))
+	defer srv.Close()
+
+	before := scrape(t, srv.URL+"/metrics")
+	assert.Equal(t, 0.0, before["goquiz_mockcrm_requests_total"])
+	assert.Equal(t, 0.0, before[`goquiz_mockcrm_faults_total{kind="fail"}`])
+
+	post := func(id int64, key string) {
+		body := fmt.Sprintf(`{"id":%d,"first_name":"a","last_name":"b","email":"c","phone":"d"}`, id)
+		req := httptest.NewRequest(http.MethodPost, "/customers", strings.NewReader(body))
+		req.Header.Set("Idempotency-Key", key)
+		crm.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	post(1, common.IdempotencyKey(1))
+	post(2, common.IdempotencyKey(2))
+	post(1, common.IdempotencyKey(1))
+	crm.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/customers", nil))
+
+	after := scrape(t, srv.URL+"/metrics")
+	assert.Equal(t, 4.0, after["goquiz_mockcrm_requests_total"])
+	assert.Equal(t, 2.0, after["goquiz_mockcrm_accepted_total"])
+	assert.Equal(t, 1.0, after["goquiz_mockcrm_duplicates_total"])
+	assert.Equal(t, 1.0, after["goquiz_mockcrm_bad_requests_total"])
+	assert.Equal(t, 0.0, after["goquiz_mockcrm_unauthorized_total"])
+	for _, kind := range []string{"fail", "rate_limited", "hang", "outage"} {
+		assert.Contains(t, after, `goquiz_mockcrm_faults_total{kind="`+kind+`"}`)
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	tests := []struct {
+		name      string
+		ready     metrics.ReadyFunc
+		wantCode  int
+		wantReady string
+	}{
+		{"no readiness check", nil, http.StatusOK, "ready\n"},
+		{"ready", func(context.Context) error { return nil }, http.StatusOK, "ready\n"},
+		{"not ready", func(context.Context) error { return errors.New("database unreachable:\nconnection refused") },
+			http.StatusServiceUnavailable, "not ready: database unreachable: connection refused\n"},
+		{"check times out", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
+			http.StatusServiceUnavailable, "not ready: context deadline exceeded\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(metrics.Handler(metrics.NewRegistry(), tt.ready))
+			defer srv.Close()
+			code, body := get(t, srv.URL+"/healthz")
+			assert.Equal(t, http.StatusOK, code)
+			assert.Equal(t, "ok\n", body)
+			code, body = get(t, srv.URL+"/readyz")
+			assert.Equal(t, tt.wantCode, code)
+			assert.Equal(t, tt.wantReady, body)
+		})
+	}
+}
+
+func TestServer(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := metrics.Listen("127.0.0.1:0", metrics.Handler(metrics.NewRegistry(), nil), log)
+	require.NoError(t, err)
+	code, _ := get(t, "http://"+s.Addr()+"/healthz")
+	assert.Equal(t, http.StatusOK, code)
+
+	_, err = metrics.Listen(s.Addr(), http.NotFoundHandler(), log)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "address already in use")
+	assert.Contains(t, err.Error(), "set METRICS_LISTEN")
+
+	require.NoError(t, s.Close())
+	_, err = http.Get("http://" + s.Addr() + "/healthz")
+	assert.Error(t, err, "closed")
+}
