@@ -212,13 +212,14 @@ func (r *Reader) readHeader() error {
 			missing = append(missing, strconv.Quote(want))
 		}
 	}
+	const hint = " — the first line must name the columns id, first_name, last_name, email, phone (any case and order)"
 	switch len(missing) {
 	case 0:
 		return nil
 	case 1:
-		return fmt.Errorf("header has no %s column (columns found: %s)", missing[0], listNames(names))
+		return fmt.Errorf("header has no %s column (columns found: %s)%s", missing[0], listNames(names), hint)
 	default:
-		return fmt.Errorf("header has no %s columns (columns found: %s)", strings.Join(missing, ", "), listNames(names))
+		return fmt.Errorf("header has no %s columns (columns found: %s)%s", strings.Join(missing, ", "), listNames(names), hint)
 	}
 }
 

@@ -358,17 +358,17 @@ func TestReaderHeaderErrors(t *testing.T) {
 		{
 			name: "missing column",
 			in:   "id,first_name,last_name,phone,notes\n1,a,b,c,d\n",
-			want: `header has no "email" column (columns found: id, first_name, last_name, phone, notes)`,
+			want: `header has no "email" column (columns found: id, first_name, last_name, phone, notes) — the first line must name the columns id, first_name, last_name, email, phone (any case and order)`,
 		},
 		{
 			name: "missing columns",
 			in:   "ID,e-mail,\"a,b\",\n",
-			want: `header has no "first_name", "last_name", "email", "phone" columns (columns found: ID, e-mail, "a,b", "")`,
+			want: `header has no "first_name", "last_name", "email", "phone" columns (columns found: ID, e-mail, "a,b", "") — the first line must name the columns id, first_name, last_name, email, phone (any case and order)`,
 		},
 		{
 			name: "data instead of header",
 			in:   "1,Hadleigh,Mahedy,hmahedy0@diigo.com,840 586 9744\n",
-			want: `header has no "id", "first_name", "last_name", "email", "phone" columns (columns found: 1, Hadleigh, Mahedy, hmahedy0@diigo.com, 840 586 9744)`,
+			want: `header has no "id", "first_name", "last_name", "email", "phone" columns (columns found: 1, Hadleigh, Mahedy, hmahedy0@diigo.com, 840 586 9744) — the first line must name the columns id, first_name, last_name, email, phone (any case and order)`,
 		},
 		{
 			name: "column named twice",
