@@ -236,11 +236,17 @@ func (d *Deliverer) Run(ctx context.Context) error {
 // claimed but could not hand over go to unsent.
 func (d *Deliverer) claim(ctx context.Context, work chan<- Delivery, unsent *idSet) {
 	storeDown := 0
-	lost := false // a claim failed: it may have leased records we never saw
+	// A claim whose answer was lost (the connection died after its commit)
+	// leased records under our name that we never saw: give back whatever
+	// the store shows leased by us but not held, at once after a failed
+	// claim and every Lease/3 anyway. Claims happen on this goroutine only,
+	// so every record leased by us and not in held is such an orphan.
+	lost := false
+	var swept time.Time
 	for ctx.Err() == nil {
-		if lost {
+		if lost || time.Since(swept) > d.cfg.Lease/3 {
 			if err := d.q.Release(ctx, d.held.list()); err == nil {
-				lost = false
+				lost, swept = false, time.Now()
 			}
 		}
 		batch, err := d.q.Claim(ctx, d.cfg.Batch)

@@ -335,3 +335,22 @@ func TestClaimsWhoseAnswerWasLostAreReleased(t *testing.T) {
 	assert.Equal(t, 100, customers)
 	assert.Zero(t, dups)
 }
+
+func TestOrphanLeasesUnderOurNameAreSwept(t *testing.T) {
+	q := newMemQueue(20)
+	// Leased under our name by a claim we never heard of, lease long gone.
+	q.mu.Lock()
+	for id := int64(1); id <= 5; id++ {
+		q.recs[id].owner = "a"
+		q.recs[id].due = time.Now().Add(-time.Minute)
+	}
+	q.mu.Unlock()
+	crm := newFakeCRM(nil)
+	cfg := fastConfig()
+	cfg.Lease = 300 * time.Millisecond
+	d := NewDeliverer(q.owned("a", cfg.Lease), crm, cfg)
+	runUntil(t, d, 5*time.Second, allSent(q))
+	customers, dups := crm.acceptedCount()
+	assert.Equal(t, 20, customers)
+	assert.Zero(t, dups)
+}
