@@ -13,8 +13,11 @@ import (
 type DeliverConfig struct {
 	// Workers is the number of requests in flight at once (default 8).
 	Workers int
-	// Batch is the number of records claimed per query (default
-	// max(4*Workers, 100), at most 1000).
+	// Batch is the most records claimed per query (default 1000, and at
+	// least 2*Workers). Each claim takes about a quarter of a second of
+	// work at the rate records are being sent, so that claims keep up
+	// with a fast CRM while a slow one does not make one integrator hold
+	// records others could send.
 	Batch int
 	// PollInterval is how often the store is polled when no wake-up comes
 	// (default 5s).
@@ -70,8 +73,9 @@ func (c *DeliverConfig) defaults() {
 		c.Workers = 8
 	}
 	if c.Batch <= 0 {
-		c.Batch = min(max(4*c.Workers, 100), 1000)
+		c.Batch = 1000
 	}
+	c.Batch = max(c.Batch, 2*c.Workers)
 	if c.PollInterval <= 0 {
 		c.PollInterval = 5 * time.Second
 	}
@@ -133,6 +137,8 @@ type Deliverer struct {
 	retried chan struct{}
 
 	claimed, delivered, failed, released, gaveUp atomic.Int64
+	// attempts counts requests sent, for sizing claims.
+	attempts atomic.Int64
 	// held are the records claimed and not yet settled or released: the
 	// leases this integrator keeps alive.
 	held idSet
@@ -243,13 +249,15 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- Delivery, unsent *idS
 	// so every record leased by us and not in held is such an orphan.
 	lost := false
 	var swept time.Time
+	size := claimSizer{min: 2 * d.cfg.Workers, max: d.cfg.Batch}
 	for ctx.Err() == nil {
 		if lost || time.Since(swept) > d.cfg.Lease/3 {
 			if err := d.q.Release(ctx, d.held.list()); err == nil {
 				lost, swept = false, time.Now()
 			}
 		}
-		batch, err := d.q.Claim(ctx, d.cfg.Batch)
+		limit := size.next(d.attempts.Load())
+		batch, err := d.q.Claim(ctx, limit)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -280,11 +288,33 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- Delivery, unsent *idS
 				return
 			}
 		}
-		if len(batch) == d.cfg.Batch {
+		if len(batch) == limit {
 			continue // more may be due
 		}
 		d.idle(ctx, d.nextWait(ctx))
 	}
+}
+
+// claimSizer sizes claims to about a quarter of a second of work at the
+// rate requests have been going out, between min and max.
+type claimSizer struct {
+	min, max int
+	rate     float64 // requests per second, smoothed
+	last     time.Time
+	lastN    int64
+}
+
+// next returns the size of the next claim, given the number of requests
+// sent so far.
+func (s *claimSizer) next(sent int64) int {
+	now := time.Now()
+	if !s.last.IsZero() {
+		if dt := now.Sub(s.last).Seconds(); dt > 0 {
+			s.rate = (s.rate + float64(sent-s.lastN)/dt) / 2
+		}
+	}
+	s.last, s.lastN = now, sent
+	return min(max(int(s.rate/4), s.min), s.max)
 }
 
 // nextWait returns how long to wait for new work: until the earliest retry
@@ -334,6 +364,7 @@ func (d *Deliverer) work(ctx context.Context, work <-chan Delivery, results chan
 
 // attempt sends one record and returns its outcome.
 func (d *Deliverer) attempt(base context.Context, r Delivery, probe bool) Outcome {
+	d.attempts.Add(1)
 	ctx, cancel := context.WithTimeout(base, d.cfg.RequestTimeout)
 	start := time.Now()
 	err := d.pub.Publish(ctx, r.Customer)
