@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,11 +10,16 @@ import (
 )
 
 // BenchmarkClaimSettle measures the store's share of delivering a record:
-// claiming in batches of 100 and settling each batch as sent.
+// claiming in batches and settling each batch as sent.
 func BenchmarkClaimSettle(b *testing.B) {
+	for _, batch := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchClaimSettle(b, batch) })
+	}
+}
+
+func benchClaimSettle(b *testing.B, batch int) {
 	db := openB(b)
 	ctx := context.Background()
-	const batch = 100
 	total := b.N
 	chunk := make([]common.Customer, 0, 10000)
 	w := db.Writer()
