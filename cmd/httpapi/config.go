@@ -6,12 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"text/tabwriter"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
-
 	"goquiz/impl/mockcrm"
+	"goquiz/internal/cli"
 )
 
 // config is the mock CRM's configuration, read from the environment.
@@ -33,36 +31,14 @@ type config struct {
 	MetricsListen string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9091; empty: none"`
 }
 
-// usageFormat is the envconfig.Usagef template listing the variables.
-const usageFormat = "{{range .}}  {{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}"
-
 // loadConfig reads and validates the configuration from the environment.
 // Its error is one line.
 func loadConfig() (config, error) {
 	var cfg config
-	if err := envconfig.Process("", &cfg); err != nil {
-		var pe *envconfig.ParseError
-		if errors.As(err, &pe) {
-			return cfg, fmt.Errorf("%s: invalid value %q: want %s", pe.KeyName, pe.Value, typeDescription(pe.TypeName))
-		}
+	if err := cli.LoadEnv(&cfg); err != nil {
 		return cfg, err
 	}
 	return cfg, cfg.validate()
-}
-
-// typeDescription describes the values of a config field type.
-func typeDescription(typeName string) string {
-	switch typeName {
-	case "float64":
-		return "a number"
-	case "time.Duration":
-		return "a duration such as 1s or 250ms"
-	case "int64":
-		return "an integer"
-	case "uint64":
-		return "a non-negative integer"
-	}
-	return "a " + typeName
 }
 
 // validate reports the first invalid value of cfg, naming its variable.
@@ -144,14 +120,15 @@ func (c config) logValue() []slog.Attr {
 	}
 }
 
+const synopsis = `Usage: httpapi [-h]
+
+httpapi serves a mock CRM API: POST a customer as JSON to any path but
+/stats; GET /stats for the counters. Faults are switched on by the
+environment.`
+
 // printUsage writes the usage line and every variable with its default and
 // description to w.
 func printUsage(w io.Writer) error {
-	fmt.Fprintln(w, "Usage: httpapi [-h]\n\nhttpapi serves a mock CRM API. It is configured by these environment variables:")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tDESCRIPTION")
-	if err := envconfig.Usagef("", &config{}, tw, usageFormat); err != nil {
-		return err
-	}
-	return tw.Flush()
+	cli.Usage(w, synopsis, &config{})
+	return nil
 }

@@ -75,8 +75,8 @@ func TestLoadConfig(t *testing.T) {
 				}
 			},
 		},
-		{name: "unparsable rate", env: map[string]string{"FAIL_RATE": "x"}, wantErr: `FAIL_RATE: invalid value "x": want a number`},
-		{name: "unparsable duration", env: map[string]string{"LATENCY": "5"}, wantErr: `LATENCY: invalid value "5": want a duration`},
+		{name: "unparsable rate", env: map[string]string{"FAIL_RATE": "x"}, wantErr: `FAIL_RATE="x" is not a number`},
+		{name: "unparsable duration", env: map[string]string{"LATENCY": "5"}, wantErr: `LATENCY="5" is not a duration`},
 		{name: "out of range", env: map[string]string{"HANG_RATE": "1.5"}, wantErr: "HANG_RATE"},
 	}
 	for _, tt := range tests {
