@@ -8,7 +8,7 @@ demo:
 	go run ./cmd/demo -n $(N)
 
 test:
-	go test -race -count=1 ./...
+	go test -race -count=1 -p 1 ./...
 
 # diagram.png from its source, diagram.dot (needs Graphviz: apt-get install graphviz).
 diagram: diagram.png
