@@ -18,6 +18,7 @@ type breaker struct {
 	onChange  func(down bool, err error)
 
 	mu       sync.Mutex
+	gen      uint64 // incremented each time the CRM goes down
 	fails    int
 	down     bool
 	probing  bool
@@ -36,21 +37,28 @@ func newBreaker(threshold int, first, max time.Duration, onChange func(bool, err
 	return &breaker{threshold: threshold, first: first, max: max, onChange: onChange}
 }
 
-// acquire waits until a request may go out. probe is true when the request
-// is the probe of a CRM that looks down; its result must be reported with
-// probe set.
-func (b *breaker) acquire(ctx context.Context) (probe bool, err error) {
+// ticket is what acquire hands a request, to be given back to report.
+type ticket struct {
+	probe bool   // the request is the probe of a CRM that looks down
+	gen   uint64 // the breaker's generation when the request went out
+}
+
+// acquire waits until a request may go out and returns its ticket, which
+// report takes back with the request's result.
+func (b *breaker) acquire(ctx context.Context) (ticket, error) {
 	for {
 		b.mu.Lock()
 		if !b.down {
+			t := ticket{gen: b.gen}
 			b.mu.Unlock()
-			return false, nil
+			return t, nil
 		}
 		now := time.Now()
 		if !b.probing && !now.Before(b.probeAt) {
 			b.probing = true
+			t := ticket{probe: true, gen: b.gen}
 			b.mu.Unlock()
-			return true, nil
+			return t, nil
 		}
 		changed := b.changed
 		wait := b.probeAt.Sub(now)
@@ -62,7 +70,7 @@ func (b *breaker) acquire(ctx context.Context) (probe bool, err error) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return false, ctx.Err()
+			return ticket{}, ctx.Err()
 		case <-changed:
 		case <-t.C:
 		}
@@ -70,14 +78,20 @@ func (b *breaker) acquire(ctx context.Context) (probe bool, err error) {
 	}
 }
 
-// report records the result of a request.
-func (b *breaker) report(probe bool, err error) {
+// report records the result of a request. A success of a request that went
+// out before the CRM was taken as down says nothing about it now: it does
+// not bring the CRM back up.
+func (b *breaker) report(t ticket, err error) {
 	outage := isOutage(err)
+	probe := t.probe
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if probe {
 		b.probing = false
 		defer b.signal()
+	}
+	if !outage && b.down && t.gen != b.gen {
+		return
 	}
 	if !outage {
 		b.fails = 0
@@ -96,6 +110,7 @@ func (b *breaker) report(probe bool, err error) {
 	switch {
 	case !b.down && b.fails >= b.threshold:
 		b.down = true
+		b.gen++
 		b.changed = make(chan struct{})
 		b.interval = b.first
 		b.probeAt = time.Now().Add(b.interval)

@@ -353,17 +353,17 @@ func (d *Deliverer) work(ctx context.Context, work <-chan Delivery, results chan
 			unsent.add(r.ID)
 			continue
 		}
-		probe, err := d.brk.acquire(ctx)
+		tk, err := d.brk.acquire(ctx)
 		if err != nil {
 			unsent.add(r.ID)
 			continue
 		}
-		results <- d.attempt(reqBase, r, probe)
+		results <- d.attempt(reqBase, r, tk)
 	}
 }
 
 // attempt sends one record and returns its outcome.
-func (d *Deliverer) attempt(base context.Context, r Delivery, probe bool) Outcome {
+func (d *Deliverer) attempt(base context.Context, r Delivery, tk ticket) Outcome {
 	d.attempts.Add(1)
 	ctx, cancel := context.WithTimeout(base, d.cfg.RequestTimeout)
 	start := time.Now()
@@ -375,7 +375,7 @@ func (d *Deliverer) attempt(base context.Context, r Delivery, probe bool) Outcom
 			err = &PublishError{Reason: "timeout", Err: err}
 		}
 	}
-	d.brk.report(probe, err)
+	d.brk.report(tk, err)
 	if d.cfg.Observer != nil {
 		d.cfg.Observer.Attempt(time.Since(start), err)
 	}

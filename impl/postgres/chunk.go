@@ -24,6 +24,27 @@ type Writer struct {
 	// filter is set after a chunk met ids already stored: the next chunk
 	// looks its ids up first instead of hoping for a clean COPY.
 	filter bool
+	// analyzed is set once the writer made sure the table has statistics.
+	analyzed bool
+}
+
+// analyzeIfNew gathers statistics on a table that has none (never
+// analyzed, or analyzed nearly empty), right after the first chunk
+// commits. Without them the planner takes the table for a few rows and
+// the integrators' claims and settles scan every pending row; autovacuum
+// would only come a minute later, when a big load is half delivered.
+func (w *Writer) analyzeIfNew(ctx context.Context) error {
+	var tuples float64
+	if err := w.db.db.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'customers'::regclass`).Scan(&tuples); err != nil {
+		return fmt.Errorf("read table statistics: %w", err)
+	}
+	if tuples >= 1000 {
+		return nil
+	}
+	if _, err := w.db.db.ExecContext(ctx, `ANALYZE customers`); err != nil {
+		return fmt.Errorf("analyze customers: %w", err)
+	}
+	return nil
 }
 
 // Writer returns a new chunk writer on d.
@@ -62,6 +83,12 @@ func (w *Writer) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 	}
 	if err := tx.Commit(); err != nil {
 		return common.ChunkResult{}, fmt.Errorf("write chunk: commit: %w", err)
+	}
+	if !w.analyzed && stored > 0 {
+		// Statistics only speed the integrators up: the chunk is committed
+		// whether or not they can be gathered.
+		w.analyzed = true
+		_ = w.analyzeIfNew(ctx)
 	}
 	res.Stored = stored
 	res.Duplicates += int64(len(rows)) - stored

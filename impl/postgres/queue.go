@@ -142,11 +142,19 @@ func (q *Queue) Extend(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	// Rows being settled at this moment are skipped, not waited for: the
+	// settle and this renewal run on two connections and would otherwise
+	// lock the same rows in different orders and deadlock; a row being
+	// settled needs no renewal.
 	_, err := q.db.db.ExecContext(ctx, `
 		UPDATE customers
 		SET lease_until = now() + $3 * interval '1 millisecond',
 		    next_attempt_at = now() + $3 * interval '1 millisecond'
-		WHERE id = ANY($1) AND leased_by = $2 AND state = 'pending'`,
+		WHERE id IN (
+			SELECT id FROM customers
+			WHERE id = ANY($1) AND leased_by = $2 AND state = 'pending'
+			FOR UPDATE SKIP LOCKED
+		)`,
 		pq.Int64Array(ids), q.owner, q.leaseMillis())
 	if err != nil {
 		return fmt.Errorf("extend %d leases: %w", len(ids), err)

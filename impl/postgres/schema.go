@@ -44,6 +44,18 @@ var schema = []string{
 // Migrate creates the schema if it does not exist. It is safe to call from
 // several processes at once: they take turns under an advisory lock.
 func (d *DB) Migrate(ctx context.Context) error {
+	// Once the schema exists, touch nothing: CREATE INDEX IF NOT EXISTS
+	// takes a lock on the table before it looks, and would queue every
+	// writer behind any transaction open on it.
+	var exists bool
+	if err := d.db.QueryRowContext(ctx, `SELECT to_regclass('customers') IS NOT NULL
+		AND to_regclass('customers_due') IS NOT NULL AND to_regclass('customers_leased_by') IS NOT NULL
+		AND to_regclass('customers_sent_at') IS NOT NULL AND to_regclass('customers_failed') IS NOT NULL`).Scan(&exists); err != nil {
+		return fmt.Errorf("look for the schema: %w", err)
+	}
+	if exists {
+		return nil
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("create schema: begin: %w", err)
