@@ -1,0 +1,463 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"goquiz/common"
+)
+
+// faults is what the CRM double does wrong. Each request draws one fate:
+// hang, 429, 500 or accepted, with the probabilities given, after a delay
+// of Latency plus up to Jitter. Unavailable answers every request 503.
+type faults struct {
+	// FailRate is the share of requests answered 500 (not accepted).
+	FailRate float64
+	// LimitRate is the share answered 429 with Retry-After: RetryAfter
+	// seconds (not accepted).
+	LimitRate  float64
+	RetryAfter int
+	// HangRate is the share never answered: held until the client gives up
+	// (not accepted).
+	HangRate float64
+	// Latency and Jitter delay every answer by Latency plus a random
+	// duration up to Jitter.
+	Latency, Jitter time.Duration
+	// Unavailable answers every request 503 with Retry-After: RetryAfter
+	// seconds (when positive), as a CRM in maintenance.
+	Unavailable bool
+}
+
+// attempt is one request for a customer, as the double saw it.
+type attempt struct {
+	at       time.Time // arrival
+	answered time.Time // when it was answered; zero for a hang
+	status   int       // 0 for a hang
+	// retryAfter is the Retry-After the answer carried, or 0.
+	retryAfter time.Duration
+	key        string
+}
+
+// crmDouble is the CRM's test double. It checks every request (method,
+// path, headers, a JSON body with exactly the five fields), records every
+// attempt per customer id with its time, status and Idempotency-Key, and
+// answers 200 to a key it accepted before, counting the repeat as a
+// duplicate. It listens on a fixed loopback port that it can stop and
+// start again, for outages with the connection refused.
+type crmDouble struct {
+	addr string
+
+	mu       sync.Mutex
+	f        faults
+	rng      *rand.Rand
+	requests int
+	byStatus map[int]int
+	attempts map[int64][]attempt
+	// accepted holds the keys of the accepted requests of each id, and
+	// bodies the customer of its first acceptance.
+	accepted map[int64][]string
+	bodies   map[int64]common.Customer
+	first    time.Time // arrival of the first request
+	bad      []string  // malformed requests
+	srv      *http.Server
+	stopped  chan struct{} // closed by close: hanging requests end
+}
+
+// newCRM starts the double on a free loopback port; it is closed when the
+// test ends.
+func newCRM(t *testing.T, f faults, seed uint64) *crmDouble {
+	t.Helper()
+	d := &crmDouble{
+		f:        f,
+		rng:      rand.New(rand.NewPCG(seed, 0x2545F4914F6CDD1D)),
+		byStatus: map[int]int{},
+		attempts: map[int64][]attempt{},
+		accepted: map[int64][]string{},
+		bodies:   map[int64]common.Customer{},
+		stopped:  make(chan struct{}),
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	d.addr = ln.Addr().String()
+	d.serve(ln)
+	t.Cleanup(d.close)
+	return d
+}
+
+// URL is the endpoint the integrators POST to.
+func (d *crmDouble) URL() string { return "http://" + d.addr + "/customers" }
+
+func (d *crmDouble) serve(ln net.Listener) {
+	srv := &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}
+	d.mu.Lock()
+	d.srv = srv
+	d.mu.Unlock()
+	go func() { _ = srv.Serve(ln) }()
+}
+
+// stopListening closes the listener, so that connections are refused, and
+// waits for the requests in progress to be answered: none is accepted
+// without its answer reaching the client.
+func (d *crmDouble) stopListening(t *testing.T) {
+	t.Helper()
+	d.mu.Lock()
+	srv := d.srv
+	d.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, srv.Shutdown(ctx))
+}
+
+// startListening listens again on the same port.
+func (d *crmDouble) startListening(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", d.addr)
+	require.NoError(t, err, "listen again on %s", d.addr)
+	d.serve(ln)
+}
+
+func (d *crmDouble) close() {
+	d.mu.Lock()
+	srv := d.srv
+	select {
+	case <-d.stopped:
+	default:
+		close(d.stopped)
+	}
+	d.mu.Unlock()
+	_ = srv.Close()
+}
+
+// setFaults changes the faults from now on.
+func (d *crmDouble) setFaults(f faults) {
+	d.mu.Lock()
+	d.f = f
+	d.mu.Unlock()
+}
+
+// customerBody is the body the CRM expects: exactly these five fields.
+type customerBody struct {
+	ID        *int64  `json:"id"`
+	FirstName *string `json:"first_name"`
+	LastName  *string `json:"last_name"`
+	Email     *string `json:"email"`
+	Phone     *string `json:"phone"`
+}
+
+// decode checks a request and returns its customer.
+func decode(r *http.Request, body []byte) (common.Customer, error) {
+	switch {
+	case r.Method != http.MethodPost:
+		return common.Customer{}, fmt.Errorf("method %s", r.Method)
+	case r.URL.Path != "/customers":
+		return common.Customer{}, fmt.Errorf("path %s", r.URL.Path)
+	case r.Header.Get("Content-Type") != "application/json":
+		return common.Customer{}, fmt.Errorf("content type %q", r.Header.Get("Content-Type"))
+	case r.Header.Get("Idempotency-Key") == "":
+		return common.Customer{}, errors.New("no Idempotency-Key")
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return common.Customer{}, fmt.Errorf("body %q: %v", body, err)
+	}
+	if len(fields) != 5 {
+		return common.Customer{}, fmt.Errorf("body %q: %d fields, want 5", body, len(fields))
+	}
+	var b customerBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return common.Customer{}, fmt.Errorf("body %q: %v", body, err)
+	}
+	if b.ID == nil || b.FirstName == nil || b.LastName == nil || b.Email == nil || b.Phone == nil {
+		return common.Customer{}, fmt.Errorf("body %q: a field is missing or null", body)
+	}
+	if *b.ID <= 0 {
+		return common.Customer{}, fmt.Errorf("body %q: id not positive", body)
+	}
+	return common.Customer{ID: *b.ID, FirstName: *b.FirstName, LastName: *b.LastName, Email: *b.Email, Phone: *b.Phone}, nil
+}
+
+func (d *crmDouble) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return // the client went away
+	}
+	c, err := decode(r, body)
+	key := r.Header.Get("Idempotency-Key")
+
+	d.mu.Lock()
+	d.requests++
+	if d.first.IsZero() {
+		d.first = arrived
+	}
+	if err != nil {
+		d.bad = append(d.bad, err.Error())
+		d.mu.Unlock()
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f := d.f
+	u := d.rng.Float64()
+	delay := f.Latency
+	if f.Jitter > 0 {
+		delay += time.Duration(d.rng.Int64N(int64(f.Jitter) + 1))
+	}
+	d.attempts[c.ID] = append(d.attempts[c.ID], attempt{at: arrived, key: key})
+	n := len(d.attempts[c.ID]) - 1
+	d.mu.Unlock()
+
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	status, retryAfter := http.StatusOK, 0
+	switch {
+	case f.Unavailable:
+		status, retryAfter = http.StatusServiceUnavailable, f.RetryAfter
+	case u < f.HangRate:
+		// Held until the client gives up (or the double closes).
+		select {
+		case <-r.Context().Done():
+		case <-d.stopped:
+		}
+		d.answer(c.ID, n, 0, 0)
+		return
+	case u < f.HangRate+f.LimitRate:
+		status, retryAfter = http.StatusTooManyRequests, f.RetryAfter
+	case u < f.HangRate+f.LimitRate+f.FailRate:
+		status = http.StatusInternalServerError
+	}
+	if status == http.StatusOK {
+		d.mu.Lock()
+		if len(d.accepted[c.ID]) == 0 {
+			d.bodies[c.ID] = c
+		}
+		d.accepted[c.ID] = append(d.accepted[c.ID], key)
+		d.mu.Unlock()
+	}
+	// Recorded before the answer goes out, so that whoever got it finds
+	// it counted. (A retry is scheduled after the answer arrives: its
+	// Retry-After is measured from a moment a little earlier.)
+	d.answer(c.ID, n, status, time.Duration(retryAfter)*time.Second)
+	if retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	}
+	w.WriteHeader(status)
+}
+
+func (d *crmDouble) answer(id int64, n, status int, retryAfter time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	a := &d.attempts[id][n]
+	a.status, a.retryAfter = status, retryAfter
+	if status != 0 {
+		a.answered = time.Now()
+	}
+	d.byStatus[status]++
+}
+
+// acceptedCount is the number of distinct customers accepted so far.
+func (d *crmDouble) acceptedCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.accepted)
+}
+
+// requestCount is the number of requests received so far.
+func (d *crmDouble) requestCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.requests
+}
+
+// statusCount is the number of requests answered status so far (0: hung).
+func (d *crmDouble) statusCount(status int) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.byStatus[status]
+}
+
+// answeredBetween counts the requests answered status from from until
+// to.
+func (d *crmDouble) answeredBetween(status int, from, to time.Time) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, as := range d.attempts {
+		for _, a := range as {
+			if a.status == status && !a.answered.Before(from) && a.answered.Before(to) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// firstRequest is when the first request arrived.
+func (d *crmDouble) firstRequest() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.first
+}
+
+// crmStats sums up what the CRM saw.
+type crmStats struct {
+	Requests   int
+	Retries    int // requests beyond the first of each customer
+	Duplicates int // acceptances beyond the first of each customer
+}
+
+// check asserts that the CRM accepted exactly the customers of want, each
+// with the values expected, that every request of a customer carried its
+// idempotency key (the same on every attempt, duplicates included) and
+// that no request was malformed. It returns the figures.
+func (d *crmDouble) check(t *testing.T, want map[int64]common.Customer) crmStats {
+	t.Helper()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	require.Empty(t, d.bad, "malformed requests")
+	st := crmStats{Requests: d.requests}
+	for id, as := range d.attempts {
+		st.Retries += len(as) - 1
+		for _, a := range as {
+			if a.key != common.IdempotencyKey(id) {
+				require.Failf(t, "wrong idempotency key", "customer %d sent with key %q, want %q", id, a.key, common.IdempotencyKey(id))
+			}
+		}
+	}
+	var missing, unexpected, wrong []int64
+	for id, c := range want {
+		got, ok := d.bodies[id]
+		switch {
+		case !ok:
+			missing = append(missing, id)
+		case got != c:
+			wrong = append(wrong, id)
+		}
+	}
+	for id, keys := range d.accepted {
+		if _, ok := want[id]; !ok {
+			unexpected = append(unexpected, id)
+		}
+		st.Duplicates += len(keys) - 1
+		for _, k := range keys[1:] {
+			// The key of a duplicate is that of the first attempt.
+			if k != d.attempts[id][0].key {
+				require.Failf(t, "duplicate with another key", "customer %d accepted again with key %q, first attempt had %q", id, k, d.attempts[id][0].key)
+			}
+		}
+	}
+	require.Empty(t, sample(missing), "customers never accepted (%d)", len(missing))
+	require.Empty(t, sample(unexpected), "customers accepted that are not in the input (%d)", len(unexpected))
+	if len(wrong) > 0 {
+		id := sample(wrong)[0]
+		require.Failf(t, "customers accepted with wrong values", "%d customers, e.g. %d: got %+v, want %+v", len(wrong), id, d.bodies[id], want[id])
+	}
+	return st
+}
+
+// checkRetryAfter asserts that every customer answered with a Retry-After
+// was not tried again before it ran out, and returns how many such waits
+// were checked.
+func (d *crmDouble) checkRetryAfter(t *testing.T) int {
+	t.Helper()
+	// Clocks agree (one machine); the slack covers the granularity of
+	// PostgreSQL's and Go's clocks.
+	const slack = 50 * time.Millisecond
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	checked := 0
+	for id, as := range d.attempts {
+		for i, a := range as[:len(as)-1] {
+			if a.retryAfter <= 0 {
+				continue
+			}
+			checked++
+			next := as[i+1]
+			if gap := next.at.Sub(a.answered); gap < a.retryAfter-slack {
+				require.Failf(t, "Retry-After not respected", "customer %d answered %d with Retry-After %s, tried again %s later", id, a.status, a.retryAfter, gap.Round(time.Millisecond))
+			}
+		}
+	}
+	return checked
+}
+
+// sample returns up to 10 of ids, sorted, for messages.
+func sample(ids []int64) []int64 {
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	if len(ids) > 10 {
+		return ids[:10]
+	}
+	return ids
+}
+
+// TestCRMDouble checks the double itself: validation, faults, duplicates.
+func TestCRMDouble(t *testing.T) {
+	d := newCRM(t, faults{}, 1)
+	post := func(body, key string) int {
+		req, err := http.NewRequest(http.MethodPost, d.URL(), bytes.NewReader([]byte(body)))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	good := `{"id":7,"first_name":"A","last_name":"B","email":"a@b","phone":"1"}`
+	tests := []struct {
+		name, body, key string
+		want            int
+	}{
+		{"accepted", good, common.IdempotencyKey(7), 200},
+		{"repeat of a key", good, common.IdempotencyKey(7), 200},
+		{"no key", good, "", 400},
+		{"missing field", `{"id":8,"first_name":"A","last_name":"B","email":"a@b"}`, "k", 400},
+		{"extra field", `{"id":8,"first_name":"A","last_name":"B","email":"a@b","phone":"1","x":1}`, "k", 400},
+		{"null field", `{"id":8,"first_name":null,"last_name":"B","email":"a@b","phone":"1"}`, "k", 400},
+		{"not JSON", `id=8`, "k", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, post(tt.body, tt.key))
+		})
+	}
+	d.mu.Lock()
+	assert.Len(t, d.bad, 5)
+	d.bad = nil
+	d.mu.Unlock()
+	st := d.check(t, map[int64]common.Customer{7: {ID: 7, FirstName: "A", LastName: "B", Email: "a@b", Phone: "1"}})
+	assert.Equal(t, crmStats{Requests: 7, Retries: 1, Duplicates: 1}, st)
+
+	d.setFaults(faults{LimitRate: 1, RetryAfter: 3})
+	assert.Equal(t, 429, post(`{"id":9,"first_name":"A","last_name":"B","email":"a@b","phone":"1"}`, common.IdempotencyKey(9)))
+	d.setFaults(faults{Unavailable: true})
+	assert.Equal(t, 503, post(`{"id":9,"first_name":"A","last_name":"B","email":"a@b","phone":"1"}`, common.IdempotencyKey(9)))
+	assert.Equal(t, 1, d.statusCount(429))
+	assert.Equal(t, 1, d.statusCount(503))
+
+	d.stopListening(t)
+	_, err := http.Post(d.URL(), "application/json", bytes.NewReader([]byte(good)))
+	require.Error(t, err, "connection refused while stopped")
+	d.startListening(t)
+	d.setFaults(faults{})
+	assert.Equal(t, 200, post(good, common.IdempotencyKey(7)))
+}
