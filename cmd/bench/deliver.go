@@ -61,6 +61,7 @@ func (b *bench) deliver(ctx context.Context, n int64, workers int, latency time.
 		return delivery{}, err
 	}
 	defer p.Process.Kill()
+	peak := watchRSS(p.Process.Pid)
 	start := time.Now()
 	tenth := max(n/10, 1)
 	var d delivery
@@ -89,9 +90,9 @@ func (b *bench) deliver(ctx context.Context, n int64, workers int, latency time.
 	}
 	d.total = time.Since(start)
 	d.accepted = crm.srv.AcceptedCount()
+	d.rss = peak()
 	_ = p.Process.Signal(syscall.SIGTERM)
 	_ = p.Wait()
-	d.rss = maxRSS(p.ProcessState)
 	if st := crm.srv.Stats(); st.Duplicates != 0 {
 		return delivery{}, fmt.Errorf("the CRM saw %d duplicates", st.Duplicates)
 	}

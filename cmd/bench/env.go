@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -10,8 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/lib/pq"
@@ -114,18 +116,63 @@ func (e *env) freshDB(ctx context.Context) (string, error) {
 func run(ctx context.Context, env []string, name string, args ...string) (time.Duration, int64, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	elapsed := time.Since(start)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %v: %s", filepath.Base(name), err, lastLine(out))
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
 	}
-	return elapsed, maxRSS(cmd.ProcessState), nil
+	peak := watchRSS(cmd.Process.Pid)
+	err := cmd.Wait()
+	elapsed := time.Since(start)
+	rss := peak()
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %v: %s", filepath.Base(name), err, lastLine(out.Bytes()))
+	}
+	return elapsed, rss, nil
 }
 
-func maxRSS(ps *os.ProcessState) int64 {
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss * 1024
+// watchRSS samples the peak resident set size (VmHWM) of process pid every
+// 10 ms until the returned function is called, which returns the largest
+// seen. The kernel's own figure for a child (rusage) is useless here: a
+// child forked from this process starts with this process's peak.
+func watchRSS(pid int) func() int64 {
+	var peak atomic.Int64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if v := vmHWM(pid); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		<-stopped
+		return peak.Load()
+	}
+}
+
+// vmHWM reads the peak resident set size of pid from /proc, or 0.
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024
+		}
 	}
 	return 0
 }
