@@ -7,10 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -42,25 +39,17 @@ integrator retry-failed  puts the records given up after MAX_ATTEMPTS back to
                          pending, due at once, with their attempts reset.`
 
 func main() {
-	flags := flag.NewFlagSet("integrator", flag.ContinueOnError)
-	flags.SetOutput(io.Discard)
 	var cfg config
-	if err := flags.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			cli.Usage(os.Stdout, synopsis, &cfg)
-			os.Exit(0)
-		}
-		cli.Fatal("integrator", cli.ExitUsage, fmt.Errorf("%v (see integrator -h)", err))
-	}
+	args := cli.Args("integrator", synopsis, &cfg, os.Args[1:])
 	cmd := run
 	switch {
-	case flags.NArg() == 0:
-	case flags.NArg() == 1 && flags.Arg(0) == "status":
+	case len(args) == 0:
+	case len(args) == 1 && args[0] == "status":
 		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return status(ctx, cfg, os.Stdout) }
-	case flags.NArg() == 1 && flags.Arg(0) == "retry-failed":
+	case len(args) == 1 && args[0] == "retry-failed":
 		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return retryFailed(ctx, cfg, os.Stdout) }
 	default:
-		cli.Fatal("integrator", cli.ExitUsage, fmt.Errorf("unknown command %q: use no argument (the daemon), status or retry-failed; the daemon is configured by the environment (see integrator -h)", strings.Join(flags.Args(), " ")))
+		cli.Fatal("integrator", cli.ExitUsage, fmt.Errorf("unknown command %q: use no argument (the daemon), status or retry-failed; the daemon is configured by the environment (see integrator -h)", strings.Join(args, " ")))
 	}
 	if err := cli.LoadEnv(&cfg); err != nil {
 		cli.Fatal("integrator", cli.ExitUsage, fmt.Errorf("%w (see integrator -h)", err))

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -38,17 +37,9 @@ chunk in progress is rolled back, committed chunks stay), 2 on bad usage or
 configuration.`
 
 func main() {
-	flags := flag.NewFlagSet("parser", flag.ContinueOnError)
-	flags.SetOutput(io.Discard)
 	var cfg config
-	if err := flags.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			cli.Usage(os.Stdout, synopsis, &cfg)
-			os.Exit(0)
-		}
-		cli.Fatal("parser", cli.ExitUsage, fmt.Errorf("%v (see parser -h)", err))
-	}
-	if flags.NArg() != 1 {
+	args := cli.Args("parser", synopsis, &cfg, os.Args[1:])
+	if len(args) != 1 {
 		cli.Fatal("parser", cli.ExitUsage, errors.New("expected one argument: a CSV file, - for standard input, or a number of customers to generate (see parser -h)"))
 	}
 	if err := cli.LoadEnv(&cfg); err != nil {
@@ -59,7 +50,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, flags.Arg(0)); err != nil {
+	if err := run(ctx, cfg, args[0]); err != nil {
 		if ctx.Err() != nil {
 			err = errors.New("interrupted: the chunk in progress was rolled back, committed chunks stay; rerun to finish")
 		}

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -62,6 +63,22 @@ func Usage(w io.Writer, synopsis string, spec any) {
 	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
 	_ = envconfig.Usagef("", spec, tw, usageFormat)
 	tw.Flush()
+}
+
+// Args parses the command line of the program name: -h or --help prints
+// the help (synopsis and the variables of spec) and exits 0; an unknown
+// flag is fatal with ExitUsage. It returns the positional arguments.
+func Args(name, synopsis string, spec any, args []string) []string {
+	flags := flag.NewFlagSet(name, flag.ContinueOnError)
+	flags.SetOutput(io.Discard)
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			Usage(os.Stdout, synopsis, spec)
+			os.Exit(0)
+		}
+		Fatal(name, ExitUsage, fmt.Errorf("%v (see %s -h)", err, name))
+	}
+	return flags.Args()
 }
 
 // Fatal prints "name: err" on one line to standard error and exits with
