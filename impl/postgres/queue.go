@@ -103,17 +103,10 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome) error {
 		ids[i], sent[i], waits[i], errs[i] = o.ID, o.Sent, o.RetryIn.Milliseconds(), cleanText(o.Err)
 		giveUp[i] = !o.Sent && o.GiveUp
 	}
-	tx, err := q.db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("settle %d deliveries: begin: %w", len(outcomes), err)
-	}
-	defer tx.Rollback()
-	// Look each record up by its primary key, whatever the statistics say:
-	// without them the planner scans every pending row for each batch.
-	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off`); err != nil {
-		return fmt.Errorf("settle %d deliveries: %w", len(outcomes), err)
-	}
-	_, err = tx.ExecContext(ctx, `
+	// One statement, planned on the table's statistics (the parser gathers
+	// them after its first chunk): a nested loop over the outcomes looking
+	// each record up by its primary key.
+	_, err := q.db.db.ExecContext(ctx, `
 		UPDATE customers AS c
 		SET state = CASE WHEN r.sent THEN 'sent' WHEN r.give_up THEN 'failed' ELSE c.state END,
 		    sent_at = CASE WHEN r.sent THEN now() ELSE c.sent_at END,
@@ -129,9 +122,6 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome) error {
 		ids, sent, waits, errs, q.owner, giveUp)
 	if err != nil {
 		return fmt.Errorf("settle %d deliveries: %w", len(outcomes), err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("settle %d deliveries: commit: %w", len(outcomes), err)
 	}
 	return nil
 }
