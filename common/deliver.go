@@ -48,6 +48,11 @@ type DeliverConfig struct {
 	LogInterval time.Duration
 	// Observer, if not nil, is told of every attempt, for metrics.
 	Observer Observer
+	// SettleDelay is the longest an outcome waits for others to be
+	// written with it (default 5ms): the window in which a crash can lose
+	// the record of a delivery, which is then sent again. Zero takes the
+	// default; a negative value writes at once.
+	SettleDelay time.Duration
 	// MaxAttempts, when positive, is the number of failed attempts after
 	// which a record is given up: it becomes failed with its last error
 	// instead of being retried. Zero retries until the CRM accepts it.
@@ -100,6 +105,10 @@ func (c *DeliverConfig) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.SettleDelay == 0 {
+		c.SettleDelay = 5 * time.Millisecond
+	}
+	c.SettleDelay = max(c.SettleDelay, 0)
 	if c.LogInterval <= 0 {
 		c.LogInterval = 5 * time.Second
 	}
@@ -135,6 +144,10 @@ type Deliverer struct {
 	// retried wakes the claimer when outcomes scheduled retries, whose
 	// due times it could not see while it held the records.
 	retried chan struct{}
+	// hungry wakes the claimer when the records waiting for a worker have
+	// run down to lowWater.
+	hungry   chan struct{}
+	lowWater atomic.Int64
 
 	claimed, delivered, failed, released, gaveUp atomic.Int64
 	// attempts counts requests sent, for sizing claims.
@@ -147,7 +160,7 @@ type Deliverer struct {
 // NewDeliverer returns a Deliverer of q's records to pub.
 func NewDeliverer(q Queue, pub Publisher, cfg DeliverConfig) *Deliverer {
 	cfg.defaults()
-	d := &Deliverer{q: q, pub: pub, cfg: cfg, log: cfg.Logger, retried: make(chan struct{}, 1)}
+	d := &Deliverer{q: q, pub: pub, cfg: cfg, log: cfg.Logger, retried: make(chan struct{}, 1), hungry: make(chan struct{}, 1)}
 	d.brk = newBreaker(cfg.DownAfter, cfg.RetryDelay, min(cfg.ProbeMaxInterval, cfg.RetryMaxDelay), d.crmChanged)
 	return d
 }
@@ -183,7 +196,10 @@ func (d *Deliverer) CRMDown() bool { return d.brk.isDown() }
 // but did not send back to the store, and returns nil. Store errors while
 // running are logged and retried, never fatal.
 func (d *Deliverer) Run(ctx context.Context) error {
-	work := make(chan Delivery, d.cfg.Batch)
+	// Room for two claims: the claimer tops the queue up once it has run
+	// down to one claim's worth, so that it never blocks on a send (which
+	// would cost a wake-up per record) and the workers never run dry.
+	work := make(chan Delivery, 2*d.cfg.Batch)
 	results := make(chan Outcome, 2*d.cfg.Batch)
 	var unsent idSet
 
@@ -257,6 +273,9 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- Delivery, unsent *idS
 			}
 		}
 		limit := size.next(d.attempts.Load())
+		if !d.waitHungry(ctx, work, limit) {
+			return
+		}
 		batch, err := d.q.Claim(ctx, limit)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -293,6 +312,21 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- Delivery, unsent *idS
 		}
 		d.idle(ctx, d.nextWait(ctx))
 	}
+}
+
+// waitHungry waits until at most limit records wait in work, so that a
+// claim of limit more fits without blocking. It returns false when ctx is
+// done first.
+func (d *Deliverer) waitHungry(ctx context.Context, work chan<- Delivery, limit int) bool {
+	d.lowWater.Store(int64(limit))
+	for len(work) > limit {
+		select {
+		case <-d.hungry:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }
 
 // claimSizer sizes claims to about a quarter of a second of work at the
@@ -349,6 +383,12 @@ func (d *Deliverer) work(ctx context.Context, work <-chan Delivery, results chan
 	// must be recorded as such.
 	reqBase := context.WithoutCancel(ctx)
 	for r := range work {
+		if int64(len(work)) <= d.lowWater.Load() {
+			select {
+			case d.hungry <- struct{}{}:
+			default:
+			}
+		}
 		if ctx.Err() != nil {
 			unsent.add(r.ID)
 			continue
@@ -392,14 +432,20 @@ func (d *Deliverer) attempt(base context.Context, r Delivery, tk ticket) Outcome
 	return Outcome{ID: r.ID, RetryIn: wait, Err: errString(err)}
 }
 
-// settle records outcomes in batches: it takes whatever has arrived while
-// the previous batch was being written, so batches grow with the load and a
-// lone outcome is written at once. A failed write is retried until it
-// succeeds; after shutdown for at most 30s.
+// settle records outcomes in batches: after the first outcome of a batch
+// arrives it sleeps SettleDelay, then writes whatever has arrived since.
+// At full speed that makes one statement and one commit per hundred or so
+// records instead of one per few, and costs one wake-up per batch instead
+// of one per outcome; a lone outcome is written SettleDelay after it
+// arrived. A failed write is retried until it succeeds; after shutdown for
+// at most 30s.
 func (d *Deliverer) settle(ctx context.Context, results <-chan Outcome) {
 	batch := make([]Outcome, 0, 2*d.cfg.Batch)
 	for first := range results {
 		batch = append(batch[:0], first)
+		if d.cfg.SettleDelay > 0 && len(results) < cap(results)/2 {
+			time.Sleep(d.cfg.SettleDelay)
+		}
 	drain:
 		for len(batch) < cap(batch) {
 			select {

@@ -14,6 +14,7 @@ type memQueue struct {
 	recs    map[int64]*memRec
 	extends int
 	claims  int
+	settles int
 	failAll bool // every call fails, as when the store is down
 	// loseClaims makes that many claims take effect but fail, as when the
 	// connection dies before the answer arrives.
@@ -108,6 +109,7 @@ func (o *ownedQueue) Settle(ctx context.Context, outcomes []Outcome) error {
 	if q.failAll {
 		return errStoreDown
 	}
+	q.settles++
 	for _, oc := range outcomes {
 		r := q.recs[oc.ID]
 		if r.sent || r.failed {

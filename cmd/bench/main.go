@@ -6,6 +6,7 @@
 //
 //	go run ./cmd/bench            # 1,000,000 records, 3 runs each (about 10 minutes)
 //	go run ./cmd/bench -short     # 100,000 records, 1 run: a quick look
+//	go run ./cmd/bench -only delivery  # one part: ingest or delivery
 package main
 
 import (
@@ -24,6 +25,7 @@ type bench struct {
 	n              int64
 	runs           int
 	latencySeconds int64
+	only           string // one part to run, or "" for all
 	ingestTime     time.Duration
 	deliverTime    time.Duration
 }
@@ -36,8 +38,15 @@ func main() {
 	short := flag.Bool("short", false, "100,000 records and one run of each: a quick look, not a verdict")
 	n := flag.Int64("n", 1_000_000, "records per measurement")
 	runs := flag.Int("runs", 3, "runs of each reference and product measurement, alternated")
+	only := flag.String("only", "", "run one part only: ingest or delivery (the end-to-end target needs both)")
 	flag.Parse()
-	b := &bench{n: *n, runs: *runs, latencySeconds: 8}
+	switch *only {
+	case "", "ingest", "delivery":
+	default:
+		fmt.Fprintf(os.Stderr, "bench: -only %q: want ingest or delivery\n", *only)
+		os.Exit(2)
+	}
+	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only}
 	if *short {
 		b.n, b.runs, b.latencySeconds = 100_000, 1, 3
 	}
@@ -64,21 +73,20 @@ func (b *bench) run(ctx context.Context) (bool, error) {
 	}
 	defer b.env.close()
 	var rows []row
-	r, err := b.ingest(ctx)
-	if err != nil {
-		return false, fmt.Errorf("ingest: %w", err)
+	parts := []struct {
+		name string
+		run  func(context.Context) ([]row, error)
+	}{{"ingest", b.ingest}, {"delivery", b.delivery}, {"e2e", b.endToEnd}}
+	for _, p := range parts {
+		if b.only != "" && b.only != p.name {
+			continue
+		}
+		r, err := p.run(ctx)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", p.name, err)
+		}
+		rows = append(rows, r...)
 	}
-	rows = append(rows, r...)
-	r, err = b.delivery(ctx)
-	if err != nil {
-		return false, fmt.Errorf("delivery: %w", err)
-	}
-	rows = append(rows, r...)
-	r, err = b.endToEnd(ctx)
-	if err != nil {
-		return false, fmt.Errorf("end to end: %w", err)
-	}
-	rows = append(rows, r...)
 	fmt.Printf("goquiz benchmark: %d records, %d runs each (medians), %d CPUs, %s, took %s\n",
 		b.n, b.runs, runtime.NumCPU(), runtime.Version(), time.Since(start).Round(time.Second))
 	return printTable(os.Stdout, rows), nil

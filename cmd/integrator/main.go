@@ -134,7 +134,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if obs != nil {
 		dcfg.Observer = obs
 	}
-	return common.NewDeliverer(db.Queue(owner, cfg.Lease), pub, dcfg).Run(ctx)
+	q := db.Queue(owner, cfg.Lease)
+	defer q.Close()
+	return common.NewDeliverer(q, pub, dcfg).Run(ctx)
 }
 
 // instanceName names this process in the leases it takes: unique across
