@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	"goquiz/common"
@@ -14,9 +15,9 @@ import (
 
 // A claim that commits while its integrator sees it fail (the connection
 // drops between the commit and the answer, as when PostgreSQL restarts at
-// that instant) leaves records leased under the integrator's name that it
-// does not know it holds. They must still be delivered, by that
-// integrator, soon: not stay leased, and renewed, for as long as it runs.
+// that instant) leaves a claim under the integrator's name that it does
+// not know of. They must still be delivered, by that
+// integrator, soon: not stay claimed for as long as it runs.
 //
 // The lost answer is a matter of microseconds; the test sets up the state
 // it leaves directly, while the integrator is idle: the orphans are
@@ -36,16 +37,22 @@ func TestOrphanLeasesAreDelivered(t *testing.T) {
 	parsed(t, runParser(t, dsn, path), n, n, 0, 0)
 	waitAllSent(t, db, n)
 
-	// What a claim with a lost answer leaves: records leased under the
-	// integrator's name, here with the lease run out long ago.
+	// What a claim with a lost answer leaves: a claim under the
+	// integrator's name, here with its lease run out long ago, listing
+	// records the integrator never heard of.
+	var orphanIDs []int64
 	for id := int64(n + 1); id <= n+orphans; id++ {
 		c := common.Customer{ID: id, FirstName: "Orphan", LastName: fmt.Sprint(id), Email: fmt.Sprintf("o%d@example.com", id), Phone: "555"}
 		want[id] = c
-		_, err := db.Exec(`INSERT INTO customers (id, first_name, last_name, email, phone, leased_by, lease_until, next_attempt_at)
-			VALUES ($1, $2, $3, $4, $5, $6, now() - interval '1 minute', now() - interval '1 minute')`,
-			c.ID, c.FirstName, c.LastName, c.Email, c.Phone, owner)
+		orphanIDs = append(orphanIDs, id)
+		_, err := db.Exec(`INSERT INTO customers (id, first_name, last_name, email, phone, next_attempt_at)
+			VALUES ($1, $2, $3, $4, $5, now() - interval '1 minute')`,
+			c.ID, c.FirstName, c.LastName, c.Email, c.Phone)
 		require.NoError(t, err)
 	}
+	_, err := db.Exec(`INSERT INTO claims (owner, lease_until, ids) VALUES ($1, now() - interval '1 minute', $2)`,
+		owner, pq.Int64Array(orphanIDs))
+	require.NoError(t, err)
 	waitFor(t, 10*time.Second, 100*time.Millisecond, fmt.Sprintf("the %d orphans sent (ten polls)", orphans), func() bool {
 		return sentCount(db) == n+orphans
 	})

@@ -87,7 +87,7 @@ func (d *database) close() {
 type tableCounts struct {
 	stored   int64 // rows
 	sent     int64 // state 'sent'
-	inFlight int64 // pending under a live lease
+	inFlight int64 // pending and listed in a live claim
 	waiting  int64 // pending after a failed attempt, waiting to retry
 	failed   int64 // state 'failed'
 	retries  int64 // failed attempts recorded, all rows
@@ -97,13 +97,18 @@ type tableCounts struct {
 func (d *database) counts(ctx context.Context) (tableCounts, error) {
 	var c tableCounts
 	err := d.db.QueryRowContext(ctx, `
+		WITH c AS (
+			SELECT state, attempts,
+			       state = 'pending' AND id IN (SELECT unnest(ids) FROM claims WHERE lease_until > now()) AS claimed
+			FROM customers
+		)
 		SELECT count(*),
 		       count(*) FILTER (WHERE state = 'sent'),
-		       count(*) FILTER (WHERE state = 'pending' AND lease_until > now()),
-		       count(*) FILTER (WHERE state = 'pending' AND attempts > 0 AND (lease_until IS NULL OR lease_until <= now())),
+		       count(*) FILTER (WHERE claimed),
+		       count(*) FILTER (WHERE state = 'pending' AND attempts > 0 AND NOT claimed),
 		       count(*) FILTER (WHERE state = 'failed'),
 		       coalesce(sum(attempts), 0)
-		FROM customers`).Scan(&c.stored, &c.sent, &c.inFlight, &c.waiting, &c.failed, &c.retries)
+		FROM c`).Scan(&c.stored, &c.sent, &c.inFlight, &c.waiting, &c.failed, &c.retries)
 	return c, err
 }
 

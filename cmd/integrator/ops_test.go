@@ -84,14 +84,15 @@ func execSQL(t *testing.T, dsn string, stmts ...string) {
 func TestStatusOfAKnownStateWithoutIntegrator(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	execSQL(t, dsn, `INSERT INTO customers (id, first_name, last_name, email, phone, state, attempts, last_error,
-		next_attempt_at, leased_by, lease_until, created_at, sent_at) VALUES
-		(1, 'f', 'l', 'e', 'p', 'pending', 0, NULL, now(), NULL, NULL, now() - interval '2 hours', NULL),
-		(2, 'f', 'l', 'e', 'p', 'pending', 0, NULL, now() + interval '30 seconds', 'x', now() + interval '30 seconds', now(), NULL),
-		(3, 'f', 'l', 'e', 'p', 'pending', 2, 'status 500', now() + interval '1 minute', NULL, NULL, now(), NULL),
-		(4, 'f', 'l', 'e', 'p', 'pending', 1, 'timeout: context deadline exceeded', now() + interval '1 minute', NULL, NULL, now(), NULL),
-		(5, 'f', 'l', 'e', 'p', 'sent', 0, NULL, now(), NULL, NULL, now(), now() - interval '5 seconds'),
-		(6, 'f', 'l', 'e', 'p', 'sent', 0, NULL, now(), NULL, NULL, now(), now() - interval '2 minutes'),
-		(7, 'f', 'l', 'e', 'p', 'failed', 5, 'status 500', now(), NULL, NULL, now(), NULL)`)
+		next_attempt_at, created_at, sent_at) VALUES
+		(1, 'f', 'l', 'e', 'p', 'pending', 0, NULL, now(), now() - interval '2 hours', NULL),
+		(2, 'f', 'l', 'e', 'p', 'pending', 0, NULL, now(), now(), NULL),
+		(3, 'f', 'l', 'e', 'p', 'pending', 2, 'status 500', now() + interval '1 minute', now(), NULL),
+		(4, 'f', 'l', 'e', 'p', 'pending', 1, 'timeout: context deadline exceeded', now() + interval '1 minute', now(), NULL),
+		(5, 'f', 'l', 'e', 'p', 'sent', 0, NULL, now(), now(), now() - interval '5 seconds'),
+		(6, 'f', 'l', 'e', 'p', 'sent', 0, NULL, now(), now(), now() - interval '2 minutes'),
+		(7, 'f', 'l', 'e', 'p', 'failed', 5, 'status 500', now(), now(), NULL)`,
+		`INSERT INTO claims (owner, lease_until, ids) VALUES ('x', now() + interval '30 seconds', '{2}')`)
 
 	res := testbin.Run(t, integrator(t), []string{"DSN=" + dsn}, nil, "status")
 	require.Equal(t, 0, res.Code, res.Stderr)

@@ -14,31 +14,63 @@ import (
 )
 
 // Queue is one integrator's view of the records to deliver; it implements
-// common.Queue. Records it claims are leased under its owner name until
-// settled, released, or the lease runs out without being extended.
+// common.Queue.
+//
+// A claim leases a batch of records to this integrator without writing to
+// them: it adds one row to the claims table, listing their ids, under the
+// integrator's name and a lease. Records listed in a claim are not claimed
+// again until the claim is gone: deleted by its owner once every record in
+// it is settled or released, or, after its lease ran out, by the next
+// integrator that claims. So a delivered record is written once, when it
+// is settled, and a claim costs one index scan and one small insert.
 type Queue struct {
 	db    *DB
 	owner string
 	lease time.Duration
 
-	mu     sync.Mutex
-	settle *sql.Stmt // prepared on first use
+	mu      sync.Mutex
+	settle  *sql.Stmt       // prepared on first use
+	claims  map[int64]int   // claim id -> records in it not settled or released
+	claimOf map[int64]int64 // record id -> the claim holding it
 }
 
 // Queue returns a queue that claims under the name owner, which must be
 // unique to the running integrator, for leases of the given length.
 func (d *DB) Queue(owner string, lease time.Duration) *Queue {
-	return &Queue{db: d, owner: owner, lease: lease}
+	return &Queue{db: d, owner: owner, lease: lease, claims: map[int64]int{}, claimOf: map[int64]int64{}}
 }
 
 // leaseMillis is the lease as a parameter for "* interval '1 millisecond'".
 func (q *Queue) leaseMillis() int64 { return q.lease.Milliseconds() }
 
-// Claim reserves up to limit due pending records, oldest due first, skipping
-// rows another transaction has locked. A claimed record's next attempt moves
-// to the end of its lease, which is how a lapsed lease makes it due again.
-// Records this integrator already holds are not claimed again, even when
-// their lease lapsed while the database was out of reach.
+// claimLock is the advisory lock key under which claims are made, one at a
+// time across all integrators, so that each sees the claims before it.
+const claimLock = 0x676f71756979 // "goquiy"
+
+// claimSQL picks up to $2 due pending records listed in no claim, oldest
+// due first, and records them as one claim of owner $1 for a lease of $3
+// milliseconds. It returns the claim's id with each record.
+const claimSQL = `
+	WITH picked AS (
+		SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.attempts
+		FROM customers c
+		WHERE c.state = 'pending' AND c.next_attempt_at <= now()
+		  AND c.id NOT IN (SELECT unnest(ids) FROM claims)
+		ORDER BY c.next_attempt_at
+		LIMIT $2
+	), claim AS (
+		INSERT INTO claims (owner, lease_until, ids)
+		SELECT $1, now() + $3 * interval '1 millisecond', array_agg(id) FROM picked
+		HAVING count(*) > 0
+		RETURNING id
+	)
+	SELECT (SELECT id FROM claim), p.* FROM picked p`
+
+// Claim reserves up to limit due pending records, oldest due first. Claims
+// are made one at a time under an advisory lock; each first deletes the
+// claims of other integrators whose lease ran out, which makes their
+// records claimable again. This integrator's own lapsed claims stay until
+// it settles or releases them: it is still working on those records.
 func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error) {
 	tx, err := q.db.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -48,34 +80,28 @@ func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error)
 	// Walk the due index in order and stop after limit rows, whatever the
 	// statistics say: a table being loaded has none yet, and the planner
 	// then prefers to fetch and sort every pending row for each batch.
-	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off`); err != nil {
+	// The switches make other plans look very costly; JIT compiling such a
+	// plan would take longer than running it.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off;
+		SET LOCAL enable_seqscan = off; SET LOCAL jit = off`); err != nil {
 		return nil, fmt.Errorf("claim batch: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `
-		WITH due AS (
-			SELECT id FROM customers
-			WHERE state = 'pending' AND next_attempt_at <= now()
-			  AND leased_by IS DISTINCT FROM $1
-			ORDER BY next_attempt_at
-			LIMIT $2
-			FOR UPDATE SKIP LOCKED
-		)
-		UPDATE customers AS c
-		SET leased_by = $1,
-		    lease_until = now() + $3 * interval '1 millisecond',
-		    next_attempt_at = now() + $3 * interval '1 millisecond',
-		    updated_at = now()
-		FROM due WHERE c.id = due.id
-		RETURNING c.id, c.first_name, c.last_name, c.email, c.phone, c.attempts`,
-		q.owner, limit, q.leaseMillis())
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, claimLock); err != nil {
+		return nil, fmt.Errorf("claim batch: take lock: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE lease_until <= now() AND owner <> $1`, q.owner); err != nil {
+		return nil, fmt.Errorf("claim batch: take over lapsed claims: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, claimSQL, q.owner, limit, q.leaseMillis())
 	if err != nil {
 		return nil, fmt.Errorf("claim batch: %w", err)
 	}
 	defer rows.Close()
 	var out []common.Delivery
+	var claim int64
 	for rows.Next() {
 		var d common.Delivery
-		if err := rows.Scan(&d.ID, &d.FirstName, &d.LastName, &d.Email, &d.Phone, &d.Attempts); err != nil {
+		if err := rows.Scan(&claim, &d.ID, &d.FirstName, &d.LastName, &d.Email, &d.Phone, &d.Attempts); err != nil {
 			return nil, fmt.Errorf("claim batch: %w", err)
 		}
 		out = append(out, d)
@@ -87,31 +113,41 @@ func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error)
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("claim batch: commit: %w", err)
 	}
+	if len(out) > 0 {
+		q.mu.Lock()
+		q.claims[claim] = len(out)
+		for _, d := range out {
+			q.claimOf[d.ID] = claim
+		}
+		q.mu.Unlock()
+	}
 	return out, nil
 }
 
 // settleSQL records a batch of outcomes in one statement: the ids in $1
 // were delivered, and become sent whoever holds them now (they did reach
 // the CRM); the failures in $2..$5 are scheduled for their retry, or
-// become failed when given up, only while this integrator ($6) still holds
-// them. Sent records, the common case, take the cheap path: one
-// primary-key lookup and one update each.
+// become failed when given up, only while a claim of this integrator ($6)
+// still lists them; the claims in $7, whose every record is now settled,
+// are deleted. Sent records, the common case, cost one primary-key lookup
+// and one update each.
 const settleSQL = `
 	WITH sent AS (
 		UPDATE customers
-		SET state = 'sent', sent_at = now(), leased_by = NULL, lease_until = NULL, updated_at = now()
+		SET state = 'sent', sent_at = now(), updated_at = now()
 		WHERE id = ANY($1::bigint[]) AND state = 'pending'
+	), failed AS (
+		UPDATE customers AS c
+		SET state = CASE WHEN r.give_up THEN 'failed' ELSE c.state END,
+		    attempts = c.attempts + 1,
+		    last_error = r.err,
+		    next_attempt_at = now() + r.wait * interval '1 millisecond',
+		    updated_at = now()
+		FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::boolean[]) AS r(id, wait, err, give_up)
+		WHERE c.id = r.id AND c.state = 'pending'
+		  AND EXISTS (SELECT 1 FROM claims k WHERE k.owner = $6 AND r.id = ANY(k.ids))
 	)
-	UPDATE customers AS c
-	SET state = CASE WHEN r.give_up THEN 'failed' ELSE c.state END,
-	    attempts = c.attempts + 1,
-	    last_error = r.err,
-	    next_attempt_at = now() + r.wait * interval '1 millisecond',
-	    leased_by = NULL,
-	    lease_until = NULL,
-	    updated_at = now()
-	FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::boolean[]) AS r(id, wait, err, give_up)
-	WHERE c.id = r.id AND c.state = 'pending' AND c.leased_by = $6`
+	DELETE FROM claims WHERE id = ANY($7::bigint[]) AND owner = $6`
 
 // Settle records outcomes in one statement, prepared once per connection:
 // at full speed it runs hundreds of times a second, and parsing and
@@ -120,11 +156,19 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome) error {
 	if len(outcomes) == 0 {
 		return nil
 	}
-	var sent, failed pq.Int64Array
-	var waits pq.Int64Array
+	var sent, failed, waits, done pq.Int64Array
 	var errs pq.StringArray
 	var giveUp pq.BoolArray
+	q.mu.Lock()
+	left := map[int64]int{}
 	for _, o := range outcomes {
+		k, held := q.claimOf[o.ID]
+		if held {
+			if _, ok := left[k]; !ok {
+				left[k] = q.claims[k]
+			}
+			left[k]--
+		}
 		if o.Sent {
 			sent = append(sent, o.ID)
 			continue
@@ -134,15 +178,32 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome) error {
 		errs = append(errs, cleanText(o.Err))
 		giveUp = append(giveUp, o.GiveUp)
 	}
+	for k, n := range left {
+		if n <= 0 {
+			done = append(done, k)
+		}
+	}
+	q.mu.Unlock()
 	stmt, err := q.settleStmt(ctx)
 	if err != nil {
 		return fmt.Errorf("settle %d deliveries: %w", len(outcomes), err)
 	}
 	// A nil array is NULL, and no row matches id = ANY(NULL): that is
 	// what an empty part needs.
-	if _, err := stmt.ExecContext(ctx, sent, failed, waits, errs, giveUp, q.owner); err != nil {
+	if _, err := stmt.ExecContext(ctx, sent, failed, waits, errs, giveUp, q.owner, done); err != nil {
 		return fmt.Errorf("settle %d deliveries: %w", len(outcomes), err)
 	}
+	q.mu.Lock()
+	for _, o := range outcomes {
+		if k, held := q.claimOf[o.ID]; held {
+			delete(q.claimOf, o.ID)
+			q.claims[k]--
+		}
+	}
+	for _, k := range done {
+		delete(q.claims, k)
+	}
+	q.mu.Unlock()
 	return nil
 }
 
@@ -174,64 +235,99 @@ func (q *Queue) Close() error {
 	return err
 }
 
-// Extend renews the lease of the listed records this integrator still
-// holds; those another integrator took over stay his.
+// Extend renews the lease of the claims holding the listed records, as
+// long as they are this integrator's: a claim another integrator took
+// over after its lease ran out is gone, and stays gone.
 func (q *Queue) Extend(ctx context.Context, ids []int64) error {
-	if len(ids) == 0 {
+	q.mu.Lock()
+	var claims pq.Int64Array
+	seen := map[int64]bool{}
+	for _, id := range ids {
+		if k, ok := q.claimOf[id]; ok && !seen[k] {
+			seen[k] = true
+			claims = append(claims, k)
+		}
+	}
+	q.mu.Unlock()
+	if len(claims) == 0 {
 		return nil
 	}
-	// Rows being settled at this moment are skipped, not waited for: the
-	// settle and this renewal run on two connections and would otherwise
-	// lock the same rows in different orders and deadlock; a row being
-	// settled needs no renewal.
+	// Claims being deleted by a settle at this moment are skipped, not
+	// waited for.
 	_, err := q.db.db.ExecContext(ctx, `
-		UPDATE customers
-		SET lease_until = now() + $3 * interval '1 millisecond',
-		    next_attempt_at = now() + $3 * interval '1 millisecond'
+		UPDATE claims
+		SET lease_until = now() + $3 * interval '1 millisecond'
 		WHERE id IN (
-			SELECT id FROM customers
-			WHERE id = ANY($1) AND leased_by = $2 AND state = 'pending'
+			SELECT id FROM claims WHERE id = ANY($1) AND owner = $2
 			FOR UPDATE SKIP LOCKED
 		)`,
-		pq.Int64Array(ids), q.owner, q.leaseMillis())
+		claims, q.owner, q.leaseMillis())
 	if err != nil {
-		return fmt.Errorf("extend %d leases: %w", len(ids), err)
+		return fmt.Errorf("extend %d leases: %w", len(claims), err)
 	}
 	return nil
 }
 
-// Release gives back, due at once, every record leased by this integrator
-// except those in keep.
+// Release gives back, claimable at once, every record this integrator's
+// claims list except those in keep: the claims left with no record of
+// keep are deleted, the others shrink to the records of keep. A claim
+// whose answer was lost (the connection died after its commit) is
+// unknown to this Queue and goes too.
 func (q *Queue) Release(ctx context.Context, keep []int64) error {
 	if keep == nil {
-		keep = []int64{} // a nil array is NULL, and NOT (id = ANY(NULL)) is never true
+		keep = []int64{} // a nil array is NULL, and unnest(NULL) has no rows
 	}
 	_, err := q.db.db.ExecContext(ctx, `
-		UPDATE customers
-		SET leased_by = NULL, lease_until = NULL, next_attempt_at = now(), updated_at = now()
-		WHERE leased_by = $1 AND state = 'pending' AND NOT (id = ANY($2))`,
+		WITH mine AS (
+			SELECT k.id, k.ids AS before,
+			       array(SELECT unnest(k.ids) INTERSECT SELECT unnest($2::bigint[])) AS kept
+			FROM claims k WHERE k.owner = $1
+		), emptied AS (
+			DELETE FROM claims k USING mine m
+			WHERE k.id = m.id AND cardinality(m.kept) = 0
+		)
+		UPDATE claims k SET ids = m.kept
+		FROM mine m
+		WHERE k.id = m.id AND cardinality(m.kept) > 0 AND cardinality(m.kept) < cardinality(m.before)`,
 		q.owner, pq.Int64Array(keep))
 	if err != nil {
 		return fmt.Errorf("release claims: %w", err)
 	}
+	kept := make(map[int64]bool, len(keep))
+	for _, id := range keep {
+		kept[id] = true
+	}
+	q.mu.Lock()
+	clear(q.claims)
+	for id, k := range q.claimOf {
+		if kept[id] {
+			q.claims[k]++
+		} else {
+			delete(q.claimOf, id)
+		}
+	}
+	q.mu.Unlock()
 	return nil
 }
 
-// NextDue returns how long until the earliest pending record not held by
-// this integrator falls due, and false when there is none.
+// NextDue returns how long until a record this integrator could claim
+// falls due: the earliest pending record listed in no claim, or the end
+// of the earliest lease of another integrator's claim; false when there
+// is neither.
 func (q *Queue) NextDue(ctx context.Context) (time.Duration, bool, error) {
 	var ms sql.NullFloat64
 	err := q.db.db.QueryRowContext(ctx, `
-		SELECT extract(epoch FROM next_attempt_at - now()) * 1000
-		FROM customers
-		WHERE state = 'pending' AND leased_by IS DISTINCT FROM $1
-		ORDER BY next_attempt_at
-		LIMIT 1`, q.owner).Scan(&ms)
-	if err == sql.ErrNoRows {
-		return 0, false, nil
-	}
+		SELECT extract(epoch FROM least(
+			(SELECT next_attempt_at FROM customers
+			 WHERE state = 'pending' AND id NOT IN (SELECT unnest(ids) FROM claims)
+			 ORDER BY next_attempt_at LIMIT 1),
+			(SELECT min(lease_until) FROM claims WHERE owner <> $1)
+		) - now()) * 1000`, q.owner).Scan(&ms)
 	if err != nil {
 		return 0, false, fmt.Errorf("find next due record: %w", err)
+	}
+	if !ms.Valid {
+		return 0, false, nil
 	}
 	return time.Duration(ms.Float64 * float64(time.Millisecond)), true, nil
 }

@@ -26,7 +26,8 @@ func load(t *testing.T, db *postgres.DB, n int) {
 type row struct {
 	State    string
 	Attempts int
-	LeasedBy *string
+	Holder   *string  // owner of the claim listing the record, if any
+	LeaseMs  *float64 // what is left of that claim's lease
 	LastErr  *string
 	DueInMs  float64
 }
@@ -34,9 +35,12 @@ type row struct {
 func get(t *testing.T, db *postgres.DB, id int64) row {
 	t.Helper()
 	var r row
-	require.NoError(t, db.SQL().QueryRow(`SELECT state, attempts, leased_by, last_error,
-		extract(epoch FROM next_attempt_at - now()) * 1000 FROM customers WHERE id = $1`, id).
-		Scan(&r.State, &r.Attempts, &r.LeasedBy, &r.LastErr, &r.DueInMs))
+	require.NoError(t, db.SQL().QueryRow(`SELECT state, attempts, k.owner,
+		extract(epoch FROM k.lease_until - now()) * 1000, last_error,
+		extract(epoch FROM next_attempt_at - now()) * 1000
+		FROM customers c LEFT JOIN claims k ON c.id = ANY(k.ids)
+		WHERE c.id = $1`, id).
+		Scan(&r.State, &r.Attempts, &r.Holder, &r.LeaseMs, &r.LastErr, &r.DueInMs))
 	return r
 }
 
@@ -90,9 +94,11 @@ func TestClaimReturnsCustomerAndHoldsIt(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []common.Delivery{{Customer: c}}, got)
 	r := get(t, db, 7)
-	require.NotNil(t, r.LeasedBy)
-	assert.Equal(t, "a", *r.LeasedBy)
-	assert.InDelta(t, 60_000, r.DueInMs, 5_000)
+	require.NotNil(t, r.Holder)
+	assert.Equal(t, "a", *r.Holder)
+	require.NotNil(t, r.LeaseMs)
+	assert.InDelta(t, 60_000, *r.LeaseMs, 5_000)
+	assert.Equal(t, "pending", r.State, "a claim does not write the record")
 
 	// Neither the holder nor anyone else claims it again while leased.
 	again, err := q.Claim(ctxT(t), 10)
@@ -135,8 +141,8 @@ func TestLapsedLeaseIsTakenOver(t *testing.T) {
 	r2 := get(t, db, 2)
 	assert.Equal(t, "pending", r2.State)
 	assert.Equal(t, 0, r2.Attempts)
-	require.NotNil(t, r2.LeasedBy)
-	assert.Equal(t, "b", *r2.LeasedBy)
+	require.NotNil(t, r2.Holder)
+	assert.Equal(t, "b", *r2.Holder)
 }
 
 func TestExtendOnlyWhatIsStillHeld(t *testing.T) {
@@ -146,15 +152,18 @@ func TestExtendOnlyWhatIsStillHeld(t *testing.T) {
 	_, err := a.Claim(ctxT(t), 10)
 	require.NoError(t, err)
 	time.Sleep(300 * time.Millisecond)
+	// b takes over a's lapsed claim as a whole: the record it picks is
+	// b's, the other is free again.
 	b := db.Queue("b", time.Hour)
 	taken, err := b.Claim(ctxT(t), 1)
 	require.NoError(t, err)
 	require.Len(t, taken, 1)
 	require.NoError(t, a.Extend(ctxT(t), []int64{1, 2}))
-	assert.Equal(t, "b", *get(t, db, taken[0].ID).LeasedBy, "extending does not steal back")
-	other := 3 - taken[0].ID
-	assert.Equal(t, "a", *get(t, db, other).LeasedBy)
-	assert.Greater(t, get(t, db, other).DueInMs, 100.0, "a's remaining lease renewed")
+	assert.Equal(t, "b", *get(t, db, taken[0].ID).Holder, "extending does not steal back")
+	assert.Nil(t, get(t, db, 3-taken[0].ID).Holder, "nor revive a claim taken over")
+	rest, err := db.Queue("c", time.Hour).Claim(ctxT(t), 10)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{3 - taken[0].ID}, ids(rest))
 }
 
 func TestExtendKeepsTheLease(t *testing.T) {
@@ -183,11 +192,18 @@ func TestSettle(t *testing.T) {
 		{ID: 1, Sent: true},
 		{ID: 2, RetryIn: 2 * time.Second, Err: "status 503"},
 	}))
+	assert.Equal(t, "a", *get(t, db, 3).Holder, "the claim stays while a record of it is unsettled")
+	// A failed record waits for its claim to end, then for its retry.
+	stillHeld, err := db.Queue("b", time.Minute).Claim(ctxT(t), 10)
+	require.NoError(t, err)
+	assert.Empty(t, stillHeld)
+	require.NoError(t, q.Settle(ctxT(t), []common.Outcome{{ID: 3, Sent: true}}))
 	assert.Equal(t, row{State: "sent"}, withoutDue(get(t, db, 1)))
+	assert.Zero(t, count(t, db, `SELECT count(*) FROM claims`), "a claim whose records are all settled is deleted")
 	r2 := get(t, db, 2)
 	assert.Equal(t, "pending", r2.State)
 	assert.Equal(t, 1, r2.Attempts)
-	assert.Nil(t, r2.LeasedBy)
+	assert.Nil(t, r2.Holder)
 	require.NotNil(t, r2.LastErr)
 	assert.Equal(t, "status 503", *r2.LastErr)
 	assert.InDelta(t, 2000, r2.DueInMs, 500)
@@ -215,6 +231,13 @@ func TestSettle(t *testing.T) {
 
 func withoutDue(r row) row { r.DueInMs = 0; return r }
 
+func count(t *testing.T, db *postgres.DB, query string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.SQL().QueryRow(query).Scan(&n))
+	return n
+}
+
 func TestReleaseMakesRecordsDueAtOnce(t *testing.T) {
 	db := open(t)
 	load(t, db, 4)
@@ -229,7 +252,7 @@ func TestReleaseMakesRecordsDueAtOnce(t *testing.T) {
 	assert.ElementsMatch(t, []int64{1, 2}, ids(got))
 	// Releasing touches only what a holds.
 	require.NoError(t, a.Release(ctxT(t), nil))
-	assert.Equal(t, "b", *get(t, db, 1).LeasedBy)
+	assert.Equal(t, "b", *get(t, db, 1).Holder)
 	got, err = b.Claim(ctxT(t), 10)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []int64{3, 4}, ids(got))

@@ -11,12 +11,14 @@ const schemaLock = 0x676f71756978 // "goquix"
 
 // schema creates goquiz's tables and indexes; every statement is idempotent.
 //
-// A customer is pending until the CRM accepted it, then sent. A pending
-// record is due when next_attempt_at has passed. Claiming a record moves its
-// next_attempt_at to the end of its lease, so one index on next_attempt_at
-// over pending rows finds both fresh records and lapsed leases. The
-// partial indexes on sent and failed rows keep the status queries (sent in
-// the last minute, failed records and their errors) from reading the whole
+// A customer is pending until the CRM accepted it, then sent (or failed,
+// when given up). A pending record is due when next_attempt_at has passed;
+// one index on next_attempt_at over pending rows finds the due ones in
+// order. An integrator claims a batch of due records by adding a row to
+// claims that lists their ids under its name and a lease; the records
+// themselves are written only when their outcome is known. The partial
+// indexes on sent and failed rows keep the status queries (sent in the
+// last minute, failed records and their errors) from reading the whole
 // table.
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS customers (
@@ -28,17 +30,21 @@ var schema = []string{
 		state           text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
 		attempts        integer NOT NULL DEFAULT 0,
 		next_attempt_at timestamptz NOT NULL DEFAULT now(),
-		leased_by       text,
-		lease_until     timestamptz,
 		last_error      text,
 		created_at      timestamptz NOT NULL DEFAULT now(),
 		updated_at      timestamptz NOT NULL DEFAULT now(),
 		sent_at         timestamptz
 	)`,
 	`CREATE INDEX IF NOT EXISTS customers_due ON customers (next_attempt_at) WHERE state = 'pending'`,
-	`CREATE INDEX IF NOT EXISTS customers_leased_by ON customers (leased_by) WHERE leased_by IS NOT NULL`,
 	`CREATE INDEX IF NOT EXISTS customers_sent_at ON customers (sent_at) WHERE state = 'sent'`,
 	`CREATE INDEX IF NOT EXISTS customers_failed ON customers (created_at) WHERE state = 'failed'`,
+	`CREATE TABLE IF NOT EXISTS claims (
+		id          bigserial PRIMARY KEY,
+		owner       text NOT NULL,
+		lease_until timestamptz NOT NULL,
+		ids         bigint[] NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner)`,
 }
 
 // Migrate creates the schema if it does not exist. It is safe to call from
@@ -49,8 +55,9 @@ func (d *DB) Migrate(ctx context.Context) error {
 	// writer behind any transaction open on it.
 	var exists bool
 	if err := d.db.QueryRowContext(ctx, `SELECT to_regclass('customers') IS NOT NULL
-		AND to_regclass('customers_due') IS NOT NULL AND to_regclass('customers_leased_by') IS NOT NULL
-		AND to_regclass('customers_sent_at') IS NOT NULL AND to_regclass('customers_failed') IS NOT NULL`).Scan(&exists); err != nil {
+		AND to_regclass('customers_due') IS NOT NULL AND to_regclass('customers_sent_at') IS NOT NULL
+		AND to_regclass('customers_failed') IS NOT NULL AND to_regclass('claims') IS NOT NULL
+		AND to_regclass('claims_owner') IS NOT NULL`).Scan(&exists); err != nil {
 		return fmt.Errorf("look for the schema: %w", err)
 	}
 	if exists {

@@ -64,23 +64,25 @@ func (d *DB) Backlog(ctx context.Context) (common.Backlog, error) {
 	return b, err
 }
 
-// undelivered is a WITH clause naming the pending and failed records. It
-// reads them as two parts so that each is found through its partial index
-// (customers_due, customers_failed) rather than by scanning the sent ones,
-// which are most of the table.
+// undelivered is a WITH clause naming the pending and failed records,
+// each with whether a live claim lists it. It reads them as two parts so
+// that each is found through its partial index (customers_due,
+// customers_failed) rather than by scanning the sent ones, which are most
+// of the table.
 const undelivered = `
 	WITH undelivered AS (
-		SELECT state, attempts, next_attempt_at, lease_until, last_error, created_at
+		SELECT state, attempts, next_attempt_at, last_error, created_at,
+		       id IN (SELECT unnest(ids) FROM claims WHERE lease_until > now()) AS claimed
 		FROM customers WHERE state = 'pending'
 		UNION ALL
-		SELECT state, attempts, next_attempt_at, lease_until, last_error, created_at
+		SELECT state, attempts, next_attempt_at, last_error, created_at, false
 		FROM customers WHERE state = 'failed'
 	)`
 
 // backlog counts the records by state. A pending record is in flight while
-// its lease runs, waiting for a retry when it failed before and is not due
-// yet, and plain pending otherwise (never tried, due, or with a lapsed
-// lease).
+// a live claim lists it, waiting for a retry when it failed before and is
+// not due yet, and plain pending otherwise (never tried, due, or listed
+// only in a claim whose lease ran out).
 func backlog(ctx context.Context, tx *sql.Tx) (common.Backlog, time.Time, error) {
 	var (
 		b      common.Backlog
@@ -90,8 +92,8 @@ func backlog(ctx context.Context, tx *sql.Tx) (common.Backlog, time.Time, error)
 	)
 	err := tx.QueryRowContext(ctx, undelivered+`
 		SELECT count(*) FILTER (WHERE state = 'pending'),
-		       count(*) FILTER (WHERE state = 'pending' AND lease_until > now()),
-		       count(*) FILTER (WHERE state = 'pending' AND (lease_until IS NULL OR lease_until <= now())
+		       count(*) FILTER (WHERE state = 'pending' AND claimed),
+		       count(*) FILTER (WHERE state = 'pending' AND NOT claimed
 		                          AND next_attempt_at > now() AND attempts > 0),
 		       count(*) FILTER (WHERE state = 'failed'),
 		       min(created_at),
@@ -150,8 +152,7 @@ func (d *DB) RetryFailed(ctx context.Context) (int64, error) {
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `
 		UPDATE customers
-		SET state = 'pending', attempts = 0, next_attempt_at = now(),
-		    leased_by = NULL, lease_until = NULL, updated_at = now()
+		SET state = 'pending', attempts = 0, next_attempt_at = now(), updated_at = now()
 		WHERE state = 'failed'`)
 	if err != nil {
 		return 0, fmt.Errorf("retry failed records: %w", err)
