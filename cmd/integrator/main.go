@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -65,7 +66,17 @@ func main() {
 	}
 }
 
+// gcPercent is the daemon's garbage collection target unless GOGC is set.
+// Its live heap is small (the records of two claims and a buffer per
+// connection) and almost all it allocates is per request garbage, so
+// collecting a quarter as often costs a few MiB and saves about a tenth of
+// its CPU at full speed.
+const gcPercent = 400
+
 func run(ctx context.Context, cfg config, log *slog.Logger) error {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	owner := instanceName()
 	listenDSN := cfg.ListenDSN
 	if listenDSN == "" {

@@ -27,8 +27,14 @@ var contentTypeJSON = []string{"application/json"}
 func (c *Client) Publish(ctx context.Context, cust common.Customer) error {
 	body := appendCustomer(make([]byte, 0, encodedSizeHint(cust)), cust)
 
-	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	// Bound the request by the client's timeout, unless ctx already ends
+	// sooner (the integrator bounds every attempt itself).
+	reqCtx := ctx
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > c.timeout {
+		var cancel context.CancelFunc
+		reqCtx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)

@@ -1,0 +1,62 @@
+package common
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// nopPublisher accepts every record at once.
+type nopPublisher struct{ n atomic.Int64 }
+
+func (p *nopPublisher) Publish(context.Context, Customer) error { p.n.Add(1); return nil }
+
+// seqQueue hands out n records in order and forgets outcomes: a queue that
+// costs next to nothing, so that the Deliverer's own cost shows.
+type seqQueue struct {
+	n, next int64
+	settled atomic.Int64
+}
+
+func (q *seqQueue) Claim(_ context.Context, limit int) ([]Delivery, error) {
+	var out []Delivery
+	for ; q.next < q.n && len(out) < limit; q.next++ {
+		out = append(out, Delivery{Customer: Customer{ID: q.next + 1, FirstName: "F", LastName: "L", Email: "e@example.com", Phone: "1"}})
+	}
+	return out, nil
+}
+
+func (q *seqQueue) Settle(_ context.Context, o []Outcome) error {
+	q.settled.Add(int64(len(o)))
+	return nil
+}
+func (q *seqQueue) Extend(context.Context, []int64) error  { return nil }
+func (q *seqQueue) Release(context.Context, []int64) error { return nil }
+func (q *seqQueue) NextDue(context.Context) (time.Duration, bool, error) {
+	return 0, false, nil
+}
+
+// BenchmarkDeliverer measures the Deliverer's own cost per record: claim,
+// hand-off to a worker, outcome and settle, against an in-memory queue and
+// a publisher that accepts at once.
+func BenchmarkDeliverer(b *testing.B) {
+	q := &seqQueue{n: int64(b.N)}
+	pub := &nopPublisher{}
+	cfg := fastConfig()
+	cfg.Workers = 8
+	d := NewDeliverer(q, pub, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	go func() { done <- d.Run(ctx) }()
+	for d.Stats().Delivered < int64(b.N) {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+}
