@@ -32,6 +32,9 @@ type Queue struct {
 	settle  *sql.Stmt       // prepared on first use
 	claims  map[int64]int   // claim id -> records in it not settled or released
 	claimOf map[int64]int64 // record id -> the claim holding it
+
+	scanStart       time.Time // where the next claim starts (zero: the oldest)
+	claimsSinceFull int       // claims since one started from the oldest
 }
 
 // Queue returns a queue that claims under the name owner, which must be
@@ -48,13 +51,14 @@ func (q *Queue) leaseMillis() int64 { return q.lease.Milliseconds() }
 const claimLock = 0x676f71756979 // "goquiy"
 
 // claimSQL picks up to $2 due pending records listed in no claim, oldest
-// due first, and records them as one claim of owner $1 for a lease of $3
-// milliseconds. It returns the claim's id with each record.
+// due first and due no earlier than $4, and records them as one claim of
+// owner $1 for a lease of $3 milliseconds. It returns the claim's id with
+// each record.
 const claimSQL = `
 	WITH picked AS (
-		SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.attempts
+		SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.attempts, c.next_attempt_at
 		FROM customers c
-		WHERE c.state = 'pending' AND c.next_attempt_at <= now()
+		WHERE c.state = 'pending' AND c.next_attempt_at <= now() AND c.next_attempt_at >= $4
 		  AND c.id NOT IN (SELECT unnest(ids) FROM claims)
 		ORDER BY c.next_attempt_at
 		LIMIT $2
@@ -66,11 +70,25 @@ const claimSQL = `
 	)
 	SELECT (SELECT id FROM claim), p.* FROM picked p`
 
+// fullScanEvery is how often a claim starts from the oldest due record
+// rather than from where the previous claim started.
+const fullScanEvery = 10
+
 // Claim reserves up to limit due pending records, oldest due first. Claims
 // are made one at a time under an advisory lock; each first deletes the
 // claims of other integrators whose lease ran out, which makes their
 // records claimable again. This integrator's own lapsed claims stay until
 // it settles or releases them: it is still working on those records.
+//
+// A claim starts its walk of the due index where the previous one started
+// (the due time of the first record it got), not at the oldest pending
+// record: settled records leave dead entries at the front of the index
+// until VACUUM, and walking over all of them on every claim would slow
+// delivery down as records are sent. Records due before that point appear
+// only when a claim is taken over or released (new and retried records
+// are due later), so every tenth claim, a claim that took over lapsed
+// claims, and the claim after one that found fewer records than it asked
+// for start from the oldest.
 func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error) {
 	tx, err := q.db.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -89,20 +107,29 @@ func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error)
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, claimLock); err != nil {
 		return nil, fmt.Errorf("claim batch: take lock: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE lease_until <= now() AND owner <> $1`, q.owner); err != nil {
+	res, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE lease_until <= now() AND owner <> $1`, q.owner)
+	if err != nil {
 		return nil, fmt.Errorf("claim batch: take over lapsed claims: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, claimSQL, q.owner, limit, q.leaseMillis())
+	tookOver, err := res.RowsAffected()
+	if err != nil {
+		return nil, fmt.Errorf("claim batch: take over lapsed claims: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, claimSQL, q.owner, limit, q.leaseMillis(), q.scanFrom(tookOver > 0))
 	if err != nil {
 		return nil, fmt.Errorf("claim batch: %w", err)
 	}
 	defer rows.Close()
 	var out []common.Delivery
 	var claim int64
+	var first, due time.Time
 	for rows.Next() {
 		var d common.Delivery
-		if err := rows.Scan(&claim, &d.ID, &d.FirstName, &d.LastName, &d.Email, &d.Phone, &d.Attempts); err != nil {
+		if err := rows.Scan(&claim, &d.ID, &d.FirstName, &d.LastName, &d.Email, &d.Phone, &d.Attempts, &due); err != nil {
 			return nil, fmt.Errorf("claim batch: %w", err)
+		}
+		if len(out) == 0 {
+			first = due
 		}
 		out = append(out, d)
 	}
@@ -113,16 +140,38 @@ func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error)
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("claim batch: commit: %w", err)
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(out) < limit {
+		q.scanStart = time.Time{} // start from the oldest next time
+	} else {
+		q.scanStart = first
+	}
 	if len(out) > 0 {
-		q.mu.Lock()
 		q.claims[claim] = len(out)
 		for _, d := range out {
 			q.claimOf[d.ID] = claim
 		}
-		q.mu.Unlock()
 	}
 	return out, nil
 }
+
+// scanFrom returns the earliest due time the next claim looks at: where
+// the previous claim started, or the beginning of time when this claim
+// must look at every due record (see Claim).
+func (q *Queue) scanFrom(tookOver bool) time.Time {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.claimsSinceFull++
+	if tookOver || q.scanStart.IsZero() || q.claimsSinceFull >= fullScanEvery {
+		q.claimsSinceFull = 0
+		return beginning
+	}
+	return q.scanStart
+}
+
+// beginning is a due time before every record's.
+var beginning = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // settleSQL records a batch of outcomes in one statement: the ids in $1
 // were delivered, and become sent whoever holds them now (they did reach

@@ -264,3 +264,33 @@ func TestNextDueEmpty(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ok)
 }
+
+func TestReleasedRecordsDueEarlierAreClaimedWithinAFewClaims(t *testing.T) {
+	db := open(t)
+	// Ten records due ten minutes ago, then 3000 due a minute ago.
+	_, err := db.SQL().Exec(`INSERT INTO customers (id, first_name, last_name, email, phone, next_attempt_at)
+		SELECT i, 'f', 'l', 'e', 'p', CASE WHEN i <= 10 THEN now() - interval '10 minutes' ELSE now() - interval '1 minute' END
+		FROM generate_series(1, 3000) i`)
+	require.NoError(t, err)
+	b := db.Queue("b", time.Hour)
+	early, err := b.Claim(ctxT(t), 10)
+	require.NoError(t, err)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, ids(early), "oldest due first")
+
+	a := db.Queue("a", time.Hour)
+	_, err = a.Claim(ctxT(t), 100)
+	require.NoError(t, err)
+	// b gives its records back, due before where a's claims now start.
+	require.NoError(t, b.Release(ctxT(t), nil))
+	found := map[int64]bool{}
+	for range 10 {
+		got, err := a.Claim(ctxT(t), 100)
+		require.NoError(t, err)
+		for _, id := range ids(got) {
+			found[id] = true
+		}
+	}
+	for id := int64(1); id <= 10; id++ {
+		assert.True(t, found[id], "record %d, released, claimed again within ten claims", id)
+	}
+}
