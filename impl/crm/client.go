@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -38,12 +39,13 @@ type Options struct {
 // Client publishes customers to the CRM over HTTP. It is safe for
 // concurrent use.
 type Client struct {
-	endpoint string
-	timeout  time.Duration
+	// url is the endpoint, parsed once; requests share it and nothing
+	// writes to it.
+	url     *url.URL
+	timeout time.Duration
 	// auth is the Authorization header value, nil when no token is set.
-	auth       []string
-	httpClient *http.Client
-	transport  *http.Transport
+	auth      []string
+	transport *http.Transport
 }
 
 // Client implements common.Publisher.
@@ -75,13 +77,17 @@ func New(endpoint string, opts Options) (*Client, error) {
 	}
 	tr := newTransport(timeout, maxConns)
 	c := &Client{
-		endpoint:   u.String(),
-		timeout:    timeout,
-		httpClient: &http.Client{Transport: tr, CheckRedirect: noRedirect},
-		transport:  tr,
+		url:       u,
+		timeout:   timeout,
+		transport: tr,
 	}
-	if opts.Token != "" {
+	switch {
+	case opts.Token != "":
 		c.auth = []string{"Bearer " + opts.Token}
+	case u.User != nil:
+		// Credentials in the endpoint, as http.Client would send them.
+		pass, _ := u.User.Password()
+		c.auth = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))}
 	}
 	return c, nil
 }
@@ -89,12 +95,6 @@ func New(endpoint string, opts Options) (*Client, error) {
 // CloseIdleConnections closes the client's idle keep-alive connections.
 func (c *Client) CloseIdleConnections() {
 	c.transport.CloseIdleConnections()
-}
-
-// noRedirect makes the client return redirects as they are: a POST must
-// not become a GET to another URL whose 200 would look like a delivery.
-func noRedirect(*http.Request, []*http.Request) error {
-	return http.ErrUseLastResponse
 }
 
 // parseEndpoint checks that endpoint is an absolute http or https URL with

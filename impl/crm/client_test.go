@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -117,6 +118,19 @@ func TestPublishWireFormat(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPublishSendsEndpointCredentials(t *testing.T) {
+	srv, seen := newCaptureServer(t)
+	endpoint := strings.Replace(srv.URL, "http://", "http://ann:p%40ss@", 1) + "/customers?source=goquiz"
+	c := newClient(t, endpoint, Options{Timeout: 5 * time.Second})
+	require.NoError(t, c.Publish(context.Background(), common.Customer{ID: 1}))
+	got := <-seen
+	assert.Equal(t, "/customers", got.path)
+	user, pass, ok := (&http.Request{Header: got.header}).BasicAuth()
+	require.True(t, ok, "basic auth sent")
+	assert.Equal(t, "ann", user)
+	assert.Equal(t, "p@ss", pass)
 }
 
 func TestPublishStatus(t *testing.T) {

@@ -35,17 +35,31 @@ func (c *Client) Publish(ctx context.Context, cust common.Customer) error {
 		reqCtx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, c.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)
+	// The request goes straight to the transport: it returns a redirect as
+	// it is (a POST must not become a GET to another URL whose 200 would
+	// look like a delivery), and it does none of the per-request work
+	// http.Client does for redirects and cookies, which we do not use.
+	header := http.Header{
+		"Content-Type":    contentTypeJSON,
+		"Idempotency-Key": {common.IdempotencyKey(cust.ID)},
 	}
-	req.Header["Content-Type"] = contentTypeJSON
-	req.Header["Idempotency-Key"] = []string{common.IdempotencyKey(cust.ID)}
 	if c.auth != nil {
-		req.Header["Authorization"] = c.auth
+		header["Authorization"] = c.auth
 	}
+	req := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           c.url,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        header,
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		ContentLength: int64(len(body)),
+		Host:          c.url.Host,
+	}).WithContext(reqCtx)
 
-	resp, err := c.httpClient.Do(req)
+	resp, err := c.transport.RoundTrip(req)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("crm: publish customer %d: %w", cust.ID, ctxErr)

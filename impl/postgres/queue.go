@@ -33,8 +33,8 @@ type Queue struct {
 	claims  map[int64]int   // claim id -> records in it not settled or released
 	claimOf map[int64]int64 // record id -> the claim holding it
 
-	scanStart       time.Time // where the next claim starts (zero: the oldest)
-	claimsSinceFull int       // claims since one started from the oldest
+	scanStart       string // due time where the next claim starts ("": the oldest)
+	claimsSinceFull int    // claims since one started from the oldest
 }
 
 // Queue returns a queue that claims under the name owner, which must be
@@ -53,12 +53,14 @@ const claimLock = 0x676f71756979 // "goquiy"
 // claimSQL picks up to $2 due pending records listed in no claim, oldest
 // due first and due no earlier than $4, and records them as one claim of
 // owner $1 for a lease of $3 milliseconds. It returns the claim's id with
-// each record.
+// each record, and its due time as text (parsing a timestamp for every
+// record would cost more than the claim; only the first one is used, and
+// it goes back to PostgreSQL as it came).
 const claimSQL = `
 	WITH picked AS (
-		SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.attempts, c.next_attempt_at
+		SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.attempts, c.next_attempt_at::text
 		FROM customers c
-		WHERE c.state = 'pending' AND c.next_attempt_at <= now() AND c.next_attempt_at >= $4
+		WHERE c.state = 'pending' AND c.next_attempt_at <= now() AND c.next_attempt_at >= $4::timestamptz
 		  AND c.id NOT IN (SELECT unnest(ids) FROM claims)
 		ORDER BY c.next_attempt_at
 		LIMIT $2
@@ -122,7 +124,7 @@ func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error)
 	defer rows.Close()
 	var out []common.Delivery
 	var claim int64
-	var first, due time.Time
+	var first, due string
 	for rows.Next() {
 		var d common.Delivery
 		if err := rows.Scan(&claim, &d.ID, &d.FirstName, &d.LastName, &d.Email, &d.Phone, &d.Attempts, &due); err != nil {
@@ -143,7 +145,7 @@ func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(out) < limit {
-		q.scanStart = time.Time{} // start from the oldest next time
+		q.scanStart = "" // start from the oldest next time
 	} else {
 		q.scanStart = first
 	}
@@ -159,11 +161,11 @@ func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error)
 // scanFrom returns the earliest due time the next claim looks at: where
 // the previous claim started, or the beginning of time when this claim
 // must look at every due record (see Claim).
-func (q *Queue) scanFrom(tookOver bool) time.Time {
+func (q *Queue) scanFrom(tookOver bool) string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.claimsSinceFull++
-	if tookOver || q.scanStart.IsZero() || q.claimsSinceFull >= fullScanEvery {
+	if tookOver || q.scanStart == "" || q.claimsSinceFull >= fullScanEvery {
 		q.claimsSinceFull = 0
 		return beginning
 	}
@@ -171,7 +173,7 @@ func (q *Queue) scanFrom(tookOver bool) time.Time {
 }
 
 // beginning is a due time before every record's.
-var beginning = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+const beginning = "-infinity"
 
 // settleSQL records a batch of outcomes in one statement: the ids in $1
 // were delivered, and become sent whoever holds them now (they did reach
