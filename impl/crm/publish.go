@@ -49,14 +49,10 @@ func (c *Client) Publish(ctx context.Context, cust common.Customer) error {
 	req := (&http.Request{
 		Method:        http.MethodPost,
 		URL:           c.url,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
 		Header:        header,
 		Body:          io.NopCloser(bytes.NewReader(body)),
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
 		ContentLength: int64(len(body)),
-		Host:          c.url.Host,
 	}).WithContext(reqCtx)
 
 	resp, err := c.transport.RoundTrip(req)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +50,11 @@ func (q *Queue) leaseMillis() int64 { return q.lease.Milliseconds() }
 // claimLock is the advisory lock key under which claims are made, one at a
 // time across all integrators, so that each sees the claims before it.
 const claimLock = 0x676f71756979 // "goquiy"
+
+// claimSetup forces the claim's plan (see Claim) and takes claimLock.
+var claimSetup = `SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off;
+	SET LOCAL enable_seqscan = off; SET LOCAL jit = off;
+	SELECT pg_advisory_xact_lock(` + strconv.Itoa(claimLock) + `)`
 
 // claimSQL picks up to $2 due pending records listed in no claim, oldest
 // due first and due no earlier than $4, and records them as one claim of
@@ -101,12 +107,9 @@ func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error)
 	// statistics say: a table being loaded has none yet, and the planner
 	// then prefers to fetch and sort every pending row for each batch.
 	// The switches make other plans look very costly; JIT compiling such a
-	// plan would take longer than running it.
-	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off;
-		SET LOCAL enable_seqscan = off; SET LOCAL jit = off`); err != nil {
-		return nil, fmt.Errorf("claim batch: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, claimLock); err != nil {
+	// plan would take longer than running it. Then take the claim lock:
+	// one round trip for both.
+	if _, err := tx.ExecContext(ctx, claimSetup); err != nil {
 		return nil, fmt.Errorf("claim batch: take lock: %w", err)
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE lease_until <= now() AND owner <> $1`, q.owner)

@@ -3,13 +3,16 @@ package postgres
 import (
 	"context"
 	"fmt"
+
+	"github.com/lib/pq"
 )
 
 // schemaLock is the advisory lock key under which the schema is created, so
 // that processes starting at once do not race on DDL.
 const schemaLock = 0x676f71756978 // "goquix"
 
-// schema creates goquiz's tables and indexes; every statement is idempotent.
+// schema creates goquiz's tables and indexes, each named by the object it
+// creates; every statement is idempotent.
 //
 // A customer is pending until the CRM accepted it, then sent (or failed,
 // when given up). A pending record is due when next_attempt_at has passed;
@@ -22,8 +25,8 @@ const schemaLock = 0x676f71756978 // "goquix"
 // sent. The partial indexes on sent and failed rows keep the status
 // queries (sent in the last minute, failed records and their errors) from
 // reading the whole table.
-var schema = []string{
-	`CREATE TABLE IF NOT EXISTS customers (
+var schema = []struct{ name, ddl string }{
+	{"customers", `CREATE TABLE IF NOT EXISTS customers (
 		id              bigint PRIMARY KEY,
 		first_name      text NOT NULL,
 		last_name       text NOT NULL,
@@ -36,17 +39,17 @@ var schema = []string{
 		created_at      timestamptz NOT NULL DEFAULT now(),
 		updated_at      timestamptz NOT NULL DEFAULT now(),
 		sent_at         timestamptz
-	) WITH (fillfactor = 90)`,
-	`CREATE INDEX IF NOT EXISTS customers_due ON customers (next_attempt_at) WHERE state = 'pending'`,
-	`CREATE INDEX IF NOT EXISTS customers_sent_at ON customers (sent_at) WHERE state = 'sent'`,
-	`CREATE INDEX IF NOT EXISTS customers_failed ON customers (created_at) WHERE state = 'failed'`,
-	`CREATE TABLE IF NOT EXISTS claims (
+	) WITH (fillfactor = 90)`},
+	{"customers_due", `CREATE INDEX IF NOT EXISTS customers_due ON customers (next_attempt_at) WHERE state = 'pending'`},
+	{"customers_sent_at", `CREATE INDEX IF NOT EXISTS customers_sent_at ON customers (sent_at) WHERE state = 'sent'`},
+	{"customers_failed", `CREATE INDEX IF NOT EXISTS customers_failed ON customers (created_at) WHERE state = 'failed'`},
+	{"claims", `CREATE TABLE IF NOT EXISTS claims (
 		id          bigserial PRIMARY KEY,
 		owner       text NOT NULL,
 		lease_until timestamptz NOT NULL,
 		ids         bigint[] NOT NULL
-	)`,
-	`CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner)`,
+	)`},
+	{"claims_owner", `CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner)`},
 }
 
 // Migrate creates the schema if it does not exist. It is safe to call from
@@ -55,11 +58,13 @@ func (d *DB) Migrate(ctx context.Context) error {
 	// Once the schema exists, touch nothing: CREATE INDEX IF NOT EXISTS
 	// takes a lock on the table before it looks, and would queue every
 	// writer behind any transaction open on it.
+	names := make(pq.StringArray, len(schema))
+	for i, o := range schema {
+		names[i] = o.name
+	}
 	var exists bool
-	if err := d.db.QueryRowContext(ctx, `SELECT to_regclass('customers') IS NOT NULL
-		AND to_regclass('customers_due') IS NOT NULL AND to_regclass('customers_sent_at') IS NOT NULL
-		AND to_regclass('customers_failed') IS NOT NULL AND to_regclass('claims') IS NOT NULL
-		AND to_regclass('claims_owner') IS NOT NULL`).Scan(&exists); err != nil {
+	if err := d.db.QueryRowContext(ctx, `SELECT bool_and(to_regclass(n) IS NOT NULL) FROM unnest($1::text[]) AS n`,
+		names).Scan(&exists); err != nil {
 		return fmt.Errorf("look for the schema: %w", err)
 	}
 	if exists {
@@ -73,9 +78,9 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, schemaLock); err != nil {
 		return fmt.Errorf("create schema: take lock: %w", err)
 	}
-	for _, stmt := range schema {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("create schema: %w", err)
+	for _, o := range schema {
+		if _, err := tx.ExecContext(ctx, o.ddl); err != nil {
+			return fmt.Errorf("create schema: %s: %w", o.name, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"goquiz/common"
 	"goquiz/impl/pgtest"
 	"goquiz/impl/postgres"
 )
@@ -62,4 +64,30 @@ func TestRedact(t *testing.T) {
 		assert.Equal(t, tt.want, got)
 		assert.NotContains(t, got, "secret")
 	}
+}
+
+// A database created by an earlier goquiz has customers, with the lease
+// columns of the time, but no claims table: Migrate adds what is missing
+// and the queue works on it.
+func TestMigrateCompletesAnOlderSchema(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	raw, err := sql.Open("postgres", dsn)
+	require.NoError(t, err)
+	defer raw.Close()
+	_, err = raw.Exec(`CREATE TABLE customers (
+		id bigint PRIMARY KEY, first_name text NOT NULL, last_name text NOT NULL, email text NOT NULL, phone text NOT NULL,
+		state text NOT NULL DEFAULT 'pending', attempts integer NOT NULL DEFAULT 0,
+		next_attempt_at timestamptz NOT NULL DEFAULT now(), leased_by text, lease_until timestamptz, last_error text,
+		created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), sent_at timestamptz);
+		CREATE INDEX customers_due ON customers (next_attempt_at) WHERE state = 'pending';
+		INSERT INTO customers (id, first_name, last_name, email, phone) VALUES (1, 'f', 'l', 'e', 'p')`)
+	require.NoError(t, err)
+
+	db := openDSN(t, dsn)
+	q := db.Queue("a", time.Minute)
+	got, err := q.Claim(ctxT(t), 10)
+	require.NoError(t, err)
+	require.Equal(t, []int64{1}, ids(got))
+	require.NoError(t, q.Settle(ctxT(t), []common.Outcome{{ID: 1, Sent: true}}))
+	assert.Equal(t, "sent", get(t, db, 1).State)
 }
