@@ -3,7 +3,8 @@ package crm
 import (
 	"context"
 	"errors"
-	"net"
+
+	"github.com/valyala/fasthttp"
 
 	"goquiz/common"
 )
@@ -18,11 +19,11 @@ const (
 	ReasonConnection = "connection"
 )
 
-// transportError classifies an error of http.Client.Do for a request made
-// with reqCtx, whose parent context is still live.
-func transportError(err error, reqCtx context.Context) *common.PublishError {
+// transportError classifies an error of a request that got no answer,
+// made for a caller whose context is still live.
+func transportError(err error) *common.PublishError {
 	reason := ReasonConnection
-	if isTimeout(err) || reqCtx.Err() != nil {
+	if isTimeout(err) {
 		reason = ReasonTimeout
 	}
 	return &common.PublishError{Reason: reason, Err: err}
@@ -30,9 +31,9 @@ func transportError(err error, reqCtx context.Context) *common.PublishError {
 
 // isTimeout reports whether err is a deadline being exceeded.
 func isTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fasthttp.ErrNoFreeConns) {
 		return true
 	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
 }

@@ -4,10 +4,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpproxy"
 
 	"goquiz/common"
 )
@@ -36,23 +37,29 @@ type Options struct {
 	MaxConns int
 }
 
-// Client publishes customers to the CRM over HTTP. It is safe for
-// concurrent use.
+// Client publishes customers to the CRM over HTTP/1.1 keep-alive
+// connections. It is safe for concurrent use.
+//
+// It sends through fasthttp rather than net/http: on the two shared cores
+// goquiz is measured on, net/http's client costs about 27 µs of CPU per
+// request and fasthttp's about 17, and delivering to a CRM that answers
+// at once is bound by CPU.
 type Client struct {
-	// url is the endpoint, parsed once; requests share it and nothing
-	// writes to it.
-	url     *url.URL
+	// uri is the request URI: the endpoint without its credentials.
+	uri     string
 	timeout time.Duration
-	// auth is the Authorization header value, nil when no token is set.
-	auth      []string
-	transport *http.Transport
+	// auth is the Authorization header value, empty when none is sent.
+	auth string
+	hc   *fasthttp.HostClient
 }
 
 // Client implements common.Publisher.
 var _ common.Publisher = (*Client)(nil)
 
 // New returns a Client that POSTs customers to endpoint, an absolute http
-// or https URL.
+// or https URL. When the environment names a proxy for endpoint
+// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), requests go through it: an http
+// proxy in a CONNECT tunnel, or a socks5 one.
 func New(endpoint string, opts Options) (*Client, error) {
 	u, err := parseEndpoint(endpoint)
 	if err != nil {
@@ -75,26 +82,42 @@ func New(endpoint string, opts Options) (*Client, error) {
 	if maxConns == 0 {
 		maxConns = DefaultMaxConns
 	}
-	tr := newTransport(timeout, maxConns)
+	dial, err := dialer(u.Scheme == "https", timeout)
+	if err != nil {
+		return nil, err
+	}
 	c := &Client{
-		url:       u,
-		timeout:   timeout,
-		transport: tr,
+		timeout: timeout,
+		hc: &fasthttp.HostClient{
+			Addr:  fasthttp.AddMissingPort(u.Host, u.Scheme == "https"),
+			IsTLS: u.Scheme == "https",
+			Name:  userAgent,
+			Dial:  dial,
+			// As many connections as publishers, each kept open and
+			// reused; a publisher finding none free waits for one.
+			MaxConns:           maxConns,
+			MaxConnWaitTimeout: timeout,
+			// The answer is read whole and discarded; a longer body
+			// costs the connection but not the answer's status.
+			MaxResponseBodySize: maxBody,
+		},
 	}
 	switch {
 	case opts.Token != "":
-		c.auth = []string{"Bearer " + opts.Token}
+		c.auth = "Bearer " + opts.Token
 	case u.User != nil:
-		// Credentials in the endpoint, as http.Client would send them.
+		// Credentials in the endpoint, as net/http would send them.
 		pass, _ := u.User.Password()
-		c.auth = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))}
+		c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))
 	}
+	u.User = nil
+	c.uri = u.String()
 	return c, nil
 }
 
 // CloseIdleConnections closes the client's idle keep-alive connections.
 func (c *Client) CloseIdleConnections() {
-	c.transport.CloseIdleConnections()
+	c.hc.CloseIdleConnections()
 }
 
 // parseEndpoint checks that endpoint is an absolute http or https URL with
@@ -113,24 +136,16 @@ func parseEndpoint(endpoint string) (*url.URL, error) {
 	return u, nil
 }
 
-// newTransport returns a transport keeping maxConns keep-alive connections
-// to the CRM and opening no more than that at once, so that as many
-// concurrent publishers never churn connections. Its other settings are
-// those of http.DefaultTransport.
-func newTransport(timeout time.Duration, maxConns int) *http.Transport {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          max(maxConns, 100),
-		MaxIdleConnsPerHost:   maxConns,
-		MaxConnsPerHost:       maxConns,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		// The response body is discarded: don't ask for compression.
-		DisableCompression: true,
+// dialer returns how connections are opened: directly, or through the
+// proxy the environment names (HTTP_PROXY, HTTPS_PROXY and NO_PROXY, read
+// as net/http reads them: never for localhost).
+func dialer(isTLS bool, timeout time.Duration) (fasthttp.DialFunc, error) {
+	d := &fasthttpproxy.Dialer{Timeout: timeout, ConnectTimeout: timeout, DialDualStack: true}
+	dial, err := d.GetDialFuncForTLS(true, isTLS)
+	if err != nil {
+		return nil, fmt.Errorf("crm: proxy from environment: %w", err)
 	}
+	return dial, nil
 }
 
 // validHeaderValue reports whether v can be sent in an HTTP header: no

@@ -371,9 +371,8 @@ func TestNewDefaults(t *testing.T) {
 	c, err := New("http://h", Options{})
 	require.NoError(t, err)
 	assert.Equal(t, DefaultTimeout, c.timeout)
-	assert.Equal(t, DefaultMaxConns, c.transport.MaxIdleConnsPerHost)
-	assert.Equal(t, DefaultMaxConns, c.transport.MaxConnsPerHost)
-	assert.Nil(t, c.auth)
+	assert.Equal(t, DefaultMaxConns, c.hc.MaxConns)
+	assert.Empty(t, c.auth)
 }
 
 func TestPublishReusesConnections(t *testing.T) {
@@ -418,4 +417,93 @@ func TestPublishReusesConnections(t *testing.T) {
 	assert.Zero(t, failed.Load())
 	assert.LessOrEqual(t, newConns.Load(), int64(publishers), "connections were not reused")
 	t.Logf("%d requests over %d connections", requests, newConns.Load())
+}
+
+func TestPublishLongAnswerStillCounts(t *testing.T) {
+	long := bytes.Repeat([]byte("x"), 4*maxBody)
+	tests := []struct {
+		name       string
+		status     int
+		wantStatus int
+	}{
+		{name: "200 with a long body is a delivery", status: http.StatusOK},
+		{name: "500 with a long body is a failure", status: http.StatusInternalServerError, wantStatus: http.StatusInternalServerError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.WriteHeader(tt.status)
+				_, _ = w.Write(long)
+			}))
+			defer srv.Close()
+			c := newClient(t, srv.URL, Options{Timeout: 5 * time.Second, MaxConns: 1})
+			for id := range int64(3) {
+				err := c.Publish(context.Background(), common.Customer{ID: id + 1})
+				if tt.wantStatus == 0 {
+					require.NoError(t, err)
+					continue
+				}
+				var pe *common.PublishError
+				require.ErrorAs(t, err, &pe)
+				assert.Equal(t, tt.wantStatus, pe.Status)
+			}
+		})
+	}
+}
+
+// connectProxy starts an HTTP proxy that tunnels CONNECT requests to
+// target, whatever host they name, and counts them.
+func connectProxy(t *testing.T, target string) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var tunnels atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		up, err := net.Dial("tcp", target)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		tunnels.Add(1)
+		w.WriteHeader(http.StatusOK)
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			_ = up.Close()
+			return
+		}
+		go func() { _, _ = io.Copy(up, buf); _ = up.Close() }()
+		_, _ = io.Copy(conn, up)
+		_ = conn.Close()
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &tunnels
+}
+
+func TestPublishThroughProxyFromEnvironment(t *testing.T) {
+	crmSrv, seen := newCaptureServer(t)
+	proxy, tunnels := connectProxy(t, crmSrv.Listener.Addr().String())
+	t.Setenv("HTTP_PROXY", proxy.URL)
+	t.Setenv("http_proxy", proxy.URL)
+	t.Setenv("NO_PROXY", "")
+	t.Setenv("no_proxy", "")
+
+	// A name only the proxy resolves: localhost is never proxied.
+	c := newClient(t, "http://crm.invalid/customers", Options{Timeout: 5 * time.Second})
+	require.NoError(t, c.Publish(context.Background(), common.Customer{ID: 9}))
+	got := <-seen
+	assert.Equal(t, "/customers", got.path)
+	assert.Equal(t, []string{common.IdempotencyKey(9)}, got.header.Values("Idempotency-Key"))
+	assert.Equal(t, int64(1), tunnels.Load())
+}
+
+func TestNewRejectsUnknownProxyScheme(t *testing.T) {
+	t.Setenv("HTTP_PROXY", "ftp://proxy.invalid:21")
+	t.Setenv("http_proxy", "ftp://proxy.invalid:21")
+	t.Setenv("NO_PROXY", "")
+	t.Setenv("no_proxy", "")
+	_, err := New("http://crm.invalid/customers", Options{Timeout: time.Second})
+	require.ErrorContains(t, err, "proxy")
 }

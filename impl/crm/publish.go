@@ -1,84 +1,108 @@
 package crm
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"goquiz/common"
 )
 
-// maxDrain is how much of a response body is read before closing it so
-// that its connection can be reused; a longer body costs the connection.
-const maxDrain = 64 << 10
+// maxBody is the longest answer body read; a longer one closes its
+// connection, and its status still counts.
+const maxBody = 64 << 10
 
-// contentTypeJSON is the Content-Type header of every request. It is
-// shared by all requests, which only read it.
-var contentTypeJSON = []string{"application/json"}
+// userAgent is the User-Agent header of every request.
+const userAgent = "goquiz"
+
+// answer is what Publish learns from one request.
+type answer struct {
+	status     int
+	retryAfter string
+	err        error
+}
 
 // Publish sends cust to the CRM. It returns nil when the CRM answered 200 and
 // a *common.PublishError for any other answer, a timeout or a transport
 // error. When ctx ends before an answer came, it returns an error wrapping
-// ctx.Err() instead, which is not a *common.PublishError.
+// ctx.Err() instead, which is not a *common.PublishError; the request is
+// then abandoned, and may still reach the CRM.
 func (c *Client) Publish(ctx context.Context, cust common.Customer) error {
-	body := appendCustomer(make([]byte, 0, encodedSizeHint(cust)), cust)
-
-	// Bound the request by the client's timeout, unless ctx already ends
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)
+	}
+	// Bound the request by the client's timeout, or ctx's deadline when
 	// sooner (the integrator bounds every attempt itself).
-	reqCtx := ctx
-	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > c.timeout {
-		var cancel context.CancelFunc
-		reqCtx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
+	deadline := time.Now().Add(c.timeout)
+	dl, ok := ctx.Deadline()
+	callerDeadline := ok && dl.Before(deadline)
+	if callerDeadline {
+		deadline = dl
 	}
-	// The request goes straight to the transport: it returns a redirect as
-	// it is (a POST must not become a GET to another URL whose 200 would
-	// look like a delivery), and it does none of the per-request work
-	// http.Client does for redirects and cookies, which we do not use.
-	header := http.Header{
-		"Content-Type":    contentTypeJSON,
-		"Idempotency-Key": {common.IdempotencyKey(cust.ID)},
+	req := fasthttp.AcquireRequest()
+	req.SetRequestURI(c.uri)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	req.Header.Set("Idempotency-Key", common.IdempotencyKey(cust.ID))
+	if c.auth != "" {
+		req.Header.Set("Authorization", c.auth)
 	}
-	if c.auth != nil {
-		header["Authorization"] = c.auth
-	}
-	req := (&http.Request{
-		Method:        http.MethodPost,
-		URL:           c.url,
-		Header:        header,
-		Body:          io.NopCloser(bytes.NewReader(body)),
-		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
-		ContentLength: int64(len(body)),
-	}).WithContext(reqCtx)
+	req.SetBodyRaw(appendCustomer(make([]byte, 0, encodedSizeHint(cust)), cust))
 
-	resp, err := c.transport.RoundTrip(req)
-	if err != nil {
+	// fasthttp cannot abandon a request, so it runs on its own goroutine
+	// while this one waits for it or for ctx; it ends by the deadline at
+	// the latest. A redirect is returned as it is: a POST must not become
+	// a GET to another URL whose 200 would look like a delivery.
+	done := make(chan answer, 1)
+	go func() {
+		resp := fasthttp.AcquireResponse()
+		err := c.hc.DoDeadline(req, resp, deadline)
+		a := answer{status: resp.StatusCode(), err: err}
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) && a.status != 0 {
+			a.err = nil // answered; only the body was too long to read
+		}
+		if a.err == nil {
+			a.retryAfter = string(resp.Header.Peek("Retry-After"))
+		}
+		fasthttp.ReleaseResponse(resp)
+		fasthttp.ReleaseRequest(req)
+		done <- a
+	}()
+	var a answer
+	select {
+	case a = <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("crm: publish customer %d: %w", cust.ID, ctx.Err())
+	}
+	if a.err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("crm: publish customer %d: %w", cust.ID, ctxErr)
 		}
-		return transportError(err, reqCtx)
+		if callerDeadline && isTimeout(a.err) {
+			// ctx's deadline, a moment before ctx notices it.
+			return fmt.Errorf("crm: publish customer %d: %w", cust.ID, context.DeadlineExceeded)
+		}
+		return transportError(a.err)
 	}
-	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
-	_ = resp.Body.Close()
-
-	if resp.StatusCode == http.StatusOK {
+	if a.status == http.StatusOK {
 		return nil
 	}
-	return statusError(resp, time.Now())
+	return statusError(a.status, a.retryAfter, time.Now())
 }
 
-// statusError describes a response other than 200.
-func statusError(resp *http.Response, now time.Time) *common.PublishError {
+// statusError describes an answer other than 200.
+func statusError(status int, retryAfter string, now time.Time) *common.PublishError {
 	e := &common.PublishError{
-		Status: resp.StatusCode,
-		Reason: "status " + strconv.Itoa(resp.StatusCode),
+		Status: status,
+		Reason: "status " + strconv.Itoa(status),
 	}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		if d, ok := ParseRetryAfter(retryAfter, now); ok {
 			e.RetryAfter = d
 		}
 	}
