@@ -57,17 +57,22 @@ func (b *bench) ingest(ctx context.Context) ([]row, error) {
 	if err := writeUnique(big, 4*b.n); err != nil {
 		return nil, err
 	}
-	sBig, err := b.parse(ctx, big)
-	if err != nil {
-		return nil, err
+	// The same statistic on both sides: the largest peak of as many runs.
+	var bigs []sample
+	for i := 0; i < b.runs; i++ {
+		s, err := b.parse(ctx, big)
+		if err != nil {
+			return nil, err
+		}
+		bigs = append(bigs, s)
 	}
-	small := maxRSSOf(prod)
-	rssRatio := float64(sBig.rss) / float64(small)
+	large, small := maxRSSOf(bigs), maxRSSOf(prod)
+	rssRatio := float64(large) / float64(small)
 	rows = append(rows, row{
 		target:   fmt.Sprintf("5. parser peak RSS, %d vs %d rows", 4*b.n, b.n),
-		measured: fmt.Sprintf("%s vs %s (limit 64 MiB)", mib(sBig.rss), mib(small)),
+		measured: fmt.Sprintf("%s vs %s (limit 64 MiB)", mib(large), mib(small)),
 		ratio:    rssRatio, bound: "0.90-1.10, <= 64 MiB",
-		pass: rssRatio >= 0.9 && rssRatio <= 1.1 && sBig.rss <= 64<<20 && small <= 64<<20,
+		pass: rssRatio >= 0.9 && rssRatio <= 1.1 && large <= 64<<20 && small <= 64<<20,
 	})
 	return rows, nil
 }
