@@ -100,6 +100,12 @@ func New(endpoint string, opts Options) (*Client, error) {
 			// The answer is read whole and discarded; a longer body
 			// costs the connection but not the answer's status.
 			MaxResponseBodySize: maxBody,
+			// The answer's header must fit in the read buffer: room for
+			// the cookies and policies some APIs send (fasthttp's
+			// default is 4 KiB).
+			ReadBufferSize: maxHeader,
+			// Send the endpoint's path as configured, escapes included.
+			DisablePathNormalizing: true,
 		},
 	}
 	switch {

@@ -110,6 +110,7 @@ func TestPublishWireFormat(t *testing.T) {
 			assert.Equal(t, tt.wantMap, m)
 
 			assert.Equal(t, []string{"application/json"}, got.header.Values("Content-Type"))
+			assert.Equal(t, []string{"goquiz"}, got.header.Values("User-Agent"))
 			assert.Equal(t, []string{common.IdempotencyKey(tt.customer.ID)}, got.header.Values("Idempotency-Key"))
 			if tt.token != "" {
 				assert.Equal(t, []string{"Bearer " + tt.token}, got.header.Values("Authorization"))
@@ -506,4 +507,45 @@ func TestNewRejectsUnknownProxyScheme(t *testing.T) {
 	t.Setenv("no_proxy", "")
 	_, err := New("http://crm.invalid/customers", Options{Timeout: time.Second})
 	require.ErrorContains(t, err, "proxy")
+}
+
+func TestPublishLongAnswerHeader(t *testing.T) {
+	tests := []struct {
+		name      string
+		headerLen int
+		wantErr   bool
+	}{
+		{name: "16 KiB of header is read", headerLen: 16 << 10},
+		{name: "longer than the limit fails", headerLen: 2 * maxHeader, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.Header().Set("Set-Cookie", "session="+strings.Repeat("c", tt.headerLen))
+				w.WriteHeader(http.StatusOK)
+			}))
+			defer srv.Close()
+			c := newClient(t, srv.URL, Options{Timeout: 5 * time.Second})
+			err := c.Publish(context.Background(), common.Customer{ID: 1})
+			if !tt.wantErr {
+				require.NoError(t, err)
+				return
+			}
+			var pe *common.PublishError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, ReasonConnection, pe.Reason)
+		})
+	}
+}
+
+func TestPublishSendsPathAsConfigured(t *testing.T) {
+	seen := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.RequestURI
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL+"/api/v1/../crm/a%2Fb/customers?source=goquiz&x=%20", Options{Timeout: 5 * time.Second})
+	require.NoError(t, c.Publish(context.Background(), common.Customer{ID: 1}))
+	assert.Equal(t, "/api/v1/../crm/a%2Fb/customers?source=goquiz&x=%20", <-seen)
 }

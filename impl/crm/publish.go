@@ -17,6 +17,10 @@ import (
 // connection, and its status still counts.
 const maxBody = 64 << 10
 
+// maxHeader is the longest answer header read; a longer one is a failed
+// attempt.
+const maxHeader = 64 << 10
+
 // userAgent is the User-Agent header of every request.
 const userAgent = "goquiz"
 
