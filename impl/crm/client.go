@@ -4,7 +4,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -106,6 +109,9 @@ func New(endpoint string, opts Options) (*Client, error) {
 			ReadBufferSize: maxHeader,
 			// Send the endpoint's path as configured, escapes included.
 			DisablePathNormalizing: true,
+			RetryIfErr:             retryOnClosedConn,
+			// Room to find every pooled connection closed, and one more.
+			MaxIdemponentCallAttempts: maxConns + 2,
 		},
 	}
 	switch {
@@ -151,7 +157,29 @@ func dialer(isTLS bool, timeout time.Duration) (fasthttp.DialFunc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("crm: proxy from environment: %w", err)
 	}
-	return dial, nil
+	return func(addr string) (net.Conn, error) {
+		conn, err := dial(addr)
+		if err != nil {
+			return nil, err
+		}
+		return &checkedConn{Conn: conn, lastUsed: time.Now()}, nil
+	}, nil
+}
+
+// retryOnClosedConn tells fasthttp whether to send a request again after
+// err: always when the connection had been closed by the CRM while idle
+// (nothing was sent; see checkedConn), and once when it was closed before
+// any answer came, the race left when the CRM closes an idle connection
+// just as a request starts on it. Sending again is as safe as the retry
+// that would follow the failure: the request carries the customer's
+// Idempotency-Key.
+func retryOnClosedConn(_ *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+	if errors.Is(err, errClosedIdle) {
+		return false, true
+	}
+	closed := errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+	return false, attempts == 1 && closed
 }
 
 // validHeaderValue reports whether v can be sent in an HTTP header: no

@@ -549,3 +549,33 @@ func TestPublishSendsPathAsConfigured(t *testing.T) {
 	require.NoError(t, c.Publish(context.Background(), common.Customer{ID: 1}))
 	assert.Equal(t, "/api/v1/../crm/a%2Fb/customers?source=goquiz&x=%20", <-seen)
 }
+
+// TestPublishAfterCRMClosedIdleConnections covers a CRM that closes
+// keep-alive connections after a short idle time: the next request must
+// not fail on a connection closed in the pool, nor be sent twice.
+func TestPublishAfterCRMClosedIdleConnections(t *testing.T) {
+	var requests atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		requests.Add(1)
+	}))
+	srv.Config.IdleTimeout = 50 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	c := newClient(t, srv.URL, Options{Timeout: 5 * time.Second, MaxConns: 4})
+
+	for round := range 3 {
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for i := range 4 {
+			wg.Go(func() { errs <- c.Publish(context.Background(), common.Customer{ID: int64(round*4 + i + 1)}) })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err, "round %d", round)
+		}
+		time.Sleep(2 * idleCheck) // the CRM closes the idle connections
+	}
+	assert.Equal(t, int64(12), requests.Load())
+}
