@@ -579,3 +579,34 @@ func TestPublishAfterCRMClosedIdleConnections(t *testing.T) {
 	}
 	assert.Equal(t, int64(12), requests.Load())
 }
+
+// TestPublishOverTLS publishes to an https endpoint, also after the CRM
+// closed the idle connection under the TLS session.
+func TestPublishOverTLS(t *testing.T) {
+	srv, seen := newCaptureTLSServer(t)
+	c := newClient(t, srv.URL+"/customers", Options{Token: "tok", Timeout: 5 * time.Second})
+	c.hc.TLSConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig
+
+	for id := range int64(2) {
+		require.NoError(t, c.Publish(context.Background(), common.Customer{ID: id + 1}))
+		got := <-seen
+		assert.Equal(t, "/customers", got.path)
+		assert.Equal(t, []string{"Bearer tok"}, got.header.Values("Authorization"))
+		time.Sleep(2 * idleCheck) // the CRM closes the idle connection
+	}
+}
+
+// newCaptureTLSServer is newCaptureServer over TLS, closing connections
+// idle for 50 ms.
+func newCaptureTLSServer(t *testing.T) (*httptest.Server, <-chan capturedRequest) {
+	t.Helper()
+	ch := make(chan capturedRequest, 16)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ch <- capturedRequest{method: r.Method, path: r.URL.Path, header: r.Header.Clone(), body: body}
+	}))
+	srv.Config.IdleTimeout = 50 * time.Millisecond
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, ch
+}
