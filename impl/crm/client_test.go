@@ -540,14 +540,25 @@ func TestPublishLongAnswerHeader(t *testing.T) {
 }
 
 func TestPublishSendsPathAsConfigured(t *testing.T) {
-	seen := make(chan string, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		seen <- r.RequestURI
-	}))
-	defer srv.Close()
-	c := newClient(t, srv.URL+"/api/v1/../crm/a%2Fb/customers?source=goquiz&x=%20", Options{Timeout: 5 * time.Second})
-	require.NoError(t, c.Publish(context.Background(), common.Customer{ID: 1}))
-	assert.Equal(t, "/api/v1/../crm/a%2Fb/customers?source=goquiz&x=%20", <-seen)
+	tests := []struct {
+		name, path, want string
+	}{
+		{name: "escapes and dot segments kept", path: "/api/v1/../crm/a%2Fb/customers?source=goquiz&x=%20", want: "/api/v1/../crm/a%2Fb/customers?source=goquiz&x=%20"},
+		{name: "no path", path: "", want: "/"},
+		{name: "query only", path: "?source=goquiz", want: "/?source=goquiz"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seen := make(chan string, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				seen <- r.RequestURI
+			}))
+			defer srv.Close()
+			c := newClient(t, srv.URL+tt.path, Options{Timeout: 5 * time.Second})
+			require.NoError(t, c.Publish(context.Background(), common.Customer{ID: 1}))
+			assert.Equal(t, tt.want, <-seen)
+		})
+	}
 }
 
 // TestPublishAfterCRMClosedIdleConnections covers a CRM that closes
