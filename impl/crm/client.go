@@ -4,10 +4,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
-	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -166,20 +164,12 @@ func dialer(isTLS bool, timeout time.Duration) (fasthttp.DialFunc, error) {
 	}, nil
 }
 
-// retryOnClosedConn tells fasthttp whether to send a request again after
-// err: always when the connection had been closed by the CRM while idle
-// (nothing was sent; see checkedConn), and once when it was closed before
-// any answer came, the race left when the CRM closes an idle connection
-// just as a request starts on it. Sending again is as safe as the retry
-// that would follow the failure: the request carries the customer's
-// Idempotency-Key.
-func retryOnClosedConn(_ *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
-	if errors.Is(err, errClosedIdle) {
-		return false, true
-	}
-	closed := errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
-	return false, attempts == 1 && closed
+// retryOnClosedConn tells fasthttp to send a request again, on another
+// connection, when its connection had been closed by the CRM while idle:
+// nothing of the request was sent (see checkedConn). Any other failure is
+// the caller's to retry.
+func retryOnClosedConn(_ *fasthttp.Request, _ int, err error) (resetTimeout, retry bool) {
+	return false, errors.Is(err, errClosedIdle)
 }
 
 // validHeaderValue reports whether v can be sent in an HTTP header: no
