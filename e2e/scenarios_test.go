@@ -361,11 +361,20 @@ func TestPostgresRestart(t *testing.T) {
 				}
 			}
 			require.Len(t, errLines, 1, "a one-line error:\n%s", out)
-			require.Regexp(t, fmt.Sprintf(`^parser: standard input: store records %d to %d: .*\(committed before the error: %d stored, 0 duplicates\)$`,
-				4*chunk+1, 5*chunk, 4*chunk), errLines[0])
+			// Usually the fifth chunk fails. On a busy machine the server
+			// may end our blocking transaction before the parser's
+			// session, and the fifth chunk commits before the sixth
+			// fails: either way, what was committed is what it says.
+			m := regexp.MustCompile(`^parser: standard input: store records (\d+) to (\d+): .*\(committed before the error: (\d+) stored, 0 duplicates\)$`).
+				FindStringSubmatch(errLines[0])
+			require.NotNil(t, m, "the error names the chunk and what was committed: %s", errLines[0])
+			first, _ := strconv.Atoi(m[1])
+			stored, _ := strconv.Atoi(m[3])
+			require.Contains(t, []int{4 * chunk, 5 * chunk}, stored, errLines[0])
+			require.Equal(t, stored+1, first, errLines[0])
 			t.Logf("parser error: %s", errLines[0])
 			committed := count(db, `SELECT count(*) FROM customers`)
-			require.Equal(t, 4*chunk, committed, "the chunks committed before the restart, and nothing else")
+			require.Equal(t, stored, committed, "the chunks committed before the restart, and nothing else")
 			requireRunning(t, p)
 
 			parsed(t, runParser(t, dsn, path, fmt.Sprintf("CHUNK_SIZE=%d", chunk)), n, n-committed, committed, 0)
