@@ -18,7 +18,8 @@ import (
 type database struct {
 	dsn     string
 	cluster *pgtest.Cluster // nil when DSN was given
-	db      *sql.DB
+	pg      *postgres.DB
+	db      *sql.DB // pg's connection pool
 }
 
 // openDatabase connects to o.dsn, or starts a throwaway cluster logging to
@@ -44,7 +45,7 @@ func openDatabase(ctx context.Context, o options, logPath string) (*database, er
 		d.close()
 		return nil, err
 	}
-	d.db = pg.SQL()
+	d.pg, d.db = pg, pg.SQL()
 	if o.reset {
 		if _, err := d.db.ExecContext(ctx, `DELETE FROM customers`); err != nil {
 			d.close()
@@ -83,32 +84,26 @@ func (d *database) close() {
 	}
 }
 
-// tableCounts are the customers table's numbers at one moment.
+// tableCounts are the customers table's numbers: the states as
+// `integrator status` counts them, and the failed attempts recorded.
 type tableCounts struct {
 	stored   int64 // rows
 	sent     int64 // state 'sent'
 	inFlight int64 // pending and listed in a live claim
-	waiting  int64 // pending after a failed attempt, waiting to retry
+	waiting  int64 // pending after a failed attempt, not due yet
 	failed   int64 // state 'failed'
 	retries  int64 // failed attempts recorded, all rows
 }
 
-// counts reads the table's numbers in one statement.
+// counts reads the table's numbers: the states in one snapshot, through
+// the store's Backlog, then the failed attempts.
 func (d *database) counts(ctx context.Context) (tableCounts, error) {
-	var c tableCounts
-	err := d.db.QueryRowContext(ctx, `
-		WITH c AS (
-			SELECT state, attempts,
-			       state = 'pending' AND id IN (SELECT unnest(ids) FROM claims WHERE lease_until > now()) AS claimed
-			FROM customers
-		)
-		SELECT count(*),
-		       count(*) FILTER (WHERE state = 'sent'),
-		       count(*) FILTER (WHERE claimed),
-		       count(*) FILTER (WHERE state = 'pending' AND attempts > 0 AND NOT claimed),
-		       count(*) FILTER (WHERE state = 'failed'),
-		       coalesce(sum(attempts), 0)
-		FROM c`).Scan(&c.stored, &c.sent, &c.inFlight, &c.waiting, &c.failed, &c.retries)
+	b, err := d.pg.Backlog(ctx)
+	if err != nil {
+		return tableCounts{}, err
+	}
+	c := tableCounts{stored: b.Total(), sent: b.Sent, inFlight: b.InFlight, waiting: b.WaitingRetry, failed: b.Failed}
+	err = d.db.QueryRowContext(ctx, `SELECT coalesce(sum(attempts), 0) FROM customers`).Scan(&c.retries)
 	return c, err
 }
 
