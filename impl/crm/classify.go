@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/valyala/fasthttp"
-
 	"goquiz/common"
 )
 
@@ -29,9 +27,11 @@ func transportError(err error) *common.PublishError {
 	return &common.PublishError{Reason: reason, Err: err}
 }
 
-// isTimeout reports whether err is a deadline being exceeded.
+// isTimeout reports whether err is a deadline being exceeded, including
+// fasthttp's ErrTimeout (also what a request gets that found no free
+// connection before its deadline).
 func isTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fasthttp.ErrNoFreeConns) {
+	if errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
 	var te interface{ Timeout() bool }

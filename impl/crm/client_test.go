@@ -57,6 +57,15 @@ func newClient(t *testing.T, endpoint string, opts Options) *Client {
 	return c
 }
 
+// publishError returns err as a *common.PublishError, failing the test
+// when it is not one.
+func publishError(t *testing.T, err error) *common.PublishError {
+	t.Helper()
+	var pe *common.PublishError
+	require.ErrorAs(t, err, &pe)
+	return pe
+}
+
 func TestPublishWireFormat(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -178,8 +187,7 @@ func TestPublishStatus(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			var pe *common.PublishError
-			require.ErrorAs(t, err, &pe)
+			pe := publishError(t, err)
 			assert.Equal(t, tt.status, pe.Status)
 			assert.Equal(t, "status "+strconv.Itoa(tt.status), pe.Reason)
 			assert.GreaterOrEqual(t, pe.RetryAfter, tt.wantMin)
@@ -265,8 +273,7 @@ func TestPublishTransportFailures(t *testing.T) {
 			err := c.Publish(context.Background(), common.Customer{ID: 5})
 			elapsed := time.Since(start)
 
-			var pe *common.PublishError
-			require.ErrorAs(t, err, &pe)
+			pe := publishError(t, err)
 			assert.Equal(t, tt.wantReason, pe.Reason)
 			assert.Zero(t, pe.Status)
 			assert.Zero(t, pe.RetryAfter)
@@ -420,39 +427,6 @@ func TestPublishReusesConnections(t *testing.T) {
 	t.Logf("%d requests over %d connections", requests, newConns.Load())
 }
 
-func TestPublishLongAnswerStillCounts(t *testing.T) {
-	long := bytes.Repeat([]byte("x"), 4*maxBody)
-	tests := []struct {
-		name       string
-		status     int
-		wantStatus int
-	}{
-		{name: "200 with a long body is a delivery", status: http.StatusOK},
-		{name: "500 with a long body is a failure", status: http.StatusInternalServerError, wantStatus: http.StatusInternalServerError},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.Copy(io.Discard, r.Body)
-				w.WriteHeader(tt.status)
-				_, _ = w.Write(long)
-			}))
-			defer srv.Close()
-			c := newClient(t, srv.URL, Options{Timeout: 5 * time.Second, MaxConns: 1})
-			for id := range int64(3) {
-				err := c.Publish(context.Background(), common.Customer{ID: id + 1})
-				if tt.wantStatus == 0 {
-					require.NoError(t, err)
-					continue
-				}
-				var pe *common.PublishError
-				require.ErrorAs(t, err, &pe)
-				assert.Equal(t, tt.wantStatus, pe.Status)
-			}
-		})
-	}
-}
-
 // connectProxy starts an HTTP proxy that tunnels CONNECT requests to
 // target, whatever host they name, and counts them.
 func connectProxy(t *testing.T, target string) (*httptest.Server, *atomic.Int64) {
@@ -509,32 +483,46 @@ func TestNewRejectsUnknownProxyScheme(t *testing.T) {
 	require.ErrorContains(t, err, "proxy")
 }
 
-func TestPublishLongAnswerHeader(t *testing.T) {
+func TestPublishLongAnswers(t *testing.T) {
 	tests := []struct {
-		name      string
-		headerLen int
-		wantErr   bool
+		name       string
+		status     int
+		headerLen  int // of a Set-Cookie header
+		bodyLen    int
+		wantReason string // "" when delivered
+		wantStatus int
 	}{
-		{name: "16 KiB of header is read", headerLen: 16 << 10},
-		{name: "longer than the limit fails", headerLen: 2 * maxHeader, wantErr: true},
+		{name: "200 with a long body is a delivery", status: http.StatusOK, bodyLen: 4 * maxBody},
+		{name: "500 with a long body is a failure", status: http.StatusInternalServerError, bodyLen: 4 * maxBody,
+			wantReason: "status 500", wantStatus: http.StatusInternalServerError},
+		{name: "16 KiB of header is read", status: http.StatusOK, headerLen: 16 << 10},
+		{name: "a header longer than the limit fails", status: http.StatusOK, headerLen: 2 * maxHeader,
+			wantReason: ReasonConnection},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				_, _ = io.Copy(io.Discard, r.Body)
-				w.Header().Set("Set-Cookie", "session="+strings.Repeat("c", tt.headerLen))
-				w.WriteHeader(http.StatusOK)
+				if tt.headerLen > 0 {
+					w.Header().Set("Set-Cookie", "session="+strings.Repeat("c", tt.headerLen))
+				}
+				w.WriteHeader(tt.status)
+				_, _ = w.Write(bytes.Repeat([]byte("x"), tt.bodyLen))
 			}))
 			defer srv.Close()
-			c := newClient(t, srv.URL, Options{Timeout: 5 * time.Second})
-			err := c.Publish(context.Background(), common.Customer{ID: 1})
-			if !tt.wantErr {
-				require.NoError(t, err)
-				return
+			// One connection: after a long answer the next request finds
+			// it usable, or a new one.
+			c := newClient(t, srv.URL, Options{Timeout: 5 * time.Second, MaxConns: 1})
+			for id := range int64(3) {
+				err := c.Publish(context.Background(), common.Customer{ID: id + 1})
+				if tt.wantReason == "" {
+					require.NoError(t, err)
+					continue
+				}
+				pe := publishError(t, err)
+				assert.Equal(t, tt.wantReason, pe.Reason)
+				assert.Equal(t, tt.wantStatus, pe.Status)
 			}
-			var pe *common.PublishError
-			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, ReasonConnection, pe.Reason)
 		})
 	}
 }
@@ -620,4 +608,29 @@ func newCaptureTLSServer(t *testing.T) (*httptest.Server, <-chan capturedRequest
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv, ch
+}
+
+// TestPublishWaitingForAConnectionTimesOut covers more publishers than
+// connections: one that finds none free within the timeout failed for
+// lack of time, like any request that ran out of it.
+func TestPublishWaitingForAConnectionTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := newClient(t, srv.URL, Options{Timeout: 200 * time.Millisecond, MaxConns: 1})
+
+	errs := make(chan error, 2)
+	for id := range int64(2) {
+		go func() { errs <- c.Publish(context.Background(), common.Customer{ID: id + 1}) }()
+	}
+	for range 2 {
+		pe := publishError(t, <-errs)
+		assert.Equal(t, ReasonTimeout, pe.Reason, pe.Error())
+	}
 }
