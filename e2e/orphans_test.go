@@ -16,7 +16,7 @@ import (
 // A claim that commits while its integrator sees it fail (the connection
 // drops between the commit and the answer, as when PostgreSQL restarts at
 // that instant) leaves a claim under the integrator's name that it does
-// not know of. They must still be delivered, by that
+// not know of. The records it lists must still be delivered, by that
 // integrator, soon: not stay claimed for as long as it runs.
 //
 // The lost answer is a matter of microseconds; the test sets up the state
