@@ -57,6 +57,22 @@ func newClient(t *testing.T, endpoint string, opts Options) *Client {
 	return c
 }
 
+// newHangingServer starts a server that answers no request until the
+// test ends.
+func newHangingServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	return srv
+}
+
 // publishError returns err as a *common.PublishError, failing the test
 // when it is not one.
 func publishError(t *testing.T, err error) *common.PublishError {
@@ -206,19 +222,8 @@ func TestPublishTransportFailures(t *testing.T) {
 		wantReason string
 	}{
 		{
-			name: "server slower than timeout",
-			endpoint: func(t *testing.T) string {
-				release := make(chan struct{})
-				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					select {
-					case <-release:
-					case <-r.Context().Done():
-					}
-				}))
-				t.Cleanup(srv.Close)
-				t.Cleanup(func() { close(release) })
-				return srv.URL
-			},
+			name:       "server slower than timeout",
+			endpoint:   func(t *testing.T) string { return newHangingServer(t).URL },
 			timeout:    100 * time.Millisecond,
 			wantReason: ReasonTimeout,
 		},
@@ -285,15 +290,7 @@ func TestPublishTransportFailures(t *testing.T) {
 }
 
 func TestPublishCallerContextEnded(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
+	srv := newHangingServer(t)
 	c := newClient(t, srv.URL, Options{Timeout: 10 * time.Second})
 
 	tests := []struct {
@@ -614,15 +611,7 @@ func newCaptureTLSServer(t *testing.T) (*httptest.Server, <-chan capturedRequest
 // connections: one that finds none free within the timeout failed for
 // lack of time, like any request that ran out of it.
 func TestPublishWaitingForAConnectionTimesOut(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
+	srv := newHangingServer(t)
 	c := newClient(t, srv.URL, Options{Timeout: 200 * time.Millisecond, MaxConns: 1})
 
 	errs := make(chan error, 2)
