@@ -2,7 +2,6 @@ package common
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 )
@@ -136,16 +135,9 @@ func (b *breaker) isDown() bool {
 	return b.down
 }
 
-// isOutage tells whether a delivery error points at the CRM being down or
-// overloaded (no answer, or a 5xx) rather than at the record: a 4xx answer,
-// 429 included, proves the CRM is up.
+// isOutage tells whether a delivery error points at the CRM being down
+// (see PublishError.Outage).
 func isOutage(err error) bool {
-	if err == nil {
-		return false
-	}
-	var pe *PublishError
-	if errors.As(err, &pe) {
-		return pe.Status == 0 || pe.Status >= 500
-	}
-	return true
+	pe := AsPublishError(err)
+	return pe != nil && pe.Outage()
 }

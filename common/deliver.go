@@ -2,7 +2,6 @@ package common
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -407,13 +406,11 @@ func (d *Deliverer) attempt(base context.Context, r Delivery, tk ticket) Outcome
 	d.attempts.Add(1)
 	ctx, cancel := context.WithTimeout(base, d.cfg.RequestTimeout)
 	start := time.Now()
-	err := d.pub.Publish(ctx, r.Customer)
+	_, perr := d.pub.Publish(ctx, r.Customer)
 	cancel()
-	if errors.Is(err, context.DeadlineExceeded) {
-		var pe *PublishError
-		if !errors.As(err, &pe) {
-			err = &PublishError{Reason: "timeout", Err: err}
-		}
+	var err error
+	if pe := AsPublishError(perr); pe != nil {
+		err = pe
 	}
 	d.brk.report(tk, err)
 	if d.cfg.Observer != nil {

@@ -10,7 +10,10 @@ import (
 // nopPublisher accepts every record at once.
 type nopPublisher struct{ n atomic.Int64 }
 
-func (p *nopPublisher) Publish(context.Context, Customer) error { p.n.Add(1); return nil }
+func (p *nopPublisher) Publish(context.Context, Customer) (Budget, error) {
+	p.n.Add(1)
+	return Budget{}, nil
+}
 
 // seqQueue hands out n records in order and forgets outcomes: a queue that
 // costs next to nothing, so that the Deliverer's own cost shows.

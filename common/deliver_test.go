@@ -65,19 +65,19 @@ func TestDeliverEveryRecordOnce(t *testing.T) {
 		{"healthy CRM", nil},
 		{"a third of requests fail", func(c Customer, call int) error {
 			if call%3 == 0 {
-				return &PublishError{Status: 500, Reason: "status 500"}
+				return StatusError(500, 0)
 			}
 			return nil
 		}},
 		{"rate limited without Retry-After", func(c Customer, call int) error {
 			if call%4 == 0 {
-				return &PublishError{Status: 429, Reason: "status 429"}
+				return StatusError(429, 0)
 			}
 			return nil
 		}},
 		{"connection errors", func(c Customer, call int) error {
 			if call%5 == 0 {
-				return &PublishError{Reason: "connection"}
+				return ConnectionError(nil)
 			}
 			return nil
 		}},
@@ -124,7 +124,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	q := newMemQueue(1)
 	crm := newFakeCRM(func(c Customer, call int) error {
 		if call == 1 {
-			return &PublishError{Status: 429, RetryAfter: 400 * time.Millisecond, Reason: "status 429"}
+			return StatusError(429, 400*time.Millisecond)
 		}
 		return nil
 	})
@@ -137,9 +137,9 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 }
 
 func TestRetryDelayUsesLongerOfBackoffAndRetryAfter(t *testing.T) {
-	err := &PublishError{Status: 503, RetryAfter: 3 * time.Second}
+	err := StatusError(503, 3*time.Second)
 	assert.Equal(t, 3*time.Second, RetryDelay(err, 1, 100*time.Millisecond, time.Second))
-	d := RetryDelay(&PublishError{Status: 503, RetryAfter: time.Millisecond}, 1, time.Second, time.Minute)
+	d := RetryDelay(StatusError(503, time.Millisecond), 1, time.Second, time.Minute)
 	assert.GreaterOrEqual(t, d, 500*time.Millisecond)
 }
 
@@ -147,7 +147,7 @@ func TestPoisonRecordDoesNotHoldOthersBack(t *testing.T) {
 	q := newMemQueue(300)
 	crm := newFakeCRM(func(c Customer, call int) error {
 		if c.ID == 1 {
-			return &PublishError{Status: 500, Reason: "status 500"}
+			return StatusError(500, 0)
 		}
 		return nil
 	})
@@ -170,7 +170,7 @@ func TestCRMDownIsProbedThenResumed(t *testing.T) {
 	down.Store(true)
 	crm := newFakeCRM(func(c Customer, call int) error {
 		if down.Load() {
-			return &PublishError{Reason: "connection"}
+			return ConnectionError(nil)
 		}
 		return nil
 	})
@@ -310,7 +310,7 @@ func TestRetriesFallDueWithoutPolling(t *testing.T) {
 	q := newMemQueue(1)
 	crm := newFakeCRM(func(c Customer, call int) error {
 		if call == 1 {
-			return &PublishError{Status: 500, Reason: "status 500"}
+			return StatusError(500, 0)
 		}
 		return nil
 	})

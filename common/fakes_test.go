@@ -2,6 +2,7 @@ package common
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -67,7 +68,7 @@ type ownedQueue struct {
 	lease time.Duration
 }
 
-var errStoreDown = &PublishError{Reason: "store down"}
+var errStoreDown = errors.New("store down")
 
 func (o *ownedQueue) Claim(ctx context.Context, limit int) ([]Delivery, error) {
 	q := o.q
@@ -195,7 +196,7 @@ func newFakeCRM(answer func(c Customer, call int) error) *fakeCRM {
 	return &fakeCRM{answer: answer, calls: map[int64][]time.Time{}, accepted: map[int64]int{}}
 }
 
-func (f *fakeCRM) Publish(ctx context.Context, c Customer) error {
+func (f *fakeCRM) Publish(ctx context.Context, c Customer) (Budget, error) {
 	f.mu.Lock()
 	f.total++
 	call := f.total
@@ -206,7 +207,7 @@ func (f *fakeCRM) Publish(ctx context.Context, c Customer) error {
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
-			return &PublishError{Reason: "timeout", Err: ctx.Err()}
+			return Budget{}, TimeoutError(ctx.Err())
 		}
 	}
 	var err error
@@ -218,7 +219,7 @@ func (f *fakeCRM) Publish(ctx context.Context, c Customer) error {
 		f.accepted[c.ID]++
 		f.mu.Unlock()
 	}
-	return err
+	return Budget{}, err
 }
 
 func (f *fakeCRM) acceptedCount() (customers, dups int) {

@@ -71,7 +71,7 @@ func TestMaxAttempts(t *testing.T) {
 				if c.ID == 7 {
 					tries++ // attempts of one record never overlap
 					if tt.maxAttempts > 0 || tries < tt.wantTries {
-						return &PublishError{Status: 500, Reason: "status 500"}
+						return StatusError(500, 0)
 					}
 				}
 				return nil

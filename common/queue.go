@@ -30,32 +30,3 @@ type Queue interface {
 	// now), and false when there is none.
 	NextDue(ctx context.Context) (time.Duration, bool, error)
 }
-
-// Publisher delivers one customer to the CRM.
-type Publisher interface {
-	// Publish sends c. A nil error means the CRM accepted it (HTTP 200);
-	// failures are reported as *PublishError.
-	Publish(ctx context.Context, c Customer) error
-}
-
-// PublishError is a failed delivery attempt.
-type PublishError struct {
-	// Status is the CRM's HTTP status, or 0 when no answer came.
-	Status int
-	// RetryAfter is the wait the CRM asked for, or 0.
-	RetryAfter time.Duration
-	// Reason is a short label for metrics and logs: "status 500",
-	// "timeout", "connection".
-	Reason string
-	// Err is the underlying error, if any.
-	Err error
-}
-
-func (e *PublishError) Error() string {
-	if e.Err != nil {
-		return e.Reason + ": " + e.Err.Error()
-	}
-	return e.Reason
-}
-
-func (e *PublishError) Unwrap() error { return e.Err }

@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"errors"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,17 +79,11 @@ func (m *Delivery) Settled(sent, failed int) {
 func (m *Delivery) SetCRMUp(up bool) { m.CRMDown(!up) }
 
 // Reason returns the retries label of a failed attempt: "status_NNN" for
-// an answer other than 200, "timeout", "connection", or "other".
+// an answer other than 200, "timeout", "connection", or "other" (see
+// common.PublishError.Label).
 func Reason(err error) string {
-	var pe *common.PublishError
-	if !errors.As(err, &pe) {
-		return "other"
-	}
-	switch {
-	case pe.Status > 0:
-		return "status_" + strconv.Itoa(pe.Status)
-	case pe.Reason == "timeout" || pe.Reason == "connection":
-		return pe.Reason
+	if pe := common.AsPublishError(err); pe != nil {
+		return pe.Label()
 	}
 	return "other"
 }
