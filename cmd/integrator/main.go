@@ -145,7 +145,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if obs != nil {
 		dcfg.Observer = obs
 	}
-	q := db.Queue(owner, cfg.Lease)
+	q := db.Queue(owner)
 	defer q.Close()
 	return common.NewDeliverer(q, pub, dcfg).Run(ctx)
 }

@@ -20,24 +20,6 @@ import (
 	"goquiz/impl/mockcrm"
 )
 
-func TestReason(t *testing.T) {
-	tests := []struct {
-		err  error
-		want string
-	}{
-		{common.StatusError(500, 0), "status_500"},
-		{fmt.Errorf("wrapped: %w", common.StatusError(429, 0)), "status_429"},
-		{common.TimeoutError(nil), "timeout"},
-		{fmt.Errorf("bare: %w", context.DeadlineExceeded), "timeout"},
-		{common.ConnectionError(errors.New("refused")), "connection"},
-		{&common.PublishError{Kind: common.FailOther, Err: errors.New("something new")}, "other"},
-		{errors.New("not a publish error"), "other"},
-	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.want, metrics.Reason(tt.err), "%v", tt.err)
-	}
-}
-
 func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 	reg := metrics.NewRegistry()
 	m := metrics.NewDelivery(reg)
