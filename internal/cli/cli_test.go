@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"os"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"goquiz/internal/cli"
+	"goquiz/internal/testbin"
 )
 
 // spec is a program configuration as the mains have them.
@@ -84,7 +84,7 @@ func TestStart(t *testing.T) {
 				assert.Empty(t, stdout.String())
 			}
 			if tt.jsonLine != "" {
-				rec := jsonLines(t, stderr.String())
+				rec := testbin.JSONLines(t, stderr.String())
 				require.Len(t, rec, 1)
 				assert.Equal(t, tt.jsonLine, rec[0]["msg"])
 				assert.Equal(t, "ERROR", rec[0]["level"])
@@ -114,20 +114,21 @@ func TestOutput(t *testing.T) {
 			var w bytes.Buffer
 			out, err := cli.NewOutput("prog", &w)
 			require.NoError(t, err)
-			out.Logger(nil).Info("hello", "n", 3)
+			out.Logger(nil).Info("hello", "n", 3, "wait", 1500*time.Millisecond)
 			out.Logger(nil).Debug("not at info")
 			code := out.Fail(cli.ExitFailure, errors.New("connect to db:\n\tconnection  refused"))
 			assert.Equal(t, cli.ExitFailure, code)
 			lines := strings.Split(strings.TrimSuffix(w.String(), "\n"), "\n")
 			require.Len(t, lines, 2, w.String())
 			if format == "text" {
-				assert.Regexp(t, `^time=\S+ level=INFO msg=hello n=3$`, lines[0])
+				assert.Regexp(t, `^time=\S+ level=INFO msg=hello n=3 wait=1.5s$`, lines[0])
 				assert.Equal(t, "prog: connect to db: connection refused", lines[1])
 				return
 			}
-			rec := jsonLines(t, w.String())
+			rec := testbin.JSONLines(t, w.String())
 			assert.Equal(t, "hello", rec[0]["msg"])
 			assert.Equal(t, float64(3), rec[0]["n"])
+			assert.Equal(t, "1.5s", rec[0]["wait"], "a duration as text, as the text handler writes it")
 			assert.Equal(t, "connect to db: connection refused", rec[1]["msg"])
 			assert.Equal(t, "ERROR", rec[1]["level"])
 			assert.Equal(t, float64(1), rec[1]["exit_code"])
@@ -150,20 +151,4 @@ func TestOneLine(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, cli.OneLine(tt.in, tt.max), "%q %d", tt.in, tt.max)
 	}
-}
-
-// jsonLines parses every line of s as a JSON object with a time, a level
-// and a message.
-func jsonLines(t *testing.T, s string) []map[string]any {
-	t.Helper()
-	var recs []map[string]any
-	for line := range strings.Lines(s) {
-		var rec map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &rec), "not a JSON object: %q", line)
-		for _, k := range []string{"time", "level", "msg"} {
-			assert.Contains(t, rec, k, line)
-		}
-		recs = append(recs, rec)
-	}
-	return recs
 }

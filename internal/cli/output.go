@@ -55,13 +55,23 @@ func NewOutput(name string, w io.Writer) (*Output, error) {
 func (o *Output) JSON() bool { return o.json }
 
 // Logger returns a logger writing records at level and above: slog's text
-// handler, or its JSON handler.
+// handler, or its JSON handler with durations written as the text handler
+// writes them ("1.5s", not nanoseconds).
 func (o *Output) Logger(level slog.Leveler) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if o.json {
+		opts.ReplaceAttr = durationText
 		return slog.New(slog.NewJSONHandler(o.w, opts))
 	}
 	return slog.New(slog.NewTextHandler(o.w, opts))
+}
+
+// durationText writes a duration attribute as its text.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // Fail reports err, the error that ends the run, on one line — "name: err"
