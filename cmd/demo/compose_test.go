@@ -246,6 +246,11 @@ func TestComposeServicesWaitForHealth(t *testing.T) {
 		assert.Equal(t, "service_healthy", services[name].dependsOn(t)["postgres"], "service %s must wait for a healthy postgres", name)
 	}
 	assert.Equal(t, "service_healthy", services["integrator"].dependsOn(t)["httpapi"])
+	// The integrator's health check gates the demo: the check starts once
+	// every integrator is ready, and a broken one fails the start.
+	require.Contains(t, services, "check")
+	assert.Equal(t, "service_healthy", services["check"].dependsOn(t)["integrator"], "the check must wait for healthy integrators")
+	assert.Equal(t, "service_completed_successfully", services["check"].dependsOn(t)["parser"])
 	assert.Equal(t, "no", services["parser"].Restart, "the parser is a one-shot job")
 
 	// docker compose up --scale integrator=3 needs distinct names and no
