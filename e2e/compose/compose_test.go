@@ -119,6 +119,7 @@ func (e *engine) waitCheck(ctx context.Context, up *testbin.Process, start time.
 		case err != nil && ctx.Err() == nil:
 			return cs, err.Error()
 		case ctx.Err() != nil:
+			cs, _ = e.containers(context.WithoutCancel(ctx))
 			return cs, "interrupted"
 		case len(cs["check"]) == 1 && cs["check"][0].State.Status == "exited":
 			return cs, ""
@@ -184,9 +185,10 @@ func verify(ctx context.Context, cs map[string][]container, integrators, crmPort
 // or restarted, are unhealthy, or never got to run; or all of them when
 // only the check failed, whose cause is elsewhere.
 func (e *engine) logFailing(ctx context.Context, t *testing.T, cs map[string][]container, upOutput string) {
+	ctx = context.WithoutCancel(ctx) // also after an interrupt
 	var states, failing []string
 	for svc, list := range cs {
-		bad := svc == "check"
+		bad := false
 		for _, c := range list {
 			states = append(states, c.String())
 			switch svc {
@@ -200,7 +202,7 @@ func (e *engine) logFailing(ctx context.Context, t *testing.T, cs map[string][]c
 			failing = append(failing, svc)
 		}
 	}
-	if len(failing) <= 1 {
+	if len(failing) == 0 || (len(failing) == 1 && failing[0] == "check") {
 		failing = failing[:0]
 		for svc := range cs {
 			failing = append(failing, svc)
