@@ -38,8 +38,10 @@ func TestComposeDemo(t *testing.T) {
 		t.Skip("set COMPOSE_TEST=1 to build the image and run docker compose up in a Docker engine (README.md, With Docker)")
 	}
 	// SIGINT or SIGTERM ends the step in progress; the stack is still
-	// taken down before the test returns.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// taken down before the test returns. So does SIGPIPE: a SIGTERM to
+	// the process group ends the go command at once, and this test's
+	// output with it, which would otherwise kill the test at its next line.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
 	defer stop()
 	if out, err := exec.CommandContext(ctx, "docker", "info").CombinedOutput(); err != nil {
 		t.Fatalf("COMPOSE_TEST=1, but no Docker engine answers: %v\n%s", err, lastLines(string(out), 5))
@@ -71,6 +73,9 @@ func TestComposeDemo(t *testing.T) {
 		{upLine, 1},
 		{scaleLine, 3},
 	} {
+		if ctx.Err() != nil {
+			t.Fatalf("interrupted before %s", tt.line)
+		}
 		if !e.demo(ctx, t, tt.line, tt.integrators, crmPort) {
 			return
 		}
