@@ -25,9 +25,9 @@ type config struct {
 	Lease          time.Duration `envconfig:"LEASE" default:"30s" desc:"how long claimed records stay reserved before another integrator may take them over after a crash"`
 	ConnectTimeout time.Duration `envconfig:"CONNECT_TIMEOUT" default:"10s" desc:"how long to retry an unreachable database at start"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	MaxAttempts    int           `envconfig:"MAX_ATTEMPTS" default:"0" desc:"failed attempts after which a record is given up (state failed, see integrator retry-failed); 0: retry until delivered"`
+	MetricsListen  string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9090; empty: none"`
 	cli.Logging
-	MaxAttempts   int    `envconfig:"MAX_ATTEMPTS" default:"0" desc:"failed attempts after which a record is given up (state failed, see integrator retry-failed); 0: retry until delivered"`
-	MetricsListen string `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9090; empty: none"`
 }
 
 // Validate checks the values of the configuration.
