@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/url"
 	"time"
+
+	"goquiz/internal/cli"
 )
 
 // config is the integrator's environment.
@@ -25,9 +27,11 @@ type config struct {
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	MaxAttempts    int           `envconfig:"MAX_ATTEMPTS" default:"0" desc:"failed attempts after which a record is given up (state failed, see integrator retry-failed); 0: retry until delivered"`
 	MetricsListen  string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9090; empty: none"`
+	cli.Logging
 }
 
-func (c config) validate() error {
+// Validate checks the values of the configuration.
+func (c config) Validate() error {
 	var errs []error
 	if c.DSN == "" {
 		errs = append(errs, errors.New("DSN is empty"))
