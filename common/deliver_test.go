@@ -1,11 +1,9 @@
 package common_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 
 	. "goquiz/common"
 	"goquiz/impl/memory"
+	"goquiz/internal/testbin"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -376,7 +375,7 @@ func TestLapsedClaimsAreNotSentFrom(t *testing.T) {
 	q := newStore(n)
 	crm := newFakeCRM(nil)
 	crm.delay = 200 * time.Millisecond
-	var logs syncBuffer
+	var logs testbin.SyncBuffer
 	cfg := fastConfig()
 	cfg.Workers = 20 // claims of at least 40
 	cfg.Lease = 300 * time.Millisecond
@@ -406,22 +405,4 @@ func TestLapsedClaimsAreNotSentFrom(t *testing.T) {
 	assert.Equal(t, n, customers)
 	assert.Zero(t, dups)
 	assert.Positive(t, d.Stats().Released, "the fenced records were given back")
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes, for logs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

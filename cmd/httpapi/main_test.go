@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
+	"goquiz/internal/promtest"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -136,14 +135,14 @@ func TestBinary(t *testing.T) {
 		waitReady(t, metricsBase+"/healthz", "")
 		waitReady(t, metricsBase+"/readyz", "")
 
-		before := scrapeMetrics(t, metricsBase+"/metrics")
+		before := promtest.Scrape(t, metricsBase+"/metrics")
 		assert.Equal(t, 0.0, before["goquiz_mockcrm_requests_total"])
 		const n = 20
 		for id := 1; id <= n; id++ {
 			body := fmt.Sprintf(`{"id":%d,"first_name":"a","last_name":"b","email":"c","phone":"d"}`, id)
 			send(t, http.MethodPost, base+"/customers", body, map[string]string{"Idempotency-Key": common.IdempotencyKey(int64(id))})
 		}
-		after := scrapeMetrics(t, metricsBase+"/metrics")
+		after := promtest.Scrape(t, metricsBase+"/metrics")
 		assert.Equal(t, float64(n), after["goquiz_mockcrm_requests_total"])
 		assert.Positive(t, after[`goquiz_mockcrm_faults_total{kind="fail"}`])
 		assert.Equal(t, float64(n), after["goquiz_mockcrm_accepted_total"]+after[`goquiz_mockcrm_faults_total{kind="fail"}`])
@@ -236,27 +235,6 @@ func TestBinary(t *testing.T) {
 		assert.Contains(t, last, "set API_LISTEN to a free host:port")
 		assert.Len(t, got, 1, "stderr: %s", stderr.String())
 	})
-}
-
-// scrapeMetrics returns the samples of a Prometheus text page by series.
-func scrapeMetrics(t *testing.T, url string) map[string]float64 {
-	t.Helper()
-	resp := send(t, http.MethodGet, url, "", nil)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	out := map[string]float64{}
-	for l := range strings.Lines(string(b)) {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(l, ' ')
-		v, err := strconv.ParseFloat(l[i+1:], 64)
-		require.NoError(t, err, l)
-		out[l[:i]] = v
-	}
-	return out
 }
 
 // waitReady polls url until it answers 200.

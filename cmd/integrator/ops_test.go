@@ -1,14 +1,13 @@
 package main_test
 
 import (
-	"bufio"
 	"database/sql"
+	"goquiz/internal/promtest"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,29 +20,6 @@ import (
 	"goquiz/impl/pgtest"
 	"goquiz/internal/testbin"
 )
-
-// scrape returns the samples of a Prometheus text page by series.
-func scrape(t *testing.T, url string) map[string]float64 {
-	t.Helper()
-	resp, err := http.Get(url)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		require.NoError(t, err, line)
-		out[line[:i]] = v
-	}
-	require.NoError(t, sc.Err())
-	return out
-}
 
 // httpGet returns the status and body of a GET of url, or 0 when no
 // answer came.
@@ -164,7 +140,7 @@ func TestMetricsAndHealthEndpoints(t *testing.T) {
 	require.Eventually(t, func() bool { code, _ := httpGet(base + "/healthz"); return code == 200 }, 20*time.Second, 20*time.Millisecond)
 	require.Eventually(t, func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 }, 10*time.Second, 20*time.Millisecond)
 
-	before := scrape(t, base+"/metrics")
+	before := promtest.Scrape(t, base+"/metrics")
 	assert.Equal(t, 0.0, before["goquiz_records_delivered_total"])
 	assert.Equal(t, 0.0, before[`goquiz_records{state="sent"}`])
 	assert.Equal(t, 1.0, before["goquiz_crm_up"])
@@ -172,9 +148,9 @@ func TestMetricsAndHealthEndpoints(t *testing.T) {
 
 	seed(t, dsn, 1, 300)
 	require.Eventually(t, func() bool {
-		return scrape(t, base+"/metrics")[`goquiz_records{state="sent"}`] == 300
+		return promtest.Scrape(t, base+"/metrics")[`goquiz_records{state="sent"}`] == 300
 	}, 30*time.Second, 100*time.Millisecond)
-	after := scrape(t, base+"/metrics")
+	after := promtest.Scrape(t, base+"/metrics")
 	assert.Equal(t, 300.0, after["goquiz_records_delivered_total"])
 	assert.Positive(t, after[`goquiz_delivery_retries_total{reason="status_500"}`])
 	assert.GreaterOrEqual(t, after["goquiz_request_duration_seconds_count"], 300.0)
@@ -199,7 +175,7 @@ func TestUnreachableCRMAtStartIsAWarning(t *testing.T) {
 	assert.Contains(t, line, "level=WARN")
 	assert.Contains(t, line, "connection refused")
 	assert.Contains(t, line, "check API_ENDPOINT")
-	assert.Equal(t, 0.0, scrape(t, "http://"+metricsAddr+"/metrics")["goquiz_crm_up"])
+	assert.Equal(t, 0.0, promtest.Scrape(t, "http://"+metricsAddr+"/metrics")["goquiz_crm_up"])
 
 	// The daemon keeps running, and delivers once the CRM is up.
 	ln, err := net.Listen("tcp", crmAddr)
@@ -210,7 +186,7 @@ func TestUnreachableCRMAtStartIsAWarning(t *testing.T) {
 	crm.Start()
 	defer crm.Close()
 	require.Eventually(t, func() bool { return countState(t, dsn, "sent") == 3 }, 30*time.Second, 100*time.Millisecond)
-	assert.Equal(t, 1.0, scrape(t, "http://"+metricsAddr+"/metrics")["goquiz_crm_up"])
+	assert.Equal(t, 1.0, promtest.Scrape(t, "http://"+metricsAddr+"/metrics")["goquiz_crm_up"])
 	stopGracefully(t, p)
 }
 

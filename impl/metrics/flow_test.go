@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"fmt"
+	"goquiz/internal/promtest"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -50,7 +51,7 @@ func TestMetricsChangeAsRecordsFlow(t *testing.T) {
 	srv := httptest.NewServer(metrics.Handler(reg, db.Ping))
 	defer srv.Close()
 
-	before := scrape(t, srv.URL+"/metrics")
+	before := promtest.Scrape(t, srv.URL+"/metrics")
 	assert.Equal(t, float64(n), before[`goquiz_records{state="pending"}`])
 	assert.Equal(t, 0.0, before[`goquiz_records{state="sent"}`])
 	assert.Greater(t, before["goquiz_oldest_undelivered_age_seconds"], 0.0)
@@ -73,12 +74,12 @@ func TestMetricsChangeAsRecordsFlow(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- d.Run(runCtx) }()
 	require.Eventually(t, func() bool {
-		return scrape(t, srv.URL+"/metrics")["goquiz_records_delivered_total"] == n
+		return promtest.Scrape(t, srv.URL+"/metrics")["goquiz_records_delivered_total"] == n
 	}, 30*time.Second, 50*time.Millisecond)
 	stop()
 	require.NoError(t, <-done)
 
-	after := scrape(t, srv.URL+"/metrics")
+	after := promtest.Scrape(t, srv.URL+"/metrics")
 	assert.Equal(t, float64(n), after[`goquiz_records{state="sent"}`])
 	for _, state := range []string{"pending", "in_flight", "waiting_retry", "failed"} {
 		assert.Equal(t, 0.0, after[`goquiz_records{state="`+state+`"}`], state)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"goquiz/internal/promtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,7 +27,7 @@ func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 	srv := httptest.NewServer(metrics.Handler(reg, nil))
 	defer srv.Close()
 
-	before := scrape(t, srv.URL+"/metrics")
+	before := promtest.Scrape(t, srv.URL+"/metrics")
 	assert.Equal(t, 0.0, before["goquiz_records_delivered_total"])
 	assert.Equal(t, 1.0, before["goquiz_crm_up"])
 	assert.Equal(t, 0.0, before["goquiz_request_duration_seconds_count"])
@@ -40,7 +41,7 @@ func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 	m.Settled(1, 3)
 	m.CRMDown(true)
 
-	after := scrape(t, srv.URL+"/metrics")
+	after := promtest.Scrape(t, srv.URL+"/metrics")
 	assert.Equal(t, 1.0, after["goquiz_records_delivered_total"])
 	assert.Equal(t, 2.0, after[`goquiz_delivery_retries_total{reason="status_500"}`])
 	assert.Equal(t, 1.0, after[`goquiz_delivery_retries_total{reason="timeout"}`])
@@ -51,11 +52,11 @@ func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 	assert.Equal(t, 0.0, after["goquiz_crm_up"])
 
 	m.CRMDown(false)
-	assert.Equal(t, 1.0, scrape(t, srv.URL+"/metrics")["goquiz_crm_up"])
+	assert.Equal(t, 1.0, promtest.Scrape(t, srv.URL+"/metrics")["goquiz_crm_up"])
 	m.SetCRMUp(false)
-	assert.Equal(t, 0.0, scrape(t, srv.URL+"/metrics")["goquiz_crm_up"])
+	assert.Equal(t, 0.0, promtest.Scrape(t, srv.URL+"/metrics")["goquiz_crm_up"])
 	m.Attempt(time.Millisecond, nil)
-	assert.Equal(t, 1.0, scrape(t, srv.URL+"/metrics")["goquiz_crm_up"], "a delivery shows the CRM up")
+	assert.Equal(t, 1.0, promtest.Scrape(t, srv.URL+"/metrics")["goquiz_crm_up"], "a delivery shows the CRM up")
 }
 
 // fakeBacklog is a BacklogReader with a set answer.
@@ -73,7 +74,7 @@ func TestBacklogIsReadOnEveryScrape(t *testing.T) {
 	srv := httptest.NewServer(metrics.Handler(reg, nil))
 	defer srv.Close()
 
-	got := scrape(t, srv.URL+"/metrics")
+	got := promtest.Scrape(t, srv.URL+"/metrics")
 	for state, want := range map[string]float64{"pending": 5, "in_flight": 4, "waiting_retry": 3, "sent": 2, "failed": 1} {
 		assert.Equal(t, want, got[`goquiz_records{state="`+state+`"}`], state)
 	}
@@ -81,7 +82,7 @@ func TestBacklogIsReadOnEveryScrape(t *testing.T) {
 	assert.Equal(t, 1.0, got["goquiz_store_up"])
 
 	store.err = errors.New("connection refused")
-	got = scrape(t, srv.URL+"/metrics")
+	got = promtest.Scrape(t, srv.URL+"/metrics")
 	assert.Equal(t, 0.0, got["goquiz_store_up"])
 	assert.NotContains(t, got, `goquiz_records{state="pending"}`, "no stale backlog")
 	assert.Contains(t, got, "go_goroutines", "the rest of the scrape is served")
@@ -94,7 +95,7 @@ func TestMockCRMCounters(t *testing.T) {
 	srv := httptest.NewServer(metrics.Handler(reg, nil))
 	defer srv.Close()
 
-	before := scrape(t, srv.URL+"/metrics")
+	before := promtest.Scrape(t, srv.URL+"/metrics")
 	assert.Equal(t, 0.0, before["goquiz_mockcrm_requests_total"])
 	assert.Equal(t, 0.0, before[`goquiz_mockcrm_faults_total{kind="fail"}`])
 
@@ -109,7 +110,7 @@ func TestMockCRMCounters(t *testing.T) {
 	post(1, common.IdempotencyKey(1))
 	crm.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/customers", nil))
 
-	after := scrape(t, srv.URL+"/metrics")
+	after := promtest.Scrape(t, srv.URL+"/metrics")
 	assert.Equal(t, 4.0, after["goquiz_mockcrm_requests_total"])
 	assert.Equal(t, 2.0, after["goquiz_mockcrm_accepted_total"])
 	assert.Equal(t, 1.0, after["goquiz_mockcrm_duplicates_total"])

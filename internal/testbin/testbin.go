@@ -120,7 +120,7 @@ func Run(t testing.TB, bin string, env []string, stdin []byte, args ...string) R
 // Process is a binary running in the background.
 type Process struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *SyncBuffer
 	done chan struct{}
 	err  error
 	Name string
@@ -144,7 +144,7 @@ func StartWithStdin(t testing.TB, bin string, env []string, stdin *os.File, args
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}
-	out := &syncBuffer{}
+	out := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
@@ -194,18 +194,22 @@ func (p *Process) Wait(timeout time.Duration) (int, error) {
 // Output returns what the process wrote so far to stdout and stderr.
 func (p *Process) Output() string { return p.out.String() }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer that several goroutines may write to and
+// read at once: a process's output, a logger's.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
