@@ -1,17 +1,3 @@
-// Package csv reads customer records from strict RFC 4180 CSV input.
-//
-// The Reader streams its input: it holds at most one record in memory, and
-// never more than the record size limit of it, however large or broken the
-// input is. Input compressed with gzip is decompressed transparently, and a
-// UTF-8 byte order mark at the start is ignored.
-//
-// The first record is the header. It must name the columns id, first_name,
-// last_name, email and phone (in any order, case-insensitively, surrounding
-// spaces ignored); other columns are ignored. Every following record becomes
-// a customer, or a reject when it is malformed or its values are invalid;
-// reading then goes on with the next record. Blank lines are skipped. Lines
-// are counted physically, the header being line 1, and a record is
-// identified by the line where it starts.
 package csv
 
 import (
