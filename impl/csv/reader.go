@@ -53,16 +53,17 @@ type Reader struct {
 	col    [len(columns)]int // field index of each required column
 
 	// The current record.
-	recLine  int64  // line where it starts
-	raw      []byte // its original text, at most max+2 bytes
-	over     bool   // its text did not fit in raw
-	data     []byte // its field values, unquoted, concatenated
-	ends     []int  // end offset in data of each field (unless over)
-	fstart   int    // start offset in data of the current field
-	nf       int    // number of fields
-	bad      string // first malformed-CSV error, if any
-	openLine int64  // line of a quote still open at the end of input, or 0
-	scratch  []byte
+	recLine   int64  // line where it starts
+	raw       []byte // its original text, at most max+2 bytes
+	over      bool   // its text did not fit in raw
+	data      []byte // its field values, unquoted, concatenated
+	ends      []int  // end offset in data of each field (unless over)
+	fstart    int    // start offset in data of the current field
+	nf        int    // number of fields
+	bad       string // first malformed-CSV error, if any
+	openLine  int64  // line of a quote still open at the end of input, or 0
+	quoteLine int64  // line where the current quoted field opened
+	scratch   []byte
 }
 
 // countingReader counts the bytes read through it.

@@ -24,6 +24,216 @@ const (
 	recData         // a record
 )
 
+// readRecord reads the next record, which ends at a line break outside
+// quotes, at the end of the line where it was found malformed, or at the
+// end of the input. It keeps the first max+2 bytes of its text in r.raw and,
+// when it fits, its fields in r.data and r.ends.
+func (r *Reader) readRecord() (int, error) {
+	if r.eof {
+		return recEnd, nil
+	}
+	r.startRecord()
+	st := stFieldStart
+	for {
+		chunk, err := r.br.ReadSlice('\n')
+		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+			r.err = fmt.Errorf("read input at line %d: %w", r.line, err)
+			return 0, r.err
+		}
+		r.keep(chunk)
+		st = r.scan(st, chunk)
+		switch {
+		case len(chunk) > 0 && chunk[len(chunk)-1] == '\n':
+			r.line++
+			if st != stQuoted {
+				return r.endRecord(st), nil
+			}
+		case err == io.EOF:
+			return r.endInput(st), nil
+		}
+	}
+}
+
+// startRecord empties the current record for one starting on the next
+// line to read.
+func (r *Reader) startRecord() {
+	r.raw, r.data, r.ends = r.raw[:0], r.data[:0], r.ends[:0]
+	r.over, r.fstart, r.nf, r.bad, r.openLine = false, 0, 0, "", 0
+	r.recLine = r.line
+}
+
+// keep appends chunk to the record's text while it fits in max+2 bytes
+// (the limit and a CRLF). The record is over once it does not: its text is
+// cut there, and its values are no longer kept.
+func (r *Reader) keep(chunk []byte) {
+	if r.over {
+		return
+	}
+	limit := r.max + 2
+	if len(r.raw)+len(chunk) <= limit {
+		r.raw = append(r.raw, chunk...)
+		return
+	}
+	r.raw = append(r.raw, chunk[:limit-len(r.raw)]...)
+	r.over = true
+}
+
+// scan runs the state machine over chunk, a line or a part of one, from
+// state st, and returns the state at its end. A line break can only be the
+// chunk's last byte.
+func (r *Reader) scan(st int, chunk []byte) int {
+	for len(chunk) > 0 {
+		var n int
+		switch st {
+		case stFieldStart:
+			st, n = r.fieldStart(chunk)
+		case stUnquoted:
+			st, n = r.unquoted(chunk)
+		case stQuoted:
+			st, n = r.quoted(chunk)
+		case stQuoteAfter:
+			st, n = r.quoteAfter(chunk)
+		case stQuoteAfterCR:
+			st, n = r.quoteAfterCR(chunk)
+		case stSkip:
+			n = len(chunk)
+		}
+		chunk = chunk[n:]
+	}
+	return st
+}
+
+// The state functions below each read the start of rest, which is never
+// empty, and return the next state and how many bytes they consumed.
+
+// fieldStart starts a field, quoted when it opens with a quote.
+func (r *Reader) fieldStart(rest []byte) (int, int) {
+	if rest[0] == '"' {
+		r.quoteLine = r.line
+		return stQuoted, 1
+	}
+	return r.unquoted(rest)
+}
+
+// unquoted reads an unquoted field up to the comma that ends it or the end
+// of rest. A quote in it makes the record malformed.
+func (r *Reader) unquoted(rest []byte) (int, int) {
+	j := bytes.IndexByte(rest, ',')
+	seg := rest
+	if j >= 0 {
+		seg = rest[:j]
+	} else if rest[len(rest)-1] == '\n' {
+		seg = rest[:len(rest)-1]
+	}
+	if bytes.IndexByte(seg, '"') >= 0 {
+		return r.malformed(rest, "bare quote in unquoted field")
+	}
+	r.value(seg)
+	if j < 0 {
+		return stUnquoted, len(rest)
+	}
+	r.endField()
+	return stFieldStart, j + 1
+}
+
+// quoted reads a quoted field's value up to the next quote or the end of
+// rest.
+func (r *Reader) quoted(rest []byte) (int, int) {
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		r.value(rest)
+		return stQuoted, len(rest)
+	}
+	r.value(rest[:j])
+	return stQuoteAfter, j + 1
+}
+
+// quoteAfter reads what follows a quote inside a quoted field: a second
+// quote (an escaped one), or the comma or line break that ends the field.
+func (r *Reader) quoteAfter(rest []byte) (int, int) {
+	switch rest[0] {
+	case '"':
+		if !r.over {
+			r.data = append(r.data, '"')
+		}
+		return stQuoted, 1
+	case ',':
+		r.endField()
+		return stFieldStart, 1
+	case '\n':
+		// The record ends: it is the chunk's last byte.
+		return stQuoteAfter, 1
+	case '\r':
+		return stQuoteAfterCR, 1
+	}
+	return r.malformed(rest, "text after closing quote in field")
+}
+
+// quoteAfterCR reads what follows a closing quote and a CR: only the LF of
+// a CRLF may.
+func (r *Reader) quoteAfterCR(rest []byte) (int, int) {
+	if rest[0] != '\n' {
+		return r.malformed(rest, "text after closing quote in field")
+	}
+	return stQuoteAfterCR, 1
+}
+
+// malformed records what makes the record malformed in the current field,
+// unless a reason was recorded already, and skips rest: the record ends
+// with its line.
+func (r *Reader) malformed(rest []byte, what string) (int, int) {
+	if r.bad == "" {
+		r.bad = fmt.Sprintf("%s %d", what, r.nf+1)
+	}
+	return stSkip, len(rest)
+}
+
+// value appends b to the current field's value, unless the record is over.
+func (r *Reader) value(b []byte) {
+	if !r.over {
+		r.data = append(r.data, b...)
+	}
+}
+
+// endField ends the current field.
+func (r *Reader) endField() {
+	if !r.over {
+		r.ends = append(r.ends, len(r.data))
+	}
+	r.nf++
+	r.fstart = len(r.data)
+}
+
+// endRecord ends the current record, outside quotes, in state st.
+func (r *Reader) endRecord(st int) int {
+	if st == stUnquoted && !r.over {
+		// Unquoted values are raw text: drop the CR of a CRLF.
+		if n := len(r.data); n > r.fstart && r.data[n-1] == '\r' {
+			r.data = r.data[:n-1]
+		}
+	}
+	if st != stSkip {
+		r.endField()
+	}
+	if !r.over && len(r.text()) == 0 {
+		return recBlank
+	}
+	return recData
+}
+
+// endInput ends the record at the end of the input, in state st.
+func (r *Reader) endInput(st int) int {
+	r.eof = true
+	switch {
+	case len(r.raw) == 0:
+		return recEnd
+	case st == stQuoted:
+		r.openLine = r.quoteLine
+		return recData
+	}
+	return r.endRecord(st)
+}
+
 // field returns the value of field i of the current record.
 func (r *Reader) field(i int) []byte {
 	start := 0
@@ -49,171 +259,4 @@ func (r *Reader) text() []byte {
 		t = t[:n-1] // a CR at the end of the input ends the record
 	}
 	return t
-}
-
-// endField ends the current field.
-func (r *Reader) endField() {
-	if !r.over {
-		r.ends = append(r.ends, len(r.data))
-	}
-	r.nf++
-	r.fstart = len(r.data)
-}
-
-// fail records a malformed-CSV error unless one was recorded already.
-func (r *Reader) fail(format string, args ...any) {
-	if r.bad == "" {
-		r.bad = fmt.Sprintf(format, args...)
-	}
-}
-
-// readRecord reads the next record, which ends at a line break outside
-// quotes, at the end of the line where it was found malformed, or at the
-// end of the input. It keeps the first max+2 bytes of its text in r.raw and,
-// when it fits, its fields in r.data and r.ends.
-func (r *Reader) readRecord() (int, error) {
-	if r.eof {
-		return recEnd, nil
-	}
-	r.raw, r.data, r.ends = r.raw[:0], r.data[:0], r.ends[:0]
-	r.over, r.fstart, r.nf, r.bad, r.openLine = false, 0, 0, "", 0
-	r.recLine = r.line
-	limit := r.max + 2 // room for a CRLF
-	st := stFieldStart
-	var quoteLine int64
-	for {
-		chunk, err := r.br.ReadSlice('\n')
-		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-			r.err = fmt.Errorf("read input at line %d: %w", r.line, err)
-			return 0, r.err
-		}
-		if !r.over {
-			if len(r.raw)+len(chunk) <= limit {
-				r.raw = append(r.raw, chunk...)
-			} else {
-				r.raw = append(r.raw, chunk[:limit-len(r.raw)]...)
-				r.over = true
-			}
-		}
-		n := len(chunk)
-		eol := n > 0 && chunk[n-1] == '\n'
-		for i := 0; i < n; {
-			switch st {
-			case stFieldStart:
-				if chunk[i] == '"' {
-					st = stQuoted
-					quoteLine = r.line
-					i++
-				} else {
-					st = stUnquoted
-				}
-			case stUnquoted:
-				rest := chunk[i:]
-				j := bytes.IndexByte(rest, ',')
-				seg := rest
-				if j >= 0 {
-					seg = rest[:j]
-				} else if eol {
-					seg = rest[:len(rest)-1]
-				}
-				if bytes.IndexByte(seg, '"') >= 0 {
-					r.fail("bare quote in unquoted field %d", r.nf+1)
-					st = stSkip
-					i = n
-					break
-				}
-				if !r.over {
-					r.data = append(r.data, seg...)
-				}
-				if j < 0 {
-					i = n
-					break
-				}
-				r.endField()
-				st = stFieldStart
-				i += j + 1
-			case stQuoted:
-				rest := chunk[i:]
-				j := bytes.IndexByte(rest, '"')
-				if j < 0 {
-					if !r.over {
-						r.data = append(r.data, rest...)
-					}
-					i = n
-					break
-				}
-				if !r.over {
-					r.data = append(r.data, rest[:j]...)
-				}
-				st = stQuoteAfter
-				i += j + 1
-			case stQuoteAfter:
-				switch chunk[i] {
-				case '"':
-					if !r.over {
-						r.data = append(r.data, '"')
-					}
-					st = stQuoted
-				case ',':
-					r.endField()
-					st = stFieldStart
-				case '\n':
-					// The record ends: it is the chunk's last byte.
-				case '\r':
-					st = stQuoteAfterCR
-				default:
-					r.fail("text after closing quote in field %d", r.nf+1)
-					st = stSkip
-					i = n
-					continue
-				}
-				i++
-			case stQuoteAfterCR:
-				if chunk[i] != '\n' {
-					r.fail("text after closing quote in field %d", r.nf+1)
-					st = stSkip
-					i = n
-					continue
-				}
-				i++
-			case stSkip:
-				i = n
-			}
-		}
-		if eol {
-			r.line++
-			if st != stQuoted {
-				return r.endRecord(st), nil
-			}
-			continue
-		}
-		if err == io.EOF {
-			r.eof = true
-			switch {
-			case len(r.raw) == 0:
-				return recEnd, nil
-			case st == stQuoted:
-				r.openLine = quoteLine
-				return recData, nil
-			}
-			return r.endRecord(st), nil
-		}
-	}
-}
-
-// endRecord ends the current record, outside quotes, in state st.
-func (r *Reader) endRecord(st int) int {
-	if st == stUnquoted && !r.over {
-		// Unquoted values are raw text: drop the CR of a CRLF.
-		if n := len(r.data); n > r.fstart && r.data[n-1] == '\r' {
-			r.data = r.data[:n-1]
-		}
-	}
-	if st != stSkip {
-		r.endField()
-	}
-	if !r.over && len(r.text()) == 0 {
-		return recBlank
-	}
-	return recData
 }
