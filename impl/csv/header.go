@@ -32,7 +32,7 @@ func (r *Reader) readHeader() error {
 		}
 	}
 	switch {
-	case r.over || len(r.text()) > r.max:
+	case r.tooLarge(r.text()):
 		return fmt.Errorf("header on line %d is larger than %d bytes", r.recLine, r.max)
 	case r.openLine > 0:
 		return fmt.Errorf("malformed header: quote opened on line %d never closes", r.openLine)

@@ -21,41 +21,62 @@ func shorten(s string) string {
 	return s[:maxShown] + "..."
 }
 
+// textColumns are the required columns whose values are kept as text.
+var textColumns = [...]int{colFirstName, colLastName, colEmail, colPhone}
+
 // customer checks the record just read and returns it as a customer or a
 // reject.
 func (r *Reader) customer() (common.Customer, *common.Reject, error) {
-	reason := ""
 	text := r.text()
-	switch {
-	case r.over || len(text) > r.max:
-		text = text[:r.max]
-		reason = fmt.Sprintf("record is larger than %d bytes", r.max)
-		if r.openLine > 0 {
-			reason += fmt.Sprintf(" (quote opened on line %d never closes)", r.openLine)
-		} else if r.bad != "" {
-			reason += " (" + r.bad + ")"
+	id, reason := r.check(text)
+	if reason != "" {
+		if len(text) > r.max {
+			text = text[:r.max]
 		}
-	case r.openLine > 0:
-		reason = fmt.Sprintf("quote opened on line %d never closes", r.openLine)
-	case r.bad != "":
-		reason = r.bad
-	case r.nf != r.nfield:
-		reason = fmt.Sprintf("has %d fields, header has %d", r.nf, r.nfield)
+		return common.Customer{}, &common.Reject{Line: r.recLine, Reason: reason, Text: string(text)}, nil
 	}
-	var id int64
-	if reason == "" {
-		id, reason = parseID(r.field(r.col[colID]))
+	return r.asCustomer(id), nil, nil
+}
+
+// check returns the id of the record just read, whose text is text, or why
+// it is rejected: it is too large or malformed, has another number of
+// fields than the header, an invalid id, or values that cannot be stored.
+func (r *Reader) check(text []byte) (int64, string) {
+	if reason := r.syntaxReason(text); reason != "" {
+		return 0, reason
 	}
+	if r.nf != r.nfield {
+		return 0, fmt.Sprintf("has %d fields, header has %d", r.nf, r.nfield)
+	}
+	id, reason := parseID(r.field(r.col[colID]))
 	if reason == "" {
 		reason = r.storable()
 	}
-	if reason != "" {
-		return common.Customer{}, &common.Reject{Line: r.recLine, Reason: reason, Text: string(text)}, nil
+	return id, reason
+}
+
+// syntaxReason returns why the record just read, whose text is text, is
+// larger than the limit or not well-formed CSV, or "".
+func (r *Reader) syntaxReason(text []byte) string {
+	cause := r.bad
+	if r.openLine > 0 {
+		cause = fmt.Sprintf("quote opened on line %d never closes", r.openLine)
 	}
-	// One allocation for the four strings.
+	switch {
+	case !r.tooLarge(text):
+		return cause
+	case cause != "":
+		return fmt.Sprintf("record is larger than %d bytes (%s)", r.max, cause)
+	}
+	return fmt.Sprintf("record is larger than %d bytes", r.max)
+}
+
+// asCustomer returns the record just read as the customer with the given
+// id. Its four strings share one allocation.
+func (r *Reader) asCustomer(id int64) common.Customer {
 	b := r.scratch[:0]
-	var end [4]int
-	for i, c := range [...]int{colFirstName, colLastName, colEmail, colPhone} {
+	var end [len(textColumns)]int
+	for i, c := range textColumns {
 		b = append(b, r.field(r.col[c])...)
 		end[i] = len(b)
 	}
@@ -67,13 +88,13 @@ func (r *Reader) customer() (common.Customer, *common.Reject, error) {
 		LastName:  s[end[0]:end[1]],
 		Email:     s[end[1]:end[2]],
 		Phone:     s[end[2]:end[3]],
-	}, nil, nil
+	}
 }
 
 // storable returns why the record's values cannot be stored as PostgreSQL
 // text (invalid UTF-8, or a NUL byte), or "".
 func (r *Reader) storable() string {
-	for _, c := range [...]int{colFirstName, colLastName, colEmail, colPhone} {
+	for _, c := range textColumns {
 		f := r.field(r.col[c])
 		if !utf8.Valid(f) {
 			return columns[c] + " is not valid UTF-8"

@@ -243,6 +243,12 @@ func (r *Reader) field(i int) []byte {
 	return r.data[start:r.ends[i]]
 }
 
+// tooLarge reports whether the current record, whose text is text, is
+// larger than the limit.
+func (r *Reader) tooLarge(text []byte) bool {
+	return r.over || len(text) > r.max
+}
+
 // text returns the original text of the current record without its line
 // break, cut to max bytes when longer.
 func (r *Reader) text() []byte {
