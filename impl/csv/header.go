@@ -19,18 +19,38 @@ const (
 
 // readHeader reads the header and finds the required columns in it.
 func (r *Reader) readHeader() error {
+	if err := r.readFirst(); err != nil {
+		return err
+	}
+	if err := r.checkHeader(); err != nil {
+		return err
+	}
+	r.nfield = r.nf
+	names := r.headerNames()
+	if err := r.findColumns(names); err != nil {
+		return err
+	}
+	return r.missingColumns(names)
+}
+
+// readFirst reads the first record that is not a blank line.
+func (r *Reader) readFirst() error {
 	for {
 		kind, err := r.readRecord()
-		if err != nil {
+		switch {
+		case err != nil:
 			return err
-		}
-		if kind == recEnd {
+		case kind == recEnd:
 			return ErrEmpty
-		}
-		if kind == recData {
-			break
+		case kind == recData:
+			return nil
 		}
 	}
+}
+
+// checkHeader returns why the header just read is too large or malformed,
+// or nil.
+func (r *Reader) checkHeader() error {
 	switch {
 	case r.tooLarge(r.text()):
 		return fmt.Errorf("header on line %d is larger than %d bytes", r.recLine, r.max)
@@ -39,15 +59,29 @@ func (r *Reader) readHeader() error {
 	case r.bad != "":
 		return fmt.Errorf("malformed header on line %d: %s", r.recLine, r.bad)
 	}
-	r.nfield = r.nf
-	for i := range r.col {
-		r.col[i] = -1
-	}
+	return nil
+}
+
+// headerNames returns the names in the header just read, without their
+// surrounding spaces.
+func (r *Reader) headerNames() []string {
 	names := make([]string, r.nf)
 	for i := range names {
 		names[i] = strings.TrimSpace(string(r.field(i)))
+	}
+	return names
+}
+
+// findColumns sets r.col to the field index of each required column among
+// the header's names, matched case-insensitively. A column named twice is
+// an error.
+func (r *Reader) findColumns(names []string) error {
+	for i := range r.col {
+		r.col[i] = -1
+	}
+	for i, name := range names {
 		for c, want := range columns {
-			if !strings.EqualFold(names[i], want) {
+			if !strings.EqualFold(name, want) {
 				continue
 			}
 			if r.col[c] >= 0 {
@@ -56,6 +90,12 @@ func (r *Reader) readHeader() error {
 			r.col[c] = i
 		}
 	}
+	return nil
+}
+
+// missingColumns returns an error naming the required columns that
+// findColumns did not find among names, or nil.
+func (r *Reader) missingColumns(names []string) error {
 	var missing []string
 	for c, want := range columns {
 		if r.col[c] < 0 {
