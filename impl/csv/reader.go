@@ -63,7 +63,7 @@ type Reader struct {
 	bad       string // first malformed-CSV error, if any
 	openLine  int64  // line of a quote still open at the end of input, or 0
 	quoteLine int64  // line where the current quoted field opened
-	scratch   []byte
+	scratch   []byte // the customer's values, concatenated
 }
 
 // countingReader counts the bytes read through it.
@@ -90,32 +90,57 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if opts.Size > 0 {
 		rd.total = opts.Size
 	}
-	rd.count.r = r
-	rd.src = bufio.NewReaderSize(&rd.count, bufSize)
-	rd.br = rd.src
-	magic, err := rd.src.Peek(2)
-	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("read input: %w", err)
-	}
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(rd.src)
-		if err != nil {
-			return nil, fmt.Errorf("gzip input: %w", err)
-		}
-		rd.br = bufio.NewReaderSize(gz, bufSize)
-	}
-	bom, err := rd.br.Peek(3)
-	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("read input: %w", err)
-	}
-	if len(bom) == 3 && bom[0] == 0xef && bom[1] == 0xbb && bom[2] == 0xbf {
-		_, _ = rd.br.Discard(3)
+	if err := rd.open(r); err != nil {
+		return nil, err
 	}
 	if err := rd.readHeader(); err != nil {
 		return nil, err
 	}
 	rd.updateProgress()
 	return rd, nil
+}
+
+// Byte sequences that open the input.
+const (
+	gzipMagic = "\x1f\x8b"
+	utf8BOM   = "\xef\xbb\xbf"
+)
+
+// open sets up the buffered reading of in: through gzip when it starts
+// with gzip's magic number, and past a UTF-8 byte order mark.
+func (r *Reader) open(in io.Reader) error {
+	r.count.r = in
+	r.src = bufio.NewReaderSize(&r.count, bufSize)
+	r.br = r.src
+	gzipped, err := startsWith(r.src, gzipMagic)
+	if err != nil {
+		return err
+	}
+	if gzipped {
+		gz, err := gzip.NewReader(r.src)
+		if err != nil {
+			return fmt.Errorf("gzip input: %w", err)
+		}
+		r.br = bufio.NewReaderSize(gz, bufSize)
+	}
+	bom, err := startsWith(r.br, utf8BOM)
+	if err != nil {
+		return err
+	}
+	if bom {
+		_, _ = r.br.Discard(len(utf8BOM))
+	}
+	return nil
+}
+
+// startsWith reports whether what is left to read from br starts with
+// prefix.
+func startsWith(br *bufio.Reader, prefix string) (bool, error) {
+	b, err := br.Peek(len(prefix))
+	if err != nil && err != io.EOF {
+		return false, fmt.Errorf("read input: %w", err)
+	}
+	return string(b) == prefix, nil
 }
 
 // Next reads the next record. It returns a customer; or a reject, for a
@@ -147,6 +172,8 @@ func (r *Reader) Progress() (done, total int64) {
 	return r.done.Load(), r.total
 }
 
+// updateProgress stores the bytes consumed so far for Progress: those read
+// from the underlying reader less those still buffered.
 func (r *Reader) updateProgress() {
 	r.done.Store(r.count.n - int64(r.src.Buffered()))
 }
