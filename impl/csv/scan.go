@@ -169,8 +169,8 @@ func (r *Reader) quoteAfter(rest []byte) (int, int) {
 	return r.malformed(rest, "text after closing quote in field")
 }
 
-// quoteAfterCR reads what follows a closing quote and a CR: only the LF of
-// a CRLF may.
+// quoteAfterCR reads what follows a closing quote and a CR, which can only
+// be the LF of a CRLF.
 func (r *Reader) quoteAfterCR(rest []byte) (int, int) {
 	if rest[0] != '\n' {
 		return r.malformed(rest, "text after closing quote in field")
@@ -250,7 +250,8 @@ func (r *Reader) tooLarge(text []byte) bool {
 }
 
 // text returns the original text of the current record without its line
-// break, cut to max bytes when longer.
+// break. It is cut to max bytes when the record is over; otherwise it may be
+// up to two bytes longer than max (see tooLarge).
 func (r *Reader) text() []byte {
 	t := r.raw
 	if r.over {
