@@ -112,23 +112,32 @@ func (r *Reader) storable() string {
 // parseID parses an id: a positive decimal integer fitting int64, digits
 // only. It returns the reason why b is not an id, or "".
 func parseID(b []byte) (int64, string) {
+	// n*10+d fits int64 unless n passes cutoff, or equals it and d passes
+	// the last digit of MaxInt64.
+	const cutoff, last = math.MaxInt64 / 10, math.MaxInt64 % 10
 	var n uint64
 	overflow := false
 	for _, c := range b {
 		if c < '0' || c > '9' {
-			return 0, fmt.Sprintf("id %s is not a positive integer", shorten(strconv.Quote(string(b))))
+			return 0, notID(b)
 		}
-		n = n*10 + uint64(c-'0')
-		if n > math.MaxInt64 {
+		d := uint64(c - '0')
+		if overflow || n > cutoff || n == cutoff && d > last {
 			overflow = true
-			n = math.MaxInt64 // keep n*10 from wrapping
+			continue
 		}
+		n = n*10 + d
 	}
 	switch {
 	case overflow:
 		return 0, fmt.Sprintf("id %s is out of range (largest id is %d)", shorten(strconv.Quote(string(b))), int64(math.MaxInt64))
 	case n == 0:
-		return 0, fmt.Sprintf("id %s is not a positive integer", shorten(strconv.Quote(string(b))))
+		return 0, notID(b)
 	}
 	return int64(n), ""
+}
+
+// notID says that b is not a positive integer.
+func notID(b []byte) string {
+	return fmt.Sprintf("id %s is not a positive integer", shorten(strconv.Quote(string(b))))
 }
