@@ -18,9 +18,9 @@ func TestReadiness(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := postgres.Open(ctx, dsn, 10*time.Second)
+	db, err := postgres.Open(ctx, dsn, postgres.Options{Wait: 10 * time.Second})
 	require.NoError(t, err)
-	ln, err := postgres.Listen(dsn, 10*time.Second, nil)
+	ln, err := postgres.Listen(dsn, postgres.Options{Wait: 10 * time.Second}, nil)
 	require.NoError(t, err)
 	defer ln.Close()
 

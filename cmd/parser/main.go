@@ -76,7 +76,7 @@ func run(ctx context.Context, cfg config, arg string) error {
 		return fmt.Errorf("%s: %w", in.name, err)
 	}
 
-	db, err := postgres.Open(ctx, cfg.DSN, cfg.ConnectTimeout)
+	db, err := postgres.Open(ctx, cfg.DSN, cfg.store())
 	if err != nil {
 		return err
 	}
@@ -111,10 +111,7 @@ func run(ctx context.Context, cfg config, arg string) error {
 	}
 	elapsed := time.Since(start)
 	if err != nil {
-		if st.Stored+st.Duplicates > 0 {
-			return fmt.Errorf("%s: %w (committed before the error: %d stored, %d duplicates)", in.name, err, st.Stored, st.Duplicates)
-		}
-		return fmt.Errorf("%s: %w", in.name, err)
+		return fmt.Errorf("%s: %w (committed before the error: %d stored, %d duplicates; rerun the same input to finish: what is stored is skipped)", in.name, err, st.Stored, st.Duplicates)
 	}
 	fmt.Printf("read %d rows: %d stored, %d duplicates, %d rejected in %s (%.0f rows/s)\n",
 		st.Read, st.Stored, st.Duplicates, st.Rejected, elapsed.Round(time.Millisecond),

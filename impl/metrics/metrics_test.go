@@ -40,7 +40,7 @@ func TestReason(t *testing.T) {
 func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 	reg := metrics.NewRegistry()
 	m := metrics.NewDelivery(reg)
-	srv := httptest.NewServer(metrics.Handler(reg, nil))
+	srv := httptest.NewServer(metrics.Handler(reg, nil, 0))
 	defer srv.Close()
 
 	before := scrape(t, srv.URL+"/metrics")
@@ -87,7 +87,7 @@ func TestBacklogIsReadOnEveryScrape(t *testing.T) {
 	store := &fakeBacklog{b: common.Backlog{Pending: 5, InFlight: 4, WaitingRetry: 3, Sent: 2, Failed: 1, OldestUndelivered: 90 * time.Second}}
 	reg := metrics.NewRegistry()
 	reg.MustRegister(metrics.NewBacklog(store, time.Second))
-	srv := httptest.NewServer(metrics.Handler(reg, nil))
+	srv := httptest.NewServer(metrics.Handler(reg, nil, 0))
 	defer srv.Close()
 
 	got := scrape(t, srv.URL+"/metrics")
@@ -108,7 +108,7 @@ func TestMockCRMCounters(t *testing.T) {
 	crm := mockcrm.New(mockcrm.Config{Seed: 1})
 	reg := metrics.NewRegistry()
 	reg.MustRegister(metrics.NewMockCRM(crm.Stats))
-	srv := httptest.NewServer(metrics.Handler(reg, nil))
+	srv := httptest.NewServer(metrics.Handler(reg, nil, 0))
 	defer srv.Close()
 
 	before := scrape(t, srv.URL+"/metrics")
@@ -153,7 +153,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(metrics.Handler(metrics.NewRegistry(), tt.ready))
+			srv := httptest.NewServer(metrics.Handler(metrics.NewRegistry(), tt.ready, 100*time.Millisecond))
 			defer srv.Close()
 			code, body := get(t, srv.URL+"/healthz")
 			assert.Equal(t, http.StatusOK, code)
@@ -167,7 +167,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 func TestServer(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := metrics.Listen("127.0.0.1:0", metrics.Handler(metrics.NewRegistry(), nil), log)
+	s, err := metrics.Listen("127.0.0.1:0", metrics.Handler(metrics.NewRegistry(), nil, 0), log)
 	require.NoError(t, err)
 	code, _ := get(t, "http://"+s.Addr()+"/healthz")
 	assert.Equal(t, http.StatusOK, code)
