@@ -107,7 +107,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		if err == nil {
 			break
 		}
-		if ctx.Err() != nil || time.Now().Add(delay).After(deadline) || !retryable(err) {
+		// A server that refuses connections or is starting may take them
+		// in a moment; one that let a round trip go unanswered for the
+		// timeout is not asked again.
+		if ctx.Err() != nil || time.Now().Add(delay).After(deadline) || !retryable(err) || errors.Is(err, os.ErrDeadlineExceeded) {
 			d.db.Close()
 			return nil, fmt.Errorf("connect to PostgreSQL at %s: %w%s", Redact(dsn), errors.Unwrap(err), Hint(err))
 		}
@@ -165,12 +168,10 @@ func Hint(err error) string {
 	return " — is the server running and is DSN right?"
 }
 
-// Ping checks that the database answers within the round-trip timeout
-// (and before ctx is done: the connection is closed then, not only
-// cancelled, so that Ping returns at once).
+// Ping checks that the database answers within the round-trip timeout,
+// and before ctx is done: the connection is closed then, not only
+// cancelled, so that Ping returns at once.
 func (d *DB) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
 	err := d.onConn(ctx, func(c *sql.Conn, nc *timeoutConn) error {
 		defer context.AfterFunc(ctx, func() { nc.Close() })()
 		return c.PingContext(ctx)

@@ -93,7 +93,7 @@ func TestListenerReconnectsAfterRestart(t *testing.T) {
 func TestListenerHealsAFrozenConnection(t *testing.T) {
 	base := pgtest.DSN(t)
 	db := openDSN(t, base)
-	p, dsn := proxied(t, base)
+	p, dsn := pgtest.Proxy(t, base)
 	events := make(chan string, 16)
 	ln, err := postgres.Listen(dsn, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout}, func(ev string, _ error) {
 		select {

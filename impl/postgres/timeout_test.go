@@ -13,25 +13,11 @@ import (
 
 	"goquiz/impl/pgtest"
 	"goquiz/impl/postgres"
-	"goquiz/internal/faultproxy"
 )
 
 // testTimeout is the round-trip timeout of the tests that break
 // connections: short, so that they stay quick.
 const testTimeout = time.Second
-
-// proxied starts a proxy to the server of dsn and returns it with dsn
-// pointed at it; the proxy is closed when the test ends.
-func proxied(t *testing.T, dsn string) (*faultproxy.Proxy, string) {
-	t.Helper()
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	p, err := faultproxy.Start(u.Host)
-	require.NoError(t, err)
-	t.Cleanup(func() { p.Close() })
-	u.Host = p.Addr()
-	return p, u.String()
-}
 
 // openWith opens a store on dsn with opts, closed when the test ends.
 func openWith(t *testing.T, dsn string, opts postgres.Options) *postgres.DB {
@@ -52,7 +38,7 @@ func requireNoAnswer(t *testing.T, err error) {
 }
 
 func TestRoundTripOnAFrozenConnectionFailsAfterTheTimeout(t *testing.T) {
-	p, dsn := proxied(t, pgtest.DSN(t))
+	p, dsn := pgtest.Proxy(t, pgtest.DSN(t))
 	db := openWith(t, dsn, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout})
 	var one int
 	require.NoError(t, db.SQL().QueryRowContext(ctxT(t), `SELECT 1`).Scan(&one))
@@ -72,7 +58,7 @@ func TestRoundTripOnAFrozenConnectionFailsAfterTheTimeout(t *testing.T) {
 }
 
 func TestPingReturnsWhenItsContextEnds(t *testing.T) {
-	p, dsn := proxied(t, pgtest.DSN(t))
+	p, dsn := pgtest.Proxy(t, pgtest.DSN(t))
 	db := openWith(t, dsn, postgres.Options{Wait: 5 * time.Second, Timeout: time.Minute})
 	p.Freeze()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -119,7 +105,7 @@ func TestSessionsCarryServerLimits(t *testing.T) {
 // its locks go within about the timeout.
 func TestServerEndsALostTransaction(t *testing.T) {
 	base := pgtest.DSN(t)
-	p, dsn := proxied(t, base)
+	p, dsn := pgtest.Proxy(t, base)
 	db := openWith(t, dsn, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout})
 	tx, err := db.SQL().BeginTx(ctxT(t), nil)
 	require.NoError(t, err)
@@ -149,13 +135,7 @@ func TestSeveralHostsTheFirstThatAnswers(t *testing.T) {
 // for the same lock is.
 func TestSchemaCreationWaitsForALockLongerThanTheTimeout(t *testing.T) {
 	dsn := pgtest.DSN(t)
-	raw, err := sql.Open("postgres", dsn)
-	require.NoError(t, err)
-	defer raw.Close()
-	holder, err := raw.BeginTx(ctxT(t), nil)
-	require.NoError(t, err)
-	_, err = holder.Exec(`SELECT pg_advisory_xact_lock(x'676f71756978'::bigint)`)
-	require.NoError(t, err)
+	holder := holdSchemaLock(t, dsn)
 	const held = 3 * testTimeout
 	go func() { time.Sleep(held); holder.Rollback() }()
 
@@ -163,13 +143,9 @@ func TestSchemaCreationWaitsForALockLongerThanTheTimeout(t *testing.T) {
 	db := openWith(t, dsn, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout})
 	assert.GreaterOrEqual(t, time.Since(start), held, "Open waited for the lock")
 
-	holder, err = raw.BeginTx(ctxT(t), nil)
-	require.NoError(t, err)
-	defer holder.Rollback()
-	_, err = holder.Exec(`SELECT pg_advisory_xact_lock(x'676f71756978'::bigint)`)
-	require.NoError(t, err)
+	holdSchemaLock(t, dsn)
 	start = time.Now()
-	_, err = db.SQL().ExecContext(ctxT(t), `SELECT pg_advisory_xact_lock(x'676f71756978'::bigint)`)
+	_, err := db.SQL().ExecContext(ctxT(t), `SELECT pg_advisory_xact_lock(x'676f71756978'::bigint)`)
 	require.Error(t, err, "an ordinary statement is cut")
 	assert.Less(t, time.Since(start), 2*testTimeout)
 }
@@ -178,16 +154,12 @@ func TestSchemaCreationWaitsForALockLongerThanTheTimeout(t *testing.T) {
 // watchdog sees the server done with it and bounds the wait.
 func TestLongStatementCutWhenItsAnswerIsLost(t *testing.T) {
 	base := pgtest.DSN(t)
+	holder := holdSchemaLock(t, base)
 	raw, err := sql.Open("postgres", base)
 	require.NoError(t, err)
 	defer raw.Close()
-	holder, err := raw.BeginTx(ctxT(t), nil)
-	require.NoError(t, err)
-	defer holder.Rollback()
-	_, err = holder.Exec(`SELECT pg_advisory_xact_lock(x'676f71756978'::bigint)`)
-	require.NoError(t, err)
 
-	p, dsn := proxied(t, base)
+	p, dsn := pgtest.Proxy(t, base)
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
@@ -213,6 +185,22 @@ func TestLongStatementCutWhenItsAnswerIsLost(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Open hangs on a lost answer")
 	}
+}
+
+// holdSchemaLock takes the lock under which the schema is created, in a
+// transaction of its own on dsn, rolled back when the test ends (or
+// earlier, by the test).
+func holdSchemaLock(t *testing.T, dsn string) *sql.Tx {
+	t.Helper()
+	raw, err := sql.Open("postgres", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { raw.Close() })
+	tx, err := raw.BeginTx(ctxT(t), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { tx.Rollback() })
+	_, err = tx.Exec(`SELECT pg_advisory_xact_lock(x'676f71756978'::bigint)`)
+	require.NoError(t, err)
+	return tx
 }
 
 func waitFor(t *testing.T, cond func() bool) {

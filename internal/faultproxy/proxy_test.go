@@ -6,8 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
-	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,44 +16,36 @@ import (
 	"goquiz/internal/faultproxy"
 )
 
-// echoServer writes back what it reads, and keeps all it read.
-type echoServer struct {
-	mu   sync.Mutex
-	read bytes.Buffer
+// stopSeen is set by the echo server once it read "STOP".
+type stopSeen struct{ atomic.Bool }
+
+func (s *stopSeen) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("STOP")) {
+		s.Store(true)
+	}
+	return len(p), nil
 }
 
-func (e *echoServer) Write(p []byte) (int, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.read.Write(p)
-}
-
-func (e *echoServer) received() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.read.String()
-}
-
-// echo starts an echo server.
-func echo(t *testing.T) (string, *echoServer) {
+// echo starts a server that writes back what it reads.
+func echo(t *testing.T) (string, *stopSeen) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
-	e := &echoServer{}
+	seen := &stopSeen{}
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func() { defer c.Close(); _, _ = io.Copy(io.MultiWriter(c, e), c) }()
+			go func() { defer c.Close(); _, _ = io.Copy(io.MultiWriter(c, seen), c) }()
 		}
 	}()
-	return ln.Addr().String(), e
+	return ln.Addr().String(), seen
 }
 
-func start(t *testing.T) (*faultproxy.Proxy, *echoServer) {
+func start(t *testing.T) (*faultproxy.Proxy, *stopSeen) {
 	t.Helper()
 	addr, e := echo(t)
 	p, err := faultproxy.Start(addr)
@@ -131,7 +122,7 @@ func TestRulesFreezeAtAChosenMoment(t *testing.T) {
 			got, _ = roundTrip(c, "STOP", 300*time.Millisecond)
 			assert.Empty(t, got, "the answer is held either way")
 			assert.Equal(t, 1, p.Frozen())
-			assert.Equal(t, tt.arrives, strings.Contains(server.received(), "STOP"), "the bytes reached the server")
+			assert.Equal(t, tt.arrives, server.Load(), "the bytes reached the server")
 			assert.Len(t, seen, 3, "a frozen proxy asks the rule nothing more")
 		})
 	}
