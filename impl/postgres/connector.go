@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/lib/pq"
@@ -140,20 +141,33 @@ func (d slotDialer) DialContext(ctx context.Context, network, address string) (n
 	if err != nil {
 		return nil, err
 	}
-	if slot, ok := ctx.Value(slotKey{}).(**timeoutConn); ok {
-		*slot = c.(*timeoutConn)
+	if slot, ok := ctx.Value(slotKey{}).(*atomic.Pointer[timeoutConn]); ok {
+		slot.Store(c.(*timeoutConn))
 	}
 	return c, nil
 }
 
 // Connect opens a connection. With several hosts, lib/pq dials until one
 // fits: the slot ends with the socket of the last dial, the one it kept.
+// lib/pq heeds ctx while it dials only; until the connection is ready
+// (TLS, authentication, target_session_attrs), the end of ctx closes its
+// socket.
 func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
-	var nc *timeoutConn
-	dc, err := c.pq.Connect(context.WithValue(ctx, slotKey{}, &nc))
+	var slot atomic.Pointer[timeoutConn]
+	stop := context.AfterFunc(ctx, func() {
+		if nc := slot.Load(); nc != nil {
+			nc.Close()
+		}
+	})
+	dc, err := c.pq.Connect(context.WithValue(ctx, slotKey{}, &slot))
+	if !stop() && err == nil {
+		dc.Close()
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, err
 	}
+	nc := slot.Load()
 	pc, ok := dc.(pqConn)
 	if !ok || nc == nil {
 		dc.Close()

@@ -77,10 +77,9 @@ type DB struct {
 	timeout time.Duration
 	wait    time.Duration
 	log     *slog.Logger
-	done    chan struct{} // closed by Close: background work stops
+	done    context.Context // done when Close was called: background work stops
+	stop    context.CancelFunc
 	wg      sync.WaitGroup
-
-	closeOnce sync.Once
 }
 
 // Open connects to dsn, retrying for up to opts.Wait while the server
@@ -88,7 +87,8 @@ type DB struct {
 // opens bounds its round trips by opts.Timeout. The returned error never
 // contains the DSN's password.
 func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
-	d := &DB{timeout: opts.timeout(), wait: opts.Wait, log: opts.logger(), done: make(chan struct{})}
+	d := &DB{timeout: opts.timeout(), wait: opts.Wait, log: opts.logger()}
+	d.done, d.stop = context.WithCancel(context.Background())
 	full, err := sessionDSN(dsn, sessionSettings(d.timeout, opts.app(), false))
 	if err != nil {
 		return nil, fmt.Errorf("parse DSN %s: %w", Redact(dsn), err)
@@ -111,6 +111,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		// in a moment; one that let a round trip go unanswered for the
 		// timeout is not asked again.
 		if ctx.Err() != nil || time.Now().Add(delay).After(deadline) || !retryable(err) || errors.Is(err, os.ErrDeadlineExceeded) {
+			d.stop()
 			d.db.Close()
 			return nil, fmt.Errorf("connect to PostgreSQL at %s: %w%s", Redact(dsn), errors.Unwrap(err), Hint(err))
 		}
@@ -121,6 +122,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		delay = min(2*delay, 2*time.Second)
 	}
 	if err := d.Migrate(ctx); err != nil {
+		d.stop()
 		d.db.Close()
 		return nil, err
 	}
@@ -204,7 +206,7 @@ func (d *DB) SQL() *sql.DB { return d.db }
 
 // Close stops the store's background work and closes the pool.
 func (d *DB) Close() error {
-	d.closeOnce.Do(func() { close(d.done) })
+	d.stop()
 	d.wg.Wait()
 	return d.db.Close()
 }

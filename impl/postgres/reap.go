@@ -33,11 +33,11 @@ func (d *DB) reapLoop() {
 	defer t.Stop()
 	for {
 		select {
-		case <-d.done:
+		case <-d.done.Done():
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), d.timeout)
+		ctx, cancel := context.WithTimeout(d.done, d.timeout)
 		if err := d.reap(ctx, seen); err != nil {
 			d.log.Debug("look for lost load sessions", "error", err)
 		}
