@@ -29,8 +29,8 @@ func Backoff(failures int, first, max time.Duration) time.Duration {
 // a longer wait with Retry-After.
 func RetryDelay(err error, failures int, first, max time.Duration) time.Duration {
 	d := Backoff(failures, first, max)
-	if pe, ok := err.(*PublishError); ok && pe.RetryAfter > d {
-		d = pe.RetryAfter
+	if pe := AsPublishError(err); pe != nil && pe.Wait() > d {
+		d = pe.Wait()
 	}
 	return d
 }

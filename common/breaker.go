@@ -2,7 +2,6 @@ package common
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 )
@@ -15,7 +14,9 @@ type breaker struct {
 	threshold int
 	first     time.Duration
 	max       time.Duration
-	onChange  func(down bool, err error)
+	onChange  func(down bool, failure *PublishError)
+	// notifyMu orders the calls of onChange.
+	notifyMu sync.Mutex
 
 	mu       sync.Mutex
 	gen      uint64 // incremented each time the CRM goes down
@@ -27,7 +28,7 @@ type breaker struct {
 	changed  chan struct{} // closed, and replaced, when a probe ends
 }
 
-func newBreaker(threshold int, first, max time.Duration, onChange func(bool, error)) *breaker {
+func newBreaker(threshold int, first, max time.Duration, onChange func(bool, *PublishError)) *breaker {
 	if first <= 0 {
 		first = 100 * time.Millisecond
 	}
@@ -78,33 +79,47 @@ func (b *breaker) acquire(ctx context.Context) (ticket, error) {
 	}
 }
 
-// report records the result of a request. A success of a request that went
-// out before the CRM was taken as down says nothing about it now: it does
-// not bring the CRM back up.
-func (b *breaker) report(t ticket, err error) {
-	outage := isOutage(err)
-	probe := t.probe
+// report records the result of a request: its failure, or nil when the
+// CRM accepted it. A success of a request that went out before the CRM
+// was taken as down says nothing about it now: it does not bring the CRM
+// back up.
+func (b *breaker) report(t ticket, failure *PublishError) {
+	outage := failure != nil && failure.Outage()
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if probe {
+	changed := b.update(t, outage)
+	if changed && b.onChange != nil {
+		// Taken before mu is let go, so that changes are told in the
+		// order they happened; the callback runs without mu.
+		b.notifyMu.Lock()
+		down := b.down
+		b.mu.Unlock()
+		b.onChange(down, failure)
+		b.notifyMu.Unlock()
+		return
+	}
+	b.mu.Unlock()
+}
+
+// update applies a request's result to the state, under mu, and tells
+// whether the CRM went down or came back.
+func (b *breaker) update(t ticket, outage bool) (changed bool) {
+	if t.probe {
 		b.probing = false
 		defer b.signal()
 	}
 	if !outage && b.down && t.gen != b.gen {
-		return
+		return false
 	}
 	if !outage {
 		b.fails = 0
-		if b.down {
-			b.down = false
-			if !probe {
-				b.signal()
-			}
-			if b.onChange != nil {
-				b.onChange(false, nil)
-			}
+		if !b.down {
+			return false
 		}
-		return
+		b.down = false
+		if !t.probe {
+			b.signal()
+		}
+		return true
 	}
 	b.fails++
 	switch {
@@ -114,13 +129,23 @@ func (b *breaker) report(t ticket, err error) {
 		b.changed = make(chan struct{})
 		b.interval = b.first
 		b.probeAt = time.Now().Add(b.interval)
-		if b.onChange != nil {
-			b.onChange(true, err)
-		}
-	case b.down && probe:
+		return true
+	case b.down && t.probe:
 		b.interval = min(2*b.interval, b.max)
 		b.probeAt = time.Now().Add(b.interval)
 	}
+	return false
+}
+
+// abandon gives back a ticket whose request was not sent after all.
+func (b *breaker) abandon(t ticket) {
+	if !t.probe {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.probing = false
+	b.signal()
 }
 
 // signal wakes the requests waiting in acquire.
@@ -134,18 +159,4 @@ func (b *breaker) isDown() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.down
-}
-
-// isOutage tells whether a delivery error points at the CRM being down or
-// overloaded (no answer, or a 5xx) rather than at the record: a 4xx answer,
-// 429 included, proves the CRM is up.
-func isOutage(err error) bool {
-	if err == nil {
-		return false
-	}
-	var pe *PublishError
-	if errors.As(err, &pe) {
-		return pe.Status == 0 || pe.Status >= 500
-	}
-	return true
 }

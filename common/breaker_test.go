@@ -14,7 +14,7 @@ func TestBreakerIgnoresSuccessesFromBeforeTheOutage(t *testing.T) {
 	ctx := context.Background()
 	early, err := b.acquire(ctx) // goes out before the CRM goes down
 	require.NoError(t, err)
-	down := &PublishError{Reason: "connection"}
+	down := ConnectionError(nil)
 	for range 3 {
 		tk, err := b.acquire(ctx)
 		require.NoError(t, err)
@@ -28,7 +28,7 @@ func TestBreakerIgnoresSuccessesFromBeforeTheOutage(t *testing.T) {
 func TestBreakerComesBackOnAProbe(t *testing.T) {
 	b := newBreaker(2, 10*time.Millisecond, 10*time.Millisecond, nil)
 	ctx := context.Background()
-	down := &PublishError{Status: 503}
+	down := StatusError(503, 0)
 	for range 2 {
 		tk, _ := b.acquire(ctx)
 		b.report(tk, down)

@@ -54,6 +54,8 @@ type Delivery struct {
 // Outcome is the result of one delivery attempt, handed back to the store.
 type Outcome struct {
 	ID int64
+	// Claim is the claim the record was sent from.
+	Claim int64
 	// Sent is true when the CRM answered 200.
 	Sent bool
 	// RetryIn is the delay before the next attempt when Sent is false.

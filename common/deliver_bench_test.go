@@ -1,38 +1,48 @@
-package common
+package common_test
 
 import (
 	"context"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	. "goquiz/common"
 )
 
 // nopPublisher accepts every record at once.
 type nopPublisher struct{ n atomic.Int64 }
 
-func (p *nopPublisher) Publish(context.Context, Customer) error { p.n.Add(1); return nil }
+func (p *nopPublisher) Publish(context.Context, Customer) (Budget, error) {
+	p.n.Add(1)
+	return Budget{}, nil
+}
 
 // seqQueue hands out n records in order and forgets outcomes: a queue that
 // costs next to nothing, so that the Deliverer's own cost shows.
 type seqQueue struct {
-	n, next int64
-	settled atomic.Int64
+	n, next, claims int64
+	settled         atomic.Int64
 }
 
-func (q *seqQueue) Claim(_ context.Context, limit int) ([]Delivery, error) {
-	var out []Delivery
-	for ; q.next < q.n && len(out) < limit; q.next++ {
-		out = append(out, Delivery{Customer: Customer{ID: q.next + 1, FirstName: "F", LastName: "L", Email: "e@example.com", Phone: "1"}})
+func (q *seqQueue) Claim(_ context.Context, limit int, lease time.Duration) (Claim, error) {
+	q.claims++
+	c := Claim{ID: q.claims, Expires: time.Now().Add(lease)}
+	for ; q.next < q.n && len(c.Deliveries) < limit; q.next++ {
+		c.Deliveries = append(c.Deliveries, Delivery{Customer: Customer{ID: q.next + 1, FirstName: "F", LastName: "L", Email: "e@example.com", Phone: "1"}})
 	}
-	return out, nil
+	return c, nil
 }
 
-func (q *seqQueue) Settle(_ context.Context, o []Outcome) error {
+func (q *seqQueue) Settle(_ context.Context, o []Outcome, _ []int64) error {
 	q.settled.Add(int64(len(o)))
 	return nil
 }
-func (q *seqQueue) Extend(context.Context, []int64) error  { return nil }
-func (q *seqQueue) Release(context.Context, []int64) error { return nil }
+
+func (q *seqQueue) Extend(_ context.Context, claims []int64, _ time.Duration) ([]int64, error) {
+	return claims, nil
+}
+func (q *seqQueue) Release(context.Context, []int64, []int64) error { return nil }
+func (q *seqQueue) Sweep(context.Context, []int64) error            { return nil }
 func (q *seqQueue) NextDue(context.Context) (time.Duration, bool, error) {
 	return 0, false, nil
 }

@@ -1,15 +1,20 @@
-package common
+package common_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	. "goquiz/common"
+	"goquiz/impl/memory"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -46,10 +51,10 @@ func runUntil(t *testing.T, d *Deliverer, within time.Duration, cond func() bool
 	require.True(t, ok)
 }
 
-func allSent(q *memQueue) func() bool {
+func allSent(q *memory.Store) func() bool {
 	return func() bool {
-		for _, r := range q.snapshot() {
-			if !r.sent {
+		for _, r := range q.Records() {
+			if r.State != StateSent {
 				return false
 			}
 		}
@@ -65,28 +70,28 @@ func TestDeliverEveryRecordOnce(t *testing.T) {
 		{"healthy CRM", nil},
 		{"a third of requests fail", func(c Customer, call int) error {
 			if call%3 == 0 {
-				return &PublishError{Status: 500, Reason: "status 500"}
+				return StatusError(500, 0)
 			}
 			return nil
 		}},
 		{"rate limited without Retry-After", func(c Customer, call int) error {
 			if call%4 == 0 {
-				return &PublishError{Status: 429, Reason: "status 429"}
+				return StatusError(429, 0)
 			}
 			return nil
 		}},
 		{"connection errors", func(c Customer, call int) error {
 			if call%5 == 0 {
-				return &PublishError{Reason: "connection"}
+				return ConnectionError(nil)
 			}
 			return nil
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := newMemQueue(500)
+			q := newStore(500)
 			crm := newFakeCRM(tt.answer)
-			d := NewDeliverer(q.owned("a", time.Second), crm, fastConfig())
+			d := NewDeliverer(q.Queue("a"), crm, fastConfig())
 			runUntil(t, d, 10*time.Second, allSent(q))
 			customers, dups := crm.acceptedCount()
 			assert.Equal(t, 500, customers)
@@ -121,56 +126,56 @@ func TestBackoffBounds(t *testing.T) {
 }
 
 func TestRetryAfterIsHonoured(t *testing.T) {
-	q := newMemQueue(1)
+	q := newStore(1)
 	crm := newFakeCRM(func(c Customer, call int) error {
 		if call == 1 {
-			return &PublishError{Status: 429, RetryAfter: 400 * time.Millisecond, Reason: "status 429"}
+			return StatusError(429, 400*time.Millisecond)
 		}
 		return nil
 	})
-	d := NewDeliverer(q.owned("a", time.Second), crm, fastConfig())
+	d := NewDeliverer(q.Queue("a"), crm, fastConfig())
 	runUntil(t, d, 5*time.Second, allSent(q))
 	calls := crm.calls[1]
 	require.Len(t, calls, 2)
 	assert.GreaterOrEqual(t, calls[1].Sub(calls[0]), 400*time.Millisecond)
-	assert.Equal(t, []string{"status 429"}, q.snapshot()[1].errs)
+	assert.Equal(t, []string{"status 429"}, q.Records()[1].Errors)
 }
 
 func TestRetryDelayUsesLongerOfBackoffAndRetryAfter(t *testing.T) {
-	err := &PublishError{Status: 503, RetryAfter: 3 * time.Second}
+	err := StatusError(503, 3*time.Second)
 	assert.Equal(t, 3*time.Second, RetryDelay(err, 1, 100*time.Millisecond, time.Second))
-	d := RetryDelay(&PublishError{Status: 503, RetryAfter: time.Millisecond}, 1, time.Second, time.Minute)
+	d := RetryDelay(StatusError(503, time.Millisecond), 1, time.Second, time.Minute)
 	assert.GreaterOrEqual(t, d, 500*time.Millisecond)
 }
 
 func TestPoisonRecordDoesNotHoldOthersBack(t *testing.T) {
-	q := newMemQueue(300)
+	q := newStore(300)
 	crm := newFakeCRM(func(c Customer, call int) error {
 		if c.ID == 1 {
-			return &PublishError{Status: 500, Reason: "status 500"}
+			return StatusError(500, 0)
 		}
 		return nil
 	})
-	d := NewDeliverer(q.owned("a", time.Second), crm, fastConfig())
+	d := NewDeliverer(q.Queue("a"), crm, fastConfig())
 	runUntil(t, d, 10*time.Second, func() bool {
-		for id, r := range q.snapshot() {
-			if id != 1 && !r.sent {
+		for id, r := range q.Records() {
+			if id != 1 && r.State != StateSent {
 				return false
 			}
 		}
-		return q.snapshot()[1].attempts >= 3
+		return q.Records()[1].Attempts >= 3
 	})
 	assert.False(t, d.CRMDown(), "one failing record must not make the CRM look down")
-	assert.False(t, q.snapshot()[1].sent)
+	assert.False(t, q.Records()[1].State == StateSent)
 }
 
 func TestCRMDownIsProbedThenResumed(t *testing.T) {
-	q := newMemQueue(200)
+	q := newStore(200)
 	var down atomic.Bool
 	down.Store(true)
 	crm := newFakeCRM(func(c Customer, call int) error {
 		if down.Load() {
-			return &PublishError{Reason: "connection"}
+			return ConnectionError(nil)
 		}
 		return nil
 	})
@@ -178,7 +183,7 @@ func TestCRMDownIsProbedThenResumed(t *testing.T) {
 	cfg.RetryDelay = 20 * time.Millisecond
 	cfg.ProbeMaxInterval = 100 * time.Millisecond
 	cfg.DownAfter = 5
-	d := NewDeliverer(q.owned("a", time.Minute), crm, cfg)
+	d := NewDeliverer(q.Queue("a"), crm, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -205,13 +210,13 @@ func TestCRMDownIsProbedThenResumed(t *testing.T) {
 }
 
 func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
-	q := newMemQueue(100)
+	q := newStore(100)
 	crm := newFakeCRM(nil)
 	crm.delay = 300 * time.Millisecond
 	cfg := fastConfig()
 	cfg.Workers = 4
 	cfg.Lease = time.Hour
-	d := NewDeliverer(q.owned("a", time.Hour), crm, cfg)
+	d := NewDeliverer(q.Queue("a"), crm, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -227,10 +232,10 @@ func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
 	assert.Less(t, time.Since(start), time.Second)
 
 	sent, held := 0, 0
-	for _, r := range q.snapshot() {
-		if r.sent {
+	for _, r := range q.Records() {
+		if r.State == StateSent {
 			sent++
-		} else if r.owner != "" {
+		} else if r.Holder != "" {
 			held++
 		}
 	}
@@ -243,7 +248,7 @@ func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
 
 func TestOutcomesAreWrittenInBatches(t *testing.T) {
 	const n = 16
-	q := newMemQueue(n)
+	q := newStore(n)
 	// The answers come one by one, 5ms apart, all within SettleDelay.
 	crm := newFakeCRM(func(_ Customer, call int) error {
 		time.Sleep(time.Duration(call) * 5 * time.Millisecond)
@@ -252,52 +257,50 @@ func TestOutcomesAreWrittenInBatches(t *testing.T) {
 	cfg := fastConfig()
 	cfg.Workers = n
 	cfg.SettleDelay = time.Second
-	d := NewDeliverer(q.owned("a", time.Hour), crm, cfg)
+	d := NewDeliverer(q.Queue("a"), crm, cfg)
 	runUntil(t, d, 10*time.Second, allSent(q))
-	q.mu.Lock()
-	settles := q.settles
-	q.mu.Unlock()
+	settles := q.Calls().Settles
 	// The first outcome waits SettleDelay for the others: one write, two
 	// if the scheduler held a worker back for most of a second.
 	assert.LessOrEqual(t, settles, 2, "%d outcomes written in %d statements", n, settles)
 }
 
 func TestLeasesAreRenewedWhileRequestsOutlastThem(t *testing.T) {
-	q := newMemQueue(2)
+	q := newStore(2)
 	crm := newFakeCRM(nil)
 	crm.delay = 700 * time.Millisecond
 	cfg := fastConfig()
 	cfg.Lease = 150 * time.Millisecond
-	a := q.owned("a", cfg.Lease)
+	a := q.Queue("a")
 	d := NewDeliverer(a, crm, cfg)
 	// A second integrator tries to take over all the time.
-	other := q.owned("b", time.Minute)
+	other := q.Queue("b")
 	stolen := 0
 	runUntil(t, d, 5*time.Second, func() bool {
 		if crm.requests() < 2 {
 			return false // a has not claimed both yet
 		}
-		got, _ := other.Claim(context.Background(), 10)
-		stolen += len(got)
+		got, _ := other.Claim(context.Background(), 10, time.Minute)
+		stolen += len(got.Deliveries)
 		return allSent(q)()
 	})
 	assert.Zero(t, stolen, "a live integrator's records must not be taken over")
-	assert.GreaterOrEqual(t, q.extends, 3)
+	assert.GreaterOrEqual(t, q.Calls().Extends, 3)
 }
 
 func TestWakeStartsDeliveryAtOnce(t *testing.T) {
-	q := newMemQueue(0)
+	q := newStore(0)
 	crm := newFakeCRM(nil)
 	wake := make(chan struct{}, 1)
 	cfg := fastConfig()
 	cfg.PollInterval = time.Hour
 	cfg.Wake = wake
-	d := NewDeliverer(q.owned("a", time.Minute), crm, cfg)
+	d := NewDeliverer(q.Queue("a"), crm, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	time.Sleep(100 * time.Millisecond) // idle now, for an hour
-	q.add(1, 10)
+	addCustomers(q, 1, 10)
 	wake <- struct{}{}
 	start := time.Now()
 	require.Eventually(t, allSent(q), 2*time.Second, time.Millisecond)
@@ -307,35 +310,31 @@ func TestWakeStartsDeliveryAtOnce(t *testing.T) {
 }
 
 func TestRetriesFallDueWithoutPolling(t *testing.T) {
-	q := newMemQueue(1)
+	q := newStore(1)
 	crm := newFakeCRM(func(c Customer, call int) error {
 		if call == 1 {
-			return &PublishError{Status: 500, Reason: "status 500"}
+			return StatusError(500, 0)
 		}
 		return nil
 	})
 	cfg := fastConfig()
 	cfg.PollInterval = time.Hour
 	cfg.RetryDelay = 200 * time.Millisecond
-	d := NewDeliverer(q.owned("a", time.Minute), crm, cfg)
+	d := NewDeliverer(q.Queue("a"), crm, cfg)
 	runUntil(t, d, 3*time.Second, allSent(q))
 }
 
 func TestStoreOutageIsSurvived(t *testing.T) {
-	q := newMemQueue(50)
+	q := newStore(50)
 	crm := newFakeCRM(nil)
 	cfg := fastConfig()
-	d := NewDeliverer(q.owned("a", time.Minute), crm, cfg)
-	q.mu.Lock()
-	q.failAll = true
-	q.mu.Unlock()
+	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	q.SetDown(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	time.Sleep(300 * time.Millisecond)
-	q.mu.Lock()
-	q.failAll = false
-	q.mu.Unlock()
+	q.SetDown(false)
 	require.Eventually(t, allSent(q), 5*time.Second, 5*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
@@ -344,13 +343,14 @@ func TestStoreOutageIsSurvived(t *testing.T) {
 }
 
 func TestClaimsWhoseAnswerWasLostAreReleased(t *testing.T) {
-	q := newMemQueue(100)
-	q.loseClaims = 2
+	q := newStore(100)
+	q.LoseClaims(2)
 	crm := newFakeCRM(nil)
 	cfg := fastConfig()
 	cfg.Batch = 30
-	// A lease far longer than the test: only the release can free them.
-	d := NewDeliverer(q.owned("a", time.Hour), crm, cfg)
+	// A lease far longer than the test: only the sweep can free them.
+	cfg.Lease = time.Hour
+	d := NewDeliverer(q.Queue("a"), crm, cfg)
 	runUntil(t, d, 5*time.Second, allSent(q))
 	customers, dups := crm.acceptedCount()
 	assert.Equal(t, 100, customers)
@@ -358,20 +358,70 @@ func TestClaimsWhoseAnswerWasLostAreReleased(t *testing.T) {
 }
 
 func TestOrphanLeasesUnderOurNameAreSwept(t *testing.T) {
-	q := newMemQueue(20)
+	q := newStore(20)
 	// Leased under our name by a claim we never heard of, lease long gone.
-	q.mu.Lock()
-	for id := int64(1); id <= 5; id++ {
-		q.recs[id].owner = "a"
-		q.recs[id].due = time.Now().Add(-time.Minute)
-	}
-	q.mu.Unlock()
+	q.AddClaim("a", time.Now().Add(-time.Minute), []int64{1, 2, 3, 4, 5})
 	crm := newFakeCRM(nil)
 	cfg := fastConfig()
 	cfg.Lease = 300 * time.Millisecond
-	d := NewDeliverer(q.owned("a", cfg.Lease), crm, cfg)
+	d := NewDeliverer(q.Queue("a"), crm, cfg)
 	runUntil(t, d, 5*time.Second, allSent(q))
 	customers, dups := crm.acceptedCount()
 	assert.Equal(t, 20, customers)
 	assert.Zero(t, dups)
+}
+
+func TestLapsedClaimsAreNotSentFrom(t *testing.T) {
+	const n = 200
+	q := newStore(n)
+	crm := newFakeCRM(nil)
+	crm.delay = 200 * time.Millisecond
+	var logs syncBuffer
+	cfg := fastConfig()
+	cfg.Workers = 20 // claims of at least 40
+	cfg.Lease = 300 * time.Millisecond
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	require.Eventually(t, func() bool { return crm.requests() >= 1 }, 5*time.Second, time.Millisecond)
+	// The store stops answering: the claims' leases cannot be renewed.
+	q.SetDown(true)
+	claimed := d.Stats().Claimed
+	require.GreaterOrEqual(t, claimed, int64(80), "two claims wait for the workers")
+	time.Sleep(1500 * time.Millisecond)
+	// Unfenced, the workers would send every record claimed within
+	// 1.5s, 20 every 200ms; the lease lets the rounds of its first 300ms
+	// start, 40 requests.
+	assert.LessOrEqual(t, crm.requests(), 60, "requests started after the lease could not be renewed")
+	assert.Contains(t, logs.String(), "lease not renewed in time")
+
+	q.SetDown(false)
+	require.Eventually(t, allSent(q), 10*time.Second, 5*time.Millisecond, "the records given back are sent once the store answers")
+	cancel()
+	require.NoError(t, <-done)
+	customers, dups := crm.acceptedCount()
+	assert.Equal(t, n, customers)
+	assert.Zero(t, dups)
+	assert.Positive(t, d.Stats().Released, "the fenced records were given back")
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes, for logs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -1,4 +1,4 @@
-package common
+package common_test
 
 import (
 	"sync"
@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	. "goquiz/common"
 )
 
 // countingObserver is an Observer that counts what it is told.
@@ -17,11 +19,11 @@ type countingObserver struct {
 	downs                     []bool
 }
 
-func (o *countingObserver) Attempt(d time.Duration, err error) {
+func (o *countingObserver) Attempt(d time.Duration, failure *PublishError) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.attempts++
-	if err != nil {
+	if failure != nil {
 		o.errs++
 	}
 }
@@ -59,7 +61,7 @@ func TestMaxAttempts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := newMemQueue(50)
+			q := newStore(50)
 			obs := &countingObserver{}
 			cfg := fastConfig()
 			cfg.MaxAttempts = tt.maxAttempts
@@ -71,27 +73,27 @@ func TestMaxAttempts(t *testing.T) {
 				if c.ID == 7 {
 					tries++ // attempts of one record never overlap
 					if tt.maxAttempts > 0 || tries < tt.wantTries {
-						return &PublishError{Status: 500, Reason: "status 500"}
+						return StatusError(500, 0)
 					}
 				}
 				return nil
 			})
-			d := NewDeliverer(q.owned("a", time.Second), crm, cfg)
+			d := NewDeliverer(q.Queue("a"), crm, cfg)
 			runUntil(t, d, 10*time.Second, func() bool {
-				for _, r := range q.snapshot() {
-					if !r.sent && !r.failed {
+				for _, r := range q.Records() {
+					if r.State == StatePending {
 						return false
 					}
 				}
 				return true
 			})
-			rec := q.snapshot()[7]
-			assert.Equal(t, tt.wantFailed, rec.failed)
-			assert.Equal(t, !tt.wantFailed, rec.sent)
+			rec := q.Records()[7]
+			assert.Equal(t, tt.wantFailed, rec.State == StateFailed)
+			assert.Equal(t, !tt.wantFailed, rec.State == StateSent)
 			if tt.wantFailed {
-				assert.Equal(t, tt.maxAttempts, rec.attempts)
-				require.Len(t, rec.errs, tt.maxAttempts)
-				assert.Equal(t, "status 500", rec.errs[len(rec.errs)-1], "the last error is kept")
+				assert.Equal(t, tt.maxAttempts, rec.Attempts)
+				require.Len(t, rec.Errors, tt.maxAttempts)
+				assert.Equal(t, "status 500", rec.Errors[len(rec.Errors)-1], "the last error is kept")
 				assert.Len(t, crm.calls[7], tt.maxAttempts, "no attempt after giving up")
 				assert.Equal(t, int64(1), d.Stats().GaveUp)
 			} else {

@@ -5,57 +5,59 @@ import (
 	"time"
 )
 
+// Claim is a batch of due records that one integrator reserved under a
+// lease: until the claim ends (settled, released, or taken over after its
+// lease ran out), no other integrator claims its records.
+type Claim struct {
+	// ID names the claim in the store; 0 for an empty claim (nothing was
+	// due).
+	ID int64
+	// Deliveries are the records claimed, oldest due first.
+	Deliveries []Delivery
+	// Expires is the earliest moment, by this process's clock, at which
+	// the lease may run out at the store: the lease measured from before
+	// the claim was sent. Another integrator may take the records over
+	// after it, unless the lease was extended.
+	Expires time.Time
+}
+
 // Queue is the store's side of delivery. Every integrator process uses its
-// own Queue, which claims records under its own identity and lease.
+// own Queue, which claims under the integrator's own name. A Queue keeps
+// no record of what it handed out: the Deliverer owns its claims, and the
+// store is the truth for everyone.
 type Queue interface {
-	// Claim reserves up to limit due pending records for this integrator
-	// under a lease. Records leased by another integrator are skipped
-	// until their lease runs out.
-	Claim(ctx context.Context, limit int) ([]Delivery, error)
-	// Settle records the outcomes of delivery attempts in one
-	// transaction: sent records become sent for good; failed ones are
-	// scheduled for a retry, or become failed when given up (GiveUp), and
-	// their lease is dropped.
-	Settle(ctx context.Context, outcomes []Outcome) error
-	// Extend renews the lease of the listed records while this
-	// integrator still holds them.
-	Extend(ctx context.Context, ids []int64) error
-	// Release gives back, due at once, every record the store shows as
-	// leased by this integrator except those in keep: at shutdown the
-	// claims it did not send, after a failed claim whose result was lost
-	// the claims it never learnt of.
-	Release(ctx context.Context, keep []int64) error
-	// NextDue returns how long until the earliest pending record that
-	// this integrator does not hold falls due (zero or less: it is due
-	// now), and false when there is none.
+	// Claim reserves up to limit due pending records that no live claim
+	// lists, oldest due first, as one claim under a lease of the given
+	// length. Before it picks records, it ends the claims of other
+	// integrators whose lease ran out, which makes their records
+	// claimable again: that is how a crashed integrator's work is taken
+	// over.
+	Claim(ctx context.Context, limit int, lease time.Duration) (Claim, error)
+	// Settle records the outcomes of delivery attempts and ends the
+	// claims in finished (every record of which has an outcome, or was
+	// never sent), in one transaction. A sent record becomes sent for
+	// good, whoever holds it now: the CRM has it. A failed one is
+	// scheduled for a retry (or becomes failed, when given up) only while
+	// the claim it came in is still this integrator's.
+	Settle(ctx context.Context, outcomes []Outcome, finished []int64) error
+	// Extend renews the leases of the listed claims, for the given length
+	// from now, as long as they are still this integrator's, and returns
+	// the ids of the claims it renewed. A claim that another integrator
+	// took over after its lease ran out is gone, and stays gone.
+	Extend(ctx context.Context, claims []int64, lease time.Duration) ([]int64, error)
+	// Release gives back, claimable at once, the records of the listed
+	// claims of this integrator except those in keep: a claim left with
+	// none of keep ends, the others shrink to their records in keep
+	// (records whose outcome could not be recorded: they may have been
+	// delivered, so they stay reserved until the lease runs out).
+	Release(ctx context.Context, claims []int64, keep []int64) error
+	// Sweep ends every claim of this integrator that is not in held: a
+	// claim whose answer was lost (the connection died after it
+	// committed), which the integrator never learnt of.
+	Sweep(ctx context.Context, held []int64) error
+	// NextDue returns how long until a record this integrator could claim
+	// falls due (zero or less: it is due now): the earliest pending record
+	// that no claim lists, or the end of the earliest lease of another
+	// integrator's claim. It returns false when there is neither.
 	NextDue(ctx context.Context) (time.Duration, bool, error)
 }
-
-// Publisher delivers one customer to the CRM.
-type Publisher interface {
-	// Publish sends c. A nil error means the CRM accepted it (HTTP 200);
-	// failures are reported as *PublishError.
-	Publish(ctx context.Context, c Customer) error
-}
-
-// PublishError is a failed delivery attempt.
-type PublishError struct {
-	// Status is the CRM's HTTP status, or 0 when no answer came.
-	Status int
-	// RetryAfter is the wait the CRM asked for, or 0.
-	RetryAfter time.Duration
-	// Reason is a short label for metrics and logs: "status 500",
-	// "timeout", "connection".
-	Reason string
-	// Err is the underlying error, if any.
-	Err error
-}
-
-func (e *PublishError) Error() string {
-	if e.Err != nil {
-		return e.Reason + ": " + e.Err.Error()
-	}
-	return e.Reason
-}
-
-func (e *PublishError) Unwrap() error { return e.Err }

@@ -246,6 +246,11 @@ func TestComposeServicesWaitForHealth(t *testing.T) {
 		assert.Equal(t, "service_healthy", services[name].dependsOn(t)["postgres"], "service %s must wait for a healthy postgres", name)
 	}
 	assert.Equal(t, "service_healthy", services["integrator"].dependsOn(t)["httpapi"])
+	// The integrator's health check gates the demo: the check starts once
+	// every integrator is ready, and a broken one fails the start.
+	require.Contains(t, services, "check")
+	assert.Equal(t, "service_healthy", services["check"].dependsOn(t)["integrator"], "the check must wait for healthy integrators")
+	assert.Equal(t, "service_completed_successfully", services["check"].dependsOn(t)["parser"])
 	assert.Equal(t, "no", services["parser"].Restart, "the parser is a one-shot job")
 
 	// docker compose up --scale integrator=3 needs distinct names and no
@@ -291,6 +296,8 @@ func TestDockerfile(t *testing.T) {
 	for _, pkg := range programs {
 		assert.Contains(t, build, "./cmd/"+filepath.Base(pkg), "the image must hold %s", filepath.Base(pkg))
 	}
+	assert.Equal(t, dependencyImports(t), dockerfileDependencies(t, lines),
+		"the Dockerfile's RUN go build of the dependencies must list the packages goquiz's programs import from other modules")
 	var copied bool
 	for _, l := range lines[lastFrom:] {
 		copied = copied || strings.HasPrefix(l, "COPY --from=")
@@ -301,4 +308,48 @@ func TestDockerfile(t *testing.T) {
 	ignore, err := os.ReadFile(filepath.Join(repoRoot, ".dockerignore"))
 	require.NoError(t, err)
 	assert.Contains(t, strings.Fields(string(ignore)), ".git", ".dockerignore must keep .git out of the build context")
+}
+
+// dockerfileDependencies returns the packages of the Dockerfile's RUN go
+// build that compiles the dependencies (the one that builds no ./cmd/),
+// sorted.
+func dockerfileDependencies(t *testing.T, lines []string) []string {
+	t.Helper()
+	var pkgs []string
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "RUN go build ") || strings.Contains(l, "./cmd/") {
+			continue
+		}
+		for _, f := range strings.Fields(strings.TrimPrefix(l, "RUN go build ")) {
+			if !strings.HasPrefix(f, "-") {
+				pkgs = append(pkgs, f)
+			}
+		}
+	}
+	require.NotEmpty(t, pkgs, "the Dockerfile has no RUN go build of the dependencies before COPY . .")
+	slices.Sort(pkgs)
+	return pkgs
+}
+
+// dependencyImports returns the packages of other modules that goquiz's
+// packages in the three programs import, sorted.
+func dependencyImports(t *testing.T) []string {
+	t.Helper()
+	gobin, err := goCommand()
+	require.NoError(t, err)
+	args := append([]string{"list", "-deps", "-f",
+		`{{if and (not .Standard) (eq .Module.Path "goquiz")}}{{range .Imports}}{{.}} {{end}}{{end}}`}, programs...)
+	cmd := exec.Command(gobin, args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	require.NoError(t, err, "go list")
+	var pkgs []string
+	for _, p := range strings.Fields(string(out)) {
+		first, _, _ := strings.Cut(p, "/")
+		if strings.Contains(first, ".") && !slices.Contains(pkgs, p) { // a module path, not the standard library nor goquiz
+			pkgs = append(pkgs, p)
+		}
+	}
+	slices.Sort(pkgs)
+	return pkgs
 }

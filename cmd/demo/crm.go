@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 )
@@ -83,15 +82,4 @@ func (c crm) waitReady(ctx context.Context, proc *child, timeout time.Duration) 
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// freePort returns a TCP port on the loopback interface that was free a
-// moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"goquiz/internal/cli"
 )
 
 // sample is what the demo sees of the pipeline at one moment.
@@ -30,7 +32,7 @@ type progress struct {
 }
 
 func newProgress(out io.Writer) *progress {
-	return &progress{out: out, tty: isTerminal(out)}
+	return &progress{out: out, tty: cli.IsTerminal(out)}
 }
 
 // show draws s.
@@ -68,7 +70,7 @@ func (s sample) line(n int64, compact bool) string {
 	t, c := s.table, s.crm
 	switch {
 	case s.tableErr != nil:
-		fmt.Fprintf(&b, "database: %s", oneLine(s.tableErr.Error(), 50))
+		fmt.Fprintf(&b, "database: %s", cli.OneLine(s.tableErr.Error(), 50))
 	case compact:
 		fmt.Fprintf(&b, "stored %s/%s sent %s retry %s", group(t.stored), group(n), group(t.sent), group(t.waiting))
 	default:
@@ -108,25 +110,6 @@ func group(v int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
-}
-
-// oneLine squeezes s onto one line of at most max bytes.
-func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		s = s[:max-3] + "..."
-	}
-	return s
-}
-
-// isTerminal tells whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // terminalWidth is the width of the terminal w, 0 when unknown.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"goquiz/impl/fake"
+	"goquiz/internal/testbin"
 )
 
 // errInterrupted reports that a signal stopped the demo.
@@ -167,7 +168,7 @@ func (d *demo) startCRM(ctx context.Context) error {
 	d.crm = crm{token: os.Getenv("API_TOKEN"), client: &http.Client{}}
 	var last error
 	for attempt := 1; attempt <= 3; attempt++ {
-		port, err := freePort()
+		port, err := testbin.FreePort()
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"time"
@@ -29,20 +28,12 @@ type config struct {
 	Seed          uint64        `envconfig:"SEED" default:"0" desc:"seed of the random faults; 0: random"`
 	LogInterval   time.Duration `envconfig:"LOG_INTERVAL" default:"5s" desc:"interval of the statistics log line, logged only on change"`
 	MetricsListen string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9091; empty: none"`
+	cli.Logging
 }
 
-// loadConfig reads and validates the configuration from the environment.
-// Its error is one line.
-func loadConfig() (config, error) {
-	var cfg config
-	if err := cli.LoadEnv(&cfg); err != nil {
-		return cfg, err
-	}
-	return cfg, cfg.validate()
-}
-
-// validate reports the first invalid value of cfg, naming its variable.
-func (c config) validate() error {
+// Validate reports the first invalid value of the configuration, naming
+// its variable.
+func (c config) Validate() error {
 	if c.Listen == "" {
 		return errors.New("API_LISTEN: must not be empty")
 	}
@@ -125,10 +116,3 @@ const synopsis = `Usage: httpapi [-h]
 httpapi serves a mock CRM API: POST a customer as JSON to any path but
 /stats; GET /stats for the counters. Faults are switched on by the
 environment.`
-
-// printUsage writes the usage line and every variable with its default and
-// description to w.
-func printUsage(w io.Writer) error {
-	cli.Usage(w, synopsis, &config{})
-	return nil
-}

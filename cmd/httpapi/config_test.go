@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"math"
 	"os"
 	"testing"
@@ -8,11 +11,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"goquiz/internal/cli"
 )
 
 // validConfig returns the default configuration.
 func validConfig() config {
-	return config{Listen: ":8080", RetryAfter: time.Second, HangFor: 30 * time.Second, MaxBodyBytes: 8 << 20, LogInterval: 5 * time.Second}
+	return config{Listen: ":8080", RetryAfter: time.Second, HangFor: 30 * time.Second, MaxBodyBytes: 8 << 20, LogInterval: 5 * time.Second,
+		Logging: cli.Logging{LogFormat: "text"}}
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -39,7 +45,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := validConfig()
 			tt.modify(&c)
-			err := c.validate()
+			err := c.Validate()
 			if tt.wantErr == "" {
 				require.NoError(t, err)
 				require.NoError(t, c.mock().Validate())
@@ -64,7 +70,7 @@ func TestLoadConfig(t *testing.T) {
 				"API_LISTEN": "127.0.0.1:9000", "API_TOKEN": "tok", "FAIL_RATE": "0.1", "RATE_LIMIT_RATE": "0.2",
 				"RETRY_AFTER": "2s", "LATENCY": "5ms", "LATENCY_JITTER": "3ms", "HANG_RATE": "0.01", "HANG_FOR": "1m",
 				"OUTAGE_EVERY": "60s", "OUTAGE_FOR": "10s", "MAX_BODY_BYTES": "1024", "SEED": "7", "LOG_INTERVAL": "1s",
-				"METRICS_LISTEN": ":9091",
+				"METRICS_LISTEN": ":9091", "LOG_FORMAT": "json",
 			},
 			want: func(c *config) {
 				*c = config{
@@ -72,12 +78,14 @@ func TestLoadConfig(t *testing.T) {
 					RetryAfter: 2 * time.Second, Latency: 5 * time.Millisecond, LatencyJitter: 3 * time.Millisecond,
 					HangRate: 0.01, HangFor: time.Minute, OutageEvery: time.Minute, OutageFor: 10 * time.Second,
 					MaxBodyBytes: 1024, Seed: 7, LogInterval: time.Second, MetricsListen: ":9091",
+					Logging: cli.Logging{LogFormat: "json"},
 				}
 			},
 		},
 		{name: "unparsable rate", env: map[string]string{"FAIL_RATE": "x"}, wantErr: `FAIL_RATE="x" is not a number`},
 		{name: "unparsable duration", env: map[string]string{"LATENCY": "5"}, wantErr: `LATENCY="5" is not a duration`},
 		{name: "out of range", env: map[string]string{"HANG_RATE": "1.5"}, wantErr: "HANG_RATE"},
+		{name: "unknown log format", env: map[string]string{"LOG_FORMAT": "xml"}, wantErr: `LOG_FORMAT="xml" is not text or json`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,6 +117,17 @@ func TestConfigLogRedactsToken(t *testing.T) {
 			assert.Equal(t, "***", a.Value.String())
 		}
 	}
+}
+
+// loadConfig reads the configuration from the environment as run does;
+// its error is what run reports.
+func loadConfig() (config, error) {
+	var cfg config
+	var stderr bytes.Buffer
+	if _, _, code, ok := cli.Start("httpapi", synopsis, &cfg, nil, io.Discard, &stderr); !ok {
+		return cfg, fmt.Errorf("exit code %d: %s", code, stderr.String())
+	}
+	return cfg, nil
 }
 
 // unsetenv unsets the variable for the duration of the test.

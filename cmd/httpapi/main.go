@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +18,7 @@ import (
 	"time"
 
 	"goquiz/impl/mockcrm"
+	"goquiz/internal/cli"
 )
 
 // Server timeouts.
@@ -33,39 +32,25 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run runs the command and returns its exit code.
+// run runs the mock CRM with the command line args and returns its exit
+// code.
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("httpapi", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			if err := printUsage(stdout); err != nil {
-				fmt.Fprintf(stderr, "httpapi: %v\n", err)
-				return 1
-			}
-			return 0
-		}
-		fmt.Fprintf(stderr, "httpapi: %v (see -h)\n", err)
-		return 2
+	var cfg config
+	out, args, code, ok := cli.Start("httpapi", synopsis, &cfg, args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "httpapi: unexpected argument %q (configuration is read from the environment, see -h)\n", fs.Arg(0))
-		return 2
+	if len(args) > 0 {
+		return out.Fail(cli.ExitUsage, fmt.Errorf("unexpected argument %q (configuration is read from the environment, see httpapi -h)", args[0]))
 	}
-	cfg, err := loadConfig()
-	if err != nil {
-		fmt.Fprintf(stderr, "httpapi: %v\n", err)
-		return 2
-	}
-
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger := out.Logger(slog.LevelInfo)
+	slog.SetDefault(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := serve(ctx, cfg, logger); err != nil {
-		fmt.Fprintf(stderr, "httpapi: %v\n", err)
-		return 1
+		return out.Fail(cli.ExitFailure, err)
 	}
-	return 0
+	return cli.ExitOK
 }
 
 // serve serves the mock CRM until ctx ends, then shuts down gracefully.

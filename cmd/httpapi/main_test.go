@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,23 +21,21 @@ import (
 
 	"goquiz/common"
 	"goquiz/impl/mockcrm"
+	"goquiz/internal/testbin"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
+}
 
 // envNames are the variables the command reads, kept out of the test's
 // own environment when running it.
 var envNames = []string{
 	"API_LISTEN", "API_TOKEN", "FAIL_RATE", "RATE_LIMIT_RATE", "RETRY_AFTER", "LATENCY",
 	"LATENCY_JITTER", "HANG_RATE", "HANG_FOR", "OUTAGE_EVERY", "OUTAGE_FOR",
-	"MAX_BODY_BYTES", "SEED", "LOG_INTERVAL", "METRICS_LISTEN",
-}
-
-// buildBinary builds the command into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "httpapi")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
+	"MAX_BODY_BYTES", "SEED", "LOG_INTERVAL", "METRICS_LISTEN", "LOG_FORMAT",
 }
 
 // command returns the command running bin with args and, over a clean
@@ -53,16 +50,6 @@ func command(t *testing.T, bin string, env []string, args ...string) *exec.Cmd {
 	}
 	cmd.Env = append(cmd.Env, env...)
 	return cmd
-}
-
-// freeAddr returns a loopback address with a port free at the time.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
 }
 
 // exitCode returns the exit code of a finished command.
@@ -91,11 +78,11 @@ func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := buildBinary(t)
+	bin := testbin.Build(t, "goquiz/cmd/httpapi")
 
 	t.Run("serves and shuts down on SIGTERM", func(t *testing.T) {
 		const token = "t0ps3cret"
-		addr := freeAddr(t)
+		addr := testbin.FreeAddr(t)
 		cmd := command(t, bin, []string{"API_LISTEN=" + addr, "API_TOKEN=" + token, "LOG_INTERVAL=50ms"})
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -137,7 +124,7 @@ func TestBinary(t *testing.T) {
 	})
 
 	t.Run("serves metrics on METRICS_LISTEN", func(t *testing.T) {
-		addr, metricsAddr := freeAddr(t), freeAddr(t)
+		addr, metricsAddr := testbin.FreeAddr(t), testbin.FreeAddr(t)
 		cmd := command(t, bin, []string{"API_LISTEN=" + addr, "METRICS_LISTEN=" + metricsAddr, "FAIL_RATE=0.5", "SEED=3"})
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -178,7 +165,7 @@ func TestBinary(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		defer ln.Close()
-		cmd := command(t, bin, []string{"API_LISTEN=" + freeAddr(t), "METRICS_LISTEN=" + ln.Addr().String()})
+		cmd := command(t, bin, []string{"API_LISTEN=" + testbin.FreeAddr(t), "METRICS_LISTEN=" + ln.Addr().String()})
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		err = cmd.Run()
@@ -203,7 +190,7 @@ func TestBinary(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.env, func(t *testing.T) {
-				cmd := command(t, bin, []string{tt.env, "API_LISTEN=" + freeAddr(t)})
+				cmd := command(t, bin, []string{tt.env, "API_LISTEN=" + testbin.FreeAddr(t)})
 				var stdout, stderr bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &stdout, &stderr
 				err := cmd.Run()

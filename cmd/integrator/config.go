@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"goquiz/impl/postgres"
+	"goquiz/internal/cli"
 )
 
 // config is the integrator's environment.
@@ -28,6 +29,7 @@ type config struct {
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	MaxAttempts    int           `envconfig:"MAX_ATTEMPTS" default:"0" desc:"failed attempts after which a record is given up (state failed, see integrator retry-failed); 0: retry until delivered"`
 	MetricsListen  string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9090; empty: none"`
+	cli.Logging
 }
 
 // store returns the options of the integrator's store; log receives what
@@ -36,7 +38,8 @@ func (c config) store(log *slog.Logger) postgres.Options {
 	return postgres.Options{Wait: c.ConnectTimeout, Timeout: c.DBTimeout, App: "goquiz integrator", Reap: true, Logger: log}
 }
 
-func (c config) validate() error {
+// Validate checks the values of the configuration.
+func (c config) Validate() error {
 	var errs []error
 	if c.DSN == "" {
 		errs = append(errs, errors.New("DSN is empty"))

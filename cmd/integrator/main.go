@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -39,30 +40,35 @@ integrator retry-failed  puts the records given up after MAX_ATTEMPTS back to
                          pending, due at once, with their attempts reset.`
 
 func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs the integrator with the command line args — the daemon, or one
+// of its commands — and returns its exit code.
+func run(args []string, stdout, stderr io.Writer) int {
 	var cfg config
-	args := cli.Args("integrator", synopsis, &cfg, os.Args[1:])
-	cmd := run
+	out, args, code, ok := cli.Start("integrator", synopsis, &cfg, args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	cmd := daemon
 	switch {
 	case len(args) == 0:
 	case len(args) == 1 && args[0] == "status":
-		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return status(ctx, cfg, os.Stdout) }
+		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return status(ctx, cfg, stdout) }
 	case len(args) == 1 && args[0] == "retry-failed":
-		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return retryFailed(ctx, cfg, os.Stdout) }
+		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return retryFailed(ctx, cfg, stdout) }
 	default:
-		cli.Fatal("integrator", cli.ExitUsage, fmt.Errorf("unknown command %q: use no argument (the daemon), status or retry-failed; the daemon is configured by the environment (see integrator -h)", strings.Join(args, " ")))
+		return out.Fail(cli.ExitUsage, fmt.Errorf("unknown command %q: use no argument (the daemon), status or retry-failed; the daemon is configured by the environment (see integrator -h)", strings.Join(args, " ")))
 	}
-	if err := cli.LoadEnv(&cfg); err != nil {
-		cli.Fatal("integrator", cli.ExitUsage, fmt.Errorf("%w (see integrator -h)", err))
-	}
-	if err := cfg.validate(); err != nil {
-		cli.Fatal("integrator", cli.ExitUsage, fmt.Errorf("invalid configuration: %w (see integrator -h)", err))
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.level()}))
+	log := out.Logger(cfg.level())
+	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := cmd(ctx, cfg, log); err != nil {
-		cli.Fatal("integrator", cli.ExitFailure, err)
+		return out.Fail(cli.ExitFailure, err)
 	}
+	return cli.ExitOK
 }
 
 // gcPercent is the daemon's garbage collection target unless GOGC is set.
@@ -72,7 +78,8 @@ func main() {
 // its CPU at full speed.
 const gcPercent = 400
 
-func run(ctx context.Context, cfg config, log *slog.Logger) error {
+// daemon delivers records until ctx ends.
+func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
@@ -109,7 +116,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	ln, err := postgres.Listen(listenDSN, cfg.store(log), func(event string, err error) {
 		switch event {
 		case "disconnected":
-			log.Warn("listener lost its database connection; reconnecting", "error", errText(err))
+			log.Warn("listener lost its database connection; reconnecting", "error", err)
 		case "reconnected":
 			log.Info("listener reconnected; looking for due records")
 		}
@@ -145,7 +152,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if obs != nil {
 		dcfg.Observer = obs
 	}
-	q := db.Queue(owner, cfg.Lease)
+	q := db.Queue(owner)
 	defer q.Close()
 	return common.NewDeliverer(q, pub, dcfg).Run(ctx)
 }
@@ -164,11 +171,4 @@ func redacted(secret string) string {
 		return "(unset)"
 	}
 	return "***"
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }

@@ -23,16 +23,6 @@ import (
 	"goquiz/internal/testbin"
 )
 
-// freeAddr returns a loopback address with a port free at the time.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
-
 // scrape returns the samples of a Prometheus text page by series.
 func scrape(t *testing.T, url string) map[string]float64 {
 	t.Helper()
@@ -169,7 +159,7 @@ func TestMetricsAndHealthEndpoints(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	_, srv := newRecorder(mockcrm.Config{FailRate: 0.2, Seed: 11})
 	defer srv.Close()
-	addr := freeAddr(t)
+	addr := testbin.FreeAddr(t)
 	base := "http://" + addr
 	p := testbin.Start(t, integrator(t), env(dsn, srv.URL, "METRICS_LISTEN="+addr))
 	require.Eventually(t, func() bool { code, _ := httpGet(base + "/healthz"); return code == 200 }, 20*time.Second, 20*time.Millisecond)
@@ -197,8 +187,8 @@ func TestMetricsAndHealthEndpoints(t *testing.T) {
 func TestUnreachableCRMAtStartIsAWarning(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	seed(t, dsn, 1, 3)
-	crmAddr := freeAddr(t) // nothing listens there
-	metricsAddr := freeAddr(t)
+	crmAddr := testbin.FreeAddr(t) // nothing listens there
+	metricsAddr := testbin.FreeAddr(t)
 	p := testbin.Start(t, integrator(t), env(dsn, "http://"+crmAddr, "METRICS_LISTEN="+metricsAddr))
 	require.Eventually(t, func() bool { return strings.Contains(p.Output(), "CRM unreachable at start") }, 20*time.Second, 20*time.Millisecond)
 	line := ""

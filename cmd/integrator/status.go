@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"goquiz/impl/postgres"
+	"goquiz/internal/cli"
 )
 
 // status prints the delivery status read from the database.
@@ -57,20 +57,10 @@ func writeStatus(w io.Writer, st postgres.Status) {
 		fmt.Fprintln(w, "last errors of undelivered records (records  error):")
 		width := len(strconv.FormatInt(st.LastErrors[0].Records, 10)) // the most frequent comes first
 		for _, e := range st.LastErrors {
-			fmt.Fprintf(w, "  %*d  %s\n", max(width, 7), e.Records, oneLine(e.Error))
+			fmt.Fprintf(w, "  %*d  %s\n", max(width, 7), e.Records, cli.OneLine(e.Error, 200))
 		}
 	}
 	if st.Failed > 0 {
 		fmt.Fprintln(w, "failed records were given up after MAX_ATTEMPTS: run integrator retry-failed to send them again")
 	}
-}
-
-// oneLine puts s, an error that may span lines, on one line, cut at 200
-// bytes.
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 200 {
-		s = strings.ToValidUTF8(s[:200], "") + "…"
-	}
-	return s
 }

@@ -2,7 +2,7 @@ package main
 
 import (
 	"errors"
-	"os"
+	"log/slog"
 	"time"
 
 	"goquiz/impl/postgres"
@@ -17,22 +17,19 @@ type config struct {
 	Rejects          string        `envconfig:"REJECTS" desc:"path of a CSV file (line,reason,record) to write rejected records to"`
 	ConnectTimeout   time.Duration `envconfig:"CONNECT_TIMEOUT" default:"10s" desc:"how long to retry an unreachable database before giving up, at start and when a chunk's connection is lost"`
 	DBTimeout        time.Duration `envconfig:"DB_TIMEOUT" default:"30s" desc:"longest wait for an answer of the database; then the connection is closed and the chunk stored again on a new one"`
-	ProgressInterval time.Duration `envconfig:"PROGRESS_INTERVAL" default:"5s" desc:"how often to log progress when standard error is not a terminal"`
+	ProgressInterval time.Duration `envconfig:"PROGRESS_INTERVAL" default:"5s" desc:"how often to log progress when standard error is not a terminal or LOG_FORMAT is json"`
 	Seed             int64         `envconfig:"SEED" default:"1" desc:"seed of the generated customers of 'parser N'"`
+	cli.Logging
 }
 
-// store returns the options of the parser's store.
-func (c config) store() postgres.Options {
-	return postgres.Options{
-		Wait:    c.ConnectTimeout,
-		Timeout: c.DBTimeout,
-		App:     "goquiz parser",
-		Reap:    true,
-		Logger:  cli.Logger(os.Stderr, "parser"),
-	}
+// store returns the options of the parser's store; log receives what it
+// does by itself (chunks stored again, lost sessions ended).
+func (c config) store(log *slog.Logger) postgres.Options {
+	return postgres.Options{Wait: c.ConnectTimeout, Timeout: c.DBTimeout, App: "goquiz parser", Reap: true, Logger: log}
 }
 
-func (c config) validate() error {
+// Validate checks the values of the configuration.
+func (c config) Validate() error {
 	var errs []error
 	if c.DSN == "" {
 		errs = append(errs, errors.New("DSN is empty"))

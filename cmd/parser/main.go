@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -37,28 +38,35 @@ chunk in progress is rolled back, committed chunks stay), 2 on bad usage or
 configuration.`
 
 func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs the parser with the command line args and returns its exit
+// code.
+func run(args []string, stdout, stderr io.Writer) int {
 	var cfg config
-	args := cli.Args("parser", synopsis, &cfg, os.Args[1:])
+	out, args, code, ok := cli.Start("parser", synopsis, &cfg, args, stdout, stderr)
+	if !ok {
+		return code
+	}
 	if len(args) != 1 {
-		cli.Fatal("parser", cli.ExitUsage, errors.New("expected one argument: a CSV file, - for standard input, or a number of customers to generate (see parser -h)"))
+		return out.Fail(cli.ExitUsage, errors.New("expected one argument: a CSV file, - for standard input, or a number of customers to generate (see parser -h)"))
 	}
-	if err := cli.LoadEnv(&cfg); err != nil {
-		cli.Fatal("parser", cli.ExitUsage, err)
-	}
-	if err := cfg.validate(); err != nil {
-		cli.Fatal("parser", cli.ExitUsage, fmt.Errorf("invalid configuration: %w", err))
-	}
+	slog.SetDefault(out.Logger(slog.LevelInfo))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, args[0]); err != nil {
+	if err := load(ctx, cfg, args[0], out, stdout, stderr); err != nil {
 		if ctx.Err() != nil {
 			err = errors.New("interrupted: the chunk in progress was rolled back, committed chunks stay; rerun to finish")
 		}
-		cli.Fatal("parser", cli.ExitFailure, err)
+		return out.Fail(cli.ExitFailure, err)
 	}
+	return cli.ExitOK
 }
 
-func run(ctx context.Context, cfg config, arg string) error {
+// load loads the input arg names into the database, reporting progress on
+// stderr and the summary on stdout.
+func load(ctx context.Context, cfg config, arg string, out *cli.Output, stdout, stderr io.Writer) error {
 	in, err := openInput(arg)
 	if err != nil {
 		return err
@@ -76,7 +84,7 @@ func run(ctx context.Context, cfg config, arg string) error {
 		return fmt.Errorf("%s: %w", in.name, err)
 	}
 
-	db, err := postgres.Open(ctx, cfg.DSN, cfg.store())
+	db, err := postgres.Open(ctx, cfg.DSN, cfg.store(out.Logger(slog.LevelInfo)))
 	if err != nil {
 		return err
 	}
@@ -98,7 +106,7 @@ func run(ctx context.Context, cfg config, arg string) error {
 	}
 
 	start := time.Now()
-	prog := newProgress(os.Stderr, cfg.ProgressInterval, src)
+	prog := newProgress(stderr, out, cfg.ProgressInterval, src)
 	st, err := common.Load(ctx, src, db.Writer(), rejects, common.LoadOptions{
 		ChunkSize: cfg.ChunkSize,
 		Progress:  prog.update,
@@ -113,7 +121,7 @@ func run(ctx context.Context, cfg config, arg string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w (committed before the error: %d stored, %d duplicates; rerun the same input to finish: what is stored is skipped)", in.name, err, st.Stored, st.Duplicates)
 	}
-	fmt.Printf("read %d rows: %d stored, %d duplicates, %d rejected in %s (%.0f rows/s)\n",
+	fmt.Fprintf(stdout, "read %d rows: %d stored, %d duplicates, %d rejected in %s (%.0f rows/s)\n",
 		st.Read, st.Stored, st.Duplicates, st.Rejected, elapsed.Round(time.Millisecond),
 		float64(st.Read)/max(elapsed.Seconds(), 1e-9))
 	return nil

@@ -1,19 +1,22 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
-	"os"
+	"log/slog"
 	"sync"
 	"time"
 
 	"goquiz/common"
+	"goquiz/internal/cli"
 )
 
 // progress shows how far a load is: a line redrawn in place on a terminal,
-// or an occasional log line otherwise.
+// or otherwise an occasional log line, as text or as a JSON record.
 type progress struct {
 	out      io.Writer
+	log      *slog.Logger // under LOG_FORMAT=json; nil for text
 	terminal bool
 	every    time.Duration
 	start    time.Time
@@ -24,13 +27,18 @@ type progress struct {
 	drew bool
 }
 
-func newProgress(out *os.File, every time.Duration, src common.Progresser) *progress {
-	fi, err := out.Stat()
-	terminal := err == nil && fi.Mode()&os.ModeCharDevice != 0
-	if terminal {
-		every = 200 * time.Millisecond
+// terminalInterval is how often the line on a terminal is redrawn.
+const terminalInterval = 200 * time.Millisecond
+
+func newProgress(w io.Writer, out *cli.Output, every time.Duration, src common.Progresser) *progress {
+	p := &progress{out: w, every: every, start: time.Now(), src: src}
+	switch {
+	case out.JSON():
+		p.log = out.Logger(slog.LevelInfo)
+	case cli.IsTerminal(w):
+		p.terminal, p.every = true, terminalInterval
 	}
-	return &progress{out: out, terminal: terminal, every: every, start: time.Now(), src: src}
+	return p
 }
 
 // update is called after every committed chunk.
@@ -42,19 +50,25 @@ func (p *progress) update(st common.LoadStats) {
 		return
 	}
 	p.last = now
-	line := p.describe(st, now)
-	if p.terminal {
-		fmt.Fprintf(p.out, "\r\033[K%s", line)
+	switch {
+	case p.log != nil:
+		p.record(st, now)
+	case p.terminal:
+		fmt.Fprintf(p.out, "\r\033[K%s", p.describe(st, now))
 		p.drew = true
-	} else {
-		fmt.Fprintf(p.out, "parser: progress: %s\n", line)
+	default:
+		fmt.Fprintf(p.out, "parser: progress: %s\n", p.describe(st, now))
 	}
 }
 
+// rate is the rows read per second since the start.
+func (p *progress) rate(st common.LoadStats, now time.Time) float64 {
+	return float64(st.Read) / max(now.Sub(p.start).Seconds(), 1e-9)
+}
+
 func (p *progress) describe(st common.LoadStats, now time.Time) string {
-	elapsed := now.Sub(p.start).Seconds()
 	s := fmt.Sprintf("%d rows read, %d stored, %d duplicates, %d rejected, %.0f rows/s",
-		st.Read, st.Stored, st.Duplicates, st.Rejected, float64(st.Read)/max(elapsed, 1e-9))
+		st.Read, st.Stored, st.Duplicates, st.Rejected, p.rate(st, now))
 	if p.src != nil {
 		done, total := p.src.Progress()
 		if total > 0 {
@@ -64,6 +78,25 @@ func (p *progress) describe(st common.LoadStats, now time.Time) string {
 		}
 	}
 	return s
+}
+
+// record logs the progress as a record whose attributes are the counts.
+func (p *progress) record(st common.LoadStats, now time.Time) {
+	attrs := []slog.Attr{
+		slog.Int64("rows_read", st.Read),
+		slog.Int64("stored", st.Stored),
+		slog.Int64("duplicates", st.Duplicates),
+		slog.Int64("rejected", st.Rejected),
+		slog.Int64("rows_per_second", int64(p.rate(st, now))),
+	}
+	if p.src != nil {
+		done, total := p.src.Progress()
+		attrs = append(attrs, slog.Int64("bytes_read", done))
+		if total > 0 {
+			attrs = append(attrs, slog.Int64("bytes_total", total))
+		}
+	}
+	p.log.LogAttrs(context.Background(), slog.LevelInfo, "progress", attrs...)
 }
 
 // finish clears the progress line on a terminal.

@@ -51,7 +51,7 @@ func BenchmarkPublish(b *testing.B) {
 		b.SetParallelism(benchParallelism)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if err := c.Publish(context.Background(), benchCustomer(ids.Add(1))); err != nil {
+				if err := errOf(c.Publish(context.Background(), benchCustomer(ids.Add(1)))); err != nil {
 					b.Error(err)
 					return
 				}
@@ -71,7 +71,7 @@ func BenchmarkPublish(b *testing.B) {
 		b.SetParallelism(benchParallelism)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if err := c.Publish(context.Background(), benchCustomer(ids.Add(1))); err != nil {
+				if err := errOf(c.Publish(context.Background(), benchCustomer(ids.Add(1)))); err != nil {
 					b.Error(err)
 					return
 				}

@@ -121,7 +121,7 @@ func TestPublishWireFormat(t *testing.T) {
 			srv, seen := newCaptureServer(t)
 			c := newClient(t, srv.URL+"/customers", Options{Token: tt.token, Timeout: 5 * time.Second})
 
-			require.NoError(t, c.Publish(context.Background(), tt.customer))
+			require.NoError(t, errOf(c.Publish(context.Background(), tt.customer)))
 			got := <-seen
 
 			assert.Equal(t, http.MethodPost, got.method)
@@ -150,7 +150,7 @@ func TestPublishSendsEndpointCredentials(t *testing.T) {
 	srv, seen := newCaptureServer(t)
 	endpoint := strings.Replace(srv.URL, "http://", "http://ann:p%40ss@", 1) + "/customers?source=goquiz"
 	c := newClient(t, endpoint, Options{Timeout: 5 * time.Second})
-	require.NoError(t, c.Publish(context.Background(), common.Customer{ID: 1}))
+	require.NoError(t, errOf(c.Publish(context.Background(), common.Customer{ID: 1})))
 	got := <-seen
 	assert.Equal(t, "/customers", got.path)
 	user, pass, ok := (&http.Request{Header: got.header}).BasicAuth()
@@ -198,16 +198,16 @@ func TestPublishStatus(t *testing.T) {
 			defer srv.Close()
 			c := newClient(t, srv.URL, Options{Token: "tok-123", Timeout: 5 * time.Second})
 
-			err := c.Publish(context.Background(), common.Customer{ID: 1})
+			err := errOf(c.Publish(context.Background(), common.Customer{ID: 1}))
 			if !tt.wantErr {
 				require.NoError(t, err)
 				return
 			}
 			pe := publishError(t, err)
 			assert.Equal(t, tt.status, pe.Status)
-			assert.Equal(t, "status "+strconv.Itoa(tt.status), pe.Reason)
-			assert.GreaterOrEqual(t, pe.RetryAfter, tt.wantMin)
-			assert.LessOrEqual(t, pe.RetryAfter, tt.wantMax)
+			assert.Equal(t, "status "+strconv.Itoa(tt.status), pe.Reason())
+			assert.GreaterOrEqual(t, pe.Wait(), tt.wantMin)
+			assert.LessOrEqual(t, pe.Wait(), tt.wantMax)
 			assert.NotContains(t, err.Error(), "tok-123")
 		})
 	}
@@ -225,7 +225,7 @@ func TestPublishTransportFailures(t *testing.T) {
 			name:       "server slower than timeout",
 			endpoint:   func(t *testing.T) string { return newHangingServer(t).URL },
 			timeout:    100 * time.Millisecond,
-			wantReason: ReasonTimeout,
+			wantReason: "timeout",
 		},
 		{
 			name: "connection refused",
@@ -235,7 +235,7 @@ func TestPublishTransportFailures(t *testing.T) {
 				return srv.URL
 			},
 			timeout:    5 * time.Second,
-			wantReason: ReasonConnection,
+			wantReason: "connection",
 		},
 		{
 			name: "connection closed without answer",
@@ -250,7 +250,7 @@ func TestPublishTransportFailures(t *testing.T) {
 				return srv.URL
 			},
 			timeout:    5 * time.Second,
-			wantReason: ReasonConnection,
+			wantReason: "connection",
 		},
 		{
 			name: "garbage answer",
@@ -267,7 +267,7 @@ func TestPublishTransportFailures(t *testing.T) {
 				return srv.URL
 			},
 			timeout:    5 * time.Second,
-			wantReason: ReasonConnection,
+			wantReason: "connection",
 		},
 	}
 	for _, tt := range tests {
@@ -275,13 +275,13 @@ func TestPublishTransportFailures(t *testing.T) {
 			c := newClient(t, tt.endpoint(t), Options{Token: token, Timeout: tt.timeout})
 
 			start := time.Now()
-			err := c.Publish(context.Background(), common.Customer{ID: 5})
+			err := errOf(c.Publish(context.Background(), common.Customer{ID: 5}))
 			elapsed := time.Since(start)
 
 			pe := publishError(t, err)
-			assert.Equal(t, tt.wantReason, pe.Reason)
+			assert.Equal(t, tt.wantReason, pe.Reason())
 			assert.Zero(t, pe.Status)
-			assert.Zero(t, pe.RetryAfter)
+			assert.Zero(t, pe.Wait())
 			assert.Error(t, pe.Err)
 			assert.NotContains(t, err.Error(), token)
 			assert.Less(t, elapsed, tt.timeout+2*time.Second)
@@ -328,7 +328,7 @@ func TestPublishCallerContextEnded(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := tt.ctx()
 			defer cancel()
-			err := c.Publish(ctx, common.Customer{ID: 1})
+			err := errOf(c.Publish(ctx, common.Customer{ID: 1}))
 			require.ErrorIs(t, err, tt.wantErr)
 			var pe *common.PublishError
 			assert.False(t, errors.As(err, &pe), "caller cancellation is not a failed attempt")
@@ -411,7 +411,7 @@ func TestPublishReusesConnections(t *testing.T) {
 				if id > requests {
 					return
 				}
-				if err := c.Publish(context.Background(), common.Customer{ID: id, FirstName: "x"}); err != nil {
+				if err := errOf(c.Publish(context.Background(), common.Customer{ID: id, FirstName: "x"})); err != nil {
 					failed.Add(1)
 				}
 			}
@@ -464,7 +464,7 @@ func TestPublishThroughProxyFromEnvironment(t *testing.T) {
 
 	// A name only the proxy resolves: localhost is never proxied.
 	c := newClient(t, "http://crm.invalid/customers", Options{Timeout: 5 * time.Second})
-	require.NoError(t, c.Publish(context.Background(), common.Customer{ID: 9}))
+	require.NoError(t, errOf(c.Publish(context.Background(), common.Customer{ID: 9})))
 	got := <-seen
 	assert.Equal(t, "/customers", got.path)
 	assert.Equal(t, []string{common.IdempotencyKey(9)}, got.header.Values("Idempotency-Key"))
@@ -494,7 +494,7 @@ func TestPublishLongAnswers(t *testing.T) {
 			wantReason: "status 500", wantStatus: http.StatusInternalServerError},
 		{name: "16 KiB of header is read", status: http.StatusOK, headerLen: 16 << 10},
 		{name: "a header longer than the limit fails", status: http.StatusOK, headerLen: 2 * maxHeader,
-			wantReason: ReasonConnection},
+			wantReason: "connection"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -511,13 +511,13 @@ func TestPublishLongAnswers(t *testing.T) {
 			// it usable, or a new one.
 			c := newClient(t, srv.URL, Options{Timeout: 5 * time.Second, MaxConns: 1})
 			for id := range int64(3) {
-				err := c.Publish(context.Background(), common.Customer{ID: id + 1})
+				err := errOf(c.Publish(context.Background(), common.Customer{ID: id + 1}))
 				if tt.wantReason == "" {
 					require.NoError(t, err)
 					continue
 				}
 				pe := publishError(t, err)
-				assert.Equal(t, tt.wantReason, pe.Reason)
+				assert.Equal(t, tt.wantReason, pe.Reason())
 				assert.Equal(t, tt.wantStatus, pe.Status)
 			}
 		})
@@ -540,7 +540,7 @@ func TestPublishSendsPathAsConfigured(t *testing.T) {
 			}))
 			defer srv.Close()
 			c := newClient(t, srv.URL+tt.path, Options{Timeout: 5 * time.Second})
-			require.NoError(t, c.Publish(context.Background(), common.Customer{ID: 1}))
+			require.NoError(t, errOf(c.Publish(context.Background(), common.Customer{ID: 1})))
 			assert.Equal(t, tt.want, <-seen)
 		})
 	}
@@ -564,7 +564,7 @@ func TestPublishAfterCRMClosedIdleConnections(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make(chan error, 4)
 		for i := range 4 {
-			wg.Go(func() { errs <- c.Publish(context.Background(), common.Customer{ID: int64(round*4 + i + 1)}) })
+			wg.Go(func() { errs <- errOf(c.Publish(context.Background(), common.Customer{ID: int64(round*4 + i + 1)})) })
 		}
 		wg.Wait()
 		close(errs)
@@ -584,7 +584,7 @@ func TestPublishOverTLS(t *testing.T) {
 	c.hc.TLSConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig
 
 	for id := range int64(2) {
-		require.NoError(t, c.Publish(context.Background(), common.Customer{ID: id + 1}))
+		require.NoError(t, errOf(c.Publish(context.Background(), common.Customer{ID: id + 1})))
 		got := <-seen
 		assert.Equal(t, "/customers", got.path)
 		assert.Equal(t, []string{"Bearer tok"}, got.header.Values("Authorization"))
@@ -616,10 +616,13 @@ func TestPublishWaitingForAConnectionTimesOut(t *testing.T) {
 
 	errs := make(chan error, 2)
 	for id := range int64(2) {
-		go func() { errs <- c.Publish(context.Background(), common.Customer{ID: id + 1}) }()
+		go func() { errs <- errOf(c.Publish(context.Background(), common.Customer{ID: id + 1})) }()
 	}
 	for range 2 {
 		pe := publishError(t, <-errs)
-		assert.Equal(t, ReasonTimeout, pe.Reason, pe.Error())
+		assert.Equal(t, "timeout", pe.Reason(), pe.Error())
 	}
 }
+
+// errOf returns the error of a Publish.
+func errOf(_ common.Budget, err error) error { return err }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -36,9 +35,9 @@ type answer struct {
 // error. When ctx ends before an answer came, it returns an error wrapping
 // ctx.Err() instead, which is not a *common.PublishError; the request is
 // then abandoned, and may still reach the CRM.
-func (c *Client) Publish(ctx context.Context, cust common.Customer) error {
+func (c *Client) Publish(ctx context.Context, cust common.Customer) (common.Budget, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)
+		return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)
 	}
 	// Bound the request by the client's timeout, or ctx's deadline when
 	// sooner (the integrator bounds every attempt itself).
@@ -70,7 +69,7 @@ func (c *Client) Publish(ctx context.Context, cust common.Customer) error {
 		if errors.Is(err, fasthttp.ErrBodyTooLarge) && a.status != 0 {
 			a.err = nil // answered; only the body was too long to read
 		}
-		if a.err == nil {
+		if a.err == nil && a.status != http.StatusOK {
 			a.retryAfter = string(resp.Header.Peek("Retry-After"))
 		}
 		fasthttp.ReleaseResponse(resp)
@@ -81,34 +80,27 @@ func (c *Client) Publish(ctx context.Context, cust common.Customer) error {
 	select {
 	case a = <-done:
 	case <-ctx.Done():
-		return fmt.Errorf("crm: publish customer %d: %w", cust.ID, ctx.Err())
+		return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, ctx.Err())
 	}
 	if a.err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return fmt.Errorf("crm: publish customer %d: %w", cust.ID, ctxErr)
+			return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, ctxErr)
 		}
 		if callerDeadline && isTimeout(a.err) {
 			// ctx's deadline, a moment before ctx notices it.
-			return fmt.Errorf("crm: publish customer %d: %w", cust.ID, context.DeadlineExceeded)
+			return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, context.DeadlineExceeded)
 		}
-		return transportError(a.err)
+		return common.Budget{}, transportError(a.err)
 	}
 	if a.status == http.StatusOK {
-		return nil
+		return common.Budget{}, nil
 	}
-	return statusError(a.status, a.retryAfter, time.Now())
+	return common.Budget{}, statusError(a.status, a.retryAfter, time.Now())
 }
 
-// statusError describes an answer other than 200.
+// statusError describes an answer other than 200, with the wait its
+// Retry-After asks for (common.PublishError decides where it counts).
 func statusError(status int, retryAfter string, now time.Time) *common.PublishError {
-	e := &common.PublishError{
-		Status: status,
-		Reason: "status " + strconv.Itoa(status),
-	}
-	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		if d, ok := ParseRetryAfter(retryAfter, now); ok {
-			e.RetryAfter = d
-		}
-	}
-	return e
+	d, _ := ParseRetryAfter(retryAfter, now)
+	return common.StatusError(status, d)
 }

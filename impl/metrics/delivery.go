@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"errors"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,14 +49,15 @@ func NewDelivery(reg prometheus.Registerer) *Delivery {
 	return m
 }
 
-// Attempt records one request's duration and, when it failed, its reason.
-func (m *Delivery) Attempt(d time.Duration, err error) {
+// Attempt records one request's duration and, when it failed, its
+// reason (common.PublishError.Label).
+func (m *Delivery) Attempt(d time.Duration, failure *common.PublishError) {
 	m.duration.Observe(d.Seconds())
-	if err == nil {
+	if failure == nil {
 		m.crmUp.Set(1)
 		return
 	}
-	m.retries.WithLabelValues(Reason(err)).Inc()
+	m.retries.WithLabelValues(failure.Label()).Inc()
 }
 
 // CRMDown records the CRM going down or coming back.
@@ -79,19 +78,3 @@ func (m *Delivery) Settled(sent, failed int) {
 // SetCRMUp sets the CRM's state, for a check made outside the Deliverer
 // (at start).
 func (m *Delivery) SetCRMUp(up bool) { m.CRMDown(!up) }
-
-// Reason returns the retries label of a failed attempt: "status_NNN" for
-// an answer other than 200, "timeout", "connection", or "other".
-func Reason(err error) string {
-	var pe *common.PublishError
-	if !errors.As(err, &pe) {
-		return "other"
-	}
-	switch {
-	case pe.Status > 0:
-		return "status_" + strconv.Itoa(pe.Status)
-	case pe.Reason == "timeout" || pe.Reason == "connection":
-		return pe.Reason
-	}
-	return "other"
-}

@@ -59,7 +59,7 @@ func TestMetricsChangeAsRecordsFlow(t *testing.T) {
 	code, _ := get(t, srv.URL+"/readyz")
 	assert.Equal(t, 200, code)
 
-	d := common.NewDeliverer(db.Queue("metrics-test", 5*time.Second), pub, common.DeliverConfig{
+	d := common.NewDeliverer(db.Queue("metrics-test"), pub, common.DeliverConfig{
 		Workers:        4,
 		PollInterval:   100 * time.Millisecond,
 		RetryDelay:     5 * time.Millisecond,

@@ -20,23 +20,6 @@ import (
 	"goquiz/impl/mockcrm"
 )
 
-func TestReason(t *testing.T) {
-	tests := []struct {
-		err  error
-		want string
-	}{
-		{&common.PublishError{Status: 500, Reason: "status 500"}, "status_500"},
-		{fmt.Errorf("wrapped: %w", &common.PublishError{Status: 429, Reason: "status 429"}), "status_429"},
-		{&common.PublishError{Reason: "timeout"}, "timeout"},
-		{&common.PublishError{Reason: "connection", Err: errors.New("refused")}, "connection"},
-		{&common.PublishError{Reason: "something new"}, "other"},
-		{errors.New("not a publish error"), "other"},
-	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.want, metrics.Reason(tt.err), "%v", tt.err)
-	}
-}
-
 func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 	reg := metrics.NewRegistry()
 	m := metrics.NewDelivery(reg)
@@ -51,9 +34,9 @@ func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 	assert.Contains(t, before, "go_goroutines", "Go runtime metrics")
 
 	m.Attempt(30*time.Millisecond, nil)
-	m.Attempt(20*time.Millisecond, &common.PublishError{Status: 500, Reason: "status 500"})
-	m.Attempt(2*time.Second, &common.PublishError{Reason: "timeout"})
-	m.Attempt(time.Millisecond, &common.PublishError{Status: 500, Reason: "status 500"})
+	m.Attempt(20*time.Millisecond, common.StatusError(500, 0))
+	m.Attempt(2*time.Second, common.TimeoutError(nil))
+	m.Attempt(time.Millisecond, common.StatusError(500, 0))
 	m.Settled(1, 3)
 	m.CRMDown(true)
 

@@ -14,7 +14,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -27,6 +26,8 @@ import (
 	"time"
 
 	_ "github.com/lib/pq" // PostgreSQL driver for readiness checks
+
+	"goquiz/internal/testbin"
 )
 
 // Options tunes a cluster.
@@ -144,7 +145,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 func (c *Cluster) startOnFreePort(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		var err error
-		c.port, err = freePort()
+		c.port, err = testbin.FreePort()
 		if err == nil {
 			err = c.start(ctx)
 		}
@@ -290,15 +291,6 @@ func (c *Cluster) remove() {
 		c.removed = true
 		_ = os.RemoveAll(c.dir)
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func lastLines(s string, n int) string {

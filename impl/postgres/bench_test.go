@@ -39,31 +39,31 @@ func benchClaimSettle(b *testing.B, batch int) {
 			chunk = chunk[:0]
 		}
 	}
-	q := db.Queue("bench", time.Minute)
+	q := db.Queue("bench")
 	outcomes := make([]common.Outcome, 0, batch)
 	b.ResetTimer()
 	done := 0
 	var claimT, settleT time.Duration
 	for done < total {
 		t0 := time.Now()
-		got, err := q.Claim(ctx, batch)
+		got, err := q.Claim(ctx, batch, time.Minute)
 		claimT += time.Since(t0)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(got) == 0 {
+		if len(got.Deliveries) == 0 {
 			b.Fatalf("nothing to claim after %d of %d", done, total)
 		}
 		outcomes = outcomes[:0]
-		for _, d := range got {
-			outcomes = append(outcomes, common.Outcome{ID: d.ID, Sent: true})
+		for _, d := range got.Deliveries {
+			outcomes = append(outcomes, common.Outcome{ID: d.ID, Claim: got.ID, Sent: true})
 		}
 		t1 := time.Now()
-		if err := q.Settle(ctx, outcomes); err != nil {
+		if err := q.Settle(ctx, outcomes, []int64{got.ID}); err != nil {
 			b.Fatal(err)
 		}
 		settleT += time.Since(t1)
-		done += len(got)
+		done += len(got.Deliveries)
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(claimT.Microseconds())/float64(total), "claim-µs/record")

@@ -20,32 +20,33 @@ import (
 // A claim leases a batch of records to this integrator without writing to
 // them: it adds one row to the claims table, listing their ids, under the
 // integrator's name and a lease. Records listed in a claim are not claimed
-// again until the claim is gone: deleted by its owner once every record in
-// it is settled or released, or, after its lease ran out, by the next
+// again until the claim is gone: ended by its owner once every record in
+// it is settled or given back, or, after its lease ran out, by the next
 // integrator that claims. So a delivered record is written once, when it
 // is settled, and a claim costs one index scan and one small insert.
+//
+// The Queue keeps no record of what it handed out: the Deliverer owns its
+// claims. What it keeps is the prepared settle statement and where the
+// next claim starts (see Claim).
 type Queue struct {
 	db    *DB
 	owner string
-	lease time.Duration
 
-	mu      sync.Mutex
-	settle  *sql.Stmt       // prepared on first use
-	claims  map[int64]int   // claim id -> records in it not settled or released
-	claimOf map[int64]int64 // record id -> the claim holding it
+	mu     sync.Mutex
+	settle *sql.Stmt // prepared on first use
 
 	scanStart       string // due time where the next claim starts ("": the oldest)
 	claimsSinceFull int    // claims since one started from the oldest
 }
 
 // Queue returns a queue that claims under the name owner, which must be
-// unique to the running integrator, for leases of the given length.
-func (d *DB) Queue(owner string, lease time.Duration) *Queue {
-	return &Queue{db: d, owner: owner, lease: lease, claims: map[int64]int{}, claimOf: map[int64]int64{}}
+// unique to the running integrator.
+func (d *DB) Queue(owner string) *Queue {
+	return &Queue{db: d, owner: owner}
 }
 
-// leaseMillis is the lease as a parameter for "* interval '1 millisecond'".
-func (q *Queue) leaseMillis() int64 { return q.lease.Milliseconds() }
+// millis is a lease as a parameter for "* interval '1 millisecond'".
+func millis(d time.Duration) int64 { return d.Milliseconds() }
 
 // claimLock is the advisory lock key under which claims are made, one at a
 // time across all integrators, so that each sees the claims before it.
@@ -97,10 +98,11 @@ const fullScanEvery = 10
 // are due later), so every tenth claim, a claim that took over lapsed
 // claims, and the claim after one that found fewer records than it asked
 // for start from the oldest.
-func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error) {
+func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (common.Claim, error) {
+	start := time.Now()
 	tx, err := q.db.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("claim batch: begin: %w", err)
+		return common.Claim{}, fmt.Errorf("claim batch: begin: %w", err)
 	}
 	defer tx.Rollback()
 	// Walk the due index in order and stop after limit rows, whatever the
@@ -110,55 +112,48 @@ func (q *Queue) Claim(ctx context.Context, limit int) ([]common.Delivery, error)
 	// plan would take longer than running it. Then take the claim lock:
 	// one round trip for both.
 	if _, err := tx.ExecContext(ctx, claimSetup); err != nil {
-		return nil, fmt.Errorf("claim batch: take lock: %w", err)
+		return common.Claim{}, fmt.Errorf("claim batch: take lock: %w", err)
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE lease_until <= now() AND owner <> $1`, q.owner)
 	if err != nil {
-		return nil, fmt.Errorf("claim batch: take over lapsed claims: %w", err)
+		return common.Claim{}, fmt.Errorf("claim batch: take over lapsed claims: %w", err)
 	}
 	tookOver, err := res.RowsAffected()
 	if err != nil {
-		return nil, fmt.Errorf("claim batch: take over lapsed claims: %w", err)
+		return common.Claim{}, fmt.Errorf("claim batch: take over lapsed claims: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, claimSQL, q.owner, limit, q.leaseMillis(), q.scanFrom(tookOver > 0))
+	rows, err := tx.QueryContext(ctx, claimSQL, q.owner, limit, millis(lease), q.scanFrom(tookOver > 0))
 	if err != nil {
-		return nil, fmt.Errorf("claim batch: %w", err)
+		return common.Claim{}, fmt.Errorf("claim batch: %w", err)
 	}
 	defer rows.Close()
-	var out []common.Delivery
-	var claim int64
+	c := common.Claim{Expires: start.Add(lease)}
 	var first, due string
 	for rows.Next() {
 		var d common.Delivery
-		if err := rows.Scan(&claim, &d.ID, &d.FirstName, &d.LastName, &d.Email, &d.Phone, &d.Attempts, &due); err != nil {
-			return nil, fmt.Errorf("claim batch: %w", err)
+		if err := rows.Scan(&c.ID, &d.ID, &d.FirstName, &d.LastName, &d.Email, &d.Phone, &d.Attempts, &due); err != nil {
+			return common.Claim{}, fmt.Errorf("claim batch: %w", err)
 		}
-		if len(out) == 0 {
+		if len(c.Deliveries) == 0 {
 			first = due
 		}
-		out = append(out, d)
+		c.Deliveries = append(c.Deliveries, d)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("claim batch: %w", err)
+		return common.Claim{}, fmt.Errorf("claim batch: %w", err)
 	}
 	rows.Close()
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("claim batch: commit: %w", err)
+		return common.Claim{}, fmt.Errorf("claim batch: commit: %w", err)
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(out) < limit {
+	if len(c.Deliveries) < limit {
 		q.scanStart = "" // start from the oldest next time
 	} else {
 		q.scanStart = first
 	}
-	if len(out) > 0 {
-		q.claims[claim] = len(out)
-		for _, d := range out {
-			q.claimOf[d.ID] = claim
-		}
-	}
-	return out, nil
+	return c, nil
 }
 
 // scanFrom returns the earliest due time the next claim looks at: where
@@ -180,11 +175,11 @@ const beginning = "-infinity"
 
 // settleSQL records a batch of outcomes in one statement: the ids in $1
 // were delivered, and become sent whoever holds them now (they did reach
-// the CRM); the failures in $2..$5 are scheduled for their retry, or
-// become failed when given up, only while a claim of this integrator ($6)
-// still lists them; the claims in $7, whose every record is now settled,
-// are deleted. Sent records, the common case, cost one primary-key lookup
-// and one update each.
+// the CRM); the failures in $2..$6 are scheduled for their retry, or
+// become failed when given up, only while the claim they came in ($6)
+// is still this integrator's ($7) and lists them; the claims in $8, whose
+// every record now has an outcome, end. Sent records, the common case,
+// cost one primary-key lookup and one update each.
 const settleSQL = `
 	WITH sent AS (
 		UPDATE customers
@@ -197,32 +192,24 @@ const settleSQL = `
 		    last_error = r.err,
 		    next_attempt_at = now() + r.wait * interval '1 millisecond',
 		    updated_at = now()
-		FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::boolean[]) AS r(id, wait, err, give_up)
+		FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::boolean[], $6::bigint[]) AS r(id, wait, err, give_up, claim)
 		WHERE c.id = r.id AND c.state = 'pending'
-		  AND EXISTS (SELECT 1 FROM claims k WHERE k.owner = $6 AND r.id = ANY(k.ids))
+		  AND EXISTS (SELECT 1 FROM claims k WHERE k.id = r.claim AND k.owner = $7 AND r.id = ANY(k.ids))
 	)
-	DELETE FROM claims WHERE id = ANY($7::bigint[]) AND owner = $6`
+	DELETE FROM claims WHERE id = ANY($8::bigint[]) AND owner = $7`
 
-// Settle records outcomes in one statement, prepared once per connection:
-// at full speed it runs hundreds of times a second, and parsing and
-// planning it each time would cost as much as the updates themselves.
-func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome) error {
-	if len(outcomes) == 0 {
+// Settle records outcomes and ends the finished claims in one statement,
+// prepared once per connection: at full speed it runs hundreds of times a
+// second, and parsing and planning it each time would cost as much as the
+// updates themselves.
+func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished []int64) error {
+	if len(outcomes) == 0 && len(finished) == 0 {
 		return nil
 	}
-	var sent, failed, waits, done pq.Int64Array
+	var sent, failed, waits, claims pq.Int64Array
 	var errs pq.StringArray
 	var giveUp pq.BoolArray
-	q.mu.Lock()
-	left := map[int64]int{}
 	for _, o := range outcomes {
-		k, held := q.claimOf[o.ID]
-		if held {
-			if _, ok := left[k]; !ok {
-				left[k] = q.claims[k]
-			}
-			left[k]--
-		}
 		if o.Sent {
 			sent = append(sent, o.ID)
 			continue
@@ -231,33 +218,17 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome) error {
 		waits = append(waits, o.RetryIn.Milliseconds())
 		errs = append(errs, cleanText(o.Err))
 		giveUp = append(giveUp, o.GiveUp)
+		claims = append(claims, o.Claim)
 	}
-	for k, n := range left {
-		if n <= 0 {
-			done = append(done, k)
-		}
-	}
-	q.mu.Unlock()
 	stmt, err := q.settleStmt(ctx)
 	if err != nil {
 		return fmt.Errorf("settle %d deliveries: %w", len(outcomes), err)
 	}
 	// A nil array is NULL, and no row matches id = ANY(NULL): that is
 	// what an empty part needs.
-	if _, err := stmt.ExecContext(ctx, sent, failed, waits, errs, giveUp, q.owner, done); err != nil {
+	if _, err := stmt.ExecContext(ctx, sent, failed, waits, errs, giveUp, claims, q.owner, pq.Int64Array(finished)); err != nil {
 		return fmt.Errorf("settle %d deliveries: %w", len(outcomes), err)
 	}
-	q.mu.Lock()
-	for _, o := range outcomes {
-		if k, held := q.claimOf[o.ID]; held {
-			delete(q.claimOf, o.ID)
-			q.claims[k]--
-		}
-	}
-	for _, k := range done {
-		delete(q.claims, k)
-	}
-	q.mu.Unlock()
 	return nil
 }
 
@@ -289,53 +260,56 @@ func (q *Queue) Close() error {
 	return err
 }
 
-// Extend renews the lease of the claims holding the listed records, as
-// long as they are this integrator's: a claim another integrator took
-// over after its lease ran out is gone, and stays gone.
-func (q *Queue) Extend(ctx context.Context, ids []int64) error {
-	q.mu.Lock()
-	var claims pq.Int64Array
-	seen := map[int64]bool{}
-	for _, id := range ids {
-		if k, ok := q.claimOf[id]; ok && !seen[k] {
-			seen[k] = true
-			claims = append(claims, k)
-		}
-	}
-	q.mu.Unlock()
+// Extend renews the leases of the listed claims that are still this
+// integrator's and returns their ids: a claim another integrator took
+// over after its lease ran out is gone, and stays gone. Claims being
+// ended by a settle at this moment are skipped, not waited for.
+func (q *Queue) Extend(ctx context.Context, claims []int64, lease time.Duration) ([]int64, error) {
 	if len(claims) == 0 {
-		return nil
+		return nil, nil
 	}
-	// Claims being deleted by a settle at this moment are skipped, not
-	// waited for.
-	_, err := q.db.db.ExecContext(ctx, `
+	rows, err := q.db.db.QueryContext(ctx, `
 		UPDATE claims
 		SET lease_until = now() + $3 * interval '1 millisecond'
 		WHERE id IN (
 			SELECT id FROM claims WHERE id = ANY($1) AND owner = $2
 			FOR UPDATE SKIP LOCKED
-		)`,
-		claims, q.owner, q.leaseMillis())
+		)
+		RETURNING id`,
+		pq.Int64Array(claims), q.owner, millis(lease))
 	if err != nil {
-		return fmt.Errorf("extend %d leases: %w", len(claims), err)
+		return nil, fmt.Errorf("extend %d leases: %w", len(claims), err)
 	}
-	return nil
+	defer rows.Close()
+	renewed := make([]int64, 0, len(claims))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("extend %d leases: %w", len(claims), err)
+		}
+		renewed = append(renewed, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("extend %d leases: %w", len(claims), err)
+	}
+	return renewed, nil
 }
 
-// Release gives back, claimable at once, every record this integrator's
-// claims list except those in keep: the claims left with no record of
-// keep are deleted, the others shrink to the records of keep. A claim
-// whose answer was lost (the connection died after its commit) is
-// unknown to this Queue and goes too.
-func (q *Queue) Release(ctx context.Context, keep []int64) error {
+// Release gives back, claimable at once, the records of the listed claims
+// of this integrator except those in keep: the claims left with no record
+// of keep end, the others shrink to their records in keep.
+func (q *Queue) Release(ctx context.Context, claims []int64, keep []int64) error {
+	if len(claims) == 0 {
+		return nil
+	}
 	if keep == nil {
 		keep = []int64{} // a nil array is NULL, and unnest(NULL) has no rows
 	}
 	_, err := q.db.db.ExecContext(ctx, `
 		WITH mine AS (
 			SELECT k.id, k.ids AS before,
-			       array(SELECT unnest(k.ids) INTERSECT SELECT unnest($2::bigint[])) AS kept
-			FROM claims k WHERE k.owner = $1
+			       array(SELECT unnest(k.ids) INTERSECT SELECT unnest($3::bigint[])) AS kept
+			FROM claims k WHERE k.id = ANY($1) AND k.owner = $2
 		), emptied AS (
 			DELETE FROM claims k USING mine m
 			WHERE k.id = m.id AND cardinality(m.kept) = 0
@@ -343,24 +317,24 @@ func (q *Queue) Release(ctx context.Context, keep []int64) error {
 		UPDATE claims k SET ids = m.kept
 		FROM mine m
 		WHERE k.id = m.id AND cardinality(m.kept) > 0 AND cardinality(m.kept) < cardinality(m.before)`,
-		q.owner, pq.Int64Array(keep))
+		pq.Int64Array(claims), q.owner, pq.Int64Array(keep))
 	if err != nil {
-		return fmt.Errorf("release claims: %w", err)
+		return fmt.Errorf("release %d claims: %w", len(claims), err)
 	}
-	kept := make(map[int64]bool, len(keep))
-	for _, id := range keep {
-		kept[id] = true
+	return nil
+}
+
+// Sweep ends the claims of this integrator that are not in held: claims
+// whose answer was lost (the connection died after their commit), which
+// it never learnt of.
+func (q *Queue) Sweep(ctx context.Context, held []int64) error {
+	if held == nil {
+		held = []int64{} // NOT (id = ANY(NULL)) is NULL, not true
 	}
-	q.mu.Lock()
-	clear(q.claims)
-	for id, k := range q.claimOf {
-		if kept[id] {
-			q.claims[k]++
-		} else {
-			delete(q.claimOf, id)
-		}
+	if _, err := q.db.db.ExecContext(ctx, `DELETE FROM claims WHERE owner = $1 AND NOT (id = ANY($2))`,
+		q.owner, pq.Int64Array(held)); err != nil {
+		return fmt.Errorf("sweep lost claims: %w", err)
 	}
-	q.mu.Unlock()
 	return nil
 }
 

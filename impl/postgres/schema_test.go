@@ -15,6 +15,7 @@ import (
 	"goquiz/common"
 	"goquiz/impl/pgtest"
 	"goquiz/impl/postgres"
+	"goquiz/impl/queuetest"
 )
 
 // TestMigrateHelperProcess is not a test: it is the child process of
@@ -83,10 +84,10 @@ func TestMigrateCompletesAnOlderSchema(t *testing.T) {
 	require.NoError(t, err)
 
 	db := openDSN(t, dsn)
-	q := db.Queue("a", time.Minute)
-	got, err := q.Claim(ctxT(t), 10)
+	q := db.Queue("a")
+	got, err := q.Claim(ctxT(t), 10, time.Minute)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1}, ids(got))
-	require.NoError(t, q.Settle(ctxT(t), []common.Outcome{{ID: 1, Sent: true}}))
+	require.Equal(t, []int64{1}, queuetest.IDs(got))
+	require.NoError(t, q.Settle(ctxT(t), []common.Outcome{{ID: 1, Claim: got.ID, Sent: true}}, []int64{got.ID}))
 	assert.Equal(t, "sent", get(t, db, 1).State)
 }

@@ -12,6 +12,7 @@ import (
 	"goquiz/common"
 	"goquiz/impl/pgtest"
 	"goquiz/impl/postgres"
+	"goquiz/impl/queuetest"
 )
 
 // insertRow stores a customer in a chosen delivery state; the other
@@ -124,14 +125,20 @@ func TestSettleGivesUp(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			db := open(t)
 			load(t, db, 1)
-			holder := db.Queue("a", time.Minute)
-			_, err := holder.Claim(ctxT(t), 10)
+			holder := db.Queue("a")
+			c, err := holder.Claim(ctxT(t), 10, time.Minute)
 			require.NoError(t, err)
 			settler := holder
 			if tt.settledBy != "a" {
-				settler = db.Queue(tt.settledBy, time.Minute)
+				settler = db.Queue(tt.settledBy)
 			}
-			require.NoError(t, settler.Settle(ctxT(t), []common.Outcome{tt.outcome}))
+			o := tt.outcome
+			o.Claim = c.ID
+			var finished []int64
+			if tt.settledBy == "a" {
+				finished = []int64{c.ID} // its only record has an outcome
+			}
+			require.NoError(t, settler.Settle(ctxT(t), []common.Outcome{o}, finished))
 			r := get(t, db, 1)
 			assert.Equal(t, tt.wantState, r.State)
 			if tt.wantErr != "" {
@@ -140,10 +147,10 @@ func TestSettleGivesUp(t *testing.T) {
 			}
 			if tt.wantState == "failed" {
 				assert.Equal(t, 1, r.Attempts)
-				claimed, err := db.Queue("c", time.Minute).Claim(ctxT(t), 10)
+				claimed, err := db.Queue("c").Claim(ctxT(t), 10, time.Minute)
 				require.NoError(t, err)
-				assert.Empty(t, claimed, "a failed record is not claimed")
-				_, ok, err := db.Queue("c", time.Minute).NextDue(ctxT(t))
+				assert.Empty(t, claimed.Deliveries, "a failed record is not claimed")
+				_, ok, err := db.Queue("c").NextDue(ctxT(t))
 				require.NoError(t, err)
 				assert.False(t, ok, "a failed record is never due")
 			}
@@ -175,9 +182,9 @@ func TestRetryFailedMovesFailedRecordsBack(t *testing.T) {
 		assert.LessOrEqual(t, r.DueInMs, 0.0, "due at once")
 		assert.NotNil(t, r.LastErr, "the last error stays until the next attempt")
 	}
-	claimed, err := db.Queue("a", time.Minute).Claim(ctxT(t), 100)
+	claimed, err := db.Queue("a").Claim(ctxT(t), 100, time.Minute)
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []int64{1, 2, 3, 13, 14}, ids(claimed))
+	assert.ElementsMatch(t, []int64{1, 2, 3, 13, 14}, queuetest.IDs(claimed))
 
 	n, err = db.RetryFailed(ctxT(t))
 	require.NoError(t, err)

@@ -1,5 +1,7 @@
 // Package cli holds what goquiz's three mains share: configuration from the
-// environment, help text, and one-line fatal errors.
+// environment, help text, logs in the format LOG_FORMAT names, and one-line
+// fatal errors. It never exits: each main has a run function that returns
+// its exit code, and only main calls os.Exit with it.
 package cli
 
 import (
@@ -7,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -16,12 +17,49 @@ import (
 
 // Exit codes shared by the binaries.
 const (
+	ExitOK      = 0
 	ExitFailure = 1 // the work could not be done
 	ExitUsage   = 2 // bad arguments or configuration
 )
 
+// Spec is a program's configuration: a pointer to a struct whose envconfig
+// tags name its variables (embedding Logging, so that -h lists
+// LOG_FORMAT), which checks the values it was given.
+type Spec interface {
+	Validate() error
+}
+
+// Start begins a run of the program name. It reads LOG_FORMAT, parses args
+// (-h or --help writes the help, synopsis and the variables of spec, to
+// stdout), loads the environment into spec and validates it. It returns
+// the output the run reports to and the positional arguments, with ok
+// true; or, when the run is over already — after the help, or a usage or
+// configuration error it reported on stderr — ok false and the exit code.
+func Start(name, synopsis string, spec Spec, args []string, stdout, stderr io.Writer) (out *Output, rest []string, code int, ok bool) {
+	out, formatErr := NewOutput(name, stderr)
+	flags := flag.NewFlagSet(name, flag.ContinueOnError)
+	flags.SetOutput(io.Discard)
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			Usage(stdout, synopsis, spec)
+			return out, nil, ExitOK, false
+		}
+		return out, nil, out.Fail(ExitUsage, fmt.Errorf("%v (see %s -h)", err, name)), false
+	}
+	if formatErr != nil {
+		return out, nil, out.Fail(ExitUsage, fmt.Errorf("%w (see %s -h)", formatErr, name)), false
+	}
+	if err := LoadEnv(spec); err != nil {
+		return out, nil, out.Fail(ExitUsage, fmt.Errorf("%w (see %s -h)", err, name)), false
+	}
+	if err := spec.Validate(); err != nil {
+		return out, nil, out.Fail(ExitUsage, fmt.Errorf("invalid configuration: %w (see %s -h)", err, name)), false
+	}
+	return out, flags.Args(), ExitOK, true
+}
+
 // LoadEnv fills spec (a pointer to a struct with envconfig tags) from the
-// environment, applying its defaults.
+// environment, applying its defaults. Its error is one line.
 func LoadEnv(spec any) error {
 	err := envconfig.Process("", spec)
 	var pe *envconfig.ParseError
@@ -29,7 +67,7 @@ func LoadEnv(spec any) error {
 		return fmt.Errorf("invalid configuration: %s=%q is not %s", pe.KeyName, pe.Value, kind(pe.TypeName))
 	}
 	if err != nil {
-		return fmt.Errorf("invalid configuration: %s", oneLine(err.Error()))
+		return fmt.Errorf("invalid configuration: %s", OneLine(err.Error(), 0))
 	}
 	return nil
 }
@@ -65,29 +103,13 @@ func Usage(w io.Writer, synopsis string, spec any) {
 	tw.Flush()
 }
 
-// Args parses the command line of the program name: -h or --help prints
-// the help (synopsis and the variables of spec) and exits 0; an unknown
-// flag is fatal with ExitUsage. It returns the positional arguments.
-func Args(name, synopsis string, spec any, args []string) []string {
-	flags := flag.NewFlagSet(name, flag.ContinueOnError)
-	flags.SetOutput(io.Discard)
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			Usage(os.Stdout, synopsis, spec)
-			os.Exit(0)
-		}
-		Fatal(name, ExitUsage, fmt.Errorf("%v (see %s -h)", err, name))
+// OneLine puts s, an error text that may span lines, on one line: runs of
+// white space become one space. With max > 0 it is cut at max bytes (on a
+// character boundary) and ends with "…" when cut.
+func OneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if max > 0 && len(s) > max {
+		s = strings.ToValidUTF8(s[:max], "") + "…"
 	}
-	return flags.Args()
-}
-
-// Fatal prints "name: err" on one line to standard error and exits with
-// code.
-func Fatal(name string, code int, err error) {
-	fmt.Fprintf(os.Stderr, "%s: %s\n", name, oneLine(err.Error()))
-	os.Exit(code)
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return s
 }

@@ -1,0 +1,124 @@
+package common
+
+import (
+	"context"
+	"time"
+)
+
+// settle records results in batches: after the first result of a batch
+// arrives it sleeps SettleDelay, then writes whatever has arrived since.
+// At full speed that makes one statement and one commit per hundred or so
+// records instead of one per few, and costs one wake-up per batch instead
+// of one per outcome; a lone outcome is written SettleDelay after it
+// arrived. It returns when results is closed and drained.
+func (d *Deliverer) settle(ctx context.Context, results <-chan result) {
+	batch := make([]result, 0, 2*d.cfg.Batch)
+	outcomes := make([]Outcome, 0, 2*d.cfg.Batch)
+	for first := range results {
+		batch = append(batch[:0], first)
+		if d.cfg.SettleDelay > 0 && len(results) < cap(results)/2 {
+			// Bounded and short: not worth a wake-up on ctx.
+			time.Sleep(d.cfg.SettleDelay)
+		}
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		outcomes = outcomes[:0]
+		for _, r := range batch {
+			if r.attempted {
+				outcomes = append(outcomes, r.outcome)
+			}
+		}
+		d.write(ctx, batch, outcomes)
+	}
+}
+
+// write records the outcomes of one batch and ends the claims it
+// finishes, retrying while the store is out of reach (see retryStore).
+func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []Outcome) {
+	finished := d.held.account(batch)
+	if len(outcomes) == 0 && len(finished) == 0 {
+		return
+	}
+	err := d.retryStore(ctx, "record delivery outcomes", func(ctx context.Context) error {
+		return d.q.Settle(ctx, outcomes, finished)
+	})
+	if err != nil {
+		d.held.unrecord(batch)
+		d.unrecorded.Add(int64(len(outcomes)))
+		d.log.Error("could not record delivery outcomes before shutdown; the records are resent after their lease", "records", len(outcomes), "error", err)
+		return
+	}
+	d.released.Add(int64(d.held.end(finished)))
+	var sent, gaveUp int64
+	for _, o := range outcomes {
+		if o.Sent {
+			sent++
+		} else if o.GiveUp {
+			gaveUp++
+		}
+	}
+	failed := int64(len(outcomes)) - sent
+	d.delivered.Add(sent)
+	d.failed.Add(failed)
+	d.gaveUp.Add(gaveUp)
+	if d.cfg.Observer != nil && len(outcomes) > 0 {
+		d.cfg.Observer.Settled(int(sent), int(failed))
+	}
+	if failed > 0 {
+		select {
+		case d.retried <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Store calls are tried again after failing: each try bounded by
+// storeCallTimeout, and, once the Deliverer is stopping, all tries by
+// shutdownGrace.
+const (
+	storeCallTimeout = 30 * time.Second
+	shutdownGrace    = 30 * time.Second
+)
+
+// storePause is the wait before the next try of a store call that failed
+// n times in a row: 100ms, doubling up to 2s.
+func storePause(n int) time.Duration {
+	return min(100*time.Millisecond<<min(n-1, 5), 2*time.Second)
+}
+
+// retryStore calls f until it succeeds. While ctx is live it tries for
+// ever, since the store will come back; once ctx is done (shutdown), for
+// shutdownGrace more, then it returns the last error. Failures are logged
+// as "<what>: will retry", the first and every 20th.
+func (d *Deliverer) retryStore(ctx context.Context, what string, f func(context.Context) error) error {
+	var giveUpAt time.Time
+	for n := 1; ; n++ {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeCallTimeout)
+		err := f(cctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			if giveUpAt.IsZero() {
+				giveUpAt = time.Now().Add(shutdownGrace)
+			} else if time.Now().After(giveUpAt) {
+				return err
+			}
+		}
+		if n == 1 || n%20 == 0 {
+			d.log.Error(what+": will retry", "error", err)
+		}
+		time.Sleep(storePause(n)) // at most 2s, and needed even once ctx is done
+	}
+}

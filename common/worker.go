@@ -1,0 +1,80 @@
+package common
+
+import (
+	"context"
+	"time"
+)
+
+// task is one record handed to a worker, with the claim it came in.
+type task struct {
+	h *holding
+	d Delivery
+}
+
+// result is what became of a task: the outcome of its attempt, or, when
+// attempted is false, nothing was sent (the Deliverer is stopping, or the
+// claim's lease ran out).
+type result struct {
+	task      task
+	outcome   Outcome
+	attempted bool
+}
+
+// work sends records until work is closed; records it took but did not
+// send are reported as not attempted.
+func (d *Deliverer) work(ctx context.Context, work <-chan task, results chan<- result) {
+	// In-flight requests finish after ctx is cancelled: a delivered record
+	// must be recorded as such.
+	reqBase := context.WithoutCancel(ctx)
+	for t := range work {
+		if int64(len(work)) <= d.lowWater.Load() {
+			select {
+			case d.hungry <- struct{}{}:
+			default:
+			}
+		}
+		if ctx.Err() != nil {
+			results <- result{task: t}
+			continue
+		}
+		tk, err := d.brk.acquire(ctx)
+		if err != nil {
+			results <- result{task: t}
+			continue
+		}
+		// Checked after the breaker's wait, which can be long, and just
+		// before the request starts.
+		if d.fenced(t.h) {
+			d.brk.abandon(tk)
+			results <- result{task: t}
+			continue
+		}
+		results <- result{task: t, outcome: d.attempt(reqBase, t, tk), attempted: true}
+	}
+}
+
+// attempt sends one record and returns its outcome.
+func (d *Deliverer) attempt(base context.Context, t task, tk ticket) Outcome {
+	r := t.d
+	d.attempts.Add(1)
+	ctx, cancel := context.WithTimeout(base, d.cfg.RequestTimeout)
+	start := time.Now()
+	_, err := d.pub.Publish(ctx, r.Customer)
+	cancel()
+	failure := AsPublishError(err)
+	d.brk.report(tk, failure)
+	if d.cfg.Observer != nil {
+		d.cfg.Observer.Attempt(time.Since(start), failure)
+	}
+	if failure == nil {
+		return Outcome{ID: r.ID, Claim: t.h.id, Sent: true}
+	}
+	failures := r.Attempts + 1
+	if d.cfg.MaxAttempts > 0 && failures >= d.cfg.MaxAttempts {
+		d.log.Debug("delivery failed: giving up", "id", r.ID, "attempt", failures, "error", failure)
+		return Outcome{ID: r.ID, Claim: t.h.id, Err: failure.Error(), GiveUp: true}
+	}
+	wait := RetryDelay(failure, failures, d.cfg.RetryDelay, d.cfg.RetryMaxDelay)
+	d.log.Debug("delivery failed", "id", r.ID, "attempt", failures, "retry_in", wait, "error", failure)
+	return Outcome{ID: r.ID, Claim: t.h.id, RetryIn: wait, Err: failure.Error()}
+}

@@ -1,0 +1,177 @@
+// Package memory is an in-memory goquiz store: a [common.Queue] with the
+// semantics of the PostgreSQL one (the contract suite in impl/queuetest
+// runs against both), for the business logic's tests. It can be made to
+// fail as a store does: every call refused, or a claim that takes effect
+// while its caller is told it failed.
+package memory
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"goquiz/common"
+)
+
+// ErrDown is what every call returns while the store is down.
+var ErrDown = errors.New("memory store: down")
+
+// Record is a stored customer as the store sees it.
+type Record struct {
+	common.Customer
+	State common.State
+	// Attempts counts the failed attempts recorded.
+	Attempts int
+	// Due is when the record may be claimed (again).
+	Due time.Time
+	// Errors are the errors of its failed attempts, oldest first.
+	Errors []string
+	// SentAt is when it was recorded as sent.
+	SentAt time.Time
+	// Holder is the owner of the claim listing it, or "".
+	Holder string
+}
+
+// Calls counts the calls the store answered.
+type Calls struct {
+	Claims, Settles, Extends, Releases, Sweeps int
+}
+
+// Store holds customers and the claims on them. It is safe for
+// concurrent use.
+type Store struct {
+	mu        sync.Mutex
+	recs      map[int64]*Record
+	claims    map[int64]*claim
+	nextClaim int64
+	calls     Calls
+	down      bool
+	lose      int
+}
+
+type claim struct {
+	owner   string
+	expires time.Time
+	ids     []int64
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{recs: map[int64]*Record{}, claims: map[int64]*claim{}}
+}
+
+// Add stores customers, pending and due at once; an id already stored is
+// left as it is.
+func (s *Store) Add(cs ...common.Customer) { s.AddDue(time.Now(), cs...) }
+
+// AddDue stores customers, pending and due at due.
+func (s *Store) AddDue(due time.Time, cs ...common.Customer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range cs {
+		if _, ok := s.recs[c.ID]; !ok {
+			s.recs[c.ID] = &Record{Customer: c, State: common.StatePending, Due: due}
+		}
+	}
+}
+
+// AddClaim adds a claim of owner on ids whose lease runs out at expires,
+// as another integrator, or a claim whose answer was lost, leaves it, and
+// returns its id.
+func (s *Store) AddClaim(owner string, expires time.Time, ids []int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextClaim++
+	s.claims[s.nextClaim] = &claim{owner: owner, expires: expires, ids: slices.Clone(ids)}
+	return s.nextClaim
+}
+
+// Records returns a copy of every record, by id.
+func (s *Store) Records() map[int64]Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	holders := s.holders()
+	out := make(map[int64]Record, len(s.recs))
+	for id, r := range s.recs {
+		out[id] = snapshot(r, holders)
+	}
+	return out
+}
+
+// Record returns a copy of the record id, and false when there is none.
+func (s *Store) Record(id int64) (Record, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.recs[id]
+	if !ok {
+		return Record{}, false
+	}
+	return snapshot(r, s.holders()), true
+}
+
+// snapshot copies r with its holder.
+func snapshot(r *Record, holders map[int64]string) Record {
+	out := *r
+	out.Errors = slices.Clone(r.Errors)
+	out.Holder = holders[r.ID]
+	return out
+}
+
+// Claims returns the number of claims in the store.
+func (s *Store) Claims() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.claims)
+}
+
+// Calls returns the calls answered so far.
+func (s *Store) Calls() Calls {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+// SetDown makes every call fail with ErrDown (true), or work again.
+func (s *Store) SetDown(down bool) {
+	s.mu.Lock()
+	s.down = down
+	s.mu.Unlock()
+}
+
+// LoseClaims makes the next n claims that find records take effect and
+// fail all the same, as when the connection dies before the answer.
+func (s *Store) LoseClaims(n int) {
+	s.mu.Lock()
+	s.lose = n
+	s.mu.Unlock()
+}
+
+// Queue returns the queue of the integrator named owner.
+func (s *Store) Queue(owner string) *Queue {
+	return &Queue{s: s, owner: owner}
+}
+
+// holders returns the owner of the claim listing each record that one
+// lists; s.mu is held.
+func (s *Store) holders() map[int64]string {
+	out := map[int64]string{}
+	for _, k := range s.claims {
+		for _, id := range k.ids {
+			out[id] = k.owner
+		}
+	}
+	return out
+}
+
+// check fails while the store is down or ctx is done; s.mu is held.
+func (s *Store) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.down {
+		return ErrDown
+	}
+	return nil
+}

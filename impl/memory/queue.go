@@ -1,0 +1,195 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"goquiz/common"
+)
+
+// Queue is one integrator's side of a Store; it implements common.Queue.
+type Queue struct {
+	s     *Store
+	owner string
+}
+
+var _ common.Queue = (*Queue)(nil)
+
+// Claim reserves up to limit due pending records that no claim lists,
+// oldest due first, after ending the lapsed claims of other owners.
+func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (common.Claim, error) {
+	start := time.Now()
+	s := q.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return common.Claim{}, err
+	}
+	s.calls.Claims++
+	now := time.Now()
+	for id, k := range s.claims {
+		if k.owner != q.owner && !k.expires.After(now) {
+			delete(s.claims, id)
+		}
+	}
+	var due []*Record
+	listed := s.holders()
+	for _, r := range s.recs {
+		if _, held := listed[r.ID]; !held && r.State == common.StatePending && !r.Due.After(now) {
+			due = append(due, r)
+		}
+	}
+	slices.SortFunc(due, func(a, b *Record) int {
+		return cmp.Or(a.Due.Compare(b.Due), cmp.Compare(a.ID, b.ID))
+	})
+	if len(due) > limit {
+		due = due[:limit]
+	}
+	if len(due) == 0 {
+		return common.Claim{}, nil
+	}
+	c := common.Claim{Expires: start.Add(lease)}
+	k := &claim{owner: q.owner, expires: now.Add(lease)}
+	for _, r := range due {
+		c.Deliveries = append(c.Deliveries, common.Delivery{Customer: r.Customer, Attempts: r.Attempts})
+		k.ids = append(k.ids, r.ID)
+	}
+	s.nextClaim++
+	c.ID = s.nextClaim
+	s.claims[c.ID] = k
+	if s.lose > 0 {
+		s.lose--
+		return common.Claim{}, ErrDown
+	}
+	return c, nil
+}
+
+// Settle records outcomes and ends the finished claims of this owner.
+func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished []int64) error {
+	s := q.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	s.calls.Settles++
+	now := time.Now()
+	for _, o := range outcomes {
+		r := s.recs[o.ID]
+		if r == nil || r.State != common.StatePending {
+			continue
+		}
+		if o.Sent {
+			r.State, r.SentAt = common.StateSent, now
+			continue
+		}
+		if k := s.claims[o.Claim]; k == nil || k.owner != q.owner || !slices.Contains(k.ids, o.ID) {
+			continue // no longer ours: whoever holds it now decides
+		}
+		r.Attempts++
+		r.Errors = append(r.Errors, o.Err)
+		r.Due = now.Add(o.RetryIn)
+		if o.GiveUp {
+			r.State = common.StateFailed
+		}
+	}
+	for _, id := range finished {
+		if k := s.claims[id]; k != nil && k.owner == q.owner {
+			delete(s.claims, id)
+		}
+	}
+	return nil
+}
+
+// Extend renews the leases of this owner's listed claims.
+func (q *Queue) Extend(ctx context.Context, claims []int64, lease time.Duration) ([]int64, error) {
+	s := q.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	s.calls.Extends++
+	var renewed []int64
+	for _, id := range claims {
+		if k := s.claims[id]; k != nil && k.owner == q.owner {
+			k.expires = time.Now().Add(lease)
+			renewed = append(renewed, id)
+		}
+	}
+	return renewed, nil
+}
+
+// Release shrinks this owner's listed claims to their records in keep,
+// ending those left with none.
+func (q *Queue) Release(ctx context.Context, claims []int64, keep []int64) error {
+	s := q.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	s.calls.Releases++
+	for _, id := range claims {
+		k := s.claims[id]
+		if k == nil || k.owner != q.owner {
+			continue
+		}
+		k.ids = slices.DeleteFunc(k.ids, func(id int64) bool { return !slices.Contains(keep, id) })
+		if len(k.ids) == 0 {
+			delete(s.claims, id)
+		}
+	}
+	return nil
+}
+
+// Sweep ends this owner's claims that are not in held.
+func (q *Queue) Sweep(ctx context.Context, held []int64) error {
+	s := q.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	s.calls.Sweeps++
+	for id, k := range s.claims {
+		if k.owner == q.owner && !slices.Contains(held, id) {
+			delete(s.claims, id)
+		}
+	}
+	return nil
+}
+
+// NextDue returns how long until the earliest pending record no claim
+// lists falls due, or the earliest lease of another owner's claim ends.
+func (q *Queue) NextDue(ctx context.Context) (time.Duration, bool, error) {
+	s := q.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return 0, false, err
+	}
+	var next time.Time
+	earlier := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	listed := s.holders()
+	for _, r := range s.recs {
+		if _, held := listed[r.ID]; !held && r.State == common.StatePending {
+			earlier(r.Due)
+		}
+	}
+	for _, k := range s.claims {
+		if k.owner != q.owner {
+			earlier(k.expires)
+		}
+	}
+	if next.IsZero() {
+		return 0, false, nil
+	}
+	return time.Until(next), true, nil
+}
