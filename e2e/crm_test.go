@@ -309,6 +309,43 @@ func (d *crmDouble) answeredBetween(status int, from, to time.Time) int {
 	return n
 }
 
+// longestGap returns the longest time from from until to without an
+// answer 200: from from to the first, between two, from the last to to.
+func (d *crmDouble) longestGap(from, to time.Time) time.Duration {
+	d.mu.Lock()
+	times := []time.Time{from, to}
+	for _, as := range d.attempts {
+		for _, a := range as {
+			if a.status == http.StatusOK && a.answered.After(from) && a.answered.Before(to) {
+				times = append(times, a.answered)
+			}
+		}
+	}
+	d.mu.Unlock()
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	var longest time.Duration
+	for i := 1; i < len(times); i++ {
+		longest = max(longest, times[i].Sub(times[i-1]))
+	}
+	return longest
+}
+
+// firstAcceptedAfter returns when the first answer 200 after t went out,
+// and false when there was none.
+func (d *crmDouble) firstAcceptedAfter(t time.Time) (time.Time, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var first time.Time
+	for _, as := range d.attempts {
+		for _, a := range as {
+			if a.status == http.StatusOK && a.answered.After(t) && (first.IsZero() || a.answered.Before(first)) {
+				first = a.answered
+			}
+		}
+	}
+	return first, !first.IsZero()
+}
+
 // firstRequest is when the first request arrived.
 func (d *crmDouble) firstRequest() time.Time {
 	d.mu.Lock()

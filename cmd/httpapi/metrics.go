@@ -16,7 +16,7 @@ func serveMetrics(addr string, mock *mockcrm.Server, logger *slog.Logger) (func(
 	}
 	reg := metrics.NewRegistry()
 	reg.MustRegister(metrics.NewMockCRM(mock.Stats))
-	srv, err := metrics.Listen(addr, metrics.Handler(reg, nil), logger)
+	srv, err := metrics.Listen(addr, metrics.Handler(reg, nil, 0), logger)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"goquiz/impl/postgres"
 	"goquiz/internal/cli"
 )
 
@@ -24,10 +25,17 @@ type config struct {
 	RequestTimeout time.Duration `envconfig:"REQUEST_TIMEOUT" default:"10s" desc:"time limit of one request to the CRM"`
 	Lease          time.Duration `envconfig:"LEASE" default:"30s" desc:"how long claimed records stay reserved before another integrator may take them over after a crash"`
 	ConnectTimeout time.Duration `envconfig:"CONNECT_TIMEOUT" default:"10s" desc:"how long to retry an unreachable database at start"`
+	DBTimeout      time.Duration `envconfig:"DB_TIMEOUT" default:"30s" desc:"longest wait for an answer of the database; then the connection is closed and a new one used"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	MaxAttempts    int           `envconfig:"MAX_ATTEMPTS" default:"0" desc:"failed attempts after which a record is given up (state failed, see integrator retry-failed); 0: retry until delivered"`
 	MetricsListen  string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9090; empty: none"`
 	cli.Logging
+}
+
+// store returns the options of the integrator's store; log receives what
+// it does by itself.
+func (c config) store(log *slog.Logger) postgres.Options {
+	return postgres.Options{Wait: c.ConnectTimeout, Timeout: c.DBTimeout, App: "goquiz integrator", Reap: true, Logger: log}
 }
 
 // Validate checks the values of the configuration.
@@ -67,6 +75,9 @@ func (c config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			errs = append(errs, fmt.Errorf("METRICS_LISTEN %q is not host:port (such as :9090)", c.MetricsListen))
 		}
+	}
+	if c.DBTimeout < time.Second {
+		errs = append(errs, errors.New("DB_TIMEOUT must be at least 1s"))
 	}
 	if c.ConnectTimeout < 0 {
 		errs = append(errs, errors.New("CONNECT_TIMEOUT must not be negative"))

@@ -15,7 +15,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
-	"time"
 
 	"goquiz/common"
 	"goquiz/impl/crm"
@@ -101,6 +100,7 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		"retry_max_delay", cfg.RetryMaxDelay,
 		"request_timeout", cfg.RequestTimeout,
 		"lease", cfg.Lease,
+		"db_timeout", cfg.DBTimeout,
 		"max_attempts", cfg.MaxAttempts,
 		"metrics_listen", cfg.MetricsListen)
 
@@ -108,12 +108,12 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	db, err := postgres.Open(ctx, cfg.DSN, cfg.ConnectTimeout)
+	db, err := postgres.Open(ctx, cfg.DSN, cfg.store(log))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	ln, err := postgres.Listen(listenDSN, max(cfg.ConnectTimeout, 5*time.Second), func(event string, err error) {
+	ln, err := postgres.Listen(listenDSN, cfg.store(log), func(event string, err error) {
 		switch event {
 		case "disconnected":
 			log.Warn("listener lost its database connection; reconnecting", "error", err)

@@ -25,7 +25,7 @@ func serveMetrics(cfg config, db *postgres.DB, ln *postgres.Listener, log *slog.
 	reg := metrics.NewRegistry()
 	obs := metrics.NewDelivery(reg)
 	reg.MustRegister(metrics.NewBacklog(db, backlogTimeout))
-	srv, err := metrics.Listen(cfg.MetricsListen, metrics.Handler(reg, ready(db, ln)), log)
+	srv, err := metrics.Listen(cfg.MetricsListen, metrics.Handler(reg, ready(db, ln), cfg.DBTimeout), log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"goquiz/impl/mockcrm"
 	"goquiz/impl/pgtest"
+	"goquiz/internal/faultproxy"
 	"goquiz/internal/testbin"
 )
 
@@ -198,6 +199,13 @@ func TestOperatorErrorsAreOneLineWithWhatToDo(t *testing.T) {
 	require.NoError(t, err)
 	defer busy.Close()
 	unreachable := "DSN=postgres://u:hunter2@127.0.0.1:1/db?sslmode=disable"
+	// A server that takes connections and never answers, as behind a hung
+	// proxy.
+	mute, err := faultproxy.Start("127.0.0.1:1")
+	require.NoError(t, err)
+	defer mute.Close()
+	mute.SetNew(faultproxy.NewHang)
+	silent := "DSN=postgres://u:hunter2@" + mute.Addr() + "/db?sslmode=disable"
 	tests := []struct {
 		name string
 		env  []string
@@ -211,6 +219,8 @@ func TestOperatorErrorsAreOneLineWithWhatToDo(t *testing.T) {
 			[]string{"connect to PostgreSQL", "is the server running and is DSN right?"}},
 		{"unreachable database for retry-failed", []string{unreachable, "CONNECT_TIMEOUT=0s"}, []string{"retry-failed"}, 1,
 			[]string{"connect to PostgreSQL", "is the server running and is DSN right?"}},
+		{"database that does not answer, for status", []string{silent, "DB_TIMEOUT=1s", "CONNECT_TIMEOUT=10s"}, []string{"status"}, 1,
+			[]string{"connect to PostgreSQL at postgres://u:***@" + mute.Addr(), "no answer from PostgreSQL within DB_TIMEOUT (1s)"}},
 		{"missing database", []string{"DSN=" + missingDB}, []string{"status"}, 1,
 			[]string{"goquiz_no_such_database", "create the database or fix its name in DSN"}},
 		{"metrics address taken", []string{"DSN=" + pgtest.DSN(t), "METRICS_LISTEN=" + busy.Addr().String()}, nil, 1,
@@ -226,7 +236,9 @@ func TestOperatorErrorsAreOneLineWithWhatToDo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
 			res := testbin.Run(t, integrator(t), tt.env, nil, tt.args...)
+			assert.Less(t, time.Since(start), 5*time.Second, "gives up within bounds")
 			assert.Equal(t, tt.code, res.Code, res.Stderr)
 			lines := strings.Split(strings.TrimSpace(res.Stderr), "\n")
 			last := lines[len(lines)-1]

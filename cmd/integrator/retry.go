@@ -10,7 +10,7 @@ import (
 
 // retryFailed puts the failed records back to pending and says how many.
 func retryFailed(ctx context.Context, cfg config, w io.Writer) error {
-	db, err := postgres.Open(ctx, cfg.DSN, cfg.ConnectTimeout)
+	db, err := postgres.Open(ctx, cfg.DSN, cfg.store(nil))
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 
 // status prints the delivery status read from the database.
 func status(ctx context.Context, cfg config, w io.Writer) error {
-	db, err := postgres.Open(ctx, cfg.DSN, cfg.ConnectTimeout)
+	db, err := postgres.Open(ctx, cfg.DSN, cfg.store(nil))
 	if err != nil {
 		return err
 	}

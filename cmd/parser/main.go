@@ -84,7 +84,7 @@ func load(ctx context.Context, cfg config, arg string, out *cli.Output, stdout, 
 		return fmt.Errorf("%s: %w", in.name, err)
 	}
 
-	db, err := postgres.Open(ctx, cfg.DSN, cfg.ConnectTimeout)
+	db, err := postgres.Open(ctx, cfg.DSN, cfg.store(out.Logger(slog.LevelInfo)))
 	if err != nil {
 		return err
 	}
@@ -119,10 +119,7 @@ func load(ctx context.Context, cfg config, arg string, out *cli.Output, stdout, 
 	}
 	elapsed := time.Since(start)
 	if err != nil {
-		if st.Stored+st.Duplicates > 0 {
-			return fmt.Errorf("%s: %w (committed before the error: %d stored, %d duplicates)", in.name, err, st.Stored, st.Duplicates)
-		}
-		return fmt.Errorf("%s: %w", in.name, err)
+		return fmt.Errorf("%s: %w (committed before the error: %d stored, %d duplicates; rerun the same input to finish: what is stored is skipped)", in.name, err, st.Stored, st.Duplicates)
 	}
 	fmt.Fprintf(stdout, "read %d rows: %d stored, %d duplicates, %d rejected in %s (%.0f rows/s)\n",
 		st.Read, st.Stored, st.Duplicates, st.Rejected, elapsed.Round(time.Millisecond),

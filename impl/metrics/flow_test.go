@@ -29,7 +29,7 @@ func TestMetricsChangeAsRecordsFlow(t *testing.T) {
 	const n = 300
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := postgres.Open(ctx, pgtest.DSN(t), 10*time.Second)
+	db, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{Wait: 10 * time.Second})
 	require.NoError(t, err)
 	defer db.Close()
 	chunk := make([]common.Customer, n)
@@ -48,7 +48,7 @@ func TestMetricsChangeAsRecordsFlow(t *testing.T) {
 	reg := metrics.NewRegistry()
 	obs := metrics.NewDelivery(reg)
 	reg.MustRegister(metrics.NewBacklog(db, 2*time.Second))
-	srv := httptest.NewServer(metrics.Handler(reg, db.Ping))
+	srv := httptest.NewServer(metrics.Handler(reg, db.Ping, 0))
 	defer srv.Close()
 
 	before := promtest.Scrape(t, srv.URL+"/metrics")

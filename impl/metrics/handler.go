@@ -15,13 +15,18 @@ import (
 // what is missing, on one line.
 type ReadyFunc func(ctx context.Context) error
 
-// readyTimeout bounds one readiness check.
-const readyTimeout = 2 * time.Second
+// DefaultReadyLimit bounds a readiness check when Handler is given no
+// limit.
+const DefaultReadyLimit = 2 * time.Second
 
 // Handler serves GET /metrics from reg, /healthz (200 while the process
-// answers) and /readyz: 200 when ready returns nil (or is nil), 503 with
-// its error otherwise.
-func Handler(reg *prometheus.Registry, ready ReadyFunc) http.Handler {
+// answers) and /readyz: 200 when ready returns nil (or is nil) within
+// limit (DefaultReadyLimit when not positive), 503 with its error
+// otherwise.
+func Handler(reg *prometheus.Registry, ready ReadyFunc, limit time.Duration) http.Handler {
+	if limit <= 0 {
+		limit = DefaultReadyLimit
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		Registry:      reg, // counts its own scrapes and errors
@@ -32,7 +37,7 @@ func Handler(reg *prometheus.Registry, ready ReadyFunc) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if ready != nil {
-			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+			ctx, cancel := context.WithTimeout(r.Context(), limit)
 			defer cancel()
 			if err := ready(ctx); err != nil {
 				text(w, http.StatusServiceUnavailable, "not ready: "+strings.Join(strings.Fields(err.Error()), " "))

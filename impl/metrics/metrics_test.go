@@ -24,7 +24,7 @@ import (
 func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 	reg := metrics.NewRegistry()
 	m := metrics.NewDelivery(reg)
-	srv := httptest.NewServer(metrics.Handler(reg, nil))
+	srv := httptest.NewServer(metrics.Handler(reg, nil, 0))
 	defer srv.Close()
 
 	before := promtest.Scrape(t, srv.URL+"/metrics")
@@ -71,7 +71,7 @@ func TestBacklogIsReadOnEveryScrape(t *testing.T) {
 	store := &fakeBacklog{b: common.Backlog{Pending: 5, InFlight: 4, WaitingRetry: 3, Sent: 2, Failed: 1, OldestUndelivered: 90 * time.Second}}
 	reg := metrics.NewRegistry()
 	reg.MustRegister(metrics.NewBacklog(store, time.Second))
-	srv := httptest.NewServer(metrics.Handler(reg, nil))
+	srv := httptest.NewServer(metrics.Handler(reg, nil, 0))
 	defer srv.Close()
 
 	got := promtest.Scrape(t, srv.URL+"/metrics")
@@ -92,7 +92,7 @@ func TestMockCRMCounters(t *testing.T) {
 	crm := mockcrm.New(mockcrm.Config{Seed: 1})
 	reg := metrics.NewRegistry()
 	reg.MustRegister(metrics.NewMockCRM(crm.Stats))
-	srv := httptest.NewServer(metrics.Handler(reg, nil))
+	srv := httptest.NewServer(metrics.Handler(reg, nil, 0))
 	defer srv.Close()
 
 	before := promtest.Scrape(t, srv.URL+"/metrics")
@@ -137,7 +137,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(metrics.Handler(metrics.NewRegistry(), tt.ready))
+			srv := httptest.NewServer(metrics.Handler(metrics.NewRegistry(), tt.ready, 100*time.Millisecond))
 			defer srv.Close()
 			code, body := get(t, srv.URL+"/healthz")
 			assert.Equal(t, http.StatusOK, code)
@@ -151,7 +151,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 func TestServer(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := metrics.Listen("127.0.0.1:0", metrics.Handler(metrics.NewRegistry(), nil), log)
+	s, err := metrics.Listen("127.0.0.1:0", metrics.Handler(metrics.NewRegistry(), nil, 0), log)
 	require.NoError(t, err)
 	code, _ := get(t, "http://"+s.Addr()+"/healthz")
 	assert.Equal(t, http.StatusOK, code)

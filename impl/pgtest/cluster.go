@@ -57,10 +57,17 @@ type Cluster struct {
 // ErrNoServer reports that no PostgreSQL server binaries were found.
 var ErrNoServer = errors.New("no PostgreSQL server binaries found (looked in PATH, pg_config --bindir and /usr/lib/postgresql/*/bin; install them with: apt-get install -y postgresql)")
 
-// BinDir finds the directory holding initdb and postgres: through PATH,
+// BinDir finds the directory holding initdb and postgres (and the other
+// server tools): through PATH,
 // pg_config --bindir, or /usr/lib/postgresql/*/bin, newest version first.
 func BinDir() (string, error) {
 	if p, err := exec.LookPath("initdb"); err == nil {
+		// A link in PATH (as /usr/local/bin/initdb may be) stands for the
+		// directory of the real one, which holds the other tools too
+		// (pg_basebackup, pg_ctl).
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
 		dir := filepath.Dir(p)
 		if isExec(filepath.Join(dir, "postgres")) {
 			return dir, nil
@@ -127,17 +134,27 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		c.remove()
 		return nil, fmt.Errorf("initdb: %w: %s", err, lastLines(string(out), 5))
 	}
+	if err := c.startOnFreePort(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// startOnFreePort starts the server on a free port, trying another when
+// the one picked was taken meanwhile; on failure it removes the files.
+func (c *Cluster) startOnFreePort(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
+		var err error
 		c.port, err = testbin.FreePort()
 		if err == nil {
 			err = c.start(ctx)
 		}
 		if err == nil {
-			return c, nil
+			return nil
 		}
 		if attempt == 4 || ctx.Err() != nil {
 			c.remove()
-			return nil, err
+			return err
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -42,7 +43,12 @@ func (w *Writer) analyzeIfNew(ctx context.Context) error {
 	if tuples >= 1000 {
 		return nil
 	}
-	if _, err := w.db.db.ExecContext(ctx, `ANALYZE customers`); err != nil {
+	// ANALYZE of a large table may take longer than a round trip.
+	err := w.db.long(ctx, nil, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `ANALYZE customers`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("analyze customers: %w", err)
 	}
 	return nil
@@ -62,34 +68,55 @@ func (d *DB) Writer() *Writer {
 // chunk is copied again without the ids found stored. Ids are inserted in
 // ascending order, so concurrent writers of overlapping chunks lock rows in
 // the same order and cannot deadlock.
+//
+// A chunk whose connection is lost (see lost) is stored again on a new
+// connection, for up to the store's Wait after the first loss: its
+// transaction never committed, so nothing is stored twice. When the loss
+// hit the commit itself, the chunk's rows tell whether it committed (see
+// committed): then it is stored, not stored again. Each retry is logged.
 func (w *Writer) WriteChunk(ctx context.Context, chunk []common.Customer) (common.ChunkResult, error) {
 	rows := w.unique(chunk)
 	res := common.ChunkResult{Duplicates: int64(len(chunk) - len(rows))}
 	if len(rows) == 0 {
 		return res, nil
 	}
-	// The COPY goes to the driver on the transaction's connection.
-	conn, err := w.db.db.Conn(ctx)
-	if err != nil {
-		return common.ChunkResult{}, fmt.Errorf("write chunk: connect: %w", err)
-	}
-	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return common.ChunkResult{}, fmt.Errorf("write chunk: begin: %w", err)
-	}
-	defer tx.Rollback()
-	stored, err := w.insert(ctx, tx, conn, rows)
-	if err != nil {
-		return common.ChunkResult{}, fmt.Errorf("write chunk: %w", err)
-	}
-	if stored > 0 {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, strconv.FormatInt(stored, 10)); err != nil {
-			return common.ChunkResult{}, fmt.Errorf("write chunk: notify: %w", err)
+	var (
+		giveUp  time.Time
+		pending *commit // a commit whose answer was lost
+		stored  int64
+		err     error
+	)
+	for attempt := 1; ; attempt++ {
+		if pending != nil {
+			var done bool
+			stored, done, err = w.committed(ctx, pending, rows, giveUp)
+			if err == nil && !done {
+				pending = nil
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return common.ChunkResult{}, fmt.Errorf("write chunk: commit: %w", err)
+		if pending == nil && err == nil {
+			stored, pending, err = w.store(ctx, rows)
+		}
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || !lost(err) {
+			return common.ChunkResult{}, fmt.Errorf("write chunk: %w", err)
+		}
+		if giveUp.IsZero() {
+			giveUp = time.Now().Add(w.db.wait)
+		}
+		delay := min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second)
+		if time.Now().Add(delay).After(giveUp) {
+			return common.ChunkResult{}, fmt.Errorf("write chunk: connection lost, stored again for %s (CONNECT_TIMEOUT) without success: %w", w.db.wait, err)
+		}
+		w.db.log.Warn("connection lost while storing a chunk; storing it again on a new connection", "attempt", attempt+1, "error", err)
+		select {
+		case <-ctx.Done():
+			return common.ChunkResult{}, fmt.Errorf("write chunk: %w", ctx.Err())
+		case <-time.After(delay):
+		}
+		err = nil
 	}
 	if !w.analyzed && stored > 0 {
 		// Statistics only speed the integrators up: the chunk is committed
@@ -100,6 +127,39 @@ func (w *Writer) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 	res.Stored = stored
 	res.Duplicates += int64(len(rows)) - stored
 	return res, nil
+}
+
+// store stores rows in one transaction on one connection and returns how
+// many were new; on error, the commit whose answer was lost, if the error
+// hit the commit.
+func (w *Writer) store(ctx context.Context, rows []common.Customer) (int64, *commit, error) {
+	// The COPY goes to the driver on the transaction's connection.
+	conn, err := w.db.db.Conn(ctx)
+	if err != nil {
+		return 0, nil, &connectError{err}
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	stored, err := w.insert(ctx, tx, conn, rows)
+	if err != nil {
+		return 0, nil, err
+	}
+	var c *commit
+	if stored > 0 {
+		c = new(commit)
+		if err := tx.QueryRowContext(ctx, `SELECT txid_current(), (extract(epoch FROM now()) * 1000000)::bigint
+			FROM pg_notify($1, $2)`, Channel, strconv.FormatInt(stored, 10)).Scan(&c.xid, &c.startUS); err != nil {
+			return 0, nil, fmt.Errorf("notify: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, c, fmt.Errorf("commit: %w", err)
+	}
+	return stored, nil, nil
 }
 
 // unique returns the chunk without repeated ids, first occurrence kept,
@@ -188,7 +248,9 @@ func copyGuarded(ctx context.Context, tx *sql.Tx, conn *sql.Conn, rows []common.
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT goquiz_copy`); err != nil {
+	// A COPY streams for as long as the chunk takes: it is not one round
+	// trip, and its writes are bounded one by one.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL statement_timeout = 0; SAVEPOINT goquiz_copy`); err != nil {
 		return 0, fmt.Errorf("savepoint: %w", err)
 	}
 	n, err := copyRows(ctx, conn, `COPY customers (id, first_name, last_name, email, phone) FROM STDIN`, rows)

@@ -9,10 +9,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lib/pq"
@@ -21,34 +23,97 @@ import (
 // Channel is the NOTIFY channel on which a committed chunk is announced.
 const Channel = "goquiz_customers"
 
-// DB is a connection pool to goquiz's database.
-type DB struct {
-	db *sql.DB
+// DefaultTimeout is the round-trip timeout (DB_TIMEOUT) when Options
+// names none.
+const DefaultTimeout = 30 * time.Second
+
+// Options tunes Open and Listen.
+type Options struct {
+	// Wait is how long an unreachable server is retried at start
+	// (CONNECT_TIMEOUT); a chunk whose connection was lost is stored again
+	// for as long.
+	Wait time.Duration
+	// Timeout bounds every round trip (DB_TIMEOUT, DefaultTimeout when
+	// zero): a request that gets no answer for this long fails and its
+	// connection is closed. The server's own limits on goquiz's sessions
+	// derive from it (see sessionSettings).
+	Timeout time.Duration
+	// App names the sessions in pg_stat_activity (application_name,
+	// unless the DSN sets one); "goquiz" when empty. Lost load sessions
+	// are recognised by a name that starts with "goquiz".
+	App string
+	// Reap ends, while the store is open, the load sessions that a lost
+	// client left waiting in the middle of a COPY (see reap.go).
+	Reap bool
+	// Logger receives what the store does by itself: lost sessions ended,
+	// chunks stored again. Nil discards it.
+	Logger *slog.Logger
 }
 
-// Open connects to dsn, retrying for up to wait while the server cannot be
-// reached, and makes sure the schema exists. The returned error never
+func (o Options) timeout() time.Duration {
+	if o.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return o.Timeout
+}
+
+func (o Options) app() string {
+	if o.App == "" {
+		return "goquiz"
+	}
+	return o.App
+}
+
+func (o Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
+// DB is a connection pool to goquiz's database.
+type DB struct {
+	db      *sql.DB
+	timeout time.Duration
+	wait    time.Duration
+	log     *slog.Logger
+	done    context.Context // done when Close was called: background work stops
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// Open connects to dsn, retrying for up to opts.Wait while the server
+// cannot be reached, and makes sure the schema exists. Every connection it
+// opens bounds its round trips by opts.Timeout. The returned error never
 // contains the DSN's password.
-func Open(ctx context.Context, dsn string, wait time.Duration) (*DB, error) {
-	connector, err := pq.NewConnector(withSSLPrefer(dsn))
+func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	d := &DB{timeout: opts.timeout(), wait: opts.Wait, log: opts.logger()}
+	d.done, d.stop = context.WithCancel(context.Background())
+	full, err := sessionDSN(dsn, sessionSettings(d.timeout, opts.app(), false))
 	if err != nil {
 		return nil, fmt.Errorf("parse DSN %s: %w", Redact(dsn), err)
 	}
-	sqldb := sql.OpenDB(connector)
-	sqldb.SetMaxIdleConns(8)
-	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	deadline := time.Now().Add(wait)
+	connector, err := newConnector(full, dialer{timeout: d.timeout})
+	if err != nil {
+		return nil, fmt.Errorf("parse DSN %s: %w", Redact(dsn), err)
+	}
+	d.db = sql.OpenDB(connector)
+	d.db.SetMaxIdleConns(8)
+	d.db.SetConnMaxIdleTime(5 * time.Minute)
+	deadline := time.Now().Add(opts.Wait)
 	delay := 100 * time.Millisecond
 	for {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err = sqldb.PingContext(pctx)
-		cancel()
+		err = d.Ping(ctx)
 		if err == nil {
 			break
 		}
-		if ctx.Err() != nil || time.Now().Add(delay).After(deadline) || !retryable(err) {
-			sqldb.Close()
-			return nil, fmt.Errorf("connect to PostgreSQL at %s: %w%s", Redact(dsn), err, Hint(err))
+		// A server that refuses connections or is starting may take them
+		// in a moment; one that let a round trip go unanswered for the
+		// timeout is not asked again.
+		if ctx.Err() != nil || time.Now().Add(delay).After(deadline) || !retryable(err) || errors.Is(err, os.ErrDeadlineExceeded) {
+			d.stop()
+			d.db.Close()
+			return nil, fmt.Errorf("connect to PostgreSQL at %s: %w%s", Redact(dsn), errors.Unwrap(err), Hint(err))
 		}
 		select {
 		case <-ctx.Done():
@@ -56,10 +121,14 @@ func Open(ctx context.Context, dsn string, wait time.Duration) (*DB, error) {
 		}
 		delay = min(2*delay, 2*time.Second)
 	}
-	d := &DB{db: sqldb}
 	if err := d.Migrate(ctx); err != nil {
-		sqldb.Close()
+		d.stop()
+		d.db.Close()
 		return nil, err
+	}
+	if opts.Reap {
+		d.wg.Add(1)
+		go func() { defer d.wg.Done(); d.reapLoop() }()
 	}
 	return d, nil
 }
@@ -101,19 +170,46 @@ func Hint(err error) string {
 	return " — is the server running and is DSN right?"
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers within the round-trip timeout,
+// and before ctx is done: the connection is closed then, not only
+// cancelled, so that Ping returns at once.
 func (d *DB) Ping(ctx context.Context) error {
-	if err := d.db.PingContext(ctx); err != nil {
+	err := d.onConn(ctx, func(c *sql.Conn, nc *timeoutConn) error {
+		defer context.AfterFunc(ctx, func() { nc.Close() })()
+		return c.PingContext(ctx)
+	})
+	if err != nil {
 		return fmt.Errorf("ping PostgreSQL: %w", err)
 	}
 	return nil
 }
 
+// onConn runs f on a connection of the pool, with its socket.
+func (d *DB) onConn(ctx context.Context, f func(c *sql.Conn, nc *timeoutConn) error) error {
+	c, err := d.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var nc *timeoutConn
+	if err := c.Raw(func(dc any) (err error) { nc, err = socket(dc); return err }); err != nil {
+		return err
+	}
+	return f(c, nc)
+}
+
+// Timeout returns the round-trip timeout of the store's connections.
+func (d *DB) Timeout() time.Duration { return d.timeout }
+
 // SQL returns the underlying pool, for tests and tools.
 func (d *DB) SQL() *sql.DB { return d.db }
 
-// Close closes the pool.
-func (d *DB) Close() error { return d.db.Close() }
+// Close stops the store's background work and closes the pool.
+func (d *DB) Close() error {
+	d.stop()
+	d.wg.Wait()
+	return d.db.Close()
+}
 
 // withSSLPrefer makes a DSN that names no sslmode use TLS when the server
 // offers it and plain connections otherwise, as libpq does, instead of

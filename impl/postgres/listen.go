@@ -10,9 +10,13 @@ import (
 )
 
 // Listener wakes an integrator when a chunk is committed. It keeps its own
-// connection, which it re-establishes by itself after the server restarts,
-// and then wakes the integrator too, since notifications sent while it was
-// away are lost.
+// connection, which it re-establishes by itself when it is lost, and then
+// wakes the integrator too, since notifications sent while it was away are
+// lost. A listening connection is idle most of the time, and an idle
+// connection that stopped answering looks just like a healthy one: the
+// listener pings it every half timeout, and a ping without an answer
+// within the timeout closes it (its deadline, see netconn.go), which
+// replaces it.
 type Listener struct {
 	l         *pq.Listener
 	wake      chan struct{}
@@ -23,17 +27,22 @@ type Listener struct {
 	wg        sync.WaitGroup
 }
 
-// Listen connects to dsn and listens on Channel, waiting up to wait for the
-// first connection. onEvent, if not nil, is told of connection changes
+// Listen connects to dsn and listens on Channel, waiting up to opts.Wait
+// (at least 5s) for the first connection; its round trips are bounded by
+// opts.Timeout. onEvent, if not nil, is told of connection changes
 // ("connected", "disconnected", "reconnected", "connectionAttemptFailed")
 // with the error that caused them.
-func Listen(dsn string, wait time.Duration, onEvent func(event string, err error)) (*Listener, error) {
-	dsn = withSSLPrefer(dsn)
-	if _, err := pq.NewConnector(dsn); err != nil {
+func Listen(dsn string, opts Options, onEvent func(event string, err error)) (*Listener, error) {
+	wait, timeout := max(opts.Wait, 5*time.Second), opts.timeout()
+	full, err := sessionDSN(dsn, sessionSettings(timeout, opts.app(), true))
+	if err == nil {
+		_, err = pq.NewConnector(full)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("parse listen DSN %s: %w", Redact(dsn), err)
 	}
 	ln := &Listener{wake: make(chan struct{}, 1), done: make(chan struct{})}
-	ln.l = pq.NewListener(dsn, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
+	ln.l = pq.NewDialListener(dialer{timeout: timeout}, full, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
 		switch ev {
 		case pq.ListenerEventConnected, pq.ListenerEventReconnected:
 			ln.connected.Store(true)
@@ -69,9 +78,27 @@ func Listen(dsn string, wait time.Duration, onEvent func(event string, err error
 		}
 		return nil, fmt.Errorf("listen on %s at %s: %w%s", Channel, Redact(dsn), cause, hint)
 	}
-	ln.wg.Add(1)
+	ln.wg.Add(2)
 	go ln.forward()
+	go ln.ping(timeout / 2)
 	return ln, nil
+}
+
+// ping pings the listening connection every interval until Close. A ping
+// that gets no answer within the timeout fails and closes the connection,
+// which pq.Listener then replaces; while it reconnects, pings fail at once.
+func (ln *Listener) ping(interval time.Duration) {
+	defer ln.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ln.done:
+			return
+		case <-t.C:
+			_ = ln.l.Ping()
+		}
+	}
 }
 
 // forward turns notifications (and the nil that marks a reconnect) into

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"goquiz/common"
@@ -14,7 +15,7 @@ import (
 
 func listen(t *testing.T, dsn string) *postgres.Listener {
 	t.Helper()
-	ln, err := postgres.Listen(dsn, 10*time.Second, nil)
+	ln, err := postgres.Listen(dsn, postgres.Options{Wait: 10 * time.Second}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
 	return ln
@@ -84,4 +85,51 @@ func TestListenerReconnectsAfterRestart(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // the pool drops its dead connections
 	}
 	requireWake(t, ln, 5*time.Second, "notification after reconnect")
+}
+
+// A listening connection frozen while idle is noticed by its pings and
+// replaced; the reconnect wakes the integrator, and notifications flow
+// over the new connection.
+func TestListenerHealsAFrozenConnection(t *testing.T) {
+	base := pgtest.DSN(t)
+	db := openDSN(t, base)
+	p, dsn := pgtest.Proxy(t, base)
+	events := make(chan string, 16)
+	ln, err := postgres.Listen(dsn, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout}, func(ev string, _ error) {
+		select {
+		case events <- ev:
+		default:
+		}
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	require.Eventually(t, ln.Connected, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(testTimeout) // a ping or two go through
+	require.Equal(t, 1, p.Freeze())
+	frozen := time.Now()
+
+	// A ping at most half a timeout later gets no answer within the
+	// timeout.
+	requireEvent(t, events, "disconnected", 3*testTimeout)
+	assert.Less(t, time.Since(frozen), 2*testTimeout, "the frozen connection is noticed within 1.5 timeouts")
+	requireEvent(t, events, "reconnected", 5*time.Second)
+	requireWake(t, ln, time.Second, "the reconnect wakes the integrator")
+	_, err = db.Writer().WriteChunk(ctxT(t), []common.Customer{cust(1, "a")})
+	require.NoError(t, err)
+	requireWake(t, ln, time.Second, "a notification over the new connection")
+}
+
+func requireEvent(t *testing.T, events <-chan string, want string, within time.Duration) {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case ev := <-events:
+			if ev == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %q event within %s", want, within)
+		}
+	}
 }

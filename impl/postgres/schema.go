@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/lib/pq"
@@ -70,21 +71,22 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if exists {
 		return nil
 	}
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("create schema: begin: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, schemaLock); err != nil {
-		return fmt.Errorf("create schema: take lock: %w", err)
-	}
-	for _, o := range schema {
-		if _, err := tx.ExecContext(ctx, o.ddl); err != nil {
-			return fmt.Errorf("create schema: %s: %w", o.name, err)
+	// Waiting for the lock (another process creating the schema, or DDL
+	// queued behind a long transaction) may rightly take longer than a
+	// round trip.
+	err := d.long(ctx, nil, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, schemaLock); err != nil {
+			return fmt.Errorf("take lock: %w", err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("create schema: commit: %w", err)
+		for _, o := range schema {
+			if _, err := tx.ExecContext(ctx, o.ddl); err != nil {
+				return fmt.Errorf("%s: %w", o.name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create schema: %w", err)
 	}
 	return nil
 }

@@ -29,39 +29,49 @@ type Status struct {
 // maxLastErrors is the number of distinct errors Status returns.
 const maxLastErrors = 5
 
-// Status reads the delivery status in one consistent snapshot.
+// snapshot is the transaction of the status reads: one consistent view.
+var snapshot = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+
+// Status reads the delivery status in one consistent snapshot. Its counts
+// may take longer than a round trip on a large table: they are not cut
+// by the round-trip timeout while the server works on them (see long).
 func (d *DB) Status(ctx context.Context) (Status, error) {
 	var st Status
-	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	err := d.long(ctx, snapshot, func(tx *sql.Tx) error {
+		var err error
+		if st.Backlog, st.OldestCreatedAt, err = backlog(ctx, tx); err != nil {
+			return err
+		}
+		if st.LastErrors, err = lastErrors(ctx, tx, maxLastErrors); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `
+			SELECT count(*) FROM customers
+			WHERE state = 'sent' AND sent_at > now() - interval '1 minute'`).Scan(&st.SentLastMinute); err != nil {
+			return fmt.Errorf("count records sent in the last minute: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return st, fmt.Errorf("read status: begin: %w", err)
-	}
-	defer tx.Rollback()
-	if st.Backlog, st.OldestCreatedAt, err = backlog(ctx, tx); err != nil {
-		return st, err
-	}
-	if st.LastErrors, err = lastErrors(ctx, tx, maxLastErrors); err != nil {
-		return st, err
-	}
-	if err := tx.QueryRowContext(ctx, `
-		SELECT count(*) FROM customers
-		WHERE state = 'sent' AND sent_at > now() - interval '1 minute'`).Scan(&st.SentLastMinute); err != nil {
-		return st, fmt.Errorf("count records sent in the last minute: %w", err)
+		return Status{}, fmt.Errorf("read status: %w", err)
 	}
 	return st, nil
 }
 
 // Backlog counts the records by delivery state and finds the age of the
-// oldest undelivered one. It implements the store side of goquiz's
-// backlog metrics.
+// oldest undelivered one, as Status does. It implements the store side of
+// goquiz's backlog metrics.
 func (d *DB) Backlog(ctx context.Context) (common.Backlog, error) {
-	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	var b common.Backlog
+	err := d.long(ctx, snapshot, func(tx *sql.Tx) error {
+		var err error
+		b, _, err = backlog(ctx, tx)
+		return err
+	})
 	if err != nil {
-		return common.Backlog{}, fmt.Errorf("read backlog: begin: %w", err)
+		return common.Backlog{}, fmt.Errorf("read backlog: %w", err)
 	}
-	defer tx.Rollback()
-	b, _, err := backlog(ctx, tx)
-	return b, err
+	return b, nil
 }
 
 // undelivered is a WITH clause naming the pending and failed records,

@@ -1,0 +1,209 @@
+package postgres
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// sessionSettings returns the server settings every session of goquiz
+// starts with, derived from the round-trip timeout, so that PostgreSQL
+// lets go of a session goquiz lost within about that time: a statement
+// running longer is cancelled, a transaction left idle is rolled back and
+// its session ended (its locks released: the claim lock, the rows of a
+// half-copied chunk), and the server's TCP keepalives and user timeout
+// drop a peer that stopped acknowledging. app names the sessions in
+// pg_stat_activity; listen adds an idle-session limit for the listening
+// connection, which is pinged every half timeout while alive.
+//
+// Statements that may rightly run longer lift statement_timeout with SET
+// LOCAL (see long.go and chunk.go). A COPY waiting for data from a lost
+// client is beyond every server timeout (PostgreSQL does not interrupt
+// it): reap.go ends those.
+func sessionSettings(timeout time.Duration, app string, listen bool) map[string]string {
+	ka := keepalive(timeout)
+	ms := strconv.FormatInt(timeout.Milliseconds(), 10)
+	s := map[string]string{
+		"application_name":                    app,
+		"statement_timeout":                   ms,
+		"idle_in_transaction_session_timeout": ms,
+		"tcp_keepalives_idle":                 strconv.Itoa(int(ka.Idle / time.Second)),
+		"tcp_keepalives_interval":             strconv.Itoa(int(ka.Interval / time.Second)),
+		"tcp_keepalives_count":                strconv.Itoa(ka.Count),
+		"tcp_user_timeout":                    ms,
+	}
+	if listen {
+		s["idle_session_timeout"] = strconv.FormatInt(2*timeout.Milliseconds(), 10)
+	}
+	return s
+}
+
+// sessionDSN returns dsn, prepared for lib/pq: a URL listing several
+// hosts with their ports is rewritten into the form lib/pq understands, a
+// DSN without sslmode prefers TLS (see withSSLPrefer), and every setting
+// of settings that dsn does not set itself (as a parameter or in its
+// options) is added as a run-time parameter, sent at connection start.
+func sessionDSN(dsn string, settings map[string]string) (string, error) {
+	dsn = withSSLPrefer(multiHostURL(dsn))
+	cfg, err := pq.NewConfig(dsn)
+	if err != nil {
+		return "", err
+	}
+	add := map[string]string{}
+	for k, v := range settings {
+		if _, set := cfg.Runtime[k]; set || strings.Contains(cfg.Options, k) {
+			continue
+		}
+		if k == "application_name" && cfg.ApplicationName != "" && cfg.ApplicationName != "pqgo" {
+			continue
+		}
+		add[k] = v
+	}
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		for k, v := range add {
+			q.Set(k, v)
+		}
+		u.RawQuery = q.Encode()
+		return u.String(), nil
+	}
+	var b strings.Builder
+	b.WriteString(dsn)
+	for k, v := range add {
+		fmt.Fprintf(&b, " %s='%s'", k, strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v))
+	}
+	return b.String(), nil
+}
+
+// multiHostURL rewrites a URL that lists several hosts each with its port
+// (postgres://u@db1:5432,db2:5433/feed), which lib/pq reads as one host
+// name, into the form it reads as a list (postgres://u@/feed?host=db1,db2
+// &port=5432,5433). Any other DSN is returned as it is.
+func multiHostURL(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || !strings.Contains(u.Host, ",") {
+		return dsn
+	}
+	var hosts, ports []string
+	for _, item := range strings.Split(u.Host, ",") {
+		host, port := item, "5432"
+		if h, p, err := net.SplitHostPort(item); err == nil {
+			host, port = h, p
+		}
+		hosts = append(hosts, host)
+		ports = append(ports, port)
+	}
+	q := u.Query()
+	q.Set("host", strings.Join(hosts, ","))
+	if !q.Has("port") {
+		q.Set("port", strings.Join(ports, ","))
+	}
+	u.Host = ""
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// connector opens goquiz's connections: lib/pq's, through the bounded
+// dialer, each wrapped so that the store can reach its socket (to exempt a
+// long statement from the bound, see long.go).
+type connector struct {
+	pq *pq.Connector
+}
+
+// slotKey carries, in the context of a Connect, where the dialer leaves
+// the socket it opened.
+type slotKey struct{}
+
+func newConnector(dsn string, d dialer) (*connector, error) {
+	pc, err := pq.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	pc.Dialer(slotDialer{d})
+	return &connector{pq: pc}, nil
+}
+
+// slotDialer is a dialer that also leaves the socket it opened in the
+// slot of its context, if any.
+type slotDialer struct{ dialer }
+
+func (d slotDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c, err := d.dialer.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	if slot, ok := ctx.Value(slotKey{}).(*atomic.Pointer[timeoutConn]); ok {
+		slot.Store(c.(*timeoutConn))
+	}
+	return c, nil
+}
+
+// Connect opens a connection. With several hosts, lib/pq dials until one
+// fits: the slot ends with the socket of the last dial, the one it kept.
+// lib/pq heeds ctx while it dials only; until the connection is ready
+// (TLS, authentication, target_session_attrs), the end of ctx closes its
+// socket.
+func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	var slot atomic.Pointer[timeoutConn]
+	stop := context.AfterFunc(ctx, func() {
+		if nc := slot.Load(); nc != nil {
+			nc.Close()
+		}
+	})
+	dc, err := c.pq.Connect(context.WithValue(ctx, slotKey{}, &slot))
+	if !stop() && err == nil {
+		dc.Close()
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	nc := slot.Load()
+	pc, ok := dc.(pqConn)
+	if !ok || nc == nil {
+		dc.Close()
+		return nil, errors.New("postgres: unexpected driver connection")
+	}
+	return &conn{pqConn: pc, nc: nc}, nil
+}
+
+// Driver returns lib/pq's driver.
+func (c *connector) Driver() driver.Driver { return c.pq.Driver() }
+
+// pqConn is what lib/pq's connections implement; conn forwards all of it,
+// so that database/sql uses them exactly as it would unwrapped.
+type pqConn interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
+	driver.SessionResetter
+	driver.Validator
+	driver.NamedValueChecker
+}
+
+// conn is a lib/pq connection with its socket.
+type conn struct {
+	pqConn
+	nc *timeoutConn
+}
+
+// socket returns the socket of a connection database/sql hands to Raw.
+func socket(dc any) (*timeoutConn, error) {
+	c, ok := dc.(*conn)
+	if !ok {
+		return nil, fmt.Errorf("postgres: driver connection %T is not the store's", dc)
+	}
+	return c.nc, nil
+}

@@ -1,0 +1,102 @@
+package postgres
+
+import (
+	"context"
+	"time"
+)
+
+// A COPY that waits for data from its client is beyond PostgreSQL's
+// timeouts: the server holds off cancellation while it reads COPY data,
+// so statement_timeout never fires, and a client lost behind a proxy that
+// keeps the connection open (or a NAT that acknowledges for it) is never
+// noticed by the server's keepalives either. Such a session keeps its
+// transaction open, and with it the locks of the rows it copied so far:
+// a rerun of the same input would wait for them for ever. The reaper ends
+// them. A goquiz load never leaves its COPY waiting: it streams a chunk
+// it holds in memory, and its own writes fail after the timeout when they
+// cannot go through. So a goquiz session (application_name starting with
+// "goquiz") whose COPY waits for client data and has received nothing for
+// the timeout is lost, and ending it (pg_terminate_backend, which the same
+// role may do) only rolls back what its client gave up on.
+
+// stalled is what the reaper last saw of a COPY waiting for its client.
+type stalled struct {
+	start string // the session's backend_start, which tells a reused pid
+	bytes int64  // bytes the COPY had received
+	since time.Time
+}
+
+// reapLoop looks for lost load sessions every half timeout until Close.
+func (d *DB) reapLoop() {
+	seen := map[int]stalled{}
+	t := time.NewTicker(d.timeout / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.done.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(d.done, d.timeout)
+		if err := d.reap(ctx, seen); err != nil {
+			d.log.Debug("look for lost load sessions", "error", err)
+		}
+		cancel()
+	}
+}
+
+// reap ends the goquiz COPY sessions that seen shows waiting for client
+// data, having received nothing for the timeout, and updates seen.
+func (d *DB) reap(ctx context.Context, seen map[int]stalled) error {
+	rows, err := d.db.QueryContext(ctx, `
+		SELECT a.pid, a.backend_start::text, p.bytes_processed
+		FROM pg_stat_progress_copy p JOIN pg_stat_activity a ON a.pid = p.pid
+		WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		  AND p.command = 'COPY FROM' AND p.type = 'PIPE'
+		  AND a.application_name LIKE 'goquiz%' AND a.state = 'active'
+		  AND a.wait_event = 'ClientRead' AND a.pid <> pg_backend_pid()`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	now := time.Now()
+	current := map[int]stalled{}
+	for rows.Next() {
+		var pid int
+		var s stalled
+		if err := rows.Scan(&pid, &s.start, &s.bytes); err != nil {
+			return err
+		}
+		s.since = now
+		if prev, ok := seen[pid]; ok && prev.start == s.start && prev.bytes == s.bytes {
+			s.since = prev.since
+		}
+		current[pid] = s
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	clear(seen)
+	for pid, s := range current {
+		seen[pid] = s
+		if now.Sub(s.since) < d.timeout {
+			continue
+		}
+		var ended bool
+		err := d.db.QueryRowContext(ctx, `
+			SELECT coalesce(bool_or(pg_terminate_backend(a.pid)), false)
+			FROM pg_stat_progress_copy p JOIN pg_stat_activity a ON a.pid = p.pid
+			WHERE a.pid = $1 AND a.backend_start::text = $2 AND p.bytes_processed = $3
+			  AND a.wait_event = 'ClientRead'`, pid, s.start, s.bytes).Scan(&ended)
+		if err != nil {
+			return err
+		}
+		if ended {
+			d.log.Warn("ended a lost load session: its COPY had received nothing from its client for DB_TIMEOUT",
+				"pid", pid, "stalled_for", now.Sub(s.since).Round(time.Millisecond))
+			delete(seen, pid)
+		}
+	}
+	return nil
+}
