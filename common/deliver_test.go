@@ -267,9 +267,12 @@ func TestOutcomesAreWrittenInBatches(t *testing.T) {
 func TestLeasesAreRenewedWhileRequestsOutlastThem(t *testing.T) {
 	q := newStore(2)
 	crm := newFakeCRM(nil)
-	crm.delay = 700 * time.Millisecond
+	// Requests three times as long as the lease, which is renewed every
+	// Lease/3: long enough that a loaded machine's stalls do not let it
+	// lapse.
+	crm.delay = 1200 * time.Millisecond
 	cfg := fastConfig()
-	cfg.Lease = 150 * time.Millisecond
+	cfg.Lease = 400 * time.Millisecond
 	a := q.Queue("a")
 	d := NewDeliverer(a, crm, cfg)
 	// A second integrator tries to take over all the time.
