@@ -273,6 +273,7 @@ func TestLeasesAreRenewedWhileRequestsOutlastThem(t *testing.T) {
 	crm.delay = 1200 * time.Millisecond
 	cfg := fastConfig()
 	cfg.Lease = 400 * time.Millisecond
+	cfg.RequestTimeout = 5 * time.Second
 	a := q.Queue("a")
 	d := NewDeliverer(a, crm, cfg)
 	// A second integrator tries to take over all the time.
