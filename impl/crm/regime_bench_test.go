@@ -223,27 +223,26 @@ type benchPublisher interface {
 	CloseIdleConnections()
 }
 
-// benchClients are the clients compared, by name.
+// benchClients are the clients compared, by name: the Client, the same
+// without HTTP/2, and the delivery reference of cmd/bench. (The fasthttp
+// client the Client replaced is measured by this benchmark at commit
+// caabd80.)
 var benchClients = map[string]func(url string, workers int, tlsCfg *tls.Config) (benchPublisher, error){
-	"fasthttp": func(url string, workers int, tlsCfg *tls.Config) (benchPublisher, error) {
+	"client": func(url string, workers int, tlsCfg *tls.Config) (benchPublisher, error) {
 		c, err := New(url, Options{MaxConns: workers})
-		if err == nil && tlsCfg != nil {
-			c.hc.TLSConfig = tlsCfg
-		}
-		return c, err
-	},
-	"nethttp": func(url string, workers int, tlsCfg *tls.Config) (benchPublisher, error) {
-		return newStdClient(url, Options{MaxConns: workers}, true, tlsCfg)
-	},
-	"nethttp-json": func(url string, workers int, tlsCfg *tls.Config) (benchPublisher, error) {
-		c, err := newStdClient(url, Options{MaxConns: workers}, true, tlsCfg)
 		if err == nil {
-			c.jsonBody = true
+			c.tr.TLSClientConfig = tlsCfg
 		}
 		return c, err
 	},
-	"nethttp-h1": func(url string, workers int, tlsCfg *tls.Config) (benchPublisher, error) {
-		return newStdClient(url, Options{MaxConns: workers}, false, tlsCfg)
+	"client-h1": func(url string, workers int, tlsCfg *tls.Config) (benchPublisher, error) {
+		c, err := New(url, Options{MaxConns: workers})
+		if err == nil {
+			c.tr.TLSClientConfig = tlsCfg
+			c.tr.Protocols = new(http.Protocols)
+			c.tr.Protocols.SetHTTP1(true)
+		}
+		return c, err
 	},
 	"plain": func(url string, workers int, tlsCfg *tls.Config) (benchPublisher, error) {
 		return &plainPublisher{url: url, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers, TLSClientConfig: tlsCfg}}}, nil
@@ -285,13 +284,13 @@ type regime struct {
 }
 
 var regimes = []regime{
-	{"instant", benchSpec{}, 8, []string{"fasthttp", "nethttp", "nethttp-json", "plain"}},
-	{"tls-instant", benchSpec{tls: true, h2: true}, 8, []string{"fasthttp", "nethttp", "nethttp-h1", "plain"}},
-	{"tls-20ms-w8", benchSpec{tls: true, h2: true, latency: 20 * time.Millisecond}, 8, []string{"fasthttp", "nethttp", "nethttp-h1"}},
-	{"tls-20ms-w64", benchSpec{tls: true, h2: true, latency: 20 * time.Millisecond}, 64, []string{"fasthttp", "nethttp", "nethttp-h1"}},
-	{"tls-200ms-w64", benchSpec{tls: true, h2: true, latency: 200 * time.Millisecond}, 64, []string{"fasthttp", "nethttp", "nethttp-h1"}},
-	{"http-50ms-w64", benchSpec{latency: 50 * time.Millisecond}, 64, []string{"fasthttp", "nethttp"}},
-	{"ratelimited-500rps", benchSpec{latency: 2 * time.Millisecond, rps: 500, burst: 50}, 8, []string{"fasthttp", "nethttp"}},
+	{"instant", benchSpec{}, 8, []string{"client", "plain"}},
+	{"tls-instant", benchSpec{tls: true, h2: true}, 8, []string{"client", "client-h1", "plain"}},
+	{"tls-20ms-w8", benchSpec{tls: true, h2: true, latency: 20 * time.Millisecond}, 8, []string{"client", "client-h1"}},
+	{"tls-20ms-w64", benchSpec{tls: true, h2: true, latency: 20 * time.Millisecond}, 64, []string{"client", "client-h1"}},
+	{"tls-200ms-w64", benchSpec{tls: true, h2: true, latency: 200 * time.Millisecond}, 64, []string{"client", "client-h1"}},
+	{"http-50ms-w64", benchSpec{latency: 50 * time.Millisecond}, 64, []string{"client"}},
+	{"ratelimited-500rps", benchSpec{latency: 2 * time.Millisecond, rps: 500, burst: 50}, 8, []string{"client"}},
 }
 
 // BenchmarkRegimes publishes b.N customers with the regime's publishers
