@@ -45,7 +45,10 @@ func (c *Client) Publish(ctx context.Context, cust common.Customer) (common.Budg
 		rctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	body := appendCustomer(make([]byte, 0, encodedSizeHint(cust)), cust)
+	body, err := encode(cust)
+	if err != nil {
+		return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)
+	}
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)
