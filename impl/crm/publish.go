@@ -30,7 +30,8 @@ var (
 
 // Publish sends cust to the CRM. It returns a nil error when the CRM
 // answered 200 and a *common.PublishError for any other answer, a timeout
-// or a transport error. When ctx ends before an answer came, the error wraps
+// or a transport error, with the budget the answer announced (zero when
+// none, or no answer). When ctx ends before an answer came, the error wraps
 // ctx.Err() instead, and is not a *common.PublishError; the request is
 // then abandoned at once, and may still reach the CRM.
 func (c *Client) Publish(ctx context.Context, cust common.Customer) (common.Budget, error) {
@@ -71,6 +72,8 @@ func (c *Client) Publish(ctx context.Context, cust common.Customer) (common.Budg
 		}
 		return common.Budget{}, transportError(err)
 	}
+	now := time.Now()
+	budget := parseBudget(resp.Header, now)
 	var retryAfter string
 	if resp.StatusCode != http.StatusOK {
 		retryAfter = resp.Header.Get("Retry-After")
@@ -80,9 +83,9 @@ func (c *Client) Publish(ctx context.Context, cust common.Customer) (common.Budg
 	_, _ = io.CopyN(io.Discard, resp.Body, maxBody)
 	_ = resp.Body.Close()
 	if resp.StatusCode == http.StatusOK {
-		return common.Budget{}, nil
+		return budget, nil
 	}
-	return common.Budget{}, statusError(resp.StatusCode, retryAfter, time.Now())
+	return budget, statusError(resp.StatusCode, retryAfter, now)
 }
 
 // statusError describes an answer other than 200, with the wait its
