@@ -115,6 +115,23 @@ func TestPublishThroughProxyFromEnvironment(t *testing.T) {
 	}
 }
 
+// TestPublishNotProxiedWhenNoProxySaysSo names the endpoint's host in
+// NO_PROXY: the proxy is not used, and the name, which only the proxy
+// would resolve, fails as a connection error.
+func TestPublishNotProxiedWhenNoProxySaysSo(t *testing.T) {
+	proxy, proxied := newProxy(t, "127.0.0.1:1")
+	for _, v := range []string{"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"} {
+		t.Setenv(v, "")
+		t.Setenv(strings.ToLower(v), "")
+	}
+	t.Setenv("HTTP_PROXY", proxy.URL)
+	t.Setenv("NO_PROXY", "crm.invalid")
+	c := newClient(t, "http://crm.invalid/customers", Options{Timeout: 5 * time.Second})
+	err := errOf(c.Publish(context.Background(), common.Customer{ID: 9}))
+	assert.Equal(t, "connection", publishError(t, err).Reason())
+	assert.Zero(t, proxied.Load())
+}
+
 func TestNewRejectsUnknownProxyScheme(t *testing.T) {
 	t.Setenv("HTTP_PROXY", "ftp://proxy.invalid:21")
 	t.Setenv("http_proxy", "ftp://proxy.invalid:21")
