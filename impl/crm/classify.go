@@ -16,9 +16,9 @@ func transportError(err error) *common.PublishError {
 	return common.ConnectionError(err)
 }
 
-// isTimeout reports whether err is a deadline being exceeded, including
-// fasthttp's ErrTimeout (also what a request gets that found no free
-// connection before its deadline).
+// isTimeout reports whether err is a deadline being exceeded: the
+// request's own, including while it waited for a free connection, or a
+// dial's or TLS handshake's.
 func isTimeout(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true

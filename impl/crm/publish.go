@@ -1,13 +1,12 @@
 package crm
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
-
-	"github.com/valyala/fasthttp"
 
 	"goquiz/common"
 )
@@ -23,79 +22,70 @@ const maxHeader = 64 << 10
 // userAgent is the User-Agent header of every request.
 const userAgent = "goquiz"
 
-// answer is what Publish learns from one request.
-type answer struct {
-	status     int
-	retryAfter string
-	err        error
-}
+// Header values shared by every request.
+var (
+	headerJSON      = []string{"application/json"}
+	headerUserAgent = []string{userAgent}
+)
 
-// Publish sends cust to the CRM. It returns nil when the CRM answered 200 and
-// a *common.PublishError for any other answer, a timeout or a transport
-// error. When ctx ends before an answer came, it returns an error wrapping
-// ctx.Err() instead, which is not a *common.PublishError; the request is
-// then abandoned, and may still reach the CRM.
+// Publish sends cust to the CRM. It returns a nil error when the CRM
+// answered 200 and a *common.PublishError for any other answer, a timeout
+// or a transport error, with the budget the answer announced (zero when
+// none, or no answer). When ctx ends before an answer came, the error wraps
+// ctx.Err() instead, and is not a *common.PublishError; the request is
+// then abandoned at once, and may still reach the CRM.
 func (c *Client) Publish(ctx context.Context, cust common.Customer) (common.Budget, error) {
 	if err := ctx.Err(); err != nil {
 		return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)
 	}
-	// Bound the request by the client's timeout, or ctx's deadline when
+	// Bound the request by the client's timeout, unless ctx's deadline is
 	// sooner (the integrator bounds every attempt itself).
-	deadline := time.Now().Add(c.timeout)
-	dl, ok := ctx.Deadline()
-	callerDeadline := ok && dl.Before(deadline)
-	if callerDeadline {
-		deadline = dl
+	rctx := ctx
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > c.timeout {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
 	}
-	req := fasthttp.AcquireRequest()
-	req.SetRequestURI(c.uri)
-	req.Header.SetMethod(fasthttp.MethodPost)
-	req.Header.SetContentType("application/json")
-	req.Header.Set("Idempotency-Key", common.IdempotencyKey(cust.ID))
-	if c.auth != "" {
-		req.Header.Set("Authorization", c.auth)
+	body, err := encode(cust)
+	if err != nil {
+		return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)
 	}
-	req.SetBodyRaw(appendCustomer(make([]byte, 0, encodedSizeHint(cust)), cust))
-
-	// fasthttp cannot abandon a request, so it runs on its own goroutine
-	// while this one waits for it or for ctx; it ends by the deadline at
-	// the latest. A redirect is returned as it is: a POST must not become
-	// a GET to another URL whose 200 would look like a delivery.
-	done := make(chan answer, 1)
-	go func() {
-		resp := fasthttp.AcquireResponse()
-		err := c.hc.DoDeadline(req, resp, deadline)
-		a := answer{status: resp.StatusCode(), err: err}
-		if errors.Is(err, fasthttp.ErrBodyTooLarge) && a.status != 0 {
-			a.err = nil // answered; only the body was too long to read
-		}
-		if a.err == nil && a.status != http.StatusOK {
-			a.retryAfter = string(resp.Header.Peek("Retry-After"))
-		}
-		fasthttp.ReleaseResponse(resp)
-		fasthttp.ReleaseRequest(req)
-		done <- a
-	}()
-	var a answer
-	select {
-	case a = <-done:
-	case <-ctx.Done():
-		return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, ctx.Err())
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)
 	}
-	if a.err != nil {
+	req.Header = http.Header{
+		"Content-Type":    headerJSON,
+		"User-Agent":      headerUserAgent,
+		"Idempotency-Key": {common.IdempotencyKey(cust.ID)},
+	}
+	if c.auth != nil {
+		req.Header["Authorization"] = c.auth
+	}
+	// RoundTrip, not http.Client.Do: a redirect is returned as it is, a
+	// failed attempt. A POST must not become a GET to another URL whose
+	// 200 would look like a delivery.
+	resp, err := c.tr.RoundTrip(req)
+	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, ctxErr)
 		}
-		if callerDeadline && isTimeout(a.err) {
-			// ctx's deadline, a moment before ctx notices it.
-			return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, context.DeadlineExceeded)
-		}
-		return common.Budget{}, transportError(a.err)
+		return common.Budget{}, transportError(err)
 	}
-	if a.status == http.StatusOK {
-		return common.Budget{}, nil
+	now := time.Now()
+	budget := parseBudget(resp.Header, now)
+	var retryAfter string
+	if resp.StatusCode != http.StatusOK {
+		retryAfter = resp.Header.Get("Retry-After")
 	}
-	return common.Budget{}, statusError(a.status, a.retryAfter, time.Now())
+	// The status is the answer; the body is read so that the connection
+	// can carry the next request, or closed with it when too long.
+	_, _ = io.CopyN(io.Discard, resp.Body, maxBody)
+	_ = resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		return budget, nil
+	}
+	return budget, statusError(resp.StatusCode, retryAfter, now)
 }
 
 // statusError describes an answer other than 200, with the wait its

@@ -30,3 +30,14 @@ func BenchmarkServeHTTP(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDecodeCustomer measures decoding a typical body.
+func BenchmarkDecodeCustomer(b *testing.B) {
+	body := []byte(`{"id":123456789,"first_name":"Margaret","last_name":"Hamilton","email":"margaret.hamilton@example.com","phone":"+1 555 0100 200"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeCustomer(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

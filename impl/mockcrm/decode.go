@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"goquiz/common"
 )
@@ -15,9 +15,6 @@ import (
 // customerKeys are the keys of a customer object, in wire order; the key
 // at index i has bit 1<<i in a set of keys.
 var customerKeys = [...]string{"id", "first_name", "last_name", "email", "phone"}
-
-// allKeys is the set of every key of a customer object.
-const allKeys = 1<<len(customerKeys) - 1
 
 // maxQuotedKey bounds how much of an unknown key is quoted in a reason.
 const maxQuotedKey = 40
@@ -27,106 +24,69 @@ const maxQuotedKey = 40
 // last_name, email and phone, strings, in any order, with nothing after it
 // but white space. Its error is a short reason fit for the client.
 //
-// The body is first checked to be valid JSON, then walked by hand: this
-// is several times faster than encoding/json's token API, and only has to
-// find its way through valid JSON.
+// The body is checked to be valid JSON, then read with encoding/json's
+// token API, which sees what decoding into a struct would hide: keys
+// matched case-insensitively, repeated keys, null values. It costs about
+// 4 µs per body, against 0.7 for the hand-written scanner it replaced
+// (BenchmarkDecodeCustomer, run on decode.go of commit 02afb14 too), and
+// the mock about 6 µs more CPU per request, 26 instead of 20: felt only
+// by the instant-mock benchmark, where the reference client and the
+// integrator both pay it.
 func decodeCustomer(body []byte) (common.Customer, error) {
 	var c common.Customer
 	if err := checkSyntax(body); err != nil {
 		return c, err
 	}
-	p := scanner{b: body}
-	if p.skipSpace() != '{' {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	// Valid JSON: Token fails on none of it.
+	if tok, _ := dec.Token(); tok != json.Delim('{') {
 		return c, errors.New("body is not a JSON object")
 	}
-	p.i++
-
 	var seen uint8
-	for p.skipSpace() != '}' {
-		key, bit := p.key()
-		p.skipSpace() // to the colon
-		p.i++
-		if bit == 0 {
+	for dec.More() {
+		tok, _ := dec.Token()
+		key, _ := tok.(string)
+		i := slices.Index(customerKeys[:], key)
+		if i < 0 {
 			return c, fmt.Errorf("unknown key %q", truncate(key, maxQuotedKey))
 		}
-		if seen&bit != 0 {
+		if seen&(1<<i) != 0 {
 			return c, fmt.Errorf("duplicate key %q", key)
 		}
-		seen |= bit
-		if err := p.field(&c, key); err != nil {
+		seen |= 1 << i
+		tok, _ = dec.Token()
+		if err := setField(&c, key, tok); err != nil {
 			return c, err
 		}
-		if p.skipSpace() == ',' {
-			p.i++
-			p.skipSpace()
-		}
 	}
-	if seen != allKeys {
-		for i, k := range customerKeys {
-			if seen&(1<<i) == 0 {
-				return c, fmt.Errorf("missing key %q", k)
-			}
+	for i, k := range customerKeys {
+		if seen&(1<<i) == 0 {
+			return c, fmt.Errorf("missing key %q", k)
 		}
 	}
 	return c, nil
 }
 
-// key reads the key at the scanner and returns it with its bit, 0 for
-// keys other than a customer's.
-func (p *scanner) key() (string, uint8) {
-	raw, plain := p.rawStr()
-	if plain {
-		for i, k := range customerKeys {
-			if string(raw[1:len(raw)-1]) == k {
-				return k, 1 << i
-			}
-		}
-	}
-	key := unquote(raw, plain)
-	for i, k := range customerKeys {
-		if k == key {
-			return k, 1 << i
-		}
-	}
-	return key, 0
-}
-
-// scanner walks a body known to be valid JSON.
-type scanner struct {
-	b []byte
-	i int
-}
-
-// skipSpace skips white space and returns the next byte, 0 at the end.
-func (p *scanner) skipSpace() byte {
-	for ; p.i < len(p.b); p.i++ {
-		switch c := p.b[p.i]; c {
-		case ' ', '\t', '\n', '\r':
-		default:
-			return c
-		}
-	}
-	return 0
-}
-
-// field reads the value of key into c.
-func (p *scanner) field(c *common.Customer, key string) error {
-	next := p.skipSpace()
+// setField sets the field of c named key to the JSON value tok, the
+// token of a scalar or the delimiter starting an object or array.
+func setField(c *common.Customer, key string, tok json.Token) error {
 	if key == "id" {
-		if next != '-' && (next < '0' || next > '9') {
+		n, ok := tok.(json.Number)
+		if !ok {
 			return errors.New("id is not a JSON number")
 		}
-		id, err := parseID(p.number())
+		id, err := parseID(string(n))
 		if err != nil {
 			return err
 		}
 		c.ID = id
 		return nil
 	}
-	if next != '"' {
+	s, ok := tok.(string)
+	if !ok {
 		return fmt.Errorf("%s is not a JSON string", key)
 	}
-	s := p.str()
 	switch key {
 	case "first_name":
 		c.FirstName = s
@@ -138,54 +98,6 @@ func (p *scanner) field(c *common.Customer, key string) error {
 		c.Phone = s
 	}
 	return nil
-}
-
-// number reads the number at the scanner.
-func (p *scanner) number() string {
-	start := p.i
-	for ; p.i < len(p.b); p.i++ {
-		switch c := p.b[p.i]; {
-		case c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'e', c == 'E':
-		default:
-			return string(p.b[start:p.i])
-		}
-	}
-	return string(p.b[start:])
-}
-
-// str reads the string at the scanner, unescaping it as encoding/json
-// does, invalid UTF-8 becoming U+FFFD.
-func (p *scanner) str() string {
-	return unquote(p.rawStr())
-}
-
-// rawStr reads the string at the scanner and returns it with its quotes,
-// and whether it is plain: valid UTF-8 without escapes, its own value.
-func (p *scanner) rawStr() (raw []byte, plain bool) {
-	start := p.i
-	escaped := false
-	for p.i++; p.b[p.i] != '"'; p.i++ {
-		if p.b[p.i] == '\\' {
-			escaped = true
-			p.i++ // the escaped byte: \uXXXX has no quote after its u
-		}
-	}
-	p.i++
-	raw = p.b[start:p.i]
-	return raw, !escaped && utf8.Valid(raw[1:len(raw)-1])
-}
-
-// unquote returns the value of the valid JSON string raw.
-func unquote(raw []byte, plain bool) string {
-	if plain {
-		return string(raw[1 : len(raw)-1])
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		// Unreachable: raw is a valid JSON string.
-		return string(raw)
-	}
-	return s
 }
 
 // parseID parses a JSON number as a positive id fitting int64.

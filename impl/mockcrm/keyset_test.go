@@ -2,9 +2,12 @@ package mockcrm
 
 import (
 	"math"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"goquiz/common"
 )
 
 func TestParseGoquizKey(t *testing.T) {
@@ -44,12 +47,14 @@ func TestKeySet(t *testing.T) {
 	assert.False(t, s.add("custom"))
 }
 
-func TestShardOfSpreads(t *testing.T) {
-	var used [shardCount]int
-	for id := range int64(shardCount * 100) {
-		used[shardOf(id)]++
-	}
-	for i, n := range used {
-		assert.Greater(t, n, 50, "shard %d", i)
-	}
+// BenchmarkKeySetAdd measures adding new goquiz keys from every core at
+// once, as concurrent requests do.
+func BenchmarkKeySetAdd(b *testing.B) {
+	s := newKeySet()
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			s.add(common.IdempotencyKey(next.Add(1)))
+		}
+	})
 }

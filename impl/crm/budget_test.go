@@ -1,0 +1,162 @@
+package crm
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"goquiz/common"
+)
+
+func TestParseBudget(t *testing.T) {
+	now := time.Unix(1_750_000_000, 0)
+	epoch := func(d time.Duration) string { return strconv.FormatInt(now.Add(d).Unix(), 10) }
+	known := func(n int, reset time.Duration) common.Budget {
+		return common.Budget{Known: true, Remaining: n, Reset: reset}
+	}
+	tests := []struct {
+		name   string
+		header map[string][]string
+		want   common.Budget
+	}{
+		{name: "none", header: map[string][]string{"Retry-After": {"1"}}},
+
+		// RateLimit, current drafts.
+		{name: "service limit", header: map[string][]string{"RateLimit": {`"default";r=50;t=30`}},
+			want: known(50, 30*time.Second)},
+		{name: "service limit with policy", header: map[string][]string{
+			"RateLimit": {`"default";r=50;t=30`}, "RateLimit-Policy": {`"default";q=100;w=60`}},
+			want: known(50, 30*time.Second)},
+		{name: "token name and comment params", header: map[string][]string{"RateLimit": {`default;r=0;t=5;pk=:QXBw:;acme-x="y"`}},
+			want: known(0, 5*time.Second)},
+		{name: "window from the policy of the same name", header: map[string][]string{
+			"RateLimit": {`"hour";r=9`}, "RateLimit-Policy": {`"day";q=1000;w=86400, "hour";q=100;w=3600`}},
+			want: known(9, time.Hour)},
+		{name: "no window anywhere", header: map[string][]string{"RateLimit": {`"default";r=999`}}},
+		{name: "lowest rate of several", header: map[string][]string{"RateLimit": {`"second";r=10;t=1, "day";r=100;t=36000`}},
+			want: known(100, 10*time.Hour)},
+		{name: "split over two lines", header: map[string][]string{"RateLimit": {`"second";r=10;t=1`, `"minute";r=5;t=60`}},
+			want: known(5, time.Minute)},
+		{name: "item without window skipped", header: map[string][]string{"RateLimit": {`"a";r=1, "b";r=7;t=2`}},
+			want: known(7, 2*time.Second)},
+		{name: "window over: renewed now", header: map[string][]string{"RateLimit": {`"a";r=0;t=0`}},
+			want: known(0, 0)},
+		{name: "malformed policy ignored", header: map[string][]string{
+			"RateLimit": {`"a";r=3;t=4`}, "RateLimit-Policy": {`"a";w=60`}},
+			want: known(3, 4*time.Second)},
+		{name: "missing r", header: map[string][]string{"RateLimit": {`"default";t=30`}}},
+		{name: "negative r", header: map[string][]string{"RateLimit": {`"default";r=-1;t=30`}}},
+		{name: "decimal t", header: map[string][]string{"RateLimit": {`"default";r=1;t=1.5`}}},
+		{name: "string r", header: map[string][]string{"RateLimit": {`"default";r="5";t=30`}}},
+		{name: "integer as name", header: map[string][]string{"RateLimit": {`5;r=1;t=1`}}},
+		{name: "one bad item spoils the field", header: map[string][]string{"RateLimit": {`"a";r=1;t=1, "b";r=x;t=1`}}},
+		{name: "syntax error", header: map[string][]string{"RateLimit": {`"default";r=50;t=30,`}}},
+		{name: "malformed RateLimit falls back to X- pair", header: map[string][]string{
+			"RateLimit": {`garbage=`}, "X-RateLimit-Remaining": {"4"}, "X-RateLimit-Reset": {"2"}},
+			want: known(4, 2*time.Second)},
+		{name: "RateLimit preferred to X- pair", header: map[string][]string{
+			"RateLimit": {`"a";r=1;t=1`}, "X-RateLimit-Remaining": {"4"}, "X-RateLimit-Reset": {"2"}},
+			want: known(1, time.Second)},
+
+		// RateLimit, draft -07.
+		{name: "draft 7 dictionary", header: map[string][]string{"RateLimit": {`limit=100, remaining=50, reset=5`}},
+			want: known(50, 5*time.Second)},
+		{name: "draft 7 without remaining", header: map[string][]string{"RateLimit": {`limit=100, reset=5`}}},
+		{name: "draft 7 negative reset", header: map[string][]string{"RateLimit": {`limit=100, remaining=1, reset=-5`}}},
+
+		// Counter pairs.
+		{name: "draft 6 fields", header: map[string][]string{"RateLimit-Remaining": {"7"}, "RateLimit-Reset": {"9"}, "RateLimit-Limit": {"10"}},
+			want: known(7, 9*time.Second)},
+		{name: "X- pair in seconds", header: map[string][]string{"X-RateLimit-Remaining": {"0"}, "X-RateLimit-Reset": {"60"}},
+			want: known(0, time.Minute)},
+		{name: "X- pair, lower case names", header: map[string][]string{"x-ratelimit-remaining": {"3"}, "x-ratelimit-reset": {"1"}},
+			want: known(3, time.Second)},
+		{name: "X- pair as a Unix time", header: map[string][]string{"X-RateLimit-Remaining": {"4999"}, "X-RateLimit-Reset": {epoch(42 * time.Second)}},
+			want: known(4999, 42*time.Second)},
+		{name: "Unix time in the past", header: map[string][]string{"X-RateLimit-Remaining": {"1"}, "X-RateLimit-Reset": {epoch(-time.Hour)}},
+			want: known(1, 0)},
+		{name: "month-long window in seconds", header: map[string][]string{"X-RateLimit-Remaining": {"1"}, "X-RateLimit-Reset": {"2592000"}},
+			want: known(1, 30*24*time.Hour)},
+		{name: "fractional seconds", header: map[string][]string{"X-RateLimit-Remaining": {"2"}, "X-RateLimit-Reset": {"1.25"}},
+			want: known(2, 1250*time.Millisecond)},
+		{name: "fractional Unix time", header: map[string][]string{"X-RateLimit-Remaining": {"2"}, "X-RateLimit-Reset": {epoch(3*time.Second) + ".5"}},
+			want: known(2, 3500*time.Millisecond)},
+		{name: "X-Rate-Limit spelling", header: map[string][]string{"X-Rate-Limit-Remaining": {"5"}, "X-Rate-Limit-Reset": {"6"}},
+			want: known(5, 6*time.Second)},
+		{name: "surrounding space", header: map[string][]string{"X-RateLimit-Remaining": {" 5 "}, "X-RateLimit-Reset": {" 6"}},
+			want: known(5, 6*time.Second)},
+		{name: "remaining without reset", header: map[string][]string{"X-RateLimit-Remaining": {"5"}}},
+		{name: "reset without remaining", header: map[string][]string{"X-RateLimit-Reset": {"5"}}},
+		{name: "negative remaining", header: map[string][]string{"X-RateLimit-Remaining": {"-1"}, "X-RateLimit-Reset": {"5"}}},
+		{name: "decimal remaining", header: map[string][]string{"X-RateLimit-Remaining": {"1.5"}, "X-RateLimit-Reset": {"5"}}},
+		{name: "empty remaining", header: map[string][]string{"X-RateLimit-Remaining": {""}, "X-RateLimit-Reset": {"5"}}},
+		{name: "remaining overflows", header: map[string][]string{"X-RateLimit-Remaining": {"99999999999999999999"}, "X-RateLimit-Reset": {"5"}}},
+		{name: "reset as a date", header: map[string][]string{"X-RateLimit-Remaining": {"1"}, "X-RateLimit-Reset": {"Wed, 21 Oct 2015 07:28:00 GMT"}}},
+		{name: "reset in milliseconds", header: map[string][]string{"X-RateLimit-Remaining": {"1"}, "X-RateLimit-Reset": {"1750000000000"}}},
+		{name: "reset with a trailing dot", header: map[string][]string{"X-RateLimit-Remaining": {"1"}, "X-RateLimit-Reset": {"5."}}},
+		{name: "reset with a sign", header: map[string][]string{"X-RateLimit-Remaining": {"1"}, "X-RateLimit-Reset": {"+5"}}},
+		{name: "repeated remaining", header: map[string][]string{"X-RateLimit-Remaining": {"1", "2"}, "X-RateLimit-Reset": {"5"}}},
+		{name: "malformed X- pair falls back to X-Rate-Limit", header: map[string][]string{
+			"X-RateLimit-Remaining": {"x"}, "X-RateLimit-Reset": {"5"}, "X-Rate-Limit-Remaining": {"8"}, "X-Rate-Limit-Reset": {"9"}},
+			want: known(8, 9*time.Second)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			for k, vs := range tt.header {
+				for _, v := range vs {
+					h.Add(k, v)
+				}
+			}
+			assert.Equal(t, tt.want, parseBudget(h, now))
+		})
+	}
+}
+
+// TestPublishReturnsBudget checks the budget comes back with the answer,
+// accepted or refused, and is zero when the CRM announces none.
+func TestPublishReturnsBudget(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  int
+		header  map[string]string
+		want    common.Budget
+		wantErr string
+	}{
+		{name: "200 with RateLimit", status: http.StatusOK,
+			header: map[string]string{"RateLimit": `"default";r=49;t=30`, "RateLimit-Policy": `"default";q=100;w=60`},
+			want:   common.Budget{Known: true, Remaining: 49, Reset: 30 * time.Second}},
+		{name: "429 with X-RateLimit", status: http.StatusTooManyRequests,
+			header:  map[string]string{"Retry-After": "2", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2"},
+			want:    common.Budget{Known: true, Remaining: 0, Reset: 2 * time.Second},
+			wantErr: "status 429"},
+		{name: "200 without", status: http.StatusOK},
+		{name: "500 with malformed", status: http.StatusInternalServerError,
+			header: map[string]string{"RateLimit": `"default";r=lots`}, wantErr: "status 500"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tt.status)
+			}))
+			defer srv.Close()
+			c := newClient(t, srv.URL, Options{Timeout: 5 * time.Second})
+			got, err := c.Publish(context.Background(), common.Customer{ID: 1})
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+			} else {
+				assert.Equal(t, tt.wantErr, publishError(t, err).Reason())
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
