@@ -104,6 +104,10 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		"max_attempts", cfg.MaxAttempts,
 		"metrics_listen", cfg.MetricsListen)
 
+	// The Deliverer bounds every attempt by REQUEST_TIMEOUT and keeps
+	// WORKERS requests in flight; the client sizes its transport from the
+	// same two (dial and TLS limits, HTTP/2 pings, a connection per
+	// worker) and enforces neither on its own.
 	pub, err := crm.New(cfg.APIEndpoint, crm.Options{Token: cfg.APIToken, Timeout: cfg.RequestTimeout, MaxConns: cfg.Workers})
 	if err != nil {
 		return err
