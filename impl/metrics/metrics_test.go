@@ -138,6 +138,26 @@ func TestMockCRMCounters(t *testing.T) {
 	}
 }
 
+// TestMockCRMThrottled checks that the rate limit's refusals are counted
+// apart from the random 429s.
+func TestMockCRMThrottled(t *testing.T) {
+	crm := mockcrm.New(mockcrm.Config{RateLimitRPS: 0.001, RateLimitBurst: 1}) // one token, the next in 1000s
+	reg := metrics.NewRegistry()
+	reg.MustRegister(metrics.NewMockCRM(crm.Stats))
+	srv := httptest.NewServer(metrics.Handler(reg, nil))
+	defer srv.Close()
+	for id := range int64(3) {
+		body := fmt.Sprintf(`{"id":%d,"first_name":"a","last_name":"b","email":"c","phone":"d"}`, id+1)
+		req := httptest.NewRequest(http.MethodPost, "/customers", strings.NewReader(body))
+		req.Header.Set("Idempotency-Key", common.IdempotencyKey(id+1))
+		crm.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	got := scrape(t, srv.URL+"/metrics")
+	assert.Equal(t, 1.0, got["goquiz_mockcrm_accepted_total"])
+	assert.Equal(t, 2.0, got["goquiz_mockcrm_throttled_total"])
+	assert.Equal(t, 0.0, got[`goquiz_mockcrm_faults_total{kind="rate_limited"}`])
+}
+
 func TestHealthAndReadiness(t *testing.T) {
 	tests := []struct {
 		name      string
