@@ -76,6 +76,21 @@ func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 	assert.Equal(t, 1.0, scrape(t, srv.URL+"/metrics")["goquiz_crm_up"], "a delivery shows the CRM up")
 }
 
+func TestPaceGauges(t *testing.T) {
+	reg := metrics.NewRegistry()
+	m := metrics.NewPace(reg)
+	srv := httptest.NewServer(metrics.Handler(reg, nil))
+	defer srv.Close()
+
+	before := scrape(t, srv.URL+"/metrics")
+	assert.Equal(t, 0.0, before["goquiz_delivery_rate_limit"])
+	assert.Equal(t, 0.0, before["goquiz_delivery_in_flight_limit"])
+	m.Pace(487.5, 8)
+	after := scrape(t, srv.URL+"/metrics")
+	assert.Equal(t, 487.5, after["goquiz_delivery_rate_limit"])
+	assert.Equal(t, 8.0, after["goquiz_delivery_in_flight_limit"])
+}
+
 // fakeBacklog is a BacklogReader with a set answer.
 type fakeBacklog struct {
 	b   common.Backlog
