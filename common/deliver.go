@@ -56,6 +56,10 @@ type DeliverConfig struct {
 	// which a record is given up: it becomes failed with its last error
 	// instead of being retried. Zero retries until the CRM accepts it.
 	MaxAttempts int
+	// MaxRate caps request starts, in requests per second across all
+	// workers (0: no cap); below it the rate adapts to the CRM's answers
+	// (see Pacer).
+	MaxRate float64
 }
 
 // Observer is told what a Deliverer does. Its methods are called
@@ -140,6 +144,8 @@ type Deliverer struct {
 	cfg DeliverConfig
 	log *slog.Logger
 	brk *breaker
+	// pace paces request starts to what the CRM allows.
+	pace *Pacer
 	// retried wakes the claimer when outcomes scheduled retries, whose
 	// due times it could not see while it held the records.
 	retried chan struct{}
@@ -161,6 +167,7 @@ func NewDeliverer(q Queue, pub Publisher, cfg DeliverConfig) *Deliverer {
 	cfg.defaults()
 	d := &Deliverer{q: q, pub: pub, cfg: cfg, log: cfg.Logger, retried: make(chan struct{}, 1), hungry: make(chan struct{}, 1)}
 	d.brk = newBreaker(cfg.DownAfter, cfg.RetryDelay, min(cfg.ProbeMaxInterval, cfg.RetryMaxDelay), d.crmChanged)
+	d.pace = NewPacer(PaceConfig{MaxRate: cfg.MaxRate, Workers: cfg.Workers, Logger: cfg.Logger, Observer: paceObserverOf(cfg.Observer)})
 	return d
 }
 
@@ -392,25 +399,33 @@ func (d *Deliverer) work(ctx context.Context, work <-chan Delivery, results chan
 			unsent.add(r.ID)
 			continue
 		}
+		pt, err := d.pace.Wait(ctx)
+		if err != nil {
+			unsent.add(r.ID)
+			continue
+		}
 		tk, err := d.brk.acquire(ctx)
 		if err != nil {
 			unsent.add(r.ID)
 			continue
 		}
-		results <- d.attempt(reqBase, r, tk)
+		results <- d.attempt(reqBase, r, tk, pt)
 	}
 }
 
 // attempt sends one record and returns its outcome.
-func (d *Deliverer) attempt(base context.Context, r Delivery, tk ticket) Outcome {
+func (d *Deliverer) attempt(base context.Context, r Delivery, tk ticket, pt paceTicket) Outcome {
 	d.attempts.Add(1)
 	ctx, cancel := context.WithTimeout(base, d.cfg.RequestTimeout)
 	start := time.Now()
-	_, perr := d.pub.Publish(ctx, r.Customer)
+	budget, perr := d.pub.Publish(ctx, r.Customer)
 	cancel()
 	var err error
 	if pe := AsPublishError(perr); pe != nil {
 		err = pe
+	}
+	if !tk.probe { // a probe of a CRM taken as down says nothing of its rate
+		d.pace.Done(pt, err, budget)
 	}
 	d.brk.report(tk, err)
 	if d.cfg.Observer != nil {

@@ -95,6 +95,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		"request_timeout", cfg.RequestTimeout,
 		"lease", cfg.Lease,
 		"max_attempts", cfg.MaxAttempts,
+		"max_rate", cfg.MaxRate,
 		"metrics_listen", cfg.MetricsListen)
 
 	pub, err := crm.New(cfg.APIEndpoint, crm.Options{Token: cfg.APIToken, Timeout: cfg.RequestTimeout, MaxConns: cfg.Workers})
@@ -141,6 +142,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		Wake:           ln.Wake(),
 		Logger:         log,
 		MaxAttempts:    cfg.MaxAttempts,
+		MaxRate:        cfg.MaxRate,
 	}
 	if obs != nil {
 		dcfg.Observer = obs
