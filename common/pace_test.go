@@ -195,8 +195,8 @@ type fakeClock struct {
 	mu    sync.Mutex
 	t     time.Time
 	slept []time.Duration
-	// block, if set, makes sleeps wait for the context instead.
-	block bool
+	// block, if set, makes sleeps call it, then wait for the context.
+	block func()
 }
 
 func (c *fakeClock) now() time.Time {
@@ -209,11 +209,12 @@ func (c *fakeClock) sleep(ctx context.Context, d time.Duration) error {
 	c.mu.Lock()
 	c.slept = append(c.slept, d)
 	block := c.block
-	if !block {
+	if block == nil {
 		c.t = c.t.Add(d)
 	}
 	c.mu.Unlock()
-	if block {
+	if block != nil {
+		block()
 		<-ctx.Done()
 		return ctx.Err()
 	}
@@ -257,12 +258,11 @@ func TestPacerWaitCancelled(t *testing.T) {
 	p := NewPacer(PaceConfig{MaxRate: 1, now: clk.now, sleep: clk.sleep})
 	_, err := p.Wait(context.Background())
 	require.NoError(t, err)
-	clk.block = true
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	clk.block = cancel // the caller gives up while it waits
 	_, err = p.Wait(ctx)
 	require.ErrorIs(t, err, context.Canceled)
-	clk.block = false
+	clk.block = nil
 	_, err = p.Wait(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, []time.Duration{time.Second, time.Second}, clk.slept, "the cancelled wait gave its start back")
