@@ -52,7 +52,7 @@ type Pacer struct {
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
 	reported atomic.Uint64 // math.Float64bits of the limit last reported
-	gate     chan struct{} // held by the one request waiting for a start
+	gate     chan struct{} // held by the requests waiting for a start
 
 	mu     sync.Mutex
 	law    *paceLaw
@@ -70,7 +70,7 @@ func NewPacer(cfg PaceConfig) *Pacer {
 	if cfg.sleep == nil {
 		cfg.sleep = sleepCtx
 	}
-	p := &Pacer{workers: cfg.Workers, log: cfg.Logger, obs: cfg.Observer, now: cfg.now, sleep: cfg.sleep, logged: math.Inf(1), gate: make(chan struct{}, 1)}
+	p := &Pacer{workers: cfg.Workers, log: cfg.Logger, obs: cfg.Observer, now: cfg.now, sleep: cfg.sleep, logged: math.Inf(1), gate: make(chan struct{}, paceWaiters)}
 	p.law = newPaceLaw(cfg.MaxRate, p.now())
 	p.active.Store(p.law.active)
 	p.reported.Store(math.Float64bits(math.NaN()))
@@ -91,8 +91,10 @@ func (p *Pacer) Wait(ctx context.Context) (paceTicket, error) {
 	if ok {
 		return tk, nil
 	}
-	// One request at a time waits for the next start, so that a cut
-	// applies to the next request, not after the starts reserved before.
+	// A few requests at a time wait for the next starts, so that a cut
+	// applies a few requests later, not after the starts that every
+	// worker reserved before; more than one, so that a waiter slow to
+	// wake up does not hold the others.
 	select {
 	case p.gate <- struct{}{}:
 	case <-ctx.Done():

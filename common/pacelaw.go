@@ -48,6 +48,9 @@ const (
 	// paceMaxBurst is the most requests the limiter lets start at once
 	// (one per 10 ms of the limit, at least 1).
 	paceMaxBurst = 4
+	// paceWaiters is how many requests at most wait for a start at once
+	// (the Pacer's gate).
+	paceWaiters = 4
 )
 
 // paceOutcome is what the pacing law sees of an answer.

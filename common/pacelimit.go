@@ -59,9 +59,9 @@ func (l *paceLaw) expire(now time.Time) {
 
 // reserve takes the next start for a request that found none free, and
 // returns its ticket, how long it must wait before it starts, and the
-// reservation to cancel if it never does. One request at a time waits so
-// (the Pacer's gate), so that a cut applies to the next request already,
-// not after the starts reserved before it.
+// reservation to cancel if it never does. At most paceWaiters requests
+// wait so at once (the Pacer's gate), so that a cut applies to the
+// requests after them, not after the starts every worker reserved.
 func (l *paceLaw) reserve(now time.Time) (paceTicket, time.Duration, *rate.Reservation) {
 	l.expire(now)
 	res := l.lim.ReserveN(now, 1)

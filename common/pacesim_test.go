@@ -135,9 +135,10 @@ const (
 	simGate
 )
 
-// simGate is an integrator's gate: one waiter at a time reserves a start.
+// simGateState is an integrator's gate: paceWaiters waiters at a time
+// reserve a start.
 type simGateState struct {
-	busy  bool
+	busy  int
 	queue []int
 }
 
@@ -211,14 +212,14 @@ func simulate(s simSetup, t0 time.Time) simResult {
 			}
 			g := gates[e.worker/s.workers]
 			g.queue = append(g.queue, e.worker)
-			if !g.busy {
-				g.busy = true
+			if g.busy < paceWaiters {
+				g.busy++
 				heap.Push(&ev, simEvent{at: e.at, kind: simGate, worker: e.worker})
 			}
-		case simGate: // the gate is free: its next waiter reserves
+		case simGate: // a place at the gate is free: its next waiter reserves
 			g := gates[e.worker/s.workers]
 			if len(g.queue) == 0 {
-				g.busy = false
+				g.busy--
 				continue
 			}
 			w := g.queue[0]
