@@ -42,6 +42,9 @@ const (
 	// above the peak, each step doubles, to find new room quickly.
 	paceRaise      = 0.36
 	paceProbeAfter = 4
+	// paceBinding: a round raises the limit only if it held a request
+	// back and the answers came at least at this share of it.
+	paceBinding = 0.8
 	// paceFloor is the lowest rate the law sets by itself (requests per
 	// second); a MAX_RATE below it is the floor.
 	paceFloor = 1.0
@@ -71,10 +74,10 @@ type paceTicket struct {
 
 // paceRound counts the answers of one round of the law.
 type paceRound struct {
-	at            time.Time
-	ok, thr       int  // answers in the round
-	okNew, thrNew int  // of them, answers to requests sent since the last cut
-	waited        bool // a request had to wait for the limit
+	at             time.Time
+	ok, thr, other int  // answers in the round: accepted, throttled, failed otherwise
+	okNew, thrNew  int  // of them, answers to requests sent since the last cut
+	waited         bool // a request had to wait for the limit
 }
 
 // paceCut is the last cut, while it is judged.
@@ -186,6 +189,8 @@ func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) 
 		if isFresh {
 			r.thrNew++
 		}
+	default:
+		r.other++
 	}
 	if o != paceOther {
 		x := 0.0
@@ -206,7 +211,7 @@ func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) 
 	el := now.Sub(r.at)
 	fresh := r.okNew + r.thrNew
 	switch {
-	case el >= max(paceMinRound, 2*l.rtt) && (r.ok+r.thr >= paceRoundAnswers || el >= paceMaxWait):
+	case el >= max(paceMinRound, 2*l.rtt) && (r.ok+r.thr+r.other >= paceRoundAnswers || el >= paceMaxWait):
 	case fresh >= paceRushAnswers && 2*r.thrNew > fresh: // most refused: no time to lose
 	default:
 		return l.apply(now)
@@ -241,13 +246,16 @@ func (l *paceLaw) decide(now time.Time, el time.Duration) {
 	if n := r.okNew + r.thrNew; n > 0 {
 		share = float64(r.thrNew) / float64(n)
 	}
-	accepted := float64(r.ok) / el.Seconds()
+	// What the CRM took (accepted, or failed for another reason: a
+	// rate limit counts those too), and all it answered.
+	took := float64(r.ok+r.other) / el.Seconds()
+	answered := float64(r.ok+r.thr+r.other) / el.Seconds()
 	switch {
 	case float64(r.thrNew) > l.expectedNoise(r.okNew+r.thrNew):
 		if l.cut == nil || share > paceHeavy {
-			l.cutTo(now, accepted, float64(r.ok+r.thr)/el.Seconds(), share)
+			l.cutTo(now, took, answered, share)
 		}
-	case r.waited && r.ok > 0:
+	case r.waited && r.ok > 0 && answered >= paceBinding*l.rate:
 		l.raise()
 	}
 }
@@ -271,23 +279,20 @@ func (l *paceLaw) expectedNoise(n int) float64 {
 }
 
 // cutTo cuts the rate after a round in which the CRM answered answered
-// requests per second, accepted accepted of them, and throttled share of
-// those sent since the last cut.
-func (l *paceLaw) cutTo(now time.Time, accepted, answered, share float64) {
+// requests per second, took took of them (all but the throttled), and
+// throttled share of those sent since the last cut. A round in which it
+// took none tells nothing of its capacity (an outage): the peak stays.
+func (l *paceLaw) cutTo(now time.Time, took, answered, share float64) {
 	if len(l.after) == 0 {
 		l.futileFrom = l.rate
 	}
-	switch {
-	case accepted <= 0:
+	if took <= 0 {
 		l.rate = min(l.rate, answered) / 2
-	default:
-		l.peak = accepted
-		l.rate = paceBackoff * min(l.rate, accepted)
+	} else {
+		l.peak = took
+		l.rate = paceBackoff * min(l.rate, took)
 	}
 	l.rate = max(l.rate, l.floor)
-	if math.IsInf(l.peak, 1) {
-		l.peak = l.rate
-	}
 	l.above = 0
 	l.gen++
 	l.cut = &paceCut{at: now, share: share, before: l.recent}

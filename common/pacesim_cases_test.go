@@ -57,6 +57,20 @@ func TestPaceSimulated(t *testing.T) {
 	}
 }
 
+// TestPaceSimulatedFlaky is the fault suite's flaky CRM: 5% refused and
+// a third failed (500) at random, 1 to 6 ms a request, 32 workers. The
+// failures are requests the CRM took, not a reason to slow down: paced,
+// the customers go at least 0.8 times as fast as unpaced.
+func TestPaceSimulatedFlaky(t *testing.T) {
+	setup := func(unpaced bool) simSetup {
+		return simSetup{crm: &randomCRM{share: 0.05, fail: 1.0 / 3, rng: rand.New(rand.NewPCG(1, 2))}, integrators: 1, workers: 32, records: 20000,
+			latency: time.Millisecond, jitter: 5 * time.Millisecond, unpaced: unpaced}
+	}
+	unpaced, paced := simulate(setup(true), simT0), simulate(setup(false), simT0)
+	t.Logf("%.0f/s paced, %.0f/s unpaced", paced.acceptedRate(20000), unpaced.acceptedRate(20000))
+	assert.GreaterOrEqual(t, paced.acceptedRate(20000), 0.8*unpaced.acceptedRate(20000))
+}
+
 // TestPaceSimulatedRandomRefusals checks that a CRM refusing 5% of the
 // requests at random, whatever the rate, does not drive the rate down
 // (cutting does not lower the share, so the cuts are undone): paced, the

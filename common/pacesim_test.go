@@ -3,6 +3,7 @@ package common
 import (
 	"container/heap"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -32,15 +33,19 @@ func (c *bucketCRM) arrive(t time.Time) (paceOutcome, Budget) {
 	return paceThrottled, Budget{}
 }
 
-// randomCRM refuses a share of the requests at random, whatever the rate.
+// randomCRM refuses a share of the requests at random, whatever the
+// rate, and fails another share (500s).
 type randomCRM struct {
-	share float64
-	rng   *rand.Rand
+	share, fail float64
+	rng         *rand.Rand
 }
 
 func (c *randomCRM) arrive(time.Time) (paceOutcome, Budget) {
-	if c.rng.Float64() < c.share {
+	switch u := c.rng.Float64(); {
+	case u < c.share:
 		return paceThrottled, Budget{}
+	case u < c.share+c.fail:
+		return paceOther, Budget{}
 	}
 	return paceAccepted, Budget{}
 }
@@ -90,7 +95,8 @@ type simSetup struct {
 	workers     int
 	maxRate     float64
 	records     int
-	latency     time.Duration // of an accepted request
+	latency     time.Duration // of an accepted request (and a failed one)
+	jitter      time.Duration // up to this more, at random
 	refuseIn    time.Duration // of a refused one
 	overhead    time.Duration // a worker's own time per request
 	retryAfter  time.Duration
@@ -176,6 +182,7 @@ func simulate(s simSetup, t0 time.Time) simResult {
 		gates[i] = &simGateState{}
 	}
 	res := simResult{acceptedBy: make([]int, s.integrators)}
+	jitter := rand.New(rand.NewPCG(3, 4))
 	ready := s.records // records due now, never in flight
 	var due []time.Time
 	accepted := 0
@@ -234,6 +241,9 @@ func simulate(s simSetup, t0 time.Time) simResult {
 			}
 			o, b := s.crm.arrive(e.at)
 			took := s.latency
+			if s.jitter > 0 {
+				took += time.Duration(jitter.Int64N(int64(s.jitter)))
+			}
 			if o == paceThrottled {
 				took = s.refuseIn
 			}
@@ -250,8 +260,14 @@ func simulate(s simSetup, t0 time.Time) simResult {
 				res.acceptedBy[e.worker/s.workers]++
 				res.last = e.at
 			} else {
-				res.refused++
-				due = append(due, e.at.Add(s.retryAfter)) // answers come in time order
+				wait := 50 * time.Millisecond // a failure's backoff
+				if e.o == paceThrottled {
+					res.refused++
+					wait = s.retryAfter
+				}
+				at := e.at.Add(wait)
+				i, _ := slices.BinarySearchFunc(due, at, func(a, b time.Time) int { return a.Compare(b) })
+				due = slices.Insert(due, i, at)
 			}
 			heap.Push(&ev, simEvent{at: e.at.Add(s.overhead), kind: simFree, worker: e.worker})
 			for _, w := range idle {
