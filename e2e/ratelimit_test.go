@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"goquiz/common"
 	"goquiz/impl/mockcrm"
 	"goquiz/impl/pgtest"
 	"goquiz/internal/testbin"
@@ -39,6 +41,34 @@ func (d *crmDouble) forward(url string, r *http.Request, body []byte) (status, r
 	resp.Body.Close()
 	retryAfter, _ = strconv.Atoi(resp.Header.Get("Retry-After"))
 	return resp.StatusCode, retryAfter
+}
+
+// loadAndDeliver runs the parser on path, then an integrator with env
+// until the n records are sent, stops it and returns how long it all
+// took.
+func loadAndDeliver(t *testing.T, dsn string, db *sql.DB, path string, n int, env []string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	parsed(t, runParser(t, dsn, path), n, n, 0, 0)
+	p := startIntegrator(t, env)
+	waitAllSent(t, db, n)
+	took := time.Since(start)
+	stopIntegrator(t, p)
+	return took
+}
+
+// checkOnceWithRetryAfter checks that the CRM accepted each customer of
+// want once, as stored and sent, and that some were told to wait, none
+// tried again before its Retry-After; it returns the CRM's figures and the
+// waits checked.
+func checkOnceWithRetryAfter(t *testing.T, crm *crmDouble, db *sql.DB, want map[int64]common.Customer) (crmStats, int) {
+	t.Helper()
+	st := crm.check(t, want)
+	checkStored(t, db, want, true)
+	require.Zero(t, st.Duplicates)
+	waits := crm.checkRetryAfter(t)
+	require.Positive(t, waits, "some customers were told to wait")
+	return st, waits
 }
 
 // startHTTPAPI starts the mock CRM binary with env on a free loopback
@@ -88,18 +118,8 @@ func TestRateLimitedCRM(t *testing.T) {
 	api := startHTTPAPI(t, "RATE_LIMIT_RPS="+strconv.Itoa(rps), "RATE_LIMIT_BURST=50", "LATENCY=2ms", "LOG_INTERVAL=1m")
 	crm := newCRM(t, faults{Upstream: api + "/customers"}, 10)
 
-	start := time.Now()
-	parsed(t, runParser(t, dsn, path), n, n, 0, 0)
-	p := startIntegrator(t, integratorEnv(dsn, crm.URL(), "WORKERS=8"))
-	waitAllSent(t, db, n)
-	took := time.Since(start)
-	stopIntegrator(t, p)
-
-	st := crm.check(t, want)
-	checkStored(t, db, want, true)
-	require.Zero(t, st.Duplicates)
-	waits := crm.checkRetryAfter(t)
-	require.Positive(t, waits, "the CRM refused some requests")
+	took := loadAndDeliver(t, dsn, db, path, n, integratorEnv(dsn, crm.URL(), "WORKERS=8"))
+	st, waits := checkOnceWithRetryAfter(t, crm, db, want)
 	api429, err := httpapiStats(api)
 	require.NoError(t, err)
 	require.Equal(t, int64(n), api429.Accepted, "the CRM's own count")
