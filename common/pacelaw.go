@@ -33,7 +33,7 @@ const (
 	paceJudgeAnswers  = 100
 	paceJudgeFor      = 2 * time.Second
 	paceRecentAnswers = 200
-	paceFutileCuts    = 3
+	paceFutileCuts    = 5
 	paceNoiseHalfLife = 10 * time.Second
 	// paceRaise sets the step of a raise: paceRaise·√rate requests per
 	// second (8/s at 500/s): more than in proportion to the rate at low
