@@ -133,7 +133,7 @@ func (p *Pacer) Done(tk paceTicket, err error, b Budget) {
 	now := p.now()
 	changed := p.law.answer(now, tk, o, b)
 	lim := p.law.limit(now)
-	p.active.Store(true)
+	p.active.Store(p.law.active)
 	p.mu.Unlock()
 	if changed {
 		p.report(lim)
