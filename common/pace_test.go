@@ -82,18 +82,26 @@ func TestPaceLawMaxRate(t *testing.T) {
 	}
 }
 
-// TestPaceLawCutsOncePerRoundTrip checks the cut: to 0.9 of the rate the
-// CRM accepted in the round, and not again for throttles of requests sent
-// before it.
+// TestPaceLawCutsOncePerRoundTrip checks the cuts: from no limit to 0.9
+// of the rate sent, from a limit that held the requests back to 0.9 of
+// what the CRM took, and not again for throttles of requests sent before
+// the last cut.
 func TestPaceLawCutsOncePerRoundTrip(t *testing.T) {
 	l := newPaceLaw(0, simT0)
 	old, _ := l.start(simT0) // sent before anything was throttled
-	// The first throttle starts the rounds; 20 answers in 50ms, one in
-	// three throttled: the CRM accepts 13 in 50ms, 260/s.
+	// The first throttle starts the rounds; 21 answers in 50ms (420/s),
+	// one in three throttled.
 	l.answer(simT0, paceTicket{}, paceThrottled, Budget{})
 	at := feed(l, simT0, 20, 2500*time.Microsecond, func(i int) bool { return i%3 == 0 })
 	require.False(t, math.IsInf(l.rate, 1), "a throttled round cuts")
-	assert.InDelta(t, 0.9*13/0.05, l.rate, 0.01)
+	assert.InDelta(t, 0.9*21/0.05, l.rate, 0.01)
+	// A round sent at the limit, 1 in 4 throttled: the next cut is to 0.9
+	// of what the CRM took, about three quarters of the limit.
+	before, gen := l.rate, l.gen
+	for i := 0; l.gen == gen; i++ {
+		at = feed(l, at, 1, 0, func(int) bool { return i%4 == 0 })
+	}
+	assert.InDelta(t, 0.9*0.75*before, l.rate, 0.1*before)
 	gen, cut := l.gen, l.rate
 
 	// Throttles of requests sent before the cut do not cut again.

@@ -33,15 +33,16 @@ const (
 	paceJudgeAnswers  = 100
 	paceJudgeFor      = 2 * time.Second
 	paceRecentAnswers = 200
-	paceFutileCuts    = 5
+	paceFutileCuts    = 3
 	paceNoiseHalfLife = 10 * time.Second
 	// paceRaise sets the step of a raise: paceRaise·√rate requests per
 	// second (8/s at 500/s): more than in proportion to the rate at low
 	// rates, less at high ones, so that integrators sharing a CRM
 	// converge to equal shares. After paceProbeAfter raises in a row
 	// above the peak, each step doubles, to find new room quickly.
-	paceRaise      = 0.36
-	paceProbeAfter = 4
+	paceRaise       = 0.36
+	paceProbeAfter  = 4
+	paceRaiseRounds = 4
 	// paceBinding: a round raises the limit only if it held a request
 	// back and the answers came at least at this share of it.
 	paceBinding = 0.8
@@ -95,14 +96,15 @@ type paceCut struct {
 // It moves a limit on the rate of request starts, once per round (at
 // least two round trips and paceMinRound). Until the CRM first throttles
 // (and without MAX_RATE) there is no limit. A round in which requests sent
-// since the last cut were throttled cuts the limit to paceBackoff of the
-// rate the CRM accepted in the round (half the rate answered, when it
-// accepted none); throttled requests sent before the last cut do not cut
-// again, so that it cuts at most once per round trip. A round without
-// throttles in which the limit held a request back raises it by a step
-// that grows as the square root of the rate, back to the peak (what the
-// CRM accepted when it last throttled) and on above it by doubling steps;
-// MAX_RATE caps it. Light cuts that do not lower the throttled share (a
+// since the last cut were throttled cuts the limit (see cutTo) to
+// paceBackoff of what the CRM took in the round when the requests went at
+// the limit, of the limit when they did not; throttled requests sent
+// before the last cut do not cut again, so that it cuts at most once per
+// round trip. A round without throttles in which the requests went at the
+// limit raises it by a step that grows as the square root of the rate
+// (per paceMinRound of the round), back to the peak (what the CRM took
+// when it last throttled) and on above it by doubling steps; MAX_RATE caps
+// it. Light cuts that do not lower the throttled share (a
 // CRM that refuses a few requests whatever the rate) are undone, and the
 // share they left is tolerated from then on. An announced budget caps the
 // limit at its remaining requests spread until its reset, and when none
@@ -256,7 +258,7 @@ func (l *paceLaw) decide(now time.Time, el time.Duration) {
 			l.cutTo(now, took, answered, share)
 		}
 	case r.waited && r.ok > 0 && answered >= paceBinding*l.rate:
-		l.raise()
+		l.raise(el)
 	}
 }
 
@@ -280,15 +282,25 @@ func (l *paceLaw) expectedNoise(n int) float64 {
 
 // cutTo cuts the rate after a round in which the CRM answered answered
 // requests per second, took took of them (all but the throttled), and
-// throttled share of those sent since the last cut. A round in which it
-// took none tells nothing of its capacity (an outage): the peak stays.
+// throttled share of those sent since the last cut. When the limit held
+// the requests back (they were answered at close to it), the cut goes to
+// paceBackoff of what the CRM took, or half the limit when it took none
+// (an outage, which tells nothing of its capacity: the peak stays). When
+// it did not (the workers had less to send, as at the start or in the
+// tail), what was sent says nothing of what the CRM allows: the cut is
+// paceBackoff of the limit, or of what was sent when there was none yet.
 func (l *paceLaw) cutTo(now time.Time, took, answered, share float64) {
 	if len(l.after) == 0 {
 		l.futileFrom = l.rate
 	}
-	if took <= 0 {
-		l.rate = min(l.rate, answered) / 2
-	} else {
+	switch binding := answered >= paceBinding*l.rate; {
+	case math.IsInf(l.rate, 1):
+		l.rate = paceBackoff * answered
+	case !binding:
+		l.rate *= paceBackoff
+	case took <= 0:
+		l.rate /= 2
+	default:
 		l.peak = took
 		l.rate = paceBackoff * min(l.rate, took)
 	}
@@ -300,11 +312,14 @@ func (l *paceLaw) cutTo(now time.Time, took, answered, share float64) {
 
 // raise raises the rate one step: halfway back to the peak, or above it
 // by a step that doubles with every raise.
-func (l *paceLaw) raise() {
+func (l *paceLaw) raise(el time.Duration) {
 	if math.IsInf(l.rate, 1) || l.rate >= l.maxRate {
 		return
 	}
-	step := paceRaise * math.Sqrt(max(l.rate, l.floor))
+	// Per paceMinRound of the round: a long round (few answers, a low
+	// rate) raises as much as the short rounds of a high rate in the
+	// same time.
+	step := paceRaise * math.Sqrt(max(l.rate, l.floor)) * min(float64(el)/float64(paceMinRound), paceRaiseRounds)
 	switch {
 	case l.rate < l.peak/2: // back from a deep cut (an outage)
 		l.rate += (l.peak - l.rate) / 2
