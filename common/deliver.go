@@ -42,6 +42,8 @@ type Deliverer struct {
 	cfg DeliverConfig
 	log *slog.Logger
 	brk *breaker
+	// pace paces request starts to what the CRM allows.
+	pace *Pacer
 	// held are the claims this Deliverer holds.
 	held *holdings
 	// retried wakes the claimer when outcomes scheduled retries, whose
@@ -65,6 +67,7 @@ func NewDeliverer(q Queue, pub Publisher, cfg DeliverConfig) *Deliverer {
 	d := &Deliverer{q: q, pub: pub, cfg: cfg, log: cfg.Logger, held: newHoldings(),
 		retried: make(chan struct{}, 1), hungry: make(chan struct{}, 1)}
 	d.brk = newBreaker(cfg.DownAfter, cfg.RetryDelay, min(cfg.ProbeMaxInterval, cfg.RetryMaxDelay), d.crmChanged)
+	d.pace = NewPacer(PaceConfig{MaxRate: cfg.MaxRate, Workers: cfg.Workers, Logger: cfg.Logger, Observer: paceObserverOf(cfg.Observer)})
 	return d
 }
 

@@ -60,6 +60,10 @@ type DeliverConfig struct {
 	// which a record is given up: it becomes failed with its last error
 	// instead of being retried. Zero retries until the CRM accepts it.
 	MaxAttempts int
+	// MaxRate caps request starts, in requests per second across all
+	// workers (0: no cap); below it the rate adapts to the CRM's answers
+	// (see Pacer). A CRM that never throttles is not slowed at all.
+	MaxRate float64
 }
 
 // Observer is told what a Deliverer does. Its methods are called

@@ -37,31 +37,42 @@ func (d *Deliverer) work(ctx context.Context, work <-chan task, results chan<- r
 			results <- result{task: t}
 			continue
 		}
+		// The pacer first: a probe ticket of the breaker must not be
+		// taken and then held while the pacer makes it wait.
+		pt, err := d.pace.Wait(ctx)
+		if err != nil {
+			results <- result{task: t}
+			continue
+		}
 		tk, err := d.brk.acquire(ctx)
 		if err != nil {
 			results <- result{task: t}
 			continue
 		}
-		// Checked after the breaker's wait, which can be long, and just
-		// before the request starts.
+		// Checked after the waits, which can be long, and just before the
+		// request starts. A start the pacer allowed and that is not used
+		// is not given back: the pacer errs on the side of sending less.
 		if d.fenced(t.h) {
 			d.brk.abandon(tk)
 			results <- result{task: t}
 			continue
 		}
-		results <- result{task: t, outcome: d.attempt(reqBase, t, tk), attempted: true}
+		results <- result{task: t, outcome: d.attempt(reqBase, t, tk, pt), attempted: true}
 	}
 }
 
 // attempt sends one record and returns its outcome.
-func (d *Deliverer) attempt(base context.Context, t task, tk ticket) Outcome {
+func (d *Deliverer) attempt(base context.Context, t task, tk ticket, pt paceTicket) Outcome {
 	r := t.d
 	d.attempts.Add(1)
 	ctx, cancel := context.WithTimeout(base, d.cfg.RequestTimeout)
 	start := time.Now()
-	_, err := d.pub.Publish(ctx, r.Customer)
+	budget, err := d.pub.Publish(ctx, r.Customer)
 	cancel()
 	failure := AsPublishError(err)
+	if !tk.probe { // a probe of a CRM taken as down says nothing of its rate
+		d.pace.Done(pt, failure, budget)
+	}
 	d.brk.report(tk, failure)
 	if d.cfg.Observer != nil {
 		d.cfg.Observer.Attempt(time.Since(start), failure)

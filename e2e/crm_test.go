@@ -41,6 +41,9 @@ type faults struct {
 	// Unavailable answers every request 503 with Retry-After: RetryAfter
 	// seconds (when positive), as a CRM in maintenance.
 	Unavailable bool
+	// Upstream, when set, passes every valid request to this URL and
+	// answers as it answered (see forward), recording it as any other.
+	Upstream string
 }
 
 // attempt is one request for a customer, as the double saw it.
@@ -228,6 +231,8 @@ func (d *crmDouble) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	status, retryAfter := http.StatusOK, 0
 	switch {
+	case f.Upstream != "":
+		status, retryAfter = d.forward(f.Upstream, r, body)
 	case f.Unavailable:
 		status, retryAfter = http.StatusServiceUnavailable, f.RetryAfter
 	case u < f.HangRate:

@@ -85,20 +85,10 @@ func TestFlakyCRM(t *testing.T) {
 		Jitter:     5 * time.Millisecond,
 	}, 2)
 
-	start := time.Now()
-	parsed(t, runParser(t, dsn, path), n, n, 0, 0)
 	// More workers than in the other scenarios: many requests wait for
 	// their latency, and each hung request holds a worker for 2s.
-	p := startIntegrator(t, integratorEnv(dsn, crm.URL(), "WORKERS=32"))
-	waitAllSent(t, db, n)
-	took := time.Since(start)
-	stopIntegrator(t, p)
-
-	st := crm.check(t, want)
-	checkStored(t, db, want, true)
-	require.Zero(t, st.Duplicates)
-	waits := crm.checkRetryAfter(t)
-	require.Positive(t, waits)
+	took := loadAndDeliver(t, dsn, db, path, n, integratorEnv(dsn, crm.URL(), "WORKERS=32"))
+	st, waits := checkOnceWithRetryAfter(t, crm, db, want)
 	require.Positive(t, crm.statusCount(0), "some requests hung")
 	figures(t, "2 (flaky CRM)", n, took, st, fmt.Sprintf("status_500=%d status_429=%d hung=%d retry_after_checked=%d",
 		crm.statusCount(500), crm.statusCount(429), crm.statusCount(0), waits))

@@ -35,20 +35,8 @@ type delivery struct {
 // deliver runs the integrator over n preloaded records against a mock CRM
 // with the given latency.
 func (b *bench) deliver(ctx context.Context, n int64, workers int, latency time.Duration) (delivery, error) {
-	file := filepath.Join(b.env.dir, "deliver-"+strconv.FormatInt(n, 10)+".csv")
-	if _, err := os.Stat(file); err != nil {
-		if err := writeUnique(file, n); err != nil {
-			return delivery{}, err
-		}
-	}
-	dsn, err := b.env.freshDB(ctx)
+	dsn, err := b.preload(ctx, n)
 	if err != nil {
-		return delivery{}, err
-	}
-	if _, _, err := run(ctx, []string{"DSN=" + dsn}, filepath.Join(b.env.bin, "parser"), file); err != nil {
-		return delivery{}, err
-	}
-	if err := vacuum(ctx, dsn); err != nil {
 		return delivery{}, err
 	}
 	crm, err := startCRM(mockcrm.Config{Latency: latency})
@@ -104,10 +92,32 @@ func (b *bench) deliver(ctx context.Context, n int64, workers int, latency time.
 	return d, nil
 }
 
-func (b *bench) startIntegrator(dsn, endpoint string, workers int) (*exec.Cmd, error) {
+// preload stores n unique records in a fresh, vacuumed database and
+// returns its DSN.
+func (b *bench) preload(ctx context.Context, n int64) (string, error) {
+	file := filepath.Join(b.env.dir, "deliver-"+strconv.FormatInt(n, 10)+".csv")
+	if _, err := os.Stat(file); err != nil {
+		if err := writeUnique(file, n); err != nil {
+			return "", err
+		}
+	}
+	dsn, err := b.env.freshDB(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, _, err := run(ctx, []string{"DSN=" + dsn}, filepath.Join(b.env.bin, "parser"), file); err != nil {
+		return "", err
+	}
+	return dsn, vacuum(ctx, dsn)
+}
+
+// startIntegrator starts an integrator with workers workers, env added to
+// its environment.
+func (b *bench) startIntegrator(dsn, endpoint string, workers int, env ...string) (*exec.Cmd, error) {
 	cmd := exec.Command(filepath.Join(b.env.bin, "integrator"))
 	cmd.Env = append(os.Environ(), "DSN="+dsn, "API_ENDPOINT="+endpoint, "WORKERS="+strconv.Itoa(workers),
 		"LOG_LEVEL=warn", "POLL_INTERVAL=1s")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	return cmd, cmd.Start()
 }

@@ -6,7 +6,7 @@
 //
 //	go run ./cmd/bench            # 1,000,000 records, 3 runs each (about 10 minutes)
 //	go run ./cmd/bench -short     # 100,000 records, 1 run: a quick look
-//	go run ./cmd/bench -only delivery  # one part: ingest or delivery
+//	go run ./cmd/bench -only delivery  # one part: ingest, delivery or ratelimit
 package main
 
 import (
@@ -26,6 +26,7 @@ type bench struct {
 	runs           int
 	latencySeconds int64
 	only           string // one part to run, or "" for all
+	limitN         int64  // customers of the rate-limit targets
 	ingestTime     time.Duration
 	deliverTime    time.Duration
 }
@@ -38,17 +39,17 @@ func main() {
 	short := flag.Bool("short", false, "100,000 records and one run of each: a quick look, not a verdict")
 	n := flag.Int64("n", 1_000_000, "records per measurement")
 	runs := flag.Int("runs", 3, "runs of each reference and product measurement, alternated")
-	only := flag.String("only", "", "run one part only: ingest or delivery (the end-to-end target needs both)")
+	only := flag.String("only", "", "run one part only: ingest, delivery or ratelimit (the end-to-end target needs ingest and delivery)")
 	flag.Parse()
 	switch *only {
-	case "", "ingest", "delivery":
+	case "", "ingest", "delivery", "ratelimit":
 	default:
-		fmt.Fprintf(os.Stderr, "bench: -only %q: want ingest or delivery\n", *only)
+		fmt.Fprintf(os.Stderr, "bench: -only %q: want ingest, delivery or ratelimit\n", *only)
 		os.Exit(2)
 	}
-	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only}
+	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only, limitN: 20_000}
 	if *short {
-		b.n, b.runs, b.latencySeconds = 100_000, 1, 3
+		b.n, b.runs, b.latencySeconds, b.limitN = 100_000, 1, 3, 5_000
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -76,7 +77,7 @@ func (b *bench) run(ctx context.Context) (bool, error) {
 	parts := []struct {
 		name string
 		run  func(context.Context) ([]row, error)
-	}{{"ingest", b.ingest}, {"delivery", b.delivery}, {"e2e", b.endToEnd}}
+	}{{"ingest", b.ingest}, {"delivery", b.delivery}, {"e2e", b.endToEnd}, {"ratelimit", b.rateLimit}}
 	for _, p := range parts {
 		if b.only != "" && b.only != p.name {
 			continue

@@ -15,6 +15,7 @@ type crmStats struct {
 	Duplicates   int64 `json:"duplicates"`
 	BadRequests  int64 `json:"bad_requests"`
 	Unauthorized int64 `json:"unauthorized"`
+	Throttled    int64 `json:"throttled"`
 	Faults       struct {
 		Fail        int64 `json:"fail"`
 		RateLimited int64 `json:"rate_limited"`

@@ -6,9 +6,11 @@ import (
 	"slices"
 )
 
-// crmFaults are the mock CRM's settings in the demo: some failures, some
-// 429s, and latency.
+// crmFaults are the mock CRM's settings in the demo: a rate limit of
+// 2,000 requests per second, which the integrators find and share, some
+// failures, some 429s at random, and latency.
 var crmFaults = map[string]string{
+	"RATE_LIMIT_RPS":  "2000",
 	"FAIL_RATE":       "0.1",
 	"RATE_LIMIT_RATE": "0.05",
 	"RETRY_AFTER":     "1s",

@@ -21,6 +21,9 @@ type sample struct {
 	crm       crmStats
 	crmErr    error
 	parserRan bool // the parser has exited
+	// requesting is the requests per second the CRM received since the
+	// sample before (what its rate limit counts); negative when unknown.
+	requesting float64
 }
 
 // progress draws one line per sample: redrawn in place on a terminal, one
@@ -28,7 +31,8 @@ type sample struct {
 type progress struct {
 	out   io.Writer
 	tty   bool
-	drawn bool // a line is on screen, not yet ended
+	drawn bool   // a line is on screen, not yet ended
+	last  sample // the sample shown before
 }
 
 func newProgress(out io.Writer) *progress {
@@ -37,6 +41,11 @@ func newProgress(out io.Writer) *progress {
 
 // show draws s.
 func (p *progress) show(s sample, n int64) {
+	s.requesting = -1
+	if dt := (s.elapsed - p.last.elapsed).Seconds(); dt > 0 && s.crmErr == nil && p.last.crmErr == nil && p.last.elapsed > 0 {
+		s.requesting = float64(s.crm.Requests-p.last.crm.Requests) / dt
+	}
+	p.last = s
 	line := s.line(n, false)
 	if !p.tty {
 		fmt.Fprintln(p.out, line)
@@ -59,11 +68,12 @@ func (p *progress) end() {
 	}
 }
 
-// line renders s in one line of about 110 characters: the rows stored by
+// line renders s in one line of about 140 characters: the rows stored by
 // the parser out of n, the rows sent by the integrators, those held by an
 // integrator right now, those waiting to retry after a failed attempt, and
-// the mock CRM's counters. The compact form, for narrow terminals, is
-// under 90.
+// the mock CRM's counters, with the requests per second it receives
+// (where the integrators settle on its rate limit) and the requests its
+// rate limit refused. The compact form, for narrow terminals, is under 90.
 func (s sample) line(n int64, compact bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%6.1fs  ", s.elapsed.Seconds())
@@ -87,7 +97,11 @@ func (s sample) line(n int64, compact bool) string {
 	case compact:
 		fmt.Fprintf(&b, " | CRM ok %s dup %s faults %s", group(c.Accepted), group(c.Duplicates), group(c.faults()))
 	default:
-		fmt.Fprintf(&b, "  CRM: %s accepted, %s dup, %s faults", group(c.Accepted), group(c.Duplicates), group(c.faults()))
+		b.WriteString("  CRM")
+		if s.requesting >= 0 {
+			fmt.Fprintf(&b, " at %s req/s", group(int64(s.requesting+0.5)))
+		}
+		fmt.Fprintf(&b, ": %s accepted, %s dup, %s faults, %s throttled", group(c.Accepted), group(c.Duplicates), group(c.faults()), group(c.Throttled))
 	}
 	return b.String()
 }

@@ -94,12 +94,12 @@ func (d *demo) step(format string, args ...any) {
 func (d *demo) setUp(ctx context.Context) error {
 	o := d.o
 	var faults []string
-	for _, k := range []string{"FAIL_RATE", "RATE_LIMIT_RATE", "RETRY_AFTER", "LATENCY", "LATENCY_JITTER", "HANG_RATE", "OUTAGE_EVERY"} {
+	for _, k := range []string{"RATE_LIMIT_RPS", "FAIL_RATE", "RATE_LIMIT_RATE", "RETRY_AFTER", "LATENCY", "LATENCY_JITTER", "HANG_RATE", "OUTAGE_EVERY"} {
 		if v := setting(crmFaults, k); v != "" {
 			faults = append(faults, k+"="+v)
 		}
 	}
-	fmt.Fprintf(d.out, "goquiz demo: %s customers, %d integrators, mock CRM faults %s\n",
+	fmt.Fprintf(d.out, "goquiz demo: %s customers, %d integrators, mock CRM %s\n",
 		group(o.n), o.integrators, strings.Join(faults, " "))
 
 	var err error

@@ -125,8 +125,8 @@ func (r *result) write(w io.Writer) {
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if r.crmErr == nil {
 		c := r.crm
-		fmt.Fprintf(tw, "  CRM requests\t%s: %s accepted, %s answered 500, %s answered 429, %s hung, %s in an outage, %s bad\n",
-			group(c.Requests), group(c.Accepted), group(c.Faults.Fail), group(c.Faults.RateLimited),
+		fmt.Fprintf(tw, "  CRM requests\t%s: %s accepted, %s refused by its rate limit (429), %s answered 500, %s answered 429 at random, %s hung, %s in an outage, %s bad\n",
+			group(c.Requests), group(c.Accepted), group(c.Throttled), group(c.Faults.Fail), group(c.Faults.RateLimited),
 			group(c.Faults.Hang), group(c.Faults.Outage), group(c.BadRequests+c.Unauthorized))
 	}
 	if r.tableErr == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"time"
 
@@ -13,21 +14,23 @@ import (
 
 // config is the mock CRM's configuration, read from the environment.
 type config struct {
-	Listen        string        `envconfig:"API_LISTEN" default:":8080" desc:"address to listen on, host:port"`
-	Token         string        `envconfig:"API_TOKEN" desc:"bearer token required of every request; empty: none"`
-	FailRate      float64       `envconfig:"FAIL_RATE" default:"0" desc:"probability 0..1 of answering a valid request 500"`
-	RateLimitRate float64       `envconfig:"RATE_LIMIT_RATE" default:"0" desc:"probability 0..1 of answering a valid request 429"`
-	RetryAfter    time.Duration `envconfig:"RETRY_AFTER" default:"1s" desc:"Retry-After of 429 answers, rounded up to seconds"`
-	Latency       time.Duration `envconfig:"LATENCY" default:"0s" desc:"fixed delay of every valid request"`
-	LatencyJitter time.Duration `envconfig:"LATENCY_JITTER" default:"0s" desc:"random extra delay, 0 to this, of every valid request"`
-	HangRate      float64       `envconfig:"HANG_RATE" default:"0" desc:"probability 0..1 of a valid request hanging for HANG_FOR, then 500"`
-	HangFor       time.Duration `envconfig:"HANG_FOR" default:"30s" desc:"how long hanging requests hang"`
-	OutageEvery   time.Duration `envconfig:"OUTAGE_EVERY" default:"0s" desc:"period of scheduled outages; 0: none"`
-	OutageFor     time.Duration `envconfig:"OUTAGE_FOR" default:"0s" desc:"length of the outage at the start of each period after the first (503)"`
-	MaxBodyBytes  int64         `envconfig:"MAX_BODY_BYTES" default:"8388608" desc:"largest request body accepted, in bytes (413 above)"`
-	Seed          uint64        `envconfig:"SEED" default:"0" desc:"seed of the random faults; 0: random"`
-	LogInterval   time.Duration `envconfig:"LOG_INTERVAL" default:"5s" desc:"interval of the statistics log line, logged only on change"`
-	MetricsListen string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9091; empty: none"`
+	Listen         string        `envconfig:"API_LISTEN" default:":8080" desc:"address to listen on, host:port"`
+	Token          string        `envconfig:"API_TOKEN" desc:"bearer token required of every request; empty: none"`
+	FailRate       float64       `envconfig:"FAIL_RATE" default:"0" desc:"probability 0..1 of answering a valid request 500"`
+	RateLimitRate  float64       `envconfig:"RATE_LIMIT_RATE" default:"0" desc:"probability 0..1 of answering a valid request 429 at random"`
+	RateLimitRPS   float64       `envconfig:"RATE_LIMIT_RPS" default:"0" desc:"a real rate limit: requests per second allowed (a token bucket), beyond which 429 with Retry-After: 1; 0: none"`
+	RateLimitBurst int           `envconfig:"RATE_LIMIT_BURST" default:"0" desc:"requests the rate limit lets through at once; 0: a tenth of RATE_LIMIT_RPS, at least 1"`
+	RetryAfter     time.Duration `envconfig:"RETRY_AFTER" default:"1s" desc:"Retry-After of the random 429 answers, rounded up to seconds"`
+	Latency        time.Duration `envconfig:"LATENCY" default:"0s" desc:"fixed delay of every valid request"`
+	LatencyJitter  time.Duration `envconfig:"LATENCY_JITTER" default:"0s" desc:"random extra delay, 0 to this, of every valid request"`
+	HangRate       float64       `envconfig:"HANG_RATE" default:"0" desc:"probability 0..1 of a valid request hanging for HANG_FOR, then 500"`
+	HangFor        time.Duration `envconfig:"HANG_FOR" default:"30s" desc:"how long hanging requests hang"`
+	OutageEvery    time.Duration `envconfig:"OUTAGE_EVERY" default:"0s" desc:"period of scheduled outages; 0: none"`
+	OutageFor      time.Duration `envconfig:"OUTAGE_FOR" default:"0s" desc:"length of the outage at the start of each period after the first (503)"`
+	MaxBodyBytes   int64         `envconfig:"MAX_BODY_BYTES" default:"8388608" desc:"largest request body accepted, in bytes (413 above)"`
+	Seed           uint64        `envconfig:"SEED" default:"0" desc:"seed of the random faults; 0: random"`
+	LogInterval    time.Duration `envconfig:"LOG_INTERVAL" default:"5s" desc:"interval of the statistics log line, logged only on change"`
+	MetricsListen  string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9091; empty: none"`
 	cli.Logging
 }
 
@@ -60,6 +63,12 @@ func (c config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		return fmt.Errorf("MAX_BODY_BYTES: %d is negative", c.MaxBodyBytes)
 	}
+	if !(c.RateLimitRPS >= 0 && c.RateLimitRPS <= math.MaxFloat64) { // also refuses NaN and +Inf
+		return fmt.Errorf("RATE_LIMIT_RPS: %v is not a number of requests per second of at least 0 (0: no limit)", c.RateLimitRPS)
+	}
+	if c.RateLimitBurst < 0 {
+		return fmt.Errorf("RATE_LIMIT_BURST: %d is negative (0: a tenth of RATE_LIMIT_RPS)", c.RateLimitBurst)
+	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			return fmt.Errorf("METRICS_LISTEN: %q is not host:port (such as :9091)", c.MetricsListen)
@@ -71,18 +80,20 @@ func (c config) Validate() error {
 // mock returns the mock CRM's configuration.
 func (c config) mock() mockcrm.Config {
 	return mockcrm.Config{
-		Token:         c.Token,
-		MaxBodyBytes:  c.MaxBodyBytes,
-		FailRate:      c.FailRate,
-		RateLimitRate: c.RateLimitRate,
-		RetryAfter:    c.RetryAfter,
-		Latency:       c.Latency,
-		LatencyJitter: c.LatencyJitter,
-		HangRate:      c.HangRate,
-		HangFor:       c.HangFor,
-		OutageEvery:   c.OutageEvery,
-		OutageFor:     c.OutageFor,
-		Seed:          c.Seed,
+		Token:          c.Token,
+		MaxBodyBytes:   c.MaxBodyBytes,
+		FailRate:       c.FailRate,
+		RateLimitRate:  c.RateLimitRate,
+		RateLimitRPS:   c.RateLimitRPS,
+		RateLimitBurst: c.RateLimitBurst,
+		RetryAfter:     c.RetryAfter,
+		Latency:        c.Latency,
+		LatencyJitter:  c.LatencyJitter,
+		HangRate:       c.HangRate,
+		HangFor:        c.HangFor,
+		OutageEvery:    c.OutageEvery,
+		OutageFor:      c.OutageFor,
+		Seed:           c.Seed,
 	}
 }
 
@@ -97,6 +108,8 @@ func (c config) logValue() []slog.Attr {
 		slog.String("token", token),
 		slog.Float64("fail_rate", c.FailRate),
 		slog.Float64("rate_limit_rate", c.RateLimitRate),
+		slog.Float64("rate_limit_rps", c.RateLimitRPS),
+		slog.Int("rate_limit_burst", c.RateLimitBurst),
 		slog.Duration("retry_after", c.RetryAfter),
 		slog.Duration("latency", c.Latency),
 		slog.Duration("latency_jitter", c.LatencyJitter),

@@ -37,6 +37,11 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative outage", modify: func(c *config) { c.OutageFor = -1 }, wantErr: "OUTAGE_FOR"},
 		{name: "negative log interval", modify: func(c *config) { c.LogInterval = -1 }, wantErr: "LOG_INTERVAL"},
 		{name: "negative body size", modify: func(c *config) { c.MaxBodyBytes = -1 }, wantErr: "MAX_BODY_BYTES"},
+		{name: "rate limit", modify: func(c *config) { c.RateLimitRPS, c.RateLimitBurst = 2.5, 3 }},
+		{name: "negative rate limit", modify: func(c *config) { c.RateLimitRPS = -1 }, wantErr: "RATE_LIMIT_RPS: -1 is not"},
+		{name: "infinite rate limit", modify: func(c *config) { c.RateLimitRPS = math.Inf(1) }, wantErr: "RATE_LIMIT_RPS: +Inf"},
+		{name: "NaN rate limit", modify: func(c *config) { c.RateLimitRPS = math.NaN() }, wantErr: "RATE_LIMIT_RPS: NaN"},
+		{name: "negative burst", modify: func(c *config) { c.RateLimitBurst = -1 }, wantErr: "RATE_LIMIT_BURST: -1 is negative"},
 		{name: "empty listen", modify: func(c *config) { c.Listen = "" }, wantErr: "API_LISTEN"},
 		{name: "metrics address", modify: func(c *config) { c.MetricsListen = "127.0.0.1:9091" }},
 		{name: "metrics address without port", modify: func(c *config) { c.MetricsListen = "9091" }, wantErr: `METRICS_LISTEN: "9091" is not host:port`},
@@ -70,7 +75,7 @@ func TestLoadConfig(t *testing.T) {
 				"API_LISTEN": "127.0.0.1:9000", "API_TOKEN": "tok", "FAIL_RATE": "0.1", "RATE_LIMIT_RATE": "0.2",
 				"RETRY_AFTER": "2s", "LATENCY": "5ms", "LATENCY_JITTER": "3ms", "HANG_RATE": "0.01", "HANG_FOR": "1m",
 				"OUTAGE_EVERY": "60s", "OUTAGE_FOR": "10s", "MAX_BODY_BYTES": "1024", "SEED": "7", "LOG_INTERVAL": "1s",
-				"METRICS_LISTEN": ":9091", "LOG_FORMAT": "json",
+				"METRICS_LISTEN": ":9091", "LOG_FORMAT": "json", "RATE_LIMIT_RPS": "2.5", "RATE_LIMIT_BURST": "4",
 			},
 			want: func(c *config) {
 				*c = config{
@@ -78,7 +83,7 @@ func TestLoadConfig(t *testing.T) {
 					RetryAfter: 2 * time.Second, Latency: 5 * time.Millisecond, LatencyJitter: 3 * time.Millisecond,
 					HangRate: 0.01, HangFor: time.Minute, OutageEvery: time.Minute, OutageFor: 10 * time.Second,
 					MaxBodyBytes: 1024, Seed: 7, LogInterval: time.Second, MetricsListen: ":9091",
-					Logging: cli.Logging{LogFormat: "json"},
+					Logging: cli.Logging{LogFormat: "json"}, RateLimitRPS: 2.5, RateLimitBurst: 4,
 				}
 			},
 		},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"time"
@@ -28,6 +29,7 @@ type config struct {
 	DBTimeout      time.Duration `envconfig:"DB_TIMEOUT" default:"30s" desc:"longest wait for an answer of the database; then the connection is closed and a new one used"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	MaxAttempts    int           `envconfig:"MAX_ATTEMPTS" default:"0" desc:"failed attempts after which a record is given up (state failed, see integrator retry-failed); 0: retry until delivered"`
+	MaxRate        float64       `envconfig:"MAX_RATE" default:"0" desc:"most requests per second to the CRM across all workers of this process, a decimal such as 2.5; below it the rate adapts to the CRM's 429s; 0: no cap"`
 	MetricsListen  string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9090; empty: none"`
 	cli.Logging
 }
@@ -67,6 +69,9 @@ func (c config) Validate() error {
 	}
 	if c.Lease < 300*time.Millisecond {
 		errs = append(errs, errors.New("LEASE must be at least 300ms"))
+	}
+	if !(c.MaxRate >= 0 && c.MaxRate <= math.MaxFloat64) { // also refuses NaN and +Inf
+		errs = append(errs, errors.New("MAX_RATE must be a number of requests per second of at least 0 (0: no cap)"))
 	}
 	if c.MaxAttempts < 0 {
 		errs = append(errs, errors.New("MAX_ATTEMPTS must not be negative (0: retry until delivered)"))

@@ -102,6 +102,7 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		"lease", cfg.Lease,
 		"db_timeout", cfg.DBTimeout,
 		"max_attempts", cfg.MaxAttempts,
+		"max_rate", cfg.MaxRate,
 		"metrics_listen", cfg.MetricsListen)
 
 	// The Deliverer bounds every attempt by REQUEST_TIMEOUT and keeps
@@ -152,6 +153,7 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		Wake:           ln.Wake(),
 		Logger:         log,
 		MaxAttempts:    cfg.MaxAttempts,
+		MaxRate:        cfg.MaxRate,
 	}
 	if obs != nil {
 		dcfg.Observer = obs

@@ -231,6 +231,10 @@ func TestOperatorErrorsAreOneLineWithWhatToDo(t *testing.T) {
 			[]string{"MAX_ATTEMPTS must not be negative", "see integrator -h"}},
 		{"max attempts not a number", []string{"MAX_ATTEMPTS=many"}, nil, 2,
 			[]string{`MAX_ATTEMPTS="many" is not an integer`, "see integrator -h"}},
+		{"negative max rate", []string{"MAX_RATE=-1"}, nil, 2,
+			[]string{"MAX_RATE must be a number of requests per second of at least 0", "see integrator -h"}},
+		{"max rate not a number", []string{"MAX_RATE=fast"}, nil, 2,
+			[]string{`MAX_RATE="fast" is not a number`, "see integrator -h"}},
 		{"unknown command", nil, []string{"stats"}, 2,
 			[]string{`unknown command "stats"`, "status or retry-failed"}},
 	}

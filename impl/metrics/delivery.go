@@ -9,20 +9,26 @@ import (
 )
 
 // Delivery holds an integrator's delivery metrics. It implements
-// common.Observer.
+// common.Observer, and common.PaceObserver through its pacing gauges.
 type Delivery struct {
+	pace      *Pace
 	delivered prometheus.Counter
 	retries   *prometheus.CounterVec
 	duration  prometheus.Histogram
 	crmUp     prometheus.Gauge
 }
 
-var _ common.Observer = (*Delivery)(nil)
+var (
+	_ common.Observer     = (*Delivery)(nil)
+	_ common.PaceObserver = (*Delivery)(nil)
+)
 
-// NewDelivery returns the delivery metrics, registered in reg. The CRM
-// counts as up until the Deliverer reports it down.
+// NewDelivery returns the delivery metrics, registered in reg, the
+// pacing gauges included. The CRM counts as up until the Deliverer reports
+// it down.
 func NewDelivery(reg prometheus.Registerer) *Delivery {
 	m := &Delivery{
+		pace: NewPace(reg),
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "records_delivered_total",
 			Help: "Records the CRM accepted (HTTP 200) whose state is recorded as sent.",
@@ -74,6 +80,9 @@ func (m *Delivery) CRMDown(down bool) {
 func (m *Delivery) Settled(sent, failed int) {
 	m.delivered.Add(float64(sent))
 }
+
+// Pace sets the pacing gauges (see Pace).
+func (m *Delivery) Pace(ratePerSecond float64, inFlight int) { m.pace.Pace(ratePerSecond, inFlight) }
 
 // SetCRMUp sets the CRM's state, for a check made outside the Deliverer
 // (at start).

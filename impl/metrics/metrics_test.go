@@ -59,6 +59,21 @@ func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 	assert.Equal(t, 1.0, promtest.Scrape(t, srv.URL+"/metrics")["goquiz_crm_up"], "a delivery shows the CRM up")
 }
 
+func TestPaceGauges(t *testing.T) {
+	reg := metrics.NewRegistry()
+	m := metrics.NewPace(reg)
+	srv := httptest.NewServer(metrics.Handler(reg, nil, 0))
+	defer srv.Close()
+
+	before := promtest.Scrape(t, srv.URL+"/metrics")
+	assert.Equal(t, 0.0, before["goquiz_delivery_rate_limit"])
+	assert.Equal(t, 0.0, before["goquiz_delivery_in_flight_limit"])
+	m.Pace(487.5, 8)
+	after := promtest.Scrape(t, srv.URL+"/metrics")
+	assert.Equal(t, 487.5, after["goquiz_delivery_rate_limit"])
+	assert.Equal(t, 8.0, after["goquiz_delivery_in_flight_limit"])
+}
+
 // fakeBacklog is a BacklogReader with a set answer.
 type fakeBacklog struct {
 	b   common.Backlog
@@ -119,6 +134,26 @@ func TestMockCRMCounters(t *testing.T) {
 	for _, kind := range []string{"fail", "rate_limited", "hang", "outage"} {
 		assert.Contains(t, after, `goquiz_mockcrm_faults_total{kind="`+kind+`"}`)
 	}
+}
+
+// TestMockCRMThrottled checks that the rate limit's refusals are counted
+// apart from the random 429s.
+func TestMockCRMThrottled(t *testing.T) {
+	crm := mockcrm.New(mockcrm.Config{RateLimitRPS: 0.001, RateLimitBurst: 1}) // one token, the next in 1000s
+	reg := metrics.NewRegistry()
+	reg.MustRegister(metrics.NewMockCRM(crm.Stats))
+	srv := httptest.NewServer(metrics.Handler(reg, nil, 0))
+	defer srv.Close()
+	for id := range int64(3) {
+		body := fmt.Sprintf(`{"id":%d,"first_name":"a","last_name":"b","email":"c","phone":"d"}`, id+1)
+		req := httptest.NewRequest(http.MethodPost, "/customers", strings.NewReader(body))
+		req.Header.Set("Idempotency-Key", common.IdempotencyKey(id+1))
+		crm.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	got := promtest.Scrape(t, srv.URL+"/metrics")
+	assert.Equal(t, 1.0, got["goquiz_mockcrm_accepted_total"])
+	assert.Equal(t, 2.0, got["goquiz_mockcrm_throttled_total"])
+	assert.Equal(t, 0.0, got[`goquiz_mockcrm_faults_total{kind="rate_limited"}`])
 }
 
 func TestHealthAndReadiness(t *testing.T) {

@@ -36,6 +36,15 @@ type Config struct {
 	// RateLimitRate is the probability, 0 to 1, of answering a valid
 	// request 429 with a Retry-After of RetryAfter.
 	RateLimitRate float64
+	// RateLimitRPS, when positive, is a real rate limit: a token bucket
+	// filling at this many requests per second, holding RateLimitBurst;
+	// an authorized request that finds it empty is answered 429 with
+	// "Retry-After: 1" (counted as throttled, apart from the random 429s
+	// of RateLimitRate).
+	RateLimitRPS float64
+	// RateLimitBurst is the bucket's size. Zero means a tenth of
+	// RateLimitRPS, at least 1.
+	RateLimitBurst int
 	// RetryAfter is the wait asked of rate-limited clients, sent in whole
 	// seconds rounded up. Zero means DefaultRetryAfter.
 	RetryAfter time.Duration
@@ -97,6 +106,12 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		return errors.New("mockcrm: max body bytes is negative")
 	}
+	if math.IsNaN(c.RateLimitRPS) || math.IsInf(c.RateLimitRPS, 0) || c.RateLimitRPS < 0 {
+		return fmt.Errorf("mockcrm: rate limit %v requests per second is not a finite number of at least 0", c.RateLimitRPS)
+	}
+	if c.RateLimitBurst < 0 {
+		return errors.New("mockcrm: rate limit burst is negative")
+	}
 	return nil
 }
 
@@ -110,6 +125,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HangFor <= 0 {
 		c.HangFor = DefaultHangFor
+	}
+	if c.RateLimitBurst <= 0 {
+		c.RateLimitBurst = defaultBurst(c.RateLimitRPS)
 	}
 	return c
 }

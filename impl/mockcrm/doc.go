@@ -3,7 +3,7 @@
 //
 // A [Server] accepts customers POSTed as JSON objects to any path but
 // /stats, validating them against the wire contract, honouring
-// Idempotency-Key, optionally requiring a bearer token, and injecting
-// faults (errors, rate limiting, latency, hanging requests, scheduled
-// outages) as configured. GET /stats reports its counters as JSON.
+// Idempotency-Key, optionally requiring a bearer token, enforcing a real
+// rate limit (a token bucket), and injecting faults (errors, random 429s,
+// latency, hanging requests, scheduled outages) as configured. GET /stats reports its counters as JSON.
 package mockcrm

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // StatsPath is the path of the statistics endpoint; every other path
@@ -25,6 +27,7 @@ type Server struct {
 	token      []byte // nil when no token is required
 	retryAfter string
 	rng        *lockedRand
+	bucket     *rate.Limiter // RateLimitRPS; nil when unlimited
 
 	keys   *keySet
 	ids    *idSet
@@ -42,6 +45,7 @@ func New(cfg Config) *Server {
 		now:        time.Now,
 		retryAfter: retryAfterSeconds(cfg.RetryAfter),
 		rng:        newLockedRand(cfg.Seed),
+		bucket:     newBucket(cfg.RateLimitRPS, cfg.RateLimitBurst),
 		keys:       newKeySet(),
 		ids:        newIDSet(),
 	}
@@ -66,6 +70,9 @@ func (s *Server) serveCustomer(w http.ResponseWriter, r *http.Request) {
 	s.counts.requests.Add(1)
 	if !s.authorized(r) {
 		s.unauthorized(w)
+		return
+	}
+	if s.throttle(w, s.now()) {
 		return
 	}
 	if r.Method != http.MethodPost {

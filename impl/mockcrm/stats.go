@@ -10,7 +10,7 @@ import (
 
 // Stats are a server's counters, as served by GET /stats. Every request to
 // a customer path ends in exactly one of accepted, duplicates,
-// bad_requests, unauthorized or a fault, unless its wait for injected
+// bad_requests, unauthorized, throttled or a fault, unless its wait for injected
 // latency is cut short.
 type Stats struct {
 	// Requests counts the requests to customer paths, whatever their
@@ -28,6 +28,9 @@ type Stats struct {
 	// Unauthorized counts the requests refused for a missing or wrong
 	// token (401), /stats included.
 	Unauthorized int64 `json:"unauthorized"`
+	// Throttled counts the requests refused 429 by the rate limit
+	// (Config.RateLimitRPS); the random 429s are Faults.RateLimited.
+	Throttled int64 `json:"throttled"`
 	// Faults counts the valid requests answered with an injected fault.
 	Faults FaultStats `json:"faults"`
 	// UptimeSeconds is the time since the server was created.
@@ -38,7 +41,8 @@ type Stats struct {
 type FaultStats struct {
 	// Fail counts the requests answered 500 at random.
 	Fail int64 `json:"fail"`
-	// RateLimited counts the requests answered 429.
+	// RateLimited counts the requests answered 429 at random
+	// (Config.RateLimitRate).
 	RateLimited int64 `json:"rate_limited"`
 	// Hang counts the requests that hung before being answered 500.
 	Hang int64 `json:"hang"`
@@ -48,8 +52,8 @@ type FaultStats struct {
 
 // counters are the live counts behind Stats.
 type counters struct {
-	requests, accepted, duplicates, badRequests, unauthorized atomic.Int64
-	fail, rateLimited, hang, outage                           atomic.Int64
+	requests, accepted, duplicates, badRequests, unauthorized, throttled atomic.Int64
+	fail, rateLimited, hang, outage                                      atomic.Int64
 }
 
 // Stats returns the server's counters. Each counter is read atomically,
@@ -62,6 +66,7 @@ func (s *Server) Stats() Stats {
 		Duplicates:   c.duplicates.Load(),
 		BadRequests:  c.badRequests.Load(),
 		Unauthorized: c.unauthorized.Load(),
+		Throttled:    c.throttled.Load(),
 		Faults: FaultStats{
 			Fail:        c.fail.Load(),
 			RateLimited: c.rateLimited.Load(),

@@ -1,0 +1,327 @@
+package common
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// feed answers n requests started at t, one every gap: those for which
+// throttle returns true are throttled, the others accepted. It returns the
+// time after the last answer.
+func feed(l *paceLaw, t time.Time, n int, gap time.Duration, throttle func(i int) bool) time.Time {
+	for i := range n {
+		tk, ok := l.start(t)
+		if !ok {
+			var d time.Duration
+			tk, d, _ = l.reserve(t)
+			t = t.Add(d)
+		}
+		o := paceAccepted
+		if throttle(i) {
+			o = paceThrottled
+		}
+		t = t.Add(gap)
+		l.answer(t, tk, o, Budget{})
+	}
+	return t
+}
+
+func never(int) bool  { return false }
+func always(int) bool { return true }
+
+func TestPaceLawQuietCRMIsNotPaced(t *testing.T) {
+	l := newPaceLaw(0, simT0)
+	for i := range 1000 {
+		tk, ok := l.start(simT0)
+		require.True(t, ok)
+		o := paceAccepted
+		if i%3 == 0 {
+			o = paceOther // a 500, a timeout: no reason to slow down
+		}
+		assert.False(t, l.answer(simT0.Add(time.Millisecond), tk, o, Budget{}))
+	}
+	assert.False(t, l.active)
+	assert.True(t, math.IsInf(l.limit(simT0), 1))
+}
+
+func TestPaceLawMaxRate(t *testing.T) {
+	tests := []struct {
+		rate      float64
+		burst     int
+		wantDelay time.Duration // of the request after the burst
+	}{
+		{rate: 2.5, burst: 1, wantDelay: 400 * time.Millisecond},
+		{rate: 100, burst: 1, wantDelay: 10 * time.Millisecond},
+		{rate: 500, burst: 4, wantDelay: 2 * time.Millisecond},
+		{rate: 20000, burst: 4, wantDelay: 50 * time.Microsecond},
+	}
+	for _, tt := range tests {
+		l := newPaceLaw(tt.rate, simT0)
+		assert.Equal(t, tt.rate, l.limit(simT0))
+		at := simT0.Add(time.Second) // idle: the bucket is full
+		for i := range tt.burst {
+			_, ok := l.start(at)
+			require.True(t, ok, "rate %v: start %d of the burst", tt.rate, i)
+		}
+		_, ok := l.start(at)
+		require.False(t, ok, "rate %v: past the burst", tt.rate)
+		_, d, _ := l.reserve(at)
+		assert.Equal(t, tt.wantDelay, d, "rate %v", tt.rate)
+		_, d, _ = l.reserve(at)
+		assert.Equal(t, 2*tt.wantDelay, d, "rate %v: the one after", tt.rate)
+	}
+}
+
+// TestPaceLawCutsOncePerRoundTrip checks the cuts: from no limit to 0.9
+// of the rate sent, from a limit that held the requests back to 0.9 of
+// what the CRM took, and not again for throttles of requests sent before
+// the last cut.
+func TestPaceLawCutsOncePerRoundTrip(t *testing.T) {
+	l := newPaceLaw(0, simT0)
+	old, _ := l.start(simT0) // sent before anything was throttled
+	// The first throttle starts the rounds; 21 answers in 50ms (420/s),
+	// one in three throttled.
+	l.answer(simT0, paceTicket{}, paceThrottled, Budget{})
+	at := feed(l, simT0, 20, 2500*time.Microsecond, func(i int) bool { return i%3 == 0 })
+	require.False(t, math.IsInf(l.rate, 1), "a throttled round cuts")
+	assert.InDelta(t, 0.9*21/0.05, l.rate, 0.01)
+	// A round sent at the limit, 1 in 4 throttled: the next cut is to 0.9
+	// of what the CRM took, about three quarters of the limit.
+	before, gen := l.rate, l.gen
+	for i := 0; l.gen == gen; i++ {
+		at = feed(l, at, 1, 0, func(int) bool { return i%4 == 0 })
+	}
+	assert.InDelta(t, 0.9*0.75*before, l.rate, 0.1*before)
+	gen, cut := l.gen, l.rate
+
+	// Throttles of requests sent before the cut do not cut again.
+	for i := range 60 {
+		at = at.Add(5 * time.Millisecond)
+		l.answer(at, old, paceThrottled, Budget{})
+		if i%3 == 0 {
+			tk, ok := l.start(at)
+			require.True(t, ok)
+			l.answer(at.Add(2*time.Millisecond), tk, paceAccepted, Budget{})
+		}
+	}
+	assert.Equal(t, gen, l.gen, "no cut for requests sent before the last")
+	assert.GreaterOrEqual(t, l.rate, cut)
+
+	// Heavy throttling of requests sent after it cuts again, at once.
+	feed(l, at, 10, time.Millisecond, always)
+	assert.Greater(t, l.gen, gen)
+	assert.Less(t, l.rate, cut)
+}
+
+// TestPaceLawRaisesUpToMaxRate checks that after a cut, rounds of
+// accepted requests held back by the limit raise it back, step by step,
+// never above MAX_RATE.
+func TestPaceLawRaisesUpToMaxRate(t *testing.T) {
+	l := newPaceLaw(100, simT0)
+	at := feed(l, simT0, 20, 5*time.Millisecond, func(i int) bool { return i < 5 })
+	cut := l.rate
+	require.Less(t, cut, 100.0)
+	last := cut
+	raised := 0
+	for range 100 {
+		at = feed(l, at, 10, time.Millisecond, never)
+		assert.GreaterOrEqual(t, l.rate, last, "never lower without a throttle")
+		assert.LessOrEqual(t, l.rate, 100.0)
+		if l.rate > last {
+			raised++
+		}
+		last = l.rate
+	}
+	assert.Equal(t, 100.0, l.rate)
+	assert.Greater(t, raised, 2, "step by step")
+}
+
+// TestPaceLawDoesNotRaiseAnIdleLimit checks that a limit that holds no
+// request back is not raised: there is no evidence the CRM takes more.
+func TestPaceLawDoesNotRaiseAnIdleLimit(t *testing.T) {
+	l := newPaceLaw(0, simT0)
+	at := feed(l, simT0, 20, 5*time.Millisecond, func(i int) bool { return i%3 == 0 })
+	require.False(t, math.IsInf(l.rate, 1))
+	idle := func() {
+		at = at.Add(time.Second) // far slower than the limit
+		tk, ok := l.start(at)
+		require.True(t, ok)
+		l.answer(at.Add(2*time.Millisecond), tk, paceAccepted, Budget{})
+	}
+	idle() // ends the round of the cut
+	cut := l.rate
+	for range 50 {
+		idle()
+	}
+	assert.Equal(t, cut, l.rate)
+}
+
+func TestPaceLawBudget(t *testing.T) {
+	tests := []struct {
+		name      string
+		b         Budget
+		wantLimit float64 // just after the answer
+		wantPause time.Duration
+	}{
+		{name: "spread until the reset", b: Budget{Known: true, Remaining: 10, Reset: 2 * time.Second}, wantLimit: 5},
+		{name: "none left: nothing before the reset", b: Budget{Known: true, Remaining: 0, Reset: 2 * time.Second}, wantLimit: math.Inf(1), wantPause: 2 * time.Second},
+		{name: "renewed now: ignored", b: Budget{Known: true, Remaining: 0, Reset: 0}, wantLimit: math.Inf(1)},
+		{name: "none announced", b: Budget{}, wantLimit: math.Inf(1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newPaceLaw(0, simT0)
+			tk, _ := l.start(simT0)
+			l.answer(simT0, tk, paceAccepted, tt.b)
+			assert.Equal(t, tt.wantLimit, l.limit(simT0))
+			_, ok := l.start(simT0)
+			assert.Equal(t, tt.wantPause == 0, ok)
+			if tt.wantPause > 0 {
+				_, d, _ := l.reserve(simT0)
+				assert.Equal(t, tt.wantPause, d)
+			}
+			after := simT0.Add(2 * time.Second)
+			_, ok = l.start(after)
+			assert.True(t, ok, "after the reset")
+			assert.True(t, math.IsInf(l.limit(after), 1), "the budget's ceiling ends at its reset")
+		})
+	}
+}
+
+// fakeClock is a clock whose sleeps pass at once, moving it on.
+type fakeClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	slept []time.Duration
+	// block, if set, makes sleeps call it, then wait for the context.
+	block func()
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.slept = append(c.slept, d)
+	block := c.block
+	if block == nil {
+		c.t = c.t.Add(d)
+	}
+	c.mu.Unlock()
+	if block != nil {
+		block()
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+// paceObserver records what a Pacer reports.
+type paceObserver struct {
+	mu    sync.Mutex
+	rates []float64
+	in    []int
+}
+
+func (o *paceObserver) Pace(rate float64, inFlight int) {
+	o.mu.Lock()
+	o.rates = append(o.rates, rate)
+	o.in = append(o.in, inFlight)
+	o.mu.Unlock()
+}
+
+func TestPacerQuietCRMFastPath(t *testing.T) {
+	clk := &fakeClock{t: simT0}
+	obs := &paceObserver{}
+	p := NewPacer(PaceConfig{Workers: 8, Observer: obs, now: clk.now, sleep: clk.sleep})
+	for range 100 {
+		tk, err := p.Wait(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, paceTicket{}, tk)
+		p.Done(tk, nil, Budget{})
+		p.Done(tk, StatusError(500, 0), Budget{})
+	}
+	assert.False(t, p.active.Load())
+	assert.Empty(t, clk.slept)
+	assert.Equal(t, 0.0, p.Limit())
+	assert.Equal(t, []float64{0}, obs.rates, "the limits at start: none")
+	assert.Equal(t, []int{8}, obs.in)
+}
+
+func TestPacerWaitCancelled(t *testing.T) {
+	clk := &fakeClock{t: simT0}
+	p := NewPacer(PaceConfig{MaxRate: 1, now: clk.now, sleep: clk.sleep})
+	_, err := p.Wait(context.Background())
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	clk.block = cancel // the caller gives up while it waits
+	_, err = p.Wait(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	clk.block = nil
+	_, err = p.Wait(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []time.Duration{time.Second, time.Second}, clk.slept, "the cancelled wait gave its start back")
+}
+
+func TestPacerReportsAndLogsLargeSteps(t *testing.T) {
+	clk := &fakeClock{t: simT0}
+	obs := &paceObserver{}
+	var logs bytes.Buffer
+	p := NewPacer(PaceConfig{Workers: 4, Observer: obs, Logger: slog.New(slog.NewTextHandler(&logs, nil)), now: clk.now, sleep: clk.sleep})
+	// A CRM that throttles one request in three, then one in two.
+	for i := range 400 {
+		tk, err := p.Wait(context.Background())
+		require.NoError(t, err)
+		clk.mu.Lock()
+		clk.t = clk.t.Add(2500 * time.Microsecond)
+		clk.mu.Unlock()
+		var perr *PublishError
+		if i%3 == 0 || (i > 200 && i%2 == 0) {
+			perr = StatusError(429, time.Second)
+		}
+		p.Done(tk, perr, Budget{})
+	}
+	require.Greater(t, p.Limit(), 0.0)
+	require.NotEmpty(t, obs.rates)
+	assert.Equal(t, p.Limit(), obs.rates[len(obs.rates)-1])
+	assert.Equal(t, 4, obs.in[len(obs.in)-1])
+	lines := strings.Count(logs.String(), "pacing requests to the CRM")
+	assert.GreaterOrEqual(t, lines, 1, logs.String())
+	assert.Less(t, lines, len(obs.rates), "only the large steps are logged:\n%s", logs.String())
+	assert.NotContains(t, logs.String(), "pacing off")
+}
+
+func TestPacerThrottledKinds(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    *PublishError
+		active bool
+	}{
+		{"429", StatusError(429, time.Second), true},
+		{"503 with Retry-After", StatusError(503, time.Second), true},
+		{"503 without", StatusError(503, 0), false},
+		{"500", StatusError(500, 0), false},
+		{"timeout", TimeoutError(context.DeadlineExceeded), false},
+		{"other", AsPublishError(errors.New("boom")), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewPacer(PaceConfig{})
+			p.Done(paceTicket{}, tt.err, Budget{})
+			assert.Equal(t, tt.active, p.active.Load())
+		})
+	}
+}

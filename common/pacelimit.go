@@ -1,0 +1,91 @@
+package common
+
+import (
+	"math"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// The actuator of the pacing law: the token bucket on request starts,
+// and the budget the CRM announced.
+
+// limit returns the limit in force at now: requests per second, +Inf for
+// none.
+func (l *paceLaw) limit(now time.Time) float64 {
+	lim := min(l.rate, l.maxRate)
+	if now.Before(l.ceilingUntil) {
+		lim = min(lim, l.ceiling)
+	}
+	return lim
+}
+
+// apply sets the limiter to the limit in force and reports whether it
+// changed.
+func (l *paceLaw) apply(now time.Time) bool {
+	lim := l.limit(now)
+	if lim == l.applied {
+		return false
+	}
+	l.applied = lim
+	if math.IsInf(lim, 1) {
+		l.lim.SetLimitAt(now, rate.Inf)
+		return true
+	}
+	l.lim.SetBurstAt(now, min(max(int(lim/100), 1), paceMaxBurst))
+	l.lim.SetLimitAt(now, rate.Limit(lim))
+	return true
+}
+
+// start takes a start for a request at now if one is free, and returns
+// its ticket; false when the request must wait (see reserve).
+func (l *paceLaw) start(now time.Time) (paceTicket, bool) {
+	l.expire(now)
+	if now.Before(l.pausedUntil) || (!math.IsInf(l.applied, 1) && l.lim.TokensAt(now) < 1) {
+		l.round.waited = true
+		return paceTicket{}, false
+	}
+	l.lim.ReserveN(now, 1)
+	return paceTicket{gen: l.gen, at: now}, true
+}
+
+// expire ends the budget's ceiling once its reset has passed.
+func (l *paceLaw) expire(now time.Time) {
+	if !now.Before(l.ceilingUntil) && !math.IsInf(l.ceiling, 1) {
+		l.ceiling = math.Inf(1)
+		l.apply(now)
+	}
+}
+
+// reserve takes the next start for a request that found none free, and
+// returns its ticket, how long it must wait before it starts, and the
+// reservation to cancel if it never does. At most paceWaiters requests
+// wait so at once (the Pacer's gate), so that a cut applies to the
+// requests after them, not after the starts every worker reserved.
+func (l *paceLaw) reserve(now time.Time) (paceTicket, time.Duration, *rate.Reservation) {
+	l.expire(now)
+	res := l.lim.ReserveN(now, 1)
+	d := res.DelayFrom(now)
+	if now.Before(l.pausedUntil) {
+		d = max(d, l.pausedUntil.Sub(now))
+	}
+	if d > 0 {
+		l.round.waited = true
+	}
+	return paceTicket{gen: l.gen, at: now.Add(d)}, d, res
+}
+
+// budget takes in the budget announced with an answer: its remaining
+// requests spread evenly until its reset, or none before the reset when
+// none remain.
+func (l *paceLaw) budget(now time.Time, b Budget) {
+	if !b.Known || b.Reset <= 0 {
+		return
+	}
+	until := now.Add(b.Reset)
+	if b.Remaining <= 0 {
+		l.pausedUntil = until
+		return
+	}
+	l.ceiling, l.ceilingUntil = float64(b.Remaining)/b.Reset.Seconds(), until
+}
