@@ -20,8 +20,8 @@ RUN go build -trimpath \
     github.com/prometheus/client_golang/prometheus \
     github.com/prometheus/client_golang/prometheus/collectors \
     github.com/prometheus/client_golang/prometheus/promhttp \
-    github.com/valyala/fasthttp \
-    github.com/valyala/fasthttp/fasthttpproxy
+    golang.org/x/net/http/httpproxy \
+    golang.org/x/time/rate
 COPY . .
 RUN go build -trimpath -ldflags='-s -w' -o /out/ ./cmd/parser ./cmd/integrator ./cmd/httpapi
 
