@@ -29,12 +29,15 @@ type Status struct {
 // maxLastErrors is the number of distinct errors Status returns.
 const maxLastErrors = 5
 
-// Status reads the delivery status in one consistent snapshot.
+// Status reads the delivery status in one consistent snapshot. Its cost
+// does not grow with the table: the counts are kept by triggers (see
+// counts.go), and what depends on the clock is read from the claims and
+// from the records waiting for a retry.
 func (d *DB) Status(ctx context.Context) (Status, error) {
 	var st Status
-	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	tx, err := snapshot(ctx, d.db)
 	if err != nil {
-		return st, fmt.Errorf("read status: begin: %w", err)
+		return st, fmt.Errorf("read status: %w", err)
 	}
 	defer tx.Rollback()
 	if st.Backlog, st.OldestCreatedAt, err = backlog(ctx, tx); err != nil {
@@ -44,40 +47,65 @@ func (d *DB) Status(ctx context.Context) (Status, error) {
 		return st, err
 	}
 	if err := tx.QueryRowContext(ctx, `
-		SELECT count(*) FROM customers
-		WHERE state = 'sent' AND sent_at > now() - interval '1 minute'`).Scan(&st.SentLastMinute); err != nil {
+		SELECT coalesce(sum(records), 0) FROM counts_sent
+		WHERE sent_at > now() - interval '1 minute'`).Scan(&st.SentLastMinute); err != nil {
 		return st, fmt.Errorf("count records sent in the last minute: %w", err)
 	}
 	return st, nil
 }
 
 // Backlog counts the records by delivery state and finds the age of the
-// oldest undelivered one. It implements the store side of goquiz's
-// backlog metrics.
+// oldest undelivered one, at the same cost as Status. It implements the
+// store side of goquiz's backlog metrics.
 func (d *DB) Backlog(ctx context.Context) (common.Backlog, error) {
-	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	tx, err := snapshot(ctx, d.db)
 	if err != nil {
-		return common.Backlog{}, fmt.Errorf("read backlog: begin: %w", err)
+		return common.Backlog{}, fmt.Errorf("read backlog: %w", err)
 	}
 	defer tx.Rollback()
 	b, _, err := backlog(ctx, tx)
 	return b, err
 }
 
-// undelivered is a WITH clause naming the pending and failed records,
-// each with whether a live claim lists it. It reads them as two parts so
-// that each is found through its partial index (customers_due,
-// customers_failed) rather than by scanning the sent ones, which are most
-// of the table.
-const undelivered = `
-	WITH undelivered AS (
-		SELECT state, attempts, next_attempt_at, last_error, created_at,
-		       id IN (SELECT unnest(ids) FROM claims WHERE lease_until > now()) AS claimed
-		FROM customers WHERE state = 'pending'
-		UNION ALL
-		SELECT state, attempts, next_attempt_at, last_error, created_at, false
-		FROM customers WHERE state = 'failed'
-	)`
+// snapshot begins a read-only transaction that sees one snapshot, with
+// the plans of backlogSQL forced (see there).
+func snapshot(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off;
+		SET LOCAL enable_mergejoin = off; SET LOCAL jit = off`); err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("set plan: %w", err)
+	}
+	return tx, nil
+}
+
+// backlogSQL reads the backlog. The counts by state and by time stored
+// are kept by triggers; of the pending records, those in flight are
+// found through the live claims (a few thousand ids, each looked up by
+// its key), and those waiting for a retry through the due index from now
+// on (the records that failed lately). The planner is kept from reading
+// the table instead, which it may prefer when its statistics are stale.
+const backlogSQL = `
+	WITH live AS MATERIALIZED (
+		SELECT DISTINCT unnest(ids) AS id FROM claims WHERE lease_until > now()
+	), oldest AS (
+		SELECT created_at FROM counts_undelivered
+		GROUP BY created_at HAVING sum(records) > 0
+		ORDER BY created_at LIMIT 1
+	)
+	SELECT (SELECT coalesce(sum(pending), 0) FROM counts),
+	       (SELECT coalesce(sum(sent), 0) FROM counts),
+	       (SELECT coalesce(sum(failed), 0) FROM counts),
+	       (SELECT count(*) FROM live
+	        WHERE (SELECT c.state FROM customers c WHERE c.id = live.id) = 'pending'),
+	       (SELECT count(*) FROM customers c
+	        WHERE c.state = 'pending' AND c.next_attempt_at > now() AND c.attempts > 0
+	          AND c.id NOT IN (SELECT id FROM live)),
+	       (SELECT created_at FROM oldest),
+	       (SELECT extract(epoch FROM now() - created_at) FROM oldest)`
 
 // backlog counts the records by state. A pending record is in flight while
 // a live claim lists it, waiting for a retry when it failed before and is
@@ -90,24 +118,13 @@ func backlog(ctx context.Context, tx *sql.Tx) (common.Backlog, time.Time, error)
 		oldest sql.NullTime
 		ageSec sql.NullFloat64
 	)
-	err := tx.QueryRowContext(ctx, undelivered+`
-		SELECT count(*) FILTER (WHERE state = 'pending'),
-		       count(*) FILTER (WHERE state = 'pending' AND claimed),
-		       count(*) FILTER (WHERE state = 'pending' AND NOT claimed
-		                          AND next_attempt_at > now() AND attempts > 0),
-		       count(*) FILTER (WHERE state = 'failed'),
-		       min(created_at),
-		       extract(epoch FROM now() - min(created_at))
-		FROM undelivered`).Scan(&all, &b.InFlight, &b.WaitingRetry, &b.Failed, &oldest, &ageSec)
+	err := tx.QueryRowContext(ctx, backlogSQL).Scan(&all, &b.Sent, &b.Failed, &b.InFlight, &b.WaitingRetry, &oldest, &ageSec)
 	if err != nil {
-		return b, time.Time{}, fmt.Errorf("count undelivered records: %w", err)
+		return b, time.Time{}, fmt.Errorf("count records: %w", err)
 	}
 	b.Pending = all - b.InFlight - b.WaitingRetry
 	if ageSec.Valid {
 		b.OldestUndelivered = max(0, time.Duration(ageSec.Float64*float64(time.Second)))
-	}
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM customers WHERE state = 'sent'`).Scan(&b.Sent); err != nil {
-		return b, time.Time{}, fmt.Errorf("count sent records: %w", err)
 	}
 	return b, oldest.Time, nil
 }
@@ -115,11 +132,10 @@ func backlog(ctx context.Context, tx *sql.Tx) (common.Backlog, time.Time, error)
 // lastErrors returns the limit most frequent last errors of undelivered
 // records.
 func lastErrors(ctx context.Context, tx *sql.Tx, limit int) ([]common.ErrorCount, error) {
-	rows, err := tx.QueryContext(ctx, undelivered+`
-		SELECT last_error, count(*) AS n FROM undelivered
-		WHERE last_error IS NOT NULL AND last_error <> ''
-		GROUP BY last_error
-		ORDER BY n DESC, last_error
+	rows, err := tx.QueryContext(ctx, `
+		SELECT error, sum(records) AS n FROM counts_errors
+		GROUP BY error HAVING sum(records) > 0
+		ORDER BY n DESC, error
 		LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("count last errors: %w", err)
