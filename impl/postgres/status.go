@@ -96,16 +96,15 @@ const backlogSQL = `
 		GROUP BY created_at HAVING sum(records) > 0
 		ORDER BY created_at LIMIT 1
 	)
-	SELECT (SELECT coalesce(sum(pending), 0) FROM counts),
-	       (SELECT coalesce(sum(sent), 0) FROM counts),
-	       (SELECT coalesce(sum(failed), 0) FROM counts),
+	SELECT coalesce(sum(pending), 0), coalesce(sum(sent), 0), coalesce(sum(failed), 0),
 	       (SELECT count(*) FROM live
 	        WHERE (SELECT c.state FROM customers c WHERE c.id = live.id) = 'pending'),
 	       (SELECT count(*) FROM customers c
 	        WHERE c.state = 'pending' AND c.next_attempt_at > now() AND c.attempts > 0
 	          AND c.id NOT IN (SELECT id FROM live)),
 	       (SELECT created_at FROM oldest),
-	       (SELECT extract(epoch FROM now() - created_at) FROM oldest)`
+	       (SELECT extract(epoch FROM now() - created_at) FROM oldest)
+	FROM counts`
 
 // backlog counts the records by state. A pending record is in flight while
 // a live claim lists it, waiting for a retry when it failed before and is
