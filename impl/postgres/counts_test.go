@@ -310,20 +310,23 @@ func TestCountsDoNotMakeWritersWait(t *testing.T) {
 }
 
 // A database of the schema before counts, with records in every state,
-// is counted exactly when a new version opens it, and loses the index
-// that only the status used.
+// is counted exactly when a new version opens it, loses the index that
+// only the status used, and gets the table's autovacuum setting.
 func TestMigrateCountsAnExistingTable(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	db := openDSN(t, dsn)
 	execAll(t, db, `DROP TABLE counts, counts_undelivered, counts_sent, counts_errors`,
 		`DROP TRIGGER customers_count_insert ON customers`, `DROP TRIGGER customers_count_update ON customers`,
 		`DROP TRIGGER customers_count_delete ON customers`, `DROP TRIGGER customers_count_truncate ON customers`,
-		`CREATE INDEX customers_sent_at ON customers (sent_at) WHERE state = 'sent'`)
+		`CREATE INDEX customers_sent_at ON customers (sent_at) WHERE state = 'sent'`,
+		`ALTER TABLE customers RESET (autovacuum_vacuum_insert_threshold)`)
 	knownState(t, db)
 
 	db = openDSN(t, dsn)
 	requireCounted(t, db)
 	assert.Zero(t, count(t, db, `SELECT count(*) FROM pg_indexes WHERE indexname = 'customers_sent_at'`), "the index of the older schema is dropped")
+	assert.Equal(t, 1, count(t, db, `SELECT count(*) FROM pg_class WHERE oid = 'customers'::regclass
+		AND 'autovacuum_vacuum_insert_threshold=-1' = ANY (reloptions)`), "no vacuum for inserts alone")
 	st, err := db.Status(ctxT(t))
 	require.NoError(t, err)
 	assert.Equal(t, common.Backlog{Pending: 3, InFlight: 3, WaitingRetry: 2, Sent: 4, Failed: 2}, withoutAge(st.Backlog))
