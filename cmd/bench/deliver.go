@@ -104,10 +104,10 @@ func (b *bench) deliver(ctx context.Context, n int64, workers int, latency time.
 	return d, nil
 }
 
-func (b *bench) startIntegrator(dsn, endpoint string, workers int) (*exec.Cmd, error) {
+func (b *bench) startIntegrator(dsn, endpoint string, workers int, env ...string) (*exec.Cmd, error) {
 	cmd := exec.Command(filepath.Join(b.env.bin, "integrator"))
-	cmd.Env = append(os.Environ(), "DSN="+dsn, "API_ENDPOINT="+endpoint, "WORKERS="+strconv.Itoa(workers),
-		"LOG_LEVEL=warn", "POLL_INTERVAL=1s")
+	cmd.Env = append(append(os.Environ(), "DSN="+dsn, "API_ENDPOINT="+endpoint, "WORKERS="+strconv.Itoa(workers),
+		"LOG_LEVEL=warn", "POLL_INTERVAL=1s"), env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	return cmd, cmd.Start()
 }
