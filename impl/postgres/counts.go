@@ -95,7 +95,7 @@ var transitionTables = map[string]string{
 // one event.
 func countFunction(event string) string {
 	return fmt.Sprintf(`CREATE OR REPLACE FUNCTION goquiz_count_%s() RETURNS trigger
-LANGUAGE plpgsql AS $f$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $f$
 BEGIN
 	%s;
 	RETURN NULL;
@@ -115,7 +115,7 @@ func countTrigger(event string) string {
 // waits for every transaction that changed customers, so none is adding
 // to the counts; the lock of Tidy keeps it from tidying meanwhile.
 var countTruncate = `CREATE OR REPLACE FUNCTION goquiz_count_truncate() RETURNS trigger
-LANGUAGE plpgsql AS $f$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $f$
 BEGIN
 	PERFORM pg_advisory_xact_lock(` + strconv.Itoa(countLock) + `);
 	DELETE FROM counts;

@@ -145,6 +145,18 @@ func TestCountsFollowEveryChange(t *testing.T) {
 				`UPDATE customers SET created_at = now() - interval '5 hours' WHERE id = 300`,
 				`UPDATE customers SET first_name = 'renamed'`)
 		}},
+		{"updated from a session with another search_path", func(t *testing.T) {
+			tx, err := db.SQL().Begin()
+			require.NoError(t, err)
+			defer tx.Rollback()
+			_, err = tx.Exec(`SET LOCAL search_path = pg_catalog`)
+			require.NoError(t, err)
+			var schema string
+			require.NoError(t, db.SQL().QueryRow(`SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = 'customers'::regclass`).Scan(&schema))
+			_, err = tx.Exec(`UPDATE ` + schema + `.customers SET last_error = 'elsewhere' WHERE id = 5`)
+			require.NoError(t, err)
+			require.NoError(t, tx.Commit())
+		}},
 		{"deleted by hand", func(t *testing.T) {
 			execAll(t, db, `DELETE FROM customers WHERE id % 7 = 0`)
 		}},
