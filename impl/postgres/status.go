@@ -84,8 +84,8 @@ func snapshot(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
 
 // backlogSQL reads the backlog. The counts by state and by time stored
 // are kept by triggers; of the pending records, those in flight are
-// found through the live claims (a few thousand ids, each looked up by
-// its key), and those waiting for a retry through the due index from now
+// found through the live claims (a few thousand ids, looked up by key in
+// one index scan), and those waiting for a retry through the due index from now
 // on (the records that failed lately). The planner is kept from reading
 // the table instead, which it may prefer when its statistics are stale.
 const backlogSQL = `
@@ -97,8 +97,8 @@ const backlogSQL = `
 		ORDER BY created_at LIMIT 1
 	)
 	SELECT coalesce(sum(pending), 0), coalesce(sum(sent), 0), coalesce(sum(failed), 0),
-	       (SELECT count(*) FROM live
-	        WHERE (SELECT c.state FROM customers c WHERE c.id = live.id) = 'pending'),
+	       (SELECT count(*) FROM customers c
+	        WHERE c.id = ANY (ARRAY(SELECT id FROM live)) AND c.state = 'pending'),
 	       (SELECT count(*) FROM customers c
 	        WHERE c.state = 'pending' AND c.next_attempt_at > now() AND c.attempts > 0
 	          AND c.id NOT IN (SELECT id FROM live)),
