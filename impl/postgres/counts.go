@@ -135,6 +135,38 @@ func countTable(name, key string) string {
 	)`, name, key)
 }
 
+// countBacklog reads the backlog in one statement. The counts by state
+// and by time stored are kept by the triggers; of the pending records,
+// those in flight are found through the live claims (a few thousand ids,
+// looked up by key in one index scan), and those waiting for a retry
+// through the due index from now on (the records that failed lately).
+// The function's settings keep the planner from reading the table
+// instead, which it may prefer when its statistics are stale; being
+// STABLE, it reads in the snapshot of the statement that calls it.
+const countBacklog = `CREATE OR REPLACE FUNCTION goquiz_backlog()
+RETURNS TABLE (pending bigint, sent bigint, failed bigint, in_flight bigint, waiting_retry bigint,
+               oldest timestamptz, oldest_age_seconds double precision)
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT SET enable_seqscan = off SET enable_hashjoin = off
+SET enable_mergejoin = off SET jit = off AS $f$
+	WITH live AS MATERIALIZED (
+		SELECT DISTINCT unnest(ids) AS id FROM claims WHERE lease_until > now()
+	), oldest AS (
+		SELECT created_at FROM counts_undelivered
+		GROUP BY created_at HAVING sum(records) > 0
+		ORDER BY created_at LIMIT 1
+	)
+	SELECT coalesce(sum(pending), 0)::bigint, coalesce(sum(sent), 0)::bigint, coalesce(sum(failed), 0)::bigint,
+	       (SELECT count(*) FROM customers c
+	        WHERE c.id = ANY (ARRAY(SELECT id FROM live)) AND c.state = 'pending'),
+	       (SELECT count(*) FROM customers c
+	        WHERE c.state = 'pending' AND c.next_attempt_at > now() AND c.attempts > 0
+	          AND c.id NOT IN (SELECT id FROM live)),
+	       (SELECT created_at FROM oldest),
+	       (SELECT extract(epoch FROM now() - created_at)::double precision FROM oldest)
+	FROM counts
+$f$`
+
 // countSchema is the part of the schema that counts the records (see the
 // comment at the top of this file), each object named by what it creates.
 var countSchema = []schemaObject{
@@ -149,6 +181,7 @@ var countSchema = []schemaObject{
 	{"counts_sent", relation, countTable("counts_sent", "sent_at timestamptz")},
 	{"counts_sent_sent_at", relation, `CREATE INDEX IF NOT EXISTS counts_sent_sent_at ON counts_sent (sent_at)`},
 	{"counts_errors", relation, countTable("counts_errors", "error text")},
+	{"goquiz_backlog", function, countBacklog},
 	{"goquiz_count_insert", function, countFunction("insert")},
 	{"goquiz_count_update", function, countFunction("update")},
 	{"goquiz_count_delete", function, countFunction("delete")},

@@ -35,9 +35,9 @@ const maxLastErrors = 5
 // from the records waiting for a retry.
 func (d *DB) Status(ctx context.Context) (Status, error) {
 	var st Status
-	tx, err := snapshot(ctx, d.db)
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
-		return st, fmt.Errorf("read status: %w", err)
+		return st, fmt.Errorf("read status: begin: %w", err)
 	}
 	defer tx.Rollback()
 	if st.Backlog, st.OldestCreatedAt, err = backlog(ctx, tx); err != nil {
@@ -55,69 +55,27 @@ func (d *DB) Status(ctx context.Context) (Status, error) {
 }
 
 // Backlog counts the records by delivery state and finds the age of the
-// oldest undelivered one, at the same cost as Status. It implements the
-// store side of goquiz's backlog metrics.
+// oldest undelivered one, in one statement (one snapshot, one round
+// trip) that costs the same on any table size. It implements the store
+// side of goquiz's backlog metrics.
 func (d *DB) Backlog(ctx context.Context) (common.Backlog, error) {
-	tx, err := snapshot(ctx, d.db)
-	if err != nil {
-		return common.Backlog{}, fmt.Errorf("read backlog: %w", err)
-	}
-	defer tx.Rollback()
-	b, _, err := backlog(ctx, tx)
+	b, _, err := backlog(ctx, d.db)
 	return b, err
 }
 
-// snapshot begins a read-only transaction that sees one snapshot, with
-// the plans of backlogSQL forced (see there).
-func snapshot(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
-	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off;
-		SET LOCAL enable_mergejoin = off; SET LOCAL jit = off`); err != nil {
-		tx.Rollback()
-		return nil, fmt.Errorf("set plan: %w", err)
-	}
-	return tx, nil
-}
-
-// backlogSQL reads the backlog. The counts by state and by time stored
-// are kept by triggers; of the pending records, those in flight are
-// found through the live claims (a few thousand ids, looked up by key in
-// one index scan), and those waiting for a retry through the due index from now
-// on (the records that failed lately). The planner is kept from reading
-// the table instead, which it may prefer when its statistics are stale.
-const backlogSQL = `
-	WITH live AS MATERIALIZED (
-		SELECT DISTINCT unnest(ids) AS id FROM claims WHERE lease_until > now()
-	), oldest AS (
-		SELECT created_at FROM counts_undelivered
-		GROUP BY created_at HAVING sum(records) > 0
-		ORDER BY created_at LIMIT 1
-	)
-	SELECT coalesce(sum(pending), 0), coalesce(sum(sent), 0), coalesce(sum(failed), 0),
-	       (SELECT count(*) FROM customers c
-	        WHERE c.id = ANY (ARRAY(SELECT id FROM live)) AND c.state = 'pending'),
-	       (SELECT count(*) FROM customers c
-	        WHERE c.state = 'pending' AND c.next_attempt_at > now() AND c.attempts > 0
-	          AND c.id NOT IN (SELECT id FROM live)),
-	       (SELECT created_at FROM oldest),
-	       (SELECT extract(epoch FROM now() - created_at) FROM oldest)
-	FROM counts`
-
-// backlog counts the records by state. A pending record is in flight while
-// a live claim lists it, waiting for a retry when it failed before and is
-// not due yet, and plain pending otherwise (never tried, due, or listed
-// only in a claim whose lease ran out).
-func backlog(ctx context.Context, tx *sql.Tx) (common.Backlog, time.Time, error) {
+// backlog counts the records by state (see goquiz_backlog in counts.go).
+// A pending record is in flight while a live claim lists it, waiting for
+// a retry when it failed before and is not due yet, and plain pending
+// otherwise (never tried, due, or listed only in a claim whose lease ran
+// out).
+func backlog(ctx context.Context, q queryer) (common.Backlog, time.Time, error) {
 	var (
 		b      common.Backlog
 		all    int64
 		oldest sql.NullTime
 		ageSec sql.NullFloat64
 	)
-	err := tx.QueryRowContext(ctx, backlogSQL).Scan(&all, &b.Sent, &b.Failed, &b.InFlight, &b.WaitingRetry, &oldest, &ageSec)
+	err := q.QueryRowContext(ctx, `SELECT * FROM goquiz_backlog()`).Scan(&all, &b.Sent, &b.Failed, &b.InFlight, &b.WaitingRetry, &oldest, &ageSec)
 	if err != nil {
 		return b, time.Time{}, fmt.Errorf("count records: %w", err)
 	}
