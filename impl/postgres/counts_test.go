@@ -323,7 +323,7 @@ func TestCountsDoNotMakeWritersWait(t *testing.T) {
 
 // A database of the schema before counts, with records in every state,
 // is counted exactly when a new version opens it, loses the index that
-// only the status used, and gets the table's autovacuum setting.
+// only the status used, and gets the table's autovacuum settings.
 func TestMigrateCountsAnExistingTable(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	db := openDSN(t, dsn)
@@ -331,14 +331,15 @@ func TestMigrateCountsAnExistingTable(t *testing.T) {
 		`DROP TRIGGER customers_count_insert ON customers`, `DROP TRIGGER customers_count_update ON customers`,
 		`DROP TRIGGER customers_count_delete ON customers`, `DROP TRIGGER customers_count_truncate ON customers`,
 		`CREATE INDEX customers_sent_at ON customers (sent_at) WHERE state = 'sent'`,
-		`ALTER TABLE customers RESET (autovacuum_vacuum_insert_threshold)`)
+		`ALTER TABLE customers RESET (autovacuum_vacuum_insert_threshold, autovacuum_vacuum_cost_limit)`)
 	knownState(t, db)
 
 	db = openDSN(t, dsn)
 	requireCounted(t, db)
 	assert.Zero(t, count(t, db, `SELECT count(*) FROM pg_indexes WHERE indexname = 'customers_sent_at'`), "the index of the older schema is dropped")
 	assert.Equal(t, 1, count(t, db, `SELECT count(*) FROM pg_class WHERE oid = 'customers'::regclass
-		AND 'autovacuum_vacuum_insert_threshold=-1' = ANY (reloptions)`), "no vacuum for inserts alone")
+		AND reloptions @> '{autovacuum_vacuum_insert_threshold=-1,autovacuum_vacuum_cost_limit=2000}'`),
+		"no vacuum for inserts alone, vacuum less throttled")
 	st, err := db.Status(ctxT(t))
 	require.NoError(t, err)
 	assert.Equal(t, common.Backlog{Pending: 3, InFlight: 3, WaitingRetry: 2, Sent: 4, Failed: 2}, withoutAge(st.Backlog))

@@ -22,14 +22,17 @@ const schemaLock = 0x676f71756978 // "goquix"
 // themselves are written only when their outcome is known. The room that
 // fillfactor leaves in each page takes the first new versions of its
 // records (a settle rewrites a page's records together; the others go to
-// pages vacuum freed, or to the end). Autovacuum does not vacuum the table
-// for inserts alone: every record is rewritten when it is sent, so that
-// vacuum is wasted, and it would land in the middle of a long load (chunk
-// after chunk committed), slowing a load of 10,000,000 rows by about a
-// third. The partial index on failed rows finds them for retry-failed.
-// The status reads counts kept by triggers (see counts.go), not the
-// table; the index on the time records were sent, which it used to read,
-// is dropped: it cost every settle an index entry.
+// pages vacuum freed behind the delivery, or to the end). So autovacuum
+// of the table runs ten times less throttled than the default: a pass
+// over 10,000,000 records takes about 15 s instead of 80, and frees the
+// pages behind the delivery before the table grows past them. It does not
+// vacuum the table for inserts alone: every record is rewritten when it
+// is sent, so that vacuum is wasted, and it would land in the middle of a
+// long load (chunk after chunk committed), slowing a load of 10,000,000
+// rows by about a third. The partial index on failed rows finds them for
+// retry-failed. The status reads counts kept by triggers (see counts.go),
+// not the table; the index on the time records were sent, which it used
+// to read, is dropped: it cost every settle an index entry.
 var schema = append([]schemaObject{
 	{"customers", relation, `CREATE TABLE IF NOT EXISTS customers (
 		id              bigint PRIMARY KEY,
@@ -44,8 +47,9 @@ var schema = append([]schemaObject{
 		created_at      timestamptz NOT NULL DEFAULT now(),
 		updated_at      timestamptz NOT NULL DEFAULT now(),
 		sent_at         timestamptz
-	) WITH (fillfactor = 90, autovacuum_vacuum_insert_threshold = -1)`},
+	) WITH (fillfactor = 90, autovacuum_vacuum_insert_threshold = -1, autovacuum_vacuum_cost_limit = 2000)`},
 	{"autovacuum_vacuum_insert_threshold=-1", option, `ALTER TABLE customers SET (autovacuum_vacuum_insert_threshold = -1)`},
+	{"autovacuum_vacuum_cost_limit=2000", option, `ALTER TABLE customers SET (autovacuum_vacuum_cost_limit = 2000)`},
 	{"customers_due", relation, `CREATE INDEX IF NOT EXISTS customers_due ON customers (next_attempt_at) WHERE state = 'pending'`},
 	{"customers_sent_at", absent, `DROP INDEX IF EXISTS customers_sent_at`},
 	{"customers_failed", relation, `CREATE INDEX IF NOT EXISTS customers_failed ON customers (created_at) WHERE state = 'failed'`},
