@@ -7,6 +7,7 @@
 //	go run ./cmd/bench            # 1,000,000 records, 3 runs each (about 10 minutes)
 //	go run ./cmd/bench -short     # 100,000 records, 1 run: a quick look
 //	go run ./cmd/bench -only delivery  # one part: ingest, delivery or ratelimit
+//	go run ./cmd/bench -scale     # 10,000,000 records next to 1,000,000 (about 20 minutes)
 package main
 
 import (
@@ -27,6 +28,7 @@ type bench struct {
 	latencySeconds int64
 	only           string // one part to run, or "" for all
 	limitN         int64  // customers of the rate-limit targets
+	scale          bool   // the ten-times-larger run instead of the usual one
 	ingestTime     time.Duration
 	deliverTime    time.Duration
 }
@@ -40,6 +42,7 @@ func main() {
 	n := flag.Int64("n", 1_000_000, "records per measurement")
 	runs := flag.Int("runs", 3, "runs of each reference and product measurement, alternated")
 	only := flag.String("only", "", "run one part only: ingest, delivery or ratelimit (the end-to-end target needs ingest and delivery)")
+	scale := flag.Bool("scale", false, "run the large-table targets instead: 10 × n records next to n (about 20 minutes)")
 	flag.Parse()
 	switch *only {
 	case "", "ingest", "delivery", "ratelimit":
@@ -47,7 +50,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench: -only %q: want ingest, delivery or ratelimit\n", *only)
 		os.Exit(2)
 	}
-	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only, limitN: 20_000}
+	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only, limitN: 20_000, scale: *scale}
 	if *short {
 		b.n, b.runs, b.latencySeconds, b.limitN = 100_000, 1, 3, 5_000
 	}
@@ -74,10 +77,14 @@ func (b *bench) run(ctx context.Context) (bool, error) {
 	}
 	defer b.env.close()
 	var rows []row
-	parts := []struct {
+	type part struct {
 		name string
 		run  func(context.Context) ([]row, error)
-	}{{"ingest", b.ingest}, {"delivery", b.delivery}, {"e2e", b.endToEnd}, {"ratelimit", b.rateLimit}}
+	}
+	parts := []part{{"ingest", b.ingest}, {"delivery", b.delivery}, {"e2e", b.endToEnd}, {"ratelimit", b.rateLimit}}
+	if b.scale {
+		parts = []part{{"scale", b.atScale}}
+	}
 	for _, p := range parts {
 		if b.only != "" && b.only != p.name {
 			continue
@@ -88,7 +95,11 @@ func (b *bench) run(ctx context.Context) (bool, error) {
 		}
 		rows = append(rows, r...)
 	}
-	fmt.Printf("goquiz benchmark: %d records, %d runs each (medians), %d CPUs, %s, took %s\n",
-		b.n, b.runs, runtime.NumCPU(), runtime.Version(), time.Since(start).Round(time.Second))
+	what := fmt.Sprintf("%d records, %d runs each (medians)", b.n, b.runs)
+	if b.scale {
+		what = fmt.Sprintf("%d records next to %d, %d ingest runs each (medians)", 10*b.n, b.n, b.runs)
+	}
+	fmt.Printf("goquiz benchmark: %s, %d CPUs, %s, took %s\n",
+		what, runtime.NumCPU(), runtime.Version(), time.Since(start).Round(time.Second))
 	return printTable(os.Stdout, rows), nil
 }

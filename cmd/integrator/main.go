@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 
 	"goquiz/common"
@@ -22,7 +23,7 @@ import (
 	"goquiz/internal/cli"
 )
 
-const synopsis = `Usage: integrator [status | retry-failed]
+const synopsis = `Usage: integrator [status [--recount] | retry-failed]
 
 integrator (no argument) is the daemon. It delivers every stored customer to
 the CRM at API_ENDPOINT: POST, one JSON record per request, with an
@@ -35,7 +36,15 @@ finish the requests in flight, release the rest, exit 0.
 integrator status        prints the records by state, the oldest undelivered
                          record's age, the most frequent last errors and the
                          throughput of the last minute, from the database
-                         alone (no integrator needs to run).
+                         alone (no integrator needs to run). The counts are
+                         kept by triggers, so this costs the same on any
+                         table size.
+integrator status --recount
+                         first counts the records again from the table's rows
+                         and corrects the kept counts (after the table was
+                         changed with its triggers disabled); it reads the
+                         whole table and is safe while integrators and
+                         parsers run.
 integrator retry-failed  puts the records given up after MAX_ATTEMPTS back to
                          pending, due at once, with their attempts reset.`
 
@@ -55,11 +64,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) == 0:
 	case len(args) == 1 && args[0] == "status":
-		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return status(ctx, cfg, stdout) }
+		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return status(ctx, cfg, stdout, false) }
+	case len(args) == 2 && args[0] == "status" && args[1] == "--recount":
+		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return status(ctx, cfg, stdout, true) }
 	case len(args) == 1 && args[0] == "retry-failed":
 		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return retryFailed(ctx, cfg, stdout) }
 	default:
-		return out.Fail(cli.ExitUsage, fmt.Errorf("unknown command %q: use no argument (the daemon), status or retry-failed; the daemon is configured by the environment (see integrator -h)", strings.Join(args, " ")))
+		return out.Fail(cli.ExitUsage, fmt.Errorf("unknown command %q: use no argument (the daemon), status, status --recount or retry-failed; the daemon is configured by the environment (see integrator -h)", strings.Join(args, " ")))
 	}
 	log := out.Logger(cfg.level())
 	slog.SetDefault(log)
@@ -118,6 +129,19 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
+	// The counts the status and the metrics read are tidied by the
+	// integrators (see postgres.DB.Tidy).
+	var tidying sync.WaitGroup
+	tidyCtx, stopTidying := context.WithCancel(ctx)
+	tidying.Go(func() {
+		cli.Every(tidyCtx, postgres.TidyEvery, func(ctx context.Context) {
+			if err := db.Tidy(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("could not tidy the record counts; trying again later", "error", err)
+			}
+		})
+	})
+	defer tidying.Wait()
+	defer stopTidying()
 	ln, err := postgres.Listen(listenDSN, cfg.store(log), func(event string, err error) {
 		switch event {
 		case "disconnected":

@@ -80,6 +80,30 @@ func TestStatusOfAKnownStateWithoutIntegrator(t *testing.T) {
 	}
 }
 
+func TestStatusRecountCorrectsCountsOfATableEditedWithoutTriggers(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	seed(t, dsn, 1, 10)
+	execSQL(t, dsn, `ALTER TABLE customers DISABLE TRIGGER USER`,
+		`UPDATE customers SET state = 'sent', sent_at = now() WHERE id <= 4`,
+		`ALTER TABLE customers ENABLE TRIGGER USER`)
+
+	res := testbin.Run(t, integrator(t), []string{"DSN=" + dsn}, nil, "status")
+	require.Equal(t, 0, res.Code, res.Stderr)
+	assert.Regexp(t, `(?m)^  pending +10$`, res.Stdout, "the counts missed the edit")
+
+	res = testbin.Run(t, integrator(t), []string{"DSN=" + dsn}, nil, "status", "--recount")
+	require.Equal(t, 0, res.Code, res.Stderr)
+	assert.Regexp(t, `(?m)^recounted 10 records in [0-9.]+m?s: corrected pending -4, sent \+4, 1 count by time stored, 1 count by time sent\n`+
+		`records by state:$`, res.Stdout)
+	assert.Regexp(t, `(?m)^  pending +6$`, res.Stdout)
+	assert.Regexp(t, `(?m)^  sent +4$`, res.Stdout)
+	assert.Regexp(t, `(?m)^sent in the last minute: 4 `, res.Stdout)
+
+	res = testbin.Run(t, integrator(t), []string{"DSN=" + dsn}, nil, "status", "--recount")
+	require.Equal(t, 0, res.Code, res.Stderr)
+	assert.Regexp(t, `(?m)^recounted 10 records in [0-9.]+m?s: the counts were exact$`, res.Stdout)
+}
+
 func TestMaxAttemptsGivesUpAndRetryFailedResends(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	seed(t, dsn, 1, 5)
@@ -236,7 +260,9 @@ func TestOperatorErrorsAreOneLineWithWhatToDo(t *testing.T) {
 		{"max rate not a number", []string{"MAX_RATE=fast"}, nil, 2,
 			[]string{`MAX_RATE="fast" is not a number`, "see integrator -h"}},
 		{"unknown command", nil, []string{"stats"}, 2,
-			[]string{`unknown command "stats"`, "status or retry-failed"}},
+			[]string{`unknown command "stats"`, "status, status --recount or retry-failed"}},
+		{"unknown status option", nil, []string{"status", "--fast"}, 2,
+			[]string{`unknown command "status --fast"`, "status --recount"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,19 +5,29 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"goquiz/impl/postgres"
 	"goquiz/internal/cli"
 )
 
-// status prints the delivery status read from the database.
-func status(ctx context.Context, cfg config, w io.Writer) error {
+// status prints the delivery status read from the database, after
+// counting the records again from the rows when recount is set.
+func status(ctx context.Context, cfg config, w io.Writer, recount bool) error {
 	db, err := postgres.Open(ctx, cfg.DSN, cfg.store(nil))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if recount {
+		start := time.Now()
+		r, err := db.Recount(ctx)
+		if err != nil {
+			return err
+		}
+		writeRecounted(w, r, time.Since(start))
+	}
 	st, err := db.Status(ctx)
 	if err != nil {
 		return err
@@ -63,4 +73,34 @@ func writeStatus(w io.Writer, st postgres.Status) {
 	if st.Failed > 0 {
 		fmt.Fprintln(w, "failed records were given up after MAX_ATTEMPTS: run integrator retry-failed to send them again")
 	}
+}
+
+// writeRecounted writes what a recount found, on one line.
+func writeRecounted(w io.Writer, r postgres.Recounted, took time.Duration) {
+	fmt.Fprintf(w, "recounted %d records in %s: ", r.Records, took.Round(time.Millisecond))
+	if r.Exact() {
+		fmt.Fprintln(w, "the counts were exact")
+		return
+	}
+	var fixes []string
+	for _, f := range []struct {
+		name string
+		n    int64
+	}{{"pending", r.Pending}, {"sent", r.Sent}, {"failed", r.Failed}} {
+		if f.n != 0 {
+			fixes = append(fixes, fmt.Sprintf("%s %+d", f.name, f.n))
+		}
+	}
+	for _, f := range []struct {
+		by string
+		n  int64
+	}{{"time stored", r.Stored}, {"time sent", r.SentLately}, {"last error", r.Errors}} {
+		switch {
+		case f.n == 1:
+			fixes = append(fixes, "1 count by "+f.by)
+		case f.n > 1:
+			fixes = append(fixes, fmt.Sprintf("%d counts by %s", f.n, f.by))
+		}
+	}
+	fmt.Fprintf(w, "corrected %s\n", strings.Join(fixes, ", "))
 }

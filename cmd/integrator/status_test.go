@@ -57,3 +57,23 @@ failed records were given up after MAX_ATTEMPTS: run integrator retry-failed to 
 		})
 	}
 }
+
+func TestWriteRecounted(t *testing.T) {
+	tests := []struct {
+		name string
+		r    postgres.Recounted
+		want string
+	}{
+		{"exact", postgres.Recounted{Records: 10}, "recounted 10 records in 1.5s: the counts were exact\n"},
+		{"states and counts off", postgres.Recounted{Records: 10, Pending: -4, Sent: 3, Failed: 1, Stored: 2, SentLately: 1, Errors: 3},
+			"recounted 10 records in 1.5s: corrected pending -4, sent +3, failed +1, 2 counts by time stored, 1 count by time sent, 3 counts by last error\n"},
+		{"one count off", postgres.Recounted{Records: 10, Errors: 1}, "recounted 10 records in 1.5s: corrected 1 count by last error\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			writeRecounted(&b, tt.r, 1500*time.Millisecond)
+			assert.Equal(t, tt.want, b.String())
+		})
+	}
+}

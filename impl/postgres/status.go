@@ -29,95 +29,59 @@ type Status struct {
 // maxLastErrors is the number of distinct errors Status returns.
 const maxLastErrors = 5
 
-// snapshot is the transaction of the status reads: one consistent view.
-var snapshot = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
-
-// Status reads the delivery status in one consistent snapshot. Its counts
-// may take longer than a round trip on a large table: they are not cut
-// by the round-trip timeout while the server works on them (see long).
+// Status reads the delivery status in one consistent snapshot. Its cost
+// does not grow with the table: the counts are kept by triggers (see
+// counts.go), and what depends on the clock is read from the claims and
+// from the records waiting for a retry.
 func (d *DB) Status(ctx context.Context) (Status, error) {
 	var st Status
-	err := d.long(ctx, snapshot, func(tx *sql.Tx) error {
-		var err error
-		if st.Backlog, st.OldestCreatedAt, err = backlog(ctx, tx); err != nil {
-			return err
-		}
-		if st.LastErrors, err = lastErrors(ctx, tx, maxLastErrors); err != nil {
-			return err
-		}
-		if err := tx.QueryRowContext(ctx, `
-			SELECT count(*) FROM customers
-			WHERE state = 'sent' AND sent_at > now() - interval '1 minute'`).Scan(&st.SentLastMinute); err != nil {
-			return fmt.Errorf("count records sent in the last minute: %w", err)
-		}
-		return nil
-	})
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
-		return Status{}, fmt.Errorf("read status: %w", err)
+		return st, fmt.Errorf("read status: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if st.Backlog, st.OldestCreatedAt, err = backlog(ctx, tx); err != nil {
+		return st, err
+	}
+	if st.LastErrors, err = lastErrors(ctx, tx, maxLastErrors); err != nil {
+		return st, err
+	}
+	if err := tx.QueryRowContext(ctx, `
+		SELECT coalesce(sum(records), 0) FROM counts_sent
+		WHERE sent_at > now() - interval '1 minute'`).Scan(&st.SentLastMinute); err != nil {
+		return st, fmt.Errorf("count records sent in the last minute: %w", err)
 	}
 	return st, nil
 }
 
 // Backlog counts the records by delivery state and finds the age of the
-// oldest undelivered one, as Status does. It implements the store side of
-// goquiz's backlog metrics.
+// oldest undelivered one, in one statement (one snapshot, one round
+// trip) that costs the same on any table size. It implements the store
+// side of goquiz's backlog metrics.
 func (d *DB) Backlog(ctx context.Context) (common.Backlog, error) {
-	var b common.Backlog
-	err := d.long(ctx, snapshot, func(tx *sql.Tx) error {
-		var err error
-		b, _, err = backlog(ctx, tx)
-		return err
-	})
-	if err != nil {
-		return common.Backlog{}, fmt.Errorf("read backlog: %w", err)
-	}
-	return b, nil
+	b, _, err := backlog(ctx, d.db)
+	return b, err
 }
 
-// undelivered is a WITH clause naming the pending and failed records,
-// each with whether a live claim lists it. It reads them as two parts so
-// that each is found through its partial index (customers_due,
-// customers_failed) rather than by scanning the sent ones, which are most
-// of the table.
-const undelivered = `
-	WITH undelivered AS (
-		SELECT state, attempts, next_attempt_at, last_error, created_at,
-		       id IN (SELECT unnest(ids) FROM claims WHERE lease_until > now()) AS claimed
-		FROM customers WHERE state = 'pending'
-		UNION ALL
-		SELECT state, attempts, next_attempt_at, last_error, created_at, false
-		FROM customers WHERE state = 'failed'
-	)`
-
-// backlog counts the records by state. A pending record is in flight while
-// a live claim lists it, waiting for a retry when it failed before and is
-// not due yet, and plain pending otherwise (never tried, due, or listed
-// only in a claim whose lease ran out).
-func backlog(ctx context.Context, tx *sql.Tx) (common.Backlog, time.Time, error) {
+// backlog counts the records by state (see goquiz_backlog in counts.go).
+// A pending record is in flight while a live claim lists it, waiting for
+// a retry when it failed before and is not due yet, and plain pending
+// otherwise (never tried, due, or listed only in a claim whose lease ran
+// out).
+func backlog(ctx context.Context, q queryer) (common.Backlog, time.Time, error) {
 	var (
 		b      common.Backlog
 		all    int64
 		oldest sql.NullTime
 		ageSec sql.NullFloat64
 	)
-	err := tx.QueryRowContext(ctx, undelivered+`
-		SELECT count(*) FILTER (WHERE state = 'pending'),
-		       count(*) FILTER (WHERE state = 'pending' AND claimed),
-		       count(*) FILTER (WHERE state = 'pending' AND NOT claimed
-		                          AND next_attempt_at > now() AND attempts > 0),
-		       count(*) FILTER (WHERE state = 'failed'),
-		       min(created_at),
-		       extract(epoch FROM now() - min(created_at))
-		FROM undelivered`).Scan(&all, &b.InFlight, &b.WaitingRetry, &b.Failed, &oldest, &ageSec)
+	err := q.QueryRowContext(ctx, `SELECT * FROM goquiz_backlog()`).Scan(&all, &b.Sent, &b.Failed, &b.InFlight, &b.WaitingRetry, &oldest, &ageSec)
 	if err != nil {
-		return b, time.Time{}, fmt.Errorf("count undelivered records: %w", err)
+		return b, time.Time{}, fmt.Errorf("count records: %w", err)
 	}
 	b.Pending = all - b.InFlight - b.WaitingRetry
 	if ageSec.Valid {
 		b.OldestUndelivered = max(0, time.Duration(ageSec.Float64*float64(time.Second)))
-	}
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM customers WHERE state = 'sent'`).Scan(&b.Sent); err != nil {
-		return b, time.Time{}, fmt.Errorf("count sent records: %w", err)
 	}
 	return b, oldest.Time, nil
 }
@@ -125,11 +89,10 @@ func backlog(ctx context.Context, tx *sql.Tx) (common.Backlog, time.Time, error)
 // lastErrors returns the limit most frequent last errors of undelivered
 // records.
 func lastErrors(ctx context.Context, tx *sql.Tx, limit int) ([]common.ErrorCount, error) {
-	rows, err := tx.QueryContext(ctx, undelivered+`
-		SELECT last_error, count(*) AS n FROM undelivered
-		WHERE last_error IS NOT NULL AND last_error <> ''
-		GROUP BY last_error
-		ORDER BY n DESC, last_error
+	rows, err := tx.QueryContext(ctx, `
+		SELECT error, sum(records) AS n FROM counts_errors
+		GROUP BY error HAVING sum(records) > 0
+		ORDER BY n DESC, error
 		LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("count last errors: %w", err)
