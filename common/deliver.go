@@ -59,6 +59,9 @@ type Deliverer struct {
 	unrecorded atomic.Int64
 	// attempts counts requests sent, for sizing claims.
 	attempts atomic.Int64
+	// giveUp is when a shutdown stops trying the store (see giveUpAt).
+	stopping sync.Once
+	giveUp   time.Time
 }
 
 // NewDeliverer returns a Deliverer of q's records to pub.

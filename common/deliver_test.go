@@ -410,3 +410,37 @@ func TestLapsedClaimsAreNotSentFrom(t *testing.T) {
 	assert.Zero(t, dups)
 	assert.Positive(t, d.Stats().Released, "the fenced records were given back")
 }
+
+func TestShutdownWithTheStoreDownSaysWhatWasLost(t *testing.T) {
+	defer SetShutdownGrace(500 * time.Millisecond)()
+	q := newStore(200)
+	crm := newFakeCRM(nil)
+	crm.delay = 20 * time.Millisecond
+	cfg := fastConfig()
+	cfg.Workers = 8
+	cfg.SettleDelay = -1 // a write per outcome: many batches to give up on
+	cfg.Lease = time.Hour
+	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	require.Eventually(t, func() bool { return crm.requests() >= 16 }, 5*time.Second, time.Millisecond)
+	q.SetDown(true)
+	time.Sleep(100 * time.Millisecond) // outcomes pile up, unwritten
+	cancel()
+	start := time.Now()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return with the store down")
+	}
+	// Bounded: one grace of half a second for all the store calls of the
+	// shutdown, plus a pause between tries of at most 2s.
+	assert.Less(t, time.Since(start), 5*time.Second)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "delivery outcomes could not be recorded")
+	assert.Contains(t, err.Error(), "release")
+	_, dups := crm.acceptedCount()
+	assert.Zero(t, dups)
+}

@@ -84,11 +84,17 @@ func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []Outcom
 
 // Store calls are tried again after failing: each try bounded by
 // storeCallTimeout, and, once the Deliverer is stopping, all tries by
-// shutdownGrace.
-const (
-	storeCallTimeout = 30 * time.Second
-	shutdownGrace    = 30 * time.Second
-)
+// shutdownGrace (a variable for tests).
+const storeCallTimeout = 30 * time.Second
+
+var shutdownGrace = 30 * time.Second
+
+// giveUpAt returns when the store calls of a shutdown stop being tried
+// again: shutdownGrace after the first time it is asked.
+func (d *Deliverer) giveUpAt() time.Time {
+	d.stopping.Do(func() { d.giveUp = time.Now().Add(shutdownGrace) })
+	return d.giveUp
+}
 
 // storePause is the wait before the next try of a store call that failed
 // n times in a row: 100ms, doubling up to 2s.
@@ -97,11 +103,11 @@ func storePause(n int) time.Duration {
 }
 
 // retryStore calls f until it succeeds. While ctx is live it tries for
-// ever, since the store will come back; once ctx is done (shutdown), for
-// shutdownGrace more, then it returns the last error. Failures are logged
-// as "<what>: will retry", the first and every 20th.
+// ever, since the store will come back; once ctx is done (shutdown), until
+// shutdownGrace after the first store call that failed during the
+// shutdown, for all calls together, then it returns the last error.
+// Failures are logged as "<what>: will retry", the first and every 20th.
 func (d *Deliverer) retryStore(ctx context.Context, what string, f func(context.Context) error) error {
-	var giveUpAt time.Time
 	for n := 1; ; n++ {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeCallTimeout)
 		err := f(cctx)
@@ -109,12 +115,8 @@ func (d *Deliverer) retryStore(ctx context.Context, what string, f func(context.
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil {
-			if giveUpAt.IsZero() {
-				giveUpAt = time.Now().Add(shutdownGrace)
-			} else if time.Now().After(giveUpAt) {
-				return err
-			}
+		if ctx.Err() != nil && time.Now().After(d.giveUpAt()) {
+			return err
 		}
 		if n == 1 || n%20 == 0 {
 			d.log.Error(what+": will retry", "error", err)
