@@ -37,7 +37,7 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- task) []task {
 			if storeDown == 1 || storeDown%20 == 0 {
 				d.log.Error("claim records: will retry", "error", err)
 			}
-			d.idle(ctx, storePause(storeDown))
+			d.idle(ctx, StorePause(storeDown))
 			continue
 		}
 		if storeDown > 0 {

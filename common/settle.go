@@ -96,12 +96,6 @@ func (d *Deliverer) giveUpAt() time.Time {
 	return d.giveUp
 }
 
-// storePause is the wait before the next try of a store call that failed
-// n times in a row: 100ms, doubling up to 2s.
-func storePause(n int) time.Duration {
-	return min(100*time.Millisecond<<min(n-1, 5), 2*time.Second)
-}
-
 // retryStore calls f until it succeeds. While ctx is live it tries for
 // ever, since the store will come back; once ctx is done (shutdown), until
 // shutdownGrace after the first store call that failed during the
@@ -121,6 +115,6 @@ func (d *Deliverer) retryStore(ctx context.Context, what string, f func(context.
 		if n == 1 || n%20 == 0 {
 			d.log.Error(what+": will retry", "error", err)
 		}
-		time.Sleep(storePause(n)) // at most 2s, and needed even once ctx is done
+		time.Sleep(StorePause(n)) // at most 2s, and needed even once ctx is done
 	}
 }

@@ -106,7 +106,7 @@ func (w *Writer) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 		if giveUp.IsZero() {
 			giveUp = time.Now().Add(w.db.wait)
 		}
-		delay := min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second)
+		delay := common.StorePause(attempt)
 		if time.Now().Add(delay).After(giveUp) {
 			return common.ChunkResult{}, fmt.Errorf("write chunk: connection lost, stored again for %s (CONNECT_TIMEOUT) without success: %w", w.db.wait, err)
 		}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"goquiz/common"
 )
 
 // Channel is the NOTIFY channel on which a committed chunk is announced.
@@ -101,8 +103,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	d.db.SetMaxIdleConns(8)
 	d.db.SetConnMaxIdleTime(5 * time.Minute)
 	deadline := time.Now().Add(opts.Wait)
-	delay := 100 * time.Millisecond
-	for {
+	for attempt := 1; ; attempt++ {
+		delay := common.StorePause(attempt)
 		err = d.Ping(ctx)
 		if err == nil {
 			break
@@ -119,7 +121,6 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		case <-ctx.Done():
 		case <-time.After(delay):
 		}
-		delay = min(2*delay, 2*time.Second)
 	}
 	if err := d.Migrate(ctx); err != nil {
 		d.stop()
