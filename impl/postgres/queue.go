@@ -205,7 +205,7 @@ const settleSQL = `
 // prepared once per connection: at full speed it runs hundreds of times a
 // second, and parsing and planning it each time would cost as much as the
 // updates themselves (about 135 µs per call, measured when it was made
-// prepared, against about 1 ms for a batch of 150 records).
+// prepared; the statement itself runs in about 1 ms per 100 outcomes).
 func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished []int64) error {
 	if len(outcomes) == 0 && len(finished) == 0 {
 		return nil
