@@ -82,19 +82,41 @@ func TestPaceLawMaxRate(t *testing.T) {
 	}
 }
 
+// TestPaceLawRaiseKeepsReservedStarts checks that starts reserved before
+// a raise keep their times, and that the first start reserved after it
+// comes at least one interval of the new limit after the last of them.
+func TestPaceLawRaiseKeepsReservedStarts(t *testing.T) {
+	l := newPaceLaw(0, simT0)
+	l.rate = 5 // as after a cut
+	l.activate(simT0)
+	at := simT0.Add(time.Second)
+	_, ok := l.start(at)
+	require.True(t, ok)
+	var last time.Duration
+	for range 4 {
+		_, last, _ = l.reserve(at)
+	}
+	require.Equal(t, 800*time.Millisecond, last, "four starts reserved at 5/s")
+	l.rate = 10
+	require.True(t, l.apply(at))
+	_, next, _ := l.reserve(at)
+	assert.GreaterOrEqual(t, next, last+100*time.Millisecond, "the next start at 10/s")
+	assert.LessOrEqual(t, next, last+200*time.Millisecond, "at most one start lost")
+}
+
 // TestPaceLawCutsOncePerRoundTrip checks the cuts: from no limit to 0.9
-// of the rate sent, from a limit that held the requests back to 0.9 of
+// of what the CRM took, from a limit that held the requests back to 0.9 of
 // what the CRM took, and not again for throttles of requests sent before
 // the last cut.
 func TestPaceLawCutsOncePerRoundTrip(t *testing.T) {
 	l := newPaceLaw(0, simT0)
 	old, _ := l.start(simT0) // sent before anything was throttled
 	// The first throttle starts the rounds; 21 answers in 50ms (420/s),
-	// one in three throttled.
+	// 8 throttled: the CRM took 13 (260/s).
 	l.answer(simT0, paceTicket{}, paceThrottled, Budget{})
 	at := feed(l, simT0, 20, 2500*time.Microsecond, func(i int) bool { return i%3 == 0 })
 	require.False(t, math.IsInf(l.rate, 1), "a throttled round cuts")
-	assert.InDelta(t, 0.9*21/0.05, l.rate, 0.01)
+	assert.InDelta(t, 0.9*13/0.05, l.rate, 0.01)
 	// A round sent at the limit, 1 in 4 throttled: the next cut is to 0.9
 	// of what the CRM took, about three quarters of the limit.
 	before, gen := l.rate, l.gen
@@ -108,7 +130,7 @@ func TestPaceLawCutsOncePerRoundTrip(t *testing.T) {
 	for i := range 60 {
 		at = at.Add(5 * time.Millisecond)
 		l.answer(at, old, paceThrottled, Budget{})
-		if i%3 == 0 {
+		if i%3 == 2 {
 			tk, ok := l.start(at)
 			require.True(t, ok)
 			l.answer(at.Add(2*time.Millisecond), tk, paceAccepted, Budget{})
