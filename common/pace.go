@@ -42,8 +42,8 @@ type PaceObserver interface {
 // lowers it, accepted answers raise it back step by step, and a budget the
 // CRM announces is spread evenly until it is renewed (see paceLaw). Until
 // the CRM first throttles or announces a budget, and without MaxRate, it
-// costs one atomic load per request and never waits. It is safe for
-// concurrent use.
+// costs one atomic load per call of Wait or Done and never waits. It is
+// safe for concurrent use.
 type Pacer struct {
 	active   atomic.Bool
 	workers  int
@@ -131,13 +131,13 @@ func (p *Pacer) Done(tk paceTicket, failure *PublishError, b Budget) {
 	}
 	p.mu.Lock()
 	now := p.now()
-	changed := p.law.answer(now, tk, o, b)
+	p.law.answer(now, tk, o, b)
+	// The limit in force, not only what this answer changed: a budget's
+	// ceiling ends as a request starts (see paceLaw.expire).
 	lim := p.law.limit(now)
 	p.active.Store(p.law.active)
 	p.mu.Unlock()
-	if changed {
-		p.report(lim)
-	}
+	p.report(lim)
 }
 
 // Limit returns the limit on request starts in force, in requests per
@@ -148,7 +148,8 @@ func (p *Pacer) Limit() float64 {
 	return perSecond(p.law.limit(p.now()))
 }
 
-// report tells the observer of the limit lim and logs a large step.
+// report tells the observer of the limit lim when it is not the one last
+// reported, and logs a large step.
 func (p *Pacer) report(lim float64) {
 	if old := math.Float64frombits(p.reported.Swap(math.Float64bits(lim))); old == lim {
 		return

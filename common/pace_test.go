@@ -48,7 +48,8 @@ func TestPaceLawQuietCRMIsNotPaced(t *testing.T) {
 		if i%3 == 0 {
 			o = paceOther // a 500, a timeout: no reason to slow down
 		}
-		assert.False(t, l.answer(simT0.Add(time.Millisecond), tk, o, Budget{}))
+		l.answer(simT0.Add(time.Millisecond), tk, o, Budget{})
+		require.True(t, math.IsInf(l.limit(simT0), 1), "answer %d", i)
 	}
 	assert.False(t, l.active)
 	assert.True(t, math.IsInf(l.limit(simT0), 1))
@@ -98,7 +99,8 @@ func TestPaceLawRaiseKeepsReservedStarts(t *testing.T) {
 	}
 	require.Equal(t, 800*time.Millisecond, last, "four starts reserved at 5/s")
 	l.rate = 10
-	require.True(t, l.apply(at))
+	l.apply(at)
+	require.Equal(t, 10.0, l.applied)
 	_, next, _ := l.reserve(at)
 	assert.GreaterOrEqual(t, next, last+100*time.Millisecond, "the next start at 10/s")
 	assert.LessOrEqual(t, next, last+200*time.Millisecond, "at most one start lost")
@@ -346,4 +348,27 @@ func TestPacerThrottledKinds(t *testing.T) {
 			assert.Equal(t, tt.active, p.active.Load())
 		})
 	}
+}
+
+// TestPacerReportsTheEndOfABudget checks that the gauge follows the limit
+// when an announced budget's ceiling ends at its reset, which happens as
+// a request starts, not as an answer comes.
+func TestPacerReportsTheEndOfABudget(t *testing.T) {
+	clk := &fakeClock{t: simT0}
+	obs := &paceObserver{}
+	var logs bytes.Buffer
+	p := NewPacer(PaceConfig{Workers: 2, Observer: obs, Logger: slog.New(slog.NewTextHandler(&logs, nil)), now: clk.now, sleep: clk.sleep})
+	tk, err := p.Wait(context.Background())
+	require.NoError(t, err)
+	p.Done(tk, nil, Budget{Known: true, Remaining: 10, Reset: 2 * time.Second})
+	require.Equal(t, []float64{0, 5}, obs.rates, "no limit, then the budget's")
+	clk.mu.Lock()
+	clk.t = clk.t.Add(3 * time.Second) // past the reset
+	clk.mu.Unlock()
+	tk, err = p.Wait(context.Background())
+	require.NoError(t, err)
+	p.Done(tk, nil, Budget{})
+	assert.Equal(t, 0.0, p.Limit())
+	assert.Equal(t, []float64{0, 5, 0}, obs.rates, "the ceiling's end reported")
+	assert.Contains(t, logs.String(), "pacing off")
 }

@@ -175,11 +175,11 @@ func (l *paceLaw) activate(now time.Time) {
 }
 
 // answer takes in the answer at now to the request of tk, with the budget
-// the CRM announced, and reports whether the limit changed.
-func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) bool {
+// the CRM announced.
+func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) {
 	if !l.active {
 		if o != paceThrottled && !b.Known {
-			return false
+			return
 		}
 		l.activate(now)
 		tk.gen = l.gen // evidence at the rate in force: none
@@ -229,10 +229,11 @@ func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) 
 	case el >= max(paceMinRound, 2*l.rtt) && (r.ok+r.thr+r.other >= paceRoundAnswers || el >= paceMaxWait):
 	case fresh >= paceRushAnswers && 2*r.thrNew > fresh: // most refused: no time to lose
 	default:
-		return l.apply(now)
+		l.apply(now)
+		return
 	}
 	l.decide(now, max(el, time.Microsecond))
-	return l.apply(now)
+	l.apply(now)
 }
 
 // decide ends the round at now, el after it began: it judges the last

@@ -20,18 +20,17 @@ func (l *paceLaw) limit(now time.Time) float64 {
 	return lim
 }
 
-// apply sets the limiter to the limit in force and reports whether it
-// changed.
-func (l *paceLaw) apply(now time.Time) bool {
+// apply sets the limiter to the limit in force.
+func (l *paceLaw) apply(now time.Time) {
 	lim := l.limit(now)
 	if lim == l.applied {
-		return false
+		return
 	}
 	prev := l.applied
 	l.applied = lim
 	if math.IsInf(lim, 1) {
 		l.lim.SetLimitAt(now, rate.Inf)
-		return true
+		return
 	}
 	// The starts already reserved (negative tokens) keep their times: the
 	// limiter would otherwise count them at the new limit, and a raise
@@ -48,7 +47,6 @@ func (l *paceLaw) apply(now time.Time) bool {
 			l.lim.ReserveN(now, 1)
 		}
 	}
-	return true
 }
 
 // start takes a start for a request at now if one is free, and returns
