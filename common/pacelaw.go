@@ -136,10 +136,11 @@ type paceLaw struct {
 	// recent is the throttled share of the last paceRecentAnswers
 	// answers, smoothed.
 	recent float64
-	// after holds the throttled shares measured after the light cuts in
-	// a row that did not lower it; futileFrom is the rate before the
-	// first of them.
-	after      []float64
+	// futile counts the light cuts in a row that did not lower it, and
+	// futileSum adds the throttled shares measured after them;
+	// futileFrom is the rate before the first of them.
+	futile     int
+	futileSum  float64
 	futileFrom float64
 
 	ceiling      float64 // the announced budget's rate; +Inf for none
@@ -247,11 +248,13 @@ func (l *paceLaw) decide(now time.Time, el time.Duration) {
 			l.cut = nil
 			if share := float64(c.thr) / float64(n); c.share <= paceHeavy {
 				if share < c.before/2 {
-					l.after = l.after[:0] // it helped
-				} else if l.after = append(l.after, share); len(l.after) >= paceFutileCuts {
+					l.futile, l.futileSum = 0, 0 // it helped
+				} else if l.futile, l.futileSum = l.futile+1, l.futileSum+share; l.futile >= paceFutileCuts {
 					// Cutting did not lower the throttled share: these
-					// throttles are not about this rate.
-					l.learnNoise()
+					// throttles are not about this rate. The share they
+					// left is noise.
+					l.noise = max(l.noise, l.futileSum/float64(l.futile))
+					l.futile, l.futileSum = 0, 0
 					l.rate = max(l.rate, l.futileFrom)
 					return
 				}
@@ -276,17 +279,6 @@ func (l *paceLaw) decide(now time.Time, el time.Duration) {
 	}
 }
 
-// learnNoise learns the noise from the shares measured after the futile
-// cuts in a row, and starts a new row.
-func (l *paceLaw) learnNoise() {
-	sum := 0.0
-	for _, s := range l.after {
-		sum += s
-	}
-	l.noise = max(l.noise, sum/float64(len(l.after)))
-	l.after = l.after[:0]
-}
-
 // expectedNoise is the most throttles of n answers that the noise
 // explains: its mean and two standard deviations.
 func (l *paceLaw) expectedNoise(n int) float64 {
@@ -308,7 +300,7 @@ func (l *paceLaw) expectedNoise(n int) float64 {
 // stays as it was when it took none of the new requests (an outage, which
 // tells nothing of its capacity).
 func (l *paceLaw) cutTo(now time.Time, took, answered, share float64, n, okNew int) {
-	if len(l.after) == 0 {
+	if l.futile == 0 {
 		l.futileFrom = l.rate
 	}
 	switch {
