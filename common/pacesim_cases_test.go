@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// simStart is the simulated clock's origin.
+// simT0 is the simulated clock's origin.
 var simT0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // TestPaceSimulated runs the pacing law against simulated CRMs (2 ms per

@@ -102,9 +102,6 @@ type simSetup struct {
 	retryAfter  time.Duration
 	// unpaced sends without the law: the reference.
 	unpaced bool
-	// watch, if set, is called with each integrator's limit after every
-	// answer.
-	watch func(t time.Time, i int, limit float64)
 }
 
 // simResult is what a run measured.
@@ -251,9 +248,6 @@ func simulate(s simSetup, t0 time.Time) simResult {
 		case simAnswer:
 			if !s.unpaced {
 				law.answer(e.at, e.tk, e.o, e.b)
-			}
-			if s.watch != nil {
-				s.watch(e.at, e.worker/s.workers, law.limit(e.at))
 			}
 			if e.o == paceAccepted {
 				accepted++
