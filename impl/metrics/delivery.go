@@ -8,14 +8,14 @@ import (
 	"goquiz/common"
 )
 
-// Delivery holds an integrator's delivery metrics. It implements
-// common.Observer, and common.PaceObserver through its pacing gauges.
+// Delivery holds an integrator's delivery metrics, its pacing gauges
+// included. It implements common.Observer and common.PaceObserver.
 type Delivery struct {
-	pace      *Pace
-	delivered prometheus.Counter
-	retries   *prometheus.CounterVec
-	duration  prometheus.Histogram
-	crmUp     prometheus.Gauge
+	delivered                prometheus.Counter
+	retries                  *prometheus.CounterVec
+	duration                 prometheus.Histogram
+	crmUp                    prometheus.Gauge
+	rateLimit, inFlightLimit prometheus.Gauge
 }
 
 var (
@@ -23,12 +23,11 @@ var (
 	_ common.PaceObserver = (*Delivery)(nil)
 )
 
-// NewDelivery returns the delivery metrics, registered in reg, the
-// pacing gauges included. The CRM counts as up until the Deliverer reports
-// it down.
+// NewDelivery returns the delivery metrics, registered in reg. The CRM
+// counts as up, and there is no pacing limit, until the Deliverer reports
+// otherwise.
 func NewDelivery(reg prometheus.Registerer) *Delivery {
 	m := &Delivery{
-		pace: NewPace(reg),
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "records_delivered_total",
 			Help: "Records the CRM accepted (HTTP 200) whose state is recorded as sent.",
@@ -46,12 +45,20 @@ func NewDelivery(reg prometheus.Registerer) *Delivery {
 			Namespace: namespace, Name: "crm_up",
 			Help: "1 while the CRM answers, 0 while it looks down (failures in a row: only probes are sent).",
 		}),
+		rateLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "delivery_rate_limit",
+			Help: "Requests per second this integrator allows itself to start (MAX_RATE, or the rate found from the CRM's 429s and budget); 0 while there is no limit.",
+		}),
+		inFlightLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "delivery_in_flight_limit",
+			Help: "Requests to the CRM this integrator allows in flight at once (WORKERS).",
+		}),
 	}
 	m.crmUp.Set(1)
 	for _, r := range []string{"timeout", "connection"} {
 		m.retries.WithLabelValues(r) // present at 0 from the start
 	}
-	reg.MustRegister(m.delivered, m.retries, m.duration, m.crmUp)
+	reg.MustRegister(m.delivered, m.retries, m.duration, m.crmUp, m.rateLimit, m.inFlightLimit)
 	return m
 }
 
@@ -81,8 +88,12 @@ func (m *Delivery) Settled(sent, failed int) {
 	m.delivered.Add(float64(sent))
 }
 
-// Pace sets the pacing gauges (see Pace).
-func (m *Delivery) Pace(ratePerSecond float64, inFlight int) { m.pace.Pace(ratePerSecond, inFlight) }
+// Pace sets the pacing gauges: the limit on request starts per second (0
+// for none) and the requests allowed in flight.
+func (m *Delivery) Pace(ratePerSecond float64, inFlight int) {
+	m.rateLimit.Set(ratePerSecond)
+	m.inFlightLimit.Set(float64(inFlight))
+}
 
 // SetCRMUp sets the CRM's state, for a check made outside the Deliverer
 // (at start).

@@ -61,7 +61,7 @@ func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 
 func TestPaceGauges(t *testing.T) {
 	reg := metrics.NewRegistry()
-	m := metrics.NewPace(reg)
+	m := metrics.NewDelivery(reg)
 	srv := httptest.NewServer(metrics.Handler(reg, nil, 0))
 	defer srv.Close()
 
