@@ -12,9 +12,10 @@ import (
 
 // TestServeRateLimit drives the token bucket on a fake clock: RPS 10 with
 // a burst of 2 lets two requests through at once, refuses the third with
-// 429 and "Retry-After: 1", and lets one more through every 100ms.
+// 429 and "Retry-After: 1" (whatever the random 429s' RetryAfter), and
+// lets one more through every 100ms.
 func TestServeRateLimit(t *testing.T) {
-	s := New(Config{RateLimitRPS: 10, RateLimitBurst: 2, RateLimitRate: 0})
+	s := New(Config{RateLimitRPS: 10, RateLimitBurst: 2, RetryAfter: 3 * time.Second})
 	start := s.start
 	steps := []struct {
 		at   time.Duration
