@@ -20,6 +20,7 @@ import (
 	"goquiz/common"
 	"goquiz/impl/fake"
 	"goquiz/impl/mockcrm"
+	"goquiz/impl/postgres"
 )
 
 // delivery is one integrator run: records preloaded, then the integrator
@@ -51,33 +52,13 @@ func (b *bench) deliver(ctx context.Context, n int64, workers int, latency time.
 	defer p.Process.Kill()
 	peak := watchRSS(p.Process.Pid)
 	start := time.Now()
-	tenth := max(n/10, 1)
-	var d delivery
+	acc, err := waitAccepted(ctx, crm.srv, n)
+	if err != nil {
+		return delivery{}, err
+	}
 	// The first tenth is timed from the first record accepted, not from
 	// the start, so that the integrator's start-up does not slow it.
-	var tZero, tFirst, tLast time.Time
-	for {
-		acc := crm.srv.AcceptedCount()
-		now := time.Now()
-		if tZero.IsZero() && acc > 0 {
-			tZero = now
-		}
-		if tFirst.IsZero() && acc >= tenth {
-			tFirst = now
-			d.first = now.Sub(tZero)
-		}
-		if tLast.IsZero() && acc >= n-tenth {
-			tLast = now
-		}
-		if acc >= n {
-			d.last = now.Sub(tLast)
-			break
-		}
-		if err := ctx.Err(); err != nil {
-			return delivery{}, err
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	d := delivery{first: acc.tenth.Sub(acc.first), last: acc.all.Sub(acc.nineTenths)}
 	if err := waitAllSent(ctx, dsn); err != nil {
 		return delivery{}, err
 	}
@@ -122,22 +103,60 @@ func (b *bench) startIntegrator(dsn, endpoint string, workers int, env ...string
 	return cmd, cmd.Start()
 }
 
-// waitAllSent waits until no record of dsn is pending.
+// accepted is when a mock CRM had accepted its first customer, a tenth
+// of them, all but a tenth, and all.
+type accepted struct{ first, tenth, nineTenths, all time.Time }
+
+// waitAccepted waits until srv has accepted n customers, noting when.
+func waitAccepted(ctx context.Context, srv *mockcrm.Server, n int64) (accepted, error) {
+	tenth := max(n/10, 1)
+	var a accepted
+	for {
+		acc := srv.AcceptedCount()
+		now := time.Now()
+		if a.first.IsZero() && acc > 0 {
+			a.first = now
+		}
+		if a.tenth.IsZero() && acc >= tenth {
+			a.tenth = now
+		}
+		if a.nineTenths.IsZero() && acc >= n-tenth {
+			a.nineTenths = now
+		}
+		if acc >= n {
+			a.all = now
+			return a, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return a, err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitAllSent waits until no record of dsn is pending. It reads the
+// store's counts (postgres.DB.Backlog), not the rows, whose count may
+// read in proportion to the table after a load of millions (-scale) that
+// no vacuum followed.
 func waitAllSent(ctx context.Context, dsn string) error {
-	db, err := sql.Open("postgres", dsn)
+	db, err := postgres.Open(ctx, dsn, postgres.Options{Wait: 10 * time.Second})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	for {
-		var pending int64
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM customers WHERE state = 'pending'`).Scan(&pending); err != nil {
+		bl, err := db.Backlog(ctx)
+		if err != nil {
 			return err
 		}
-		if pending == 0 {
+		if bl.Undelivered() == bl.Failed {
 			return nil
 		}
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }
 

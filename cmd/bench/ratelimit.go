@@ -97,11 +97,8 @@ func (b *bench) deliverLimited(ctx context.Context, n int64, integrators int, en
 		}
 		ps = append(ps, p)
 	}
-	for crm.srv.AcceptedCount() < n {
-		if err := ctx.Err(); err != nil {
-			return limited{}, err
-		}
-		time.Sleep(5 * time.Millisecond)
+	if _, err := waitAccepted(ctx, crm.srv, n); err != nil {
+		return limited{}, err
 	}
 	if err := waitAllSent(ctx, dsn); err != nil {
 		return limited{}, err

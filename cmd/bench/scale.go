@@ -174,24 +174,13 @@ func (b *bench) flow(ctx context.Context, n int64, file string) (flow, error) {
 	start := time.Now()
 	pr := b.prober(dsn, "http://"+metricsAddr+"/metrics")
 	stopProbing := pr.every(ctx, 5*time.Second)
-	tenth := max(n/10, 1)
-	var tLast time.Time
-	for {
-		acc := crm.srv.AcceptedCount()
-		if tLast.IsZero() && acc >= n-tenth {
-			tLast = time.Now()
-		}
-		if acc >= n {
-			f.last = time.Since(tLast)
-			break
-		}
-		if err := ctx.Err(); err != nil {
-			stopProbing()
-			return f, err
-		}
-		time.Sleep(5 * time.Millisecond)
+	acc, err := waitAccepted(ctx, crm.srv, n)
+	if err != nil {
+		stopProbing()
+		return f, err
 	}
-	if err := waitDelivered(ctx, db); err != nil {
+	f.last = acc.all.Sub(acc.nineTenths)
+	if err := waitAllSent(ctx, dsn); err != nil {
 		stopProbing()
 		return f, err
 	}
@@ -213,24 +202,6 @@ func (b *bench) flow(ctx context.Context, n int64, file string) (flow, error) {
 		n, f.load.Round(1e7), f.total.Round(1e7), f.rate(), f.lastRate(), f.scrapeDuring, f.scrapeAfter,
 		f.statusDuring, f.statusAfter, mb(f.loaded), mb(f.delivered))
 	return f, nil
-}
-
-// waitDelivered waits until the store counts no record left to deliver.
-func waitDelivered(ctx context.Context, db *postgres.DB) error {
-	for {
-		bl, err := db.Backlog(ctx)
-		if err != nil {
-			return err
-		}
-		if bl.Undelivered() == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
 }
 
 // tableBytes returns the size of the customers table with its indexes.
