@@ -198,14 +198,20 @@ type crm struct {
 }
 
 func startCRM(cfg mockcrm.Config) (*crm, error) {
+	c := &crm{srv: mockcrm.New(cfg)}
+	return c, c.serve(c.srv)
+}
+
+// serve serves h, which passes the requests to c.srv, on a loopback port.
+func (c *crm) serve(h http.Handler) error {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c := &crm{srv: mockcrm.New(cfg), URL: "http://" + l.Addr().String() + "/customers"}
-	c.http = &http.Server{Handler: c.srv, ReadHeaderTimeout: 10 * time.Second}
+	c.URL = "http://" + l.Addr().String() + "/customers"
+	c.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go c.http.Serve(l)
-	return c, nil
+	return nil
 }
 
 func (c *crm) close() { c.http.Close() }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os/exec"
 	"sync/atomic"
@@ -24,24 +23,13 @@ const (
 // limitedCRM is a rate-limited mock CRM on a loopback port that notes when
 // the first request came and the last customer was accepted.
 type limitedCRM struct {
-	srv               *mockcrm.Server
-	http              *http.Server
-	URL               string
+	crm
 	first, lastAccept atomic.Int64 // unix nanoseconds
 }
 
 func startLimitedCRM() (*limitedCRM, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	c := &limitedCRM{
-		srv: mockcrm.New(mockcrm.Config{RateLimitRPS: limitRPS, RateLimitBurst: limitBurst, Latency: limitLatency}),
-		URL: "http://" + l.Addr().String() + "/customers",
-	}
-	c.http = &http.Server{Handler: c, ReadHeaderTimeout: 10 * time.Second}
-	go c.http.Serve(l)
-	return c, nil
+	c := &limitedCRM{crm: crm{srv: mockcrm.New(mockcrm.Config{RateLimitRPS: limitRPS, RateLimitBurst: limitBurst, Latency: limitLatency})}}
+	return c, c.serve(c)
 }
 
 // ServeHTTP passes the request to the mock and notes the times.
@@ -53,8 +41,6 @@ func (c *limitedCRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.lastAccept.Store(time.Now().UnixNano())
 	}
 }
-
-func (c *limitedCRM) close() { c.http.Close() }
 
 // codeWriter remembers the status written.
 type codeWriter struct {
