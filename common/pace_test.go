@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -326,6 +328,15 @@ func TestPacerReportsAndLogsLargeSteps(t *testing.T) {
 	assert.GreaterOrEqual(t, lines, 1, logs.String())
 	assert.Less(t, lines, len(obs.rates), "only the large steps are logged:\n%s", logs.String())
 	assert.NotContains(t, logs.String(), "pacing off")
+	// Each line is a step of at least a factor of two from the last one
+	// logged (previous=0: none was).
+	for _, m := range regexp.MustCompile(`max_per_second=(\S+) previous=(\S+)`).FindAllStringSubmatch(logs.String(), -1) {
+		lim, err := strconv.ParseFloat(m[1], 64)
+		require.NoError(t, err)
+		prev, err := strconv.ParseFloat(m[2], 64)
+		require.NoError(t, err)
+		assert.True(t, prev == 0 || lim <= prev/2 || lim >= 2*prev, "a small step logged: %s", m[0])
+	}
 }
 
 func TestPacerThrottledKinds(t *testing.T) {
