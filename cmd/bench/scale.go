@@ -130,8 +130,6 @@ func scaleRows(small, big int64, copyT, parseT time.Duration, before, large, aft
 			r.pass = r.ratio >= 0.9 && r.ratio <= 1.1
 		case ">= 0.90":
 			r.pass = r.ratio >= 0.9
-		case "<= 1.00":
-			r.pass = r.ratio <= 1
 		}
 	}
 	return rows
