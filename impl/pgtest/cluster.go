@@ -118,26 +118,35 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 		base = "/tmp" // TMPDIR may sit where the postgres user cannot go
 	}
-	c.dir, err = os.MkdirTemp(base, "goquiz-pg-")
+	if err := c.create(ctx, base, "goquiz-pg-", "initdb", "-U", "postgres", "--auth=trust",
+		"-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// create makes the cluster's directory, a new one named prefix… in base,
+// fills its data directory by running tool with -D and args (initdb,
+// pg_basebackup), and starts the server on a free port; on failure it
+// removes the files.
+func (c *Cluster) create(ctx context.Context, base, prefix, tool string, args ...string) error {
+	var err error
+	c.dir, err = os.MkdirTemp(base, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("create cluster directory: %w", err)
+		return fmt.Errorf("create cluster directory: %w", err)
 	}
 	if c.cred != nil {
 		if err := os.Chown(c.dir, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
 			c.remove()
-			return nil, fmt.Errorf("hand cluster directory to postgres: %w", err)
+			return fmt.Errorf("hand cluster directory to postgres: %w", err)
 		}
 	}
-	initdb := c.command(ctx, "initdb", "-D", c.dataDir(), "-U", "postgres", "--auth=trust",
-		"-E", "UTF8", "--locale=C", "--no-sync")
-	if out, err := initdb.CombinedOutput(); err != nil {
+	cmd := c.command(ctx, tool, append([]string{"-D", c.dataDir()}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
 		c.remove()
-		return nil, fmt.Errorf("initdb: %w: %s", err, lastLines(string(out), 5))
+		return fmt.Errorf("%s: %w: %s", tool, err, lastLines(string(out), 5))
 	}
-	if err := c.startOnFreePort(ctx); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return c.startOnFreePort(ctx)
 }
 
 // startOnFreePort starts the server on a free port, trying another when

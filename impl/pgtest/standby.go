@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -16,24 +16,9 @@ import (
 // does (initdb's trust authentication covers them). Stop it with Stop.
 func (c *Cluster) StartStandby(ctx context.Context, opts Options) (*Cluster, error) {
 	s := &Cluster{bindir: c.bindir, opts: opts, cred: c.cred}
-	var err error
-	s.dir, err = os.MkdirTemp("/tmp", "goquiz-pg-standby-")
-	if err != nil {
-		return nil, fmt.Errorf("create standby directory: %w", err)
-	}
-	if s.cred != nil {
-		if err := os.Chown(s.dir, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
-			s.remove()
-			return nil, fmt.Errorf("hand standby directory to postgres: %w", err)
-		}
-	}
-	backup := s.command(ctx, "pg_basebackup", "-D", s.dataDir(), "-R", "-X", "stream", "-c", "fast", "--no-sync",
-		"-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres")
-	if out, err := backup.CombinedOutput(); err != nil {
-		s.remove()
-		return nil, fmt.Errorf("pg_basebackup: %w: %s", err, lastLines(string(out), 5))
-	}
-	if err := s.startOnFreePort(ctx); err != nil {
+	// Next to c's directory, where the postgres user may go.
+	if err := s.create(ctx, filepath.Dir(c.dir), "goquiz-pg-standby-", "pg_basebackup", "-R", "-X", "stream",
+		"-c", "fast", "--no-sync", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres"); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -113,8 +113,8 @@ func multiHostURL(dsn string) string {
 }
 
 // connector opens goquiz's connections: lib/pq's, through the bounded
-// dialer, each wrapped so that the store can reach its socket (to exempt a
-// long statement from the bound, see long.go).
+// dialer, each wrapped so that the store can reach its socket (to let the
+// answer of a long statement outlast the bound, see long.go).
 type connector struct {
 	pq *pq.Connector
 }

@@ -87,8 +87,8 @@ func TestListenerReconnectsAfterRestart(t *testing.T) {
 	requireWake(t, ln, 5*time.Second, "notification after reconnect")
 }
 
-// A listening connection frozen while idle is noticed by its pings and
-// replaced; the reconnect wakes the integrator, and notifications flow
+// A listening connection is kept while idle and healthy; frozen while
+// idle, it is noticed by its pings and replaced; the reconnect wakes the integrator, and notifications flow
 // over the new connection.
 func TestListenerHealsAFrozenConnection(t *testing.T) {
 	base := pgtest.DSN(t)
@@ -104,7 +104,9 @@ func TestListenerHealsAFrozenConnection(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
 	require.Eventually(t, ln.Connected, 5*time.Second, 10*time.Millisecond)
-	time.Sleep(testTimeout) // a ping or two go through
+	// Idle for several timeouts, a healthy connection stays: its pings
+	// are answered.
+	requireNoEvent(t, events, "disconnected", 3*testTimeout)
 	require.Equal(t, 1, p.Freeze())
 	frozen := time.Now()
 
@@ -132,4 +134,40 @@ func requireEvent(t *testing.T, events <-chan string, want string, within time.D
 			t.Fatalf("no %q event within %s", want, within)
 		}
 	}
+}
+
+func requireNoEvent(t *testing.T, events <-chan string, unwanted string, during time.Duration) {
+	t.Helper()
+	end := time.After(during)
+	for {
+		select {
+		case ev := <-events:
+			if ev == unwanted {
+				t.Fatalf("unexpected %q event", unwanted)
+			}
+		case <-end:
+			return
+		}
+	}
+}
+
+// The server ends a listening session goquiz lost, which its idle session
+// limit covers: an idle listener sends nothing that the server's own
+// timeouts could see go unanswered.
+func TestServerEndsALostListener(t *testing.T) {
+	base := pgtest.DSN(t)
+	direct := openDSN(t, base).SQL()
+	p, dsn := pgtest.Proxy(t, base)
+	ln, err := postgres.Listen(dsn, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout, App: "goquiz lost listener"}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	const find = `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'goquiz lost listener' AND pid = $1`
+	var pid int
+	require.NoError(t, direct.QueryRow(`SELECT pid FROM pg_stat_activity WHERE application_name = 'goquiz lost listener'`).Scan(&pid))
+	require.Equal(t, 1, p.Freeze())
+
+	frozen := time.Now()
+	require.Eventually(t, func() bool { return countRaw(t, direct, find, pid) == 0 }, 10*time.Second, 20*time.Millisecond,
+		"the lost session is ended")
+	assert.Less(t, time.Since(frozen), 4*testTimeout, "within about twice the timeout")
 }

@@ -10,16 +10,18 @@ import (
 
 // long runs fn in a transaction whose statements may rightly take longer
 // than the round-trip timeout: schema creation waiting for another
-// process's lock, ANALYZE, the status counts. They are exempt from the
-// bound on their answers, and from statement_timeout (SET LOCAL), but not
-// left to hang: a watchdog checks, every half timeout and from another
-// connection, that the server is still working on them (their session is
-// active and not waiting for the client). When it is not (the statement
+// process's lock, ANALYZE, a recount. They are exempt from
+// statement_timeout (SET LOCAL), and the wait for their answers outlasts
+// the timeout, but they are not left to hang: a watchdog checks, every
+// quarter timeout and from another connection, that the server is still
+// working on them (their session is active and not waiting for the
+// client), and each time it is, lets the answer come up to a timeout and
+// a quarter later (see timeoutConn.Extend). When it is not (the statement
 // finished and its answer was lost, the session is gone) or cannot tell
-// (the server does not answer the check within the timeout), the answer
-// must come within the timeout, as for any round trip. When ctx is done,
-// the connection is closed at once. What fn does on tx runs on one
-// connection; opts are the transaction's.
+// (the check gets no answer), the answer must come within about the
+// timeout, as for any round trip. When ctx is done, the connection is
+// closed at once. What fn does on tx runs on one connection; opts are the
+// transaction's.
 func (d *DB) long(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
 	return d.onConn(ctx, func(c *sql.Conn, nc *timeoutConn) error {
 		tx, err := c.BeginTx(ctx, opts)
@@ -31,8 +33,6 @@ func (d *DB) long(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) 
 		if err := tx.QueryRowContext(ctx, `SET LOCAL statement_timeout = 0; SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 			return fmt.Errorf("lift statement_timeout: %w", err)
 		}
-		nc.SetExempt(true)
-		defer nc.SetExempt(false)
 		defer d.watch(pid, nc)()
 		defer context.AfterFunc(ctx, func() { nc.Close() })()
 		if err := fn(tx); err != nil {
@@ -45,16 +45,21 @@ func (d *DB) long(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) 
 	})
 }
 
-// watch arms the answer deadline of nc, exempt, whenever the server does
-// not show session pid at work, every half timeout, until the returned
-// function is called.
+// watch extends the answer deadline of nc whenever the server shows
+// session pid at work, every quarter timeout, until the returned function
+// is called. The next check starts within a quarter timeout, so an
+// extension by a timeout and a quarter leaves it a timeout to answer (three
+// quarters for the first check after a request, whose write set the
+// deadline back to one timeout): a statement the server is working on is
+// not cut while the checks answer.
 func (d *DB) watch(pid int, nc *timeoutConn) (stop func()) {
+	every := d.timeout / 4
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(d.timeout / 2)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
@@ -62,10 +67,8 @@ func (d *DB) watch(pid int, nc *timeoutConn) (stop func()) {
 				return
 			case <-t.C:
 			}
-			seq := nc.Seq()
-			nc.Arm(seq) // until the server shows it is at work
 			if d.working(pid) {
-				nc.Disarm(seq)
+				nc.Extend(d.timeout + every)
 			}
 		}
 	}()

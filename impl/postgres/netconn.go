@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -34,18 +32,14 @@ import (
 // call; the cost is measured with the delivery and ingest benchmarks.
 //
 // A few statements may rightly run longer than the timeout (see
-// long.go). While such a statement runs, the connection is "exempt": its
-// writes still must progress within the timeout, but the wait for the
-// answer is unbounded until a watchdog, checking the session from another
-// connection, arms the deadline (the server is done, or cannot say).
+// long.go): while one runs, a watchdog that sees the server at work on it
+// (checking from another connection) keeps pushing the deadline of its
+// answer further out (Extend). When the server is done, or cannot say,
+// the pushes stop and the answer must come within the bound, as for any
+// round trip.
 type timeoutConn struct {
 	net.Conn
 	timeout time.Duration
-
-	exempt atomic.Bool
-	mu     sync.Mutex // guards seq and armed, used only while exempt
-	seq    uint64     // requests written while exempt
-	armed  bool       // the watchdog armed the read deadline
 }
 
 // noAnswer is the error of a round trip that got no answer in time.
@@ -71,19 +65,7 @@ func newTimeoutConn(c net.Conn, timeout time.Duration) *timeoutConn {
 // Write arms the deadline of the answer, and bounds the write itself: a
 // peer that stopped reading makes it block once the buffers are full.
 func (c *timeoutConn) Write(b []byte) (int, error) {
-	if c.exempt.Load() {
-		c.mu.Lock()
-		c.seq++
-		c.armed = false
-		err := c.Conn.SetReadDeadline(time.Time{})
-		if err == nil {
-			err = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
-		}
-		c.mu.Unlock()
-		if err != nil {
-			return 0, err
-		}
-	} else if err := c.Conn.SetDeadline(time.Now().Add(c.timeout)); err != nil {
+	if err := c.Conn.SetDeadline(time.Now().Add(c.timeout)); err != nil {
 		return 0, err
 	}
 	n, err := c.Conn.Write(b)
@@ -95,15 +77,7 @@ func (c *timeoutConn) Write(b []byte) (int, error) {
 func (c *timeoutConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 && err == nil {
-		if !c.exempt.Load() {
-			err = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
-		} else {
-			c.mu.Lock()
-			if c.armed {
-				err = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
-			}
-			c.mu.Unlock()
-		}
+		err = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
 	}
 	return n, c.check("read", err)
 }
@@ -120,46 +94,9 @@ func (c *timeoutConn) check(op string, err error) error {
 	return err
 }
 
-// SetExempt lifts (true) or restores (false) the bound on the wait for
-// answers; while lifted, only the watchdog arms it (see Arm).
-func (c *timeoutConn) SetExempt(on bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.exempt.Store(on)
-	c.armed = false
-	c.seq++
-	_ = c.Conn.SetReadDeadline(time.Time{})
-}
-
-// Seq returns a token for Arm and Disarm: the requests written so far
-// while exempt.
-func (c *timeoutConn) Seq() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.seq
-}
-
-// Arm bounds the wait for the current answer of an exempt connection by
-// the timeout from now, unless a new request was written since seq was
-// taken (its answer is not awaited yet).
-func (c *timeoutConn) Arm(seq uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.exempt.Load() || c.seq != seq || c.armed {
-		return
-	}
-	c.armed = true
-	_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
-}
-
-// Disarm lifts the bound that Arm set, if no request was written since
-// seq was taken: the server showed it is still working on the request.
-func (c *timeoutConn) Disarm(seq uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.exempt.Load() || c.seq != seq || !c.armed {
-		return
-	}
-	c.armed = false
-	_ = c.Conn.SetReadDeadline(time.Time{})
+// Extend lets the answer awaited now come up to d from now. The next
+// request written, or bytes of the answer read, bound it by the timeout
+// again.
+func (c *timeoutConn) Extend(d time.Duration) {
+	_ = c.Conn.SetReadDeadline(time.Now().Add(d))
 }

@@ -57,39 +57,41 @@ func TestTimeoutConnBoundsTheWaitForAnAnswer(t *testing.T) {
 	assert.ErrorIs(t, err, net.ErrClosed, "the socket is closed")
 }
 
-func TestTimeoutConnExempt(t *testing.T) {
+func TestTimeoutConnExtend(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	answer := make(chan struct{})
 	c := newTimeoutConn(echoPair(t, answer), timeout)
-	c.SetExempt(true)
 	_, err := c.Write([]byte("long"))
 	require.NoError(t, err)
 	go func() { time.Sleep(3 * timeout); close(answer) }()
-	// The watchdog saw the server at work: disarmed again.
-	seq := c.Seq()
-	c.Arm(seq)
-	c.Disarm(seq)
+	// The watchdog sees the server at work, again and again.
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(timeout / 4):
+				c.Extend(timeout + timeout/4)
+			}
+		}
+	}()
 	buf := make([]byte, 4)
 	_, err = io.ReadFull(c, buf)
-	require.NoError(t, err, "an exempt answer may take longer than the timeout")
+	close(stop)
+	require.NoError(t, err, "an extended answer may take longer than the timeout")
 
-	// Armed and not disarmed: the answer must come within the timeout.
+	// No more extensions: the answer must come within the timeout.
+	never := make(chan struct{})
+	defer close(never)
+	c = newTimeoutConn(echoPair(t, never), timeout)
 	_, err = c.Write([]byte("lost"))
 	require.NoError(t, err)
+	c.Extend(2 * timeout)
+	start := time.Now()
 	_, err = io.ReadFull(c, buf)
-	require.NoError(t, err)
-	seq = c.Seq()
-	_, err = c.Write([]byte("next"))
-	require.NoError(t, err)
-	c.Arm(seq) // stale: a request was written since
-	_, err = io.ReadFull(c, buf)
-	require.NoError(t, err)
-
-	c.SetExempt(false)
-	_, err = c.Write([]byte("back"))
-	require.NoError(t, err)
-	_, err = io.ReadFull(c, buf)
-	require.NoError(t, err)
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	assert.InDelta(t, (2 * timeout).Seconds(), time.Since(start).Seconds(), 0.1, "bounded from the last extension")
 }
 
 // BenchmarkDeadlines measures the work timeoutConn adds to a round trip

@@ -31,6 +31,7 @@ import (
 type Queue struct {
 	db    *DB
 	owner string
+	setup string // claimSetup for owner
 
 	mu     sync.Mutex
 	settle *sql.Stmt // prepared on first use
@@ -42,7 +43,7 @@ type Queue struct {
 // Queue returns a queue that claims under the name owner, which must be
 // unique to the running integrator.
 func (d *DB) Queue(owner string) *Queue {
-	return &Queue{db: d, owner: owner}
+	return &Queue{db: d, owner: owner, setup: fmt.Sprintf(claimSetup, pq.QuoteLiteral(owner))}
 }
 
 // millis is a lease as a parameter for "* interval '1 millisecond'".
@@ -52,10 +53,14 @@ func millis(d time.Duration) int64 { return d.Milliseconds() }
 // time across all integrators, so that each sees the claims before it.
 const claimLock = 0x676f71756979 // "goquiy"
 
-// claimSetup forces the claim's plan (see Claim) and takes claimLock.
+// claimSetup forces the claim's plan (see Claim), takes claimLock, and
+// deletes the claims of other integrators (the owner, a literal, is %s)
+// whose lease ran out. It has no parameters, so that it goes as one
+// simple query: one round trip, whose result is the DELETE's.
 var claimSetup = `SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off;
 	SET LOCAL enable_seqscan = off; SET LOCAL jit = off;
-	SELECT pg_advisory_xact_lock(` + strconv.Itoa(claimLock) + `)`
+	SELECT pg_advisory_xact_lock(` + strconv.Itoa(claimLock) + `);
+	DELETE FROM claims WHERE lease_until <= now() AND owner <> %s`
 
 // claimSQL picks up to $2 due pending records listed in no claim, oldest
 // due first and due no earlier than $4, and records them as one claim of
@@ -112,14 +117,13 @@ func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (comm
 	// statistics say: a table being loaded has none yet, and the planner
 	// then prefers to fetch and sort every pending row for each batch.
 	// The switches make other plans look very costly; JIT compiling such a
-	// plan would take longer than running it. Then take the claim lock:
-	// one round trip for both.
-	if _, err := tx.ExecContext(ctx, claimSetup); err != nil {
-		return common.Claim{}, fmt.Errorf("claim batch: take lock: %w", err)
-	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE lease_until <= now() AND owner <> $1`, q.owner)
+	// plan would take longer than running it. Then take the claim lock
+	// and take over the lapsed claims of others: one round trip for all,
+	// and one less while every other integrator's claim waits for the
+	// lock.
+	res, err := tx.ExecContext(ctx, q.setup)
 	if err != nil {
-		return common.Claim{}, fmt.Errorf("claim batch: take over lapsed claims: %w", err)
+		return common.Claim{}, fmt.Errorf("claim batch: take lock and lapsed claims: %w", err)
 	}
 	tookOver, err := res.RowsAffected()
 	if err != nil {

@@ -103,9 +103,6 @@ func Start(target string) (*Proxy, error) {
 // Addr is the host:port clients connect to.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-// Port is the port clients connect to.
-func (p *Proxy) Port() int { return p.ln.Addr().(*net.TCPAddr).Port }
-
 // Open returns how many connections are open through the proxy, frozen
 // ones included.
 func (p *Proxy) Open() int {
