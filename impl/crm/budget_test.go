@@ -41,6 +41,8 @@ func TestParseBudget(t *testing.T) {
 		{name: "no window anywhere", header: map[string][]string{"RateLimit": {`"default";r=999`}}},
 		{name: "lowest rate of several", header: map[string][]string{"RateLimit": {`"second";r=10;t=1, "day";r=100;t=36000`}},
 			want: known(100, 10*time.Hour)},
+		{name: "lowest rate first, though not the longest window", header: map[string][]string{"RateLimit": {`"a";r=1;t=10, "b";r=1000;t=60`}},
+			want: known(1, 10*time.Second)},
 		{name: "split over two lines", header: map[string][]string{"RateLimit": {`"second";r=10;t=1`, `"minute";r=5;t=60`}},
 			want: known(5, time.Minute)},
 		{name: "item without window skipped", header: map[string][]string{"RateLimit": {`"a";r=1, "b";r=7;t=2`}},
@@ -50,6 +52,16 @@ func TestParseBudget(t *testing.T) {
 		{name: "malformed policy ignored", header: map[string][]string{
 			"RateLimit": {`"a";r=3;t=4`}, "RateLimit-Policy": {`"a";w=60`}},
 			want: known(3, 4*time.Second)},
+		{name: "policy without q: no window from it", header: map[string][]string{
+			"RateLimit": {`"a";r=3`}, "RateLimit-Policy": {`"a";w=60`}}},
+		{name: "policy with a zero window: no window from it", header: map[string][]string{
+			"RateLimit": {`"a";r=3`}, "RateLimit-Policy": {`"a";q=10;w=0`}}},
+		{name: "one bad policy spoils the policy field", header: map[string][]string{
+			"RateLimit": {`"a";r=3`}, "RateLimit-Policy": {`"a";q=10;w=60, 5;q=1;w=1`}}},
+		{name: "policy split over two lines", header: map[string][]string{
+			"RateLimit": {`"b";r=3`}, "RateLimit-Policy": {`"a";q=10;w=60`, `"b";q=5;w=5`}},
+			want: known(3, 5*time.Second)},
+		{name: "negative t spoils the field", header: map[string][]string{"RateLimit": {`"a";r=1;t=-5, "b";r=2;t=2`}}},
 		{name: "missing r", header: map[string][]string{"RateLimit": {`"default";t=30`}}},
 		{name: "negative r", header: map[string][]string{"RateLimit": {`"default";r=-1;t=30`}}},
 		{name: "decimal t", header: map[string][]string{"RateLimit": {`"default";r=1;t=1.5`}}},
@@ -68,6 +80,7 @@ func TestParseBudget(t *testing.T) {
 		{name: "draft 7 dictionary", header: map[string][]string{"RateLimit": {`limit=100, remaining=50, reset=5`}},
 			want: known(50, 5*time.Second)},
 		{name: "draft 7 without remaining", header: map[string][]string{"RateLimit": {`limit=100, reset=5`}}},
+		{name: "draft 7 limit not an integer", header: map[string][]string{"RateLimit": {`limit=many, remaining=1, reset=5`}}},
 		{name: "draft 7 negative reset", header: map[string][]string{"RateLimit": {`limit=100, remaining=1, reset=-5`}}},
 
 		// Counter pairs.
@@ -79,6 +92,8 @@ func TestParseBudget(t *testing.T) {
 			want: known(3, time.Second)},
 		{name: "X- pair as a Unix time", header: map[string][]string{"X-RateLimit-Remaining": {"4999"}, "X-RateLimit-Reset": {epoch(42 * time.Second)}},
 			want: known(4999, 42*time.Second)},
+		{name: "10⁹ is a Unix time", header: map[string][]string{"X-RateLimit-Remaining": {"1"}, "X-RateLimit-Reset": {"1000000000"}},
+			want: known(1, 0)},
 		{name: "Unix time in the past", header: map[string][]string{"X-RateLimit-Remaining": {"1"}, "X-RateLimit-Reset": {epoch(-time.Hour)}},
 			want: known(1, 0)},
 		{name: "month-long window in seconds", header: map[string][]string{"X-RateLimit-Remaining": {"1"}, "X-RateLimit-Reset": {"2592000"}},

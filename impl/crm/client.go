@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Defaults applied by New to zero Options fields.
@@ -60,7 +62,8 @@ func New(endpoint string, opts Options) (*Client, error) {
 	if opts.MaxConns < 0 {
 		return nil, fmt.Errorf("crm: max conns %d is negative", opts.MaxConns)
 	}
-	if !validHeaderValue(opts.Token) {
+	// The check net/http makes of every header value it sends.
+	if !httpguts.ValidHeaderFieldValue(opts.Token) {
 		return nil, errors.New("crm: token contains characters not allowed in an HTTP header")
 	}
 	timeout := opts.Timeout
@@ -110,15 +113,4 @@ func parseEndpoint(endpoint string) (*url.URL, error) {
 		return nil, fmt.Errorf("crm: invalid endpoint %q: no host", u.Redacted())
 	}
 	return u, nil
-}
-
-// validHeaderValue reports whether v can be sent in an HTTP header: no
-// control characters other than tab.
-func validHeaderValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if b := v[i]; (b < 0x20 && b != '\t') || b == 0x7f {
-			return false
-		}
-	}
-	return true
 }

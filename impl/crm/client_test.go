@@ -433,12 +433,13 @@ func TestPublishLongAnswers(t *testing.T) {
 	tests := []struct {
 		name       string
 		status     int
-		headerLen  int // of a Set-Cookie header
-		bodyLen    int
+		headerLen  int    // of a Set-Cookie header
+		bodyLen    int    // -1: a body that never ends
 		wantReason string // "" when delivered
 		wantStatus int
 	}{
 		{name: "200 with a long body is a delivery", status: http.StatusOK, bodyLen: 4 * maxBody},
+		{name: "200 with an endless body is a delivery, at once", status: http.StatusOK, bodyLen: -1},
 		{name: "500 with a long body is a failure", status: http.StatusInternalServerError, bodyLen: 4 * maxBody,
 			wantReason: "status 500", wantStatus: http.StatusInternalServerError},
 		{name: "16 KiB of header is read", status: http.StatusOK, headerLen: 16 << 10},
@@ -453,14 +454,28 @@ func TestPublishLongAnswers(t *testing.T) {
 					w.Header().Set("Set-Cookie", "session="+strings.Repeat("c", tt.headerLen))
 				}
 				w.WriteHeader(tt.status)
-				_, _ = w.Write(bytes.Repeat([]byte("x"), tt.bodyLen))
+				if tt.bodyLen >= 0 {
+					_, _ = w.Write(bytes.Repeat([]byte("x"), tt.bodyLen))
+					return
+				}
+				chunk := bytes.Repeat([]byte("x"), 32<<10)
+				for r.Context().Err() == nil {
+					if _, err := w.Write(chunk); err != nil {
+						return
+					}
+				}
 			}))
 			defer srv.Close()
 			// One connection: after a long answer the next request finds
 			// it usable, or a new one.
-			c := newClient(t, srv.URL, Options{Timeout: 5 * time.Second, MaxConns: 1})
+			const timeout = 5 * time.Second
+			c := newClient(t, srv.URL, Options{Timeout: timeout, MaxConns: 1})
 			for id := range int64(3) {
+				start := time.Now()
 				err := errOf(c.Publish(context.Background(), common.Customer{ID: id + 1}))
+				// Only maxBody of the body is read: no answer holds the
+				// publisher until its timeout.
+				assert.Less(t, time.Since(start), timeout/2)
 				if tt.wantReason == "" {
 					require.NoError(t, err)
 					continue

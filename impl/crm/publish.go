@@ -74,10 +74,6 @@ func (c *Client) Publish(ctx context.Context, cust common.Customer) (common.Budg
 	}
 	now := time.Now()
 	budget := parseBudget(resp.Header, now)
-	var retryAfter string
-	if resp.StatusCode != http.StatusOK {
-		retryAfter = resp.Header.Get("Retry-After")
-	}
 	// The status is the answer; the body is read so that the connection
 	// can carry the next request, or closed with it when too long.
 	_, _ = io.CopyN(io.Discard, resp.Body, maxBody)
@@ -85,12 +81,8 @@ func (c *Client) Publish(ctx context.Context, cust common.Customer) (common.Budg
 	if resp.StatusCode == http.StatusOK {
 		return budget, nil
 	}
-	return budget, statusError(resp.StatusCode, retryAfter, now)
-}
-
-// statusError describes an answer other than 200, with the wait its
-// Retry-After asks for (common.PublishError decides where it counts).
-func statusError(status int, retryAfter string, now time.Time) *common.PublishError {
-	d, _ := ParseRetryAfter(retryAfter, now)
-	return common.StatusError(status, d)
+	// The wait Retry-After asks for, whatever the status:
+	// common.PublishError decides where it counts.
+	wait, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+	return budget, common.StatusError(resp.StatusCode, wait)
 }

@@ -44,12 +44,12 @@ type benchSpec struct {
 	tls     bool          // serve over TLS
 	h2      bool          // offer HTTP/2 over TLS
 	latency time.Duration // of every answer
-	rps     float64       // token bucket rate; 0 for none
-	burst   float64
+	rps     float64       // the mock's rate limit; 0 for none
+	burst   int           // its bucket's size
 }
 
 func (s benchSpec) String() string {
-	return fmt.Sprintf("tls=%t,h2=%t,latency=%s,rps=%g,burst=%g", s.tls, s.h2, s.latency, s.rps, s.burst)
+	return fmt.Sprintf("tls=%t,h2=%t,latency=%s,rps=%g,burst=%d", s.tls, s.h2, s.latency, s.rps, s.burst)
 }
 
 func parseBenchSpec(v string) (benchSpec, error) {
@@ -67,7 +67,7 @@ func parseBenchSpec(v string) (benchSpec, error) {
 		case "rps":
 			s.rps, err = strconv.ParseFloat(val, 64)
 		case "burst":
-			s.burst, err = strconv.ParseFloat(val, 64)
+			s.burst, err = strconv.Atoi(val)
 		default:
 			err = fmt.Errorf("unknown key %q", k)
 		}
@@ -76,35 +76,6 @@ func parseBenchSpec(v string) (benchSpec, error) {
 		}
 	}
 	return s, nil
-}
-
-// bucket is a token bucket answering 429 past its rate.
-type bucket struct {
-	mu     sync.Mutex
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
-	next   http.Handler
-}
-
-func (b *bucket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b.mu.Lock()
-	now := time.Now()
-	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
-	ok := b.tokens >= 1
-	if ok {
-		b.tokens--
-	}
-	b.mu.Unlock()
-	if !ok {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(http.StatusTooManyRequests)
-		return
-	}
-	b.next.ServeHTTP(w, r)
 }
 
 // serveBenchChild serves the mock CRM of spec on a loopback port. It
@@ -117,11 +88,9 @@ func serveBenchChild(spec string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	var h http.Handler = mockcrm.New(mockcrm.Config{Latency: s.latency})
-	if s.rps > 0 {
-		h = &bucket{rate: s.rps, burst: s.burst, tokens: s.burst, last: time.Now(), next: h}
-	}
-	srv := httptest.NewUnstartedServer(h)
+	srv := httptest.NewUnstartedServer(mockcrm.New(mockcrm.Config{
+		Latency: s.latency, RateLimitRPS: s.rps, RateLimitBurst: s.burst,
+	}))
 	cert := "-"
 	if s.tls {
 		srv.EnableHTTP2 = s.h2

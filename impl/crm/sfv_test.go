@@ -41,6 +41,13 @@ func TestParseSFList(t *testing.T) {
 			{val: sfValue{kind: sfString, text: "peruser"}, params: []sfParam{
 				{"r", sfValue{kind: sfInteger, num: 1}}, {"pk", sfValue{kind: sfBytes}}}},
 		}},
+		{name: "keys and tokens starting with a star", in: `*tok;*k=1;k*.-_9=2`, want: []sfMember{
+			{val: sfValue{kind: sfToken, text: "*tok"}, params: []sfParam{
+				{"*k", sfValue{kind: sfInteger, num: 1}}, {"k*.-_9", sfValue{kind: sfInteger, num: 2}}}},
+		}},
+		{name: "token with every tchar", in: "a!#$%&'*+-.^_`|~:/z", want: []sfMember{
+			{val: sfValue{kind: sfToken, text: "a!#$%&'*+-.^_`|~:/z"}},
+		}},
 		{name: "15 digits", in: `999999999999999`, want: []sfMember{{val: sfValue{kind: sfInteger, num: 999999999999999}}}},
 		{name: "empty", in: ``, want: []sfMember{}},
 		{name: "16 digits", in: `1000000000000000`},
@@ -63,6 +70,8 @@ func TestParseSFList(t *testing.T) {
 		{name: "bad byte sequence", in: `:a*b:`},
 		{name: "unterminated byte sequence", in: `:aGk=`},
 		{name: "display string with upper hex", in: `%"caf%C3%A9"`},
+		{name: "control in display string", in: "%\"a\x01\""},
+		{name: "leading tab", in: "\t\"a\""},
 		{name: "display string without quote", in: `%abc`},
 		{name: "unterminated inner list", in: `(1 2`},
 		{name: "inner list without space", in: `(1"a")`},

@@ -131,6 +131,16 @@ func TestReader(t *testing.T) {
 			want: []item{cust(1, "a\rb", "c\r", "\rd", "e\r")},
 		},
 		{
+			name: "lone CR before an empty last field is data",
+			in:   header + "1,a,b,c\r,\n",
+			want: []item{cust(1, "a", "b", "c\r", "")},
+		},
+		{
+			name: "CR at the end of input inside a quote is kept",
+			in:   header + "1,\"abc\r",
+			want: []item{rej(2, "quote opened on line 2 never closes", "1,\"abc\r")},
+		},
+		{
 			name: "CR at end of input ends the record",
 			in:   header + "1,a,b,c,d\r",
 			want: []item{cust(1, "a", "b", "c", "d")},

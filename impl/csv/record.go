@@ -59,13 +59,16 @@ func (r *Reader) customer() (common.Customer, *common.Reject, error) {
 // it is rejected: it is too large or malformed, has another number of
 // fields than the header, an invalid id, or values that cannot be stored.
 func (r *Reader) check(text []byte) (int64, string) {
+	syntax := r.syntaxError()
 	switch {
 	case r.tooLarge(text):
-		return 0, r.tooLargeReason()
-	case r.openLine > 0:
-		return 0, r.unclosed()
-	case r.bad != "":
-		return 0, r.bad
+		reason := fmt.Sprintf("record is larger than %d bytes", r.max)
+		if syntax != "" {
+			reason += " (" + syntax + ")"
+		}
+		return 0, reason
+	case syntax != "":
+		return 0, syntax
 	case r.nf != r.nfield:
 		return 0, fmt.Sprintf("has %d fields, header has %d", r.nf, r.nfield)
 	}
@@ -76,22 +79,13 @@ func (r *Reader) check(text []byte) (int64, string) {
 	return id, reason
 }
 
-// tooLargeReason says that the record just read is larger than the limit,
-// and what is wrong with its syntax too, if anything.
-func (r *Reader) tooLargeReason() string {
-	reason := fmt.Sprintf("record is larger than %d bytes", r.max)
-	switch {
-	case r.openLine > 0:
-		return reason + " (" + r.unclosed() + ")"
-	case r.bad != "":
-		return reason + " (" + r.bad + ")"
+// syntaxError says what makes the record just read malformed CSV: a quote
+// that never closes, or the first error the scan found; "" when nothing.
+func (r *Reader) syntaxError() string {
+	if r.openLine > 0 {
+		return fmt.Sprintf("quote opened on line %d never closes", r.openLine)
 	}
-	return reason
-}
-
-// unclosed says where the quote that never closes opened.
-func (r *Reader) unclosed() string {
-	return fmt.Sprintf("quote opened on line %d never closes", r.openLine)
+	return r.bad
 }
 
 // storable returns why the record's values cannot be stored as PostgreSQL
