@@ -16,8 +16,6 @@ import (
 	"goquiz/internal/testbin"
 )
 
-func httpapiBin(t *testing.T) string { return testbin.BuildNoRace(t, "goquiz/cmd/httpapi") }
-
 // apiToken is the bearer token of the log format tests: it must appear in
 // no log line.
 const apiToken = "tok-5ecret-7f3a"
@@ -47,17 +45,8 @@ func withPassword(t *testing.T, dsn string) (string, string) {
 func TestLogFormatJSON(t *testing.T) {
 	dsn, password := withPassword(t, pgtest.DSN(t))
 	const n = 2000
-	crmAddr := testbin.FreeAddr(t)
-	crm := testbin.Start(t, httpapiBin(t), []string{"LOG_FORMAT=json", "API_LISTEN=" + crmAddr, "API_TOKEN=" + apiToken,
-		"FAIL_RATE=0.2", "SEED=1", "LOG_INTERVAL=100ms"})
-	waitFor(t, 10*time.Second, 20*time.Millisecond, "httpapi to listen", func() bool {
-		c, err := net.Dial("tcp", crmAddr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	in := startIntegrator(t, integratorEnv(dsn, "http://"+crmAddr+"/customers",
+	api, crm := startHTTPAPI(t, "LOG_FORMAT=json", "API_TOKEN="+apiToken, "FAIL_RATE=0.2", "SEED=1", "LOG_INTERVAL=100ms")
+	in := startIntegrator(t, integratorEnv(dsn, api+"/customers",
 		"LOG_FORMAT=json", "LOG_LEVEL=debug", "API_TOKEN="+apiToken, "POLL_INTERVAL=200ms"))
 
 	res := runParser(t, dsn, fmt.Sprint(n), "LOG_FORMAT=json", "CHUNK_SIZE=200", "PROGRESS_INTERVAL=1ns")

@@ -50,6 +50,8 @@ func integratorBin(t *testing.T) string {
 	return testbin.BuildNoRace(t, "goquiz/cmd/integrator")
 }
 
+func httpapiBin(t *testing.T) string { return testbin.BuildNoRace(t, "goquiz/cmd/httpapi") }
+
 // deliveryTimeout bounds the wait for a scenario's deliveries: a failure
 // bound, far above what they take.
 const deliveryTimeout = 3 * time.Minute

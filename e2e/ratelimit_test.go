@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"testing"
@@ -72,21 +71,22 @@ func checkOnceWithRetryAfter(t *testing.T, crm *crmDouble, db *sql.DB, want map[
 }
 
 // startHTTPAPI starts the mock CRM binary with env on a free loopback
-// port and returns its base URL once it answers.
-func startHTTPAPI(t *testing.T, env ...string) string {
+// port and returns its base URL once it answers HTTP (a 401 of /stats
+// under API_TOKEN included), and the process; it is killed when the test
+// ends if it still runs.
+func startHTTPAPI(t *testing.T, env ...string) (string, *testbin.Process) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	p := testbin.Start(t, testbin.BuildNoRace(t, "goquiz/cmd/httpapi"), append([]string{"API_LISTEN=" + addr}, env...))
+	addr := testbin.FreeAddr(t)
+	p := testbin.Start(t, httpapiBin(t), append([]string{"API_LISTEN=" + addr}, env...))
 	base := "http://" + addr
 	waitFor(t, 30*time.Second, 20*time.Millisecond, "httpapi answering", func() bool {
-		_, err := httpapiStats(base)
+		resp, err := http.Get(base + "/stats")
+		if err == nil {
+			resp.Body.Close()
+		}
 		return err == nil
 	})
-	t.Cleanup(func() { p.Kill() })
-	return base
+	return base, p
 }
 
 // httpapiStats reads the mock CRM's counters.
@@ -115,7 +115,7 @@ func TestRateLimitedCRM(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	db := openDB(t, dsn)
 	path, want := writeInput(t, n, 10)
-	api := startHTTPAPI(t, "RATE_LIMIT_RPS="+strconv.Itoa(rps), "RATE_LIMIT_BURST=50", "LATENCY=2ms", "LOG_INTERVAL=1m")
+	api, _ := startHTTPAPI(t, "RATE_LIMIT_RPS="+strconv.Itoa(rps), "RATE_LIMIT_BURST=50", "LATENCY=2ms", "LOG_INTERVAL=1m")
 	crm := newCRM(t, faults{Upstream: api + "/customers"}, 10)
 
 	took := loadAndDeliver(t, dsn, db, path, n, integratorEnv(dsn, crm.URL(), "WORKERS=8"))

@@ -6,28 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"goquiz/impl/mockcrm"
 )
 
-// crmStats is the mock CRM's GET /stats answer.
-type crmStats struct {
-	Requests     int64 `json:"requests"`
-	Accepted     int64 `json:"accepted"`
-	Duplicates   int64 `json:"duplicates"`
-	BadRequests  int64 `json:"bad_requests"`
-	Unauthorized int64 `json:"unauthorized"`
-	Throttled    int64 `json:"throttled"`
-	Faults       struct {
-		Fail        int64 `json:"fail"`
-		RateLimited int64 `json:"rate_limited"`
-		Hang        int64 `json:"hang"`
-		Outage      int64 `json:"outage"`
-	} `json:"faults"`
-	UptimeSeconds float64 `json:"uptime_seconds"`
-}
-
 // faults is the number of injected faults of every kind.
-func (s crmStats) faults() int64 {
-	return s.Faults.Fail + s.Faults.RateLimited + s.Faults.Hang + s.Faults.Outage
+func faults(s mockcrm.Stats) int64 {
+	f := s.Faults
+	return f.Fail + f.RateLimited + f.Hang + f.Outage
 }
 
 // crm is the mock CRM's address, as the demo reaches it.
@@ -41,8 +27,8 @@ type crm struct {
 func (c crm) endpoint() string { return c.base + "/customers" }
 
 // stats fetches the CRM's counters.
-func (c crm) stats(ctx context.Context) (crmStats, error) {
-	var s crmStats
+func (c crm) stats(ctx context.Context) (mockcrm.Stats, error) {
+	var s mockcrm.Stats
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/stats", nil)

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unsafe"
 
+	"goquiz/impl/mockcrm"
 	"goquiz/internal/cli"
 )
 
@@ -18,7 +19,7 @@ type sample struct {
 	elapsed   time.Duration // since the parser started
 	table     tableCounts
 	tableErr  error
-	crm       crmStats
+	crm       mockcrm.Stats
 	crmErr    error
 	parserRan bool // the parser has exited
 	// requesting is the requests per second the CRM received since the
@@ -95,13 +96,13 @@ func (s sample) line(n int64, compact bool) string {
 	case s.crmErr != nil:
 		b.WriteString("  CRM: unreachable")
 	case compact:
-		fmt.Fprintf(&b, " | CRM ok %s dup %s faults %s", group(c.Accepted), group(c.Duplicates), group(c.faults()))
+		fmt.Fprintf(&b, " | CRM ok %s dup %s faults %s", group(c.Accepted), group(c.Duplicates), group(faults(c)))
 	default:
 		b.WriteString("  CRM")
 		if s.requesting >= 0 {
 			fmt.Fprintf(&b, " at %s req/s", group(int64(s.requesting+0.5)))
 		}
-		fmt.Fprintf(&b, ": %s accepted, %s dup, %s faults, %s throttled", group(c.Accepted), group(c.Duplicates), group(c.faults()), group(c.Throttled))
+		fmt.Fprintf(&b, ": %s accepted, %s dup, %s faults, %s throttled", group(c.Accepted), group(c.Duplicates), group(faults(c)), group(c.Throttled))
 	}
 	return b.String()
 }

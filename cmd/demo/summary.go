@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"goquiz/impl/mockcrm"
 )
 
 // errCheckFailed reports that the summary's check failed; the summary says
@@ -34,7 +36,7 @@ type result struct {
 
 	table    tableCounts
 	tableErr error
-	crm      crmStats
+	crm      mockcrm.Stats
 	crmErr   error
 
 	delivery time.Duration // first row stored to last row sent

@@ -37,6 +37,11 @@ func TestComposeDemo(t *testing.T) {
 	if os.Getenv("COMPOSE_TEST") != "1" {
 		t.Skip("set COMPOSE_TEST=1 to build the image and run docker compose up in a Docker engine (README.md, With Docker)")
 	}
+	// The lines it runs are the README's, also when -run picks this test
+	// alone.
+	if !checkReadme(t) {
+		t.FailNow()
+	}
 	// SIGINT or SIGTERM ends the step in progress; the stack is still
 	// taken down before the test returns. So does SIGPIPE: a SIGTERM to
 	// the process group ends the go command at once, and this test's
