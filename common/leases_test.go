@@ -3,6 +3,7 @@ package common_test
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	. "goquiz/common"
+	"goquiz/impl/memory"
 	"goquiz/internal/testbin"
 )
 
@@ -99,4 +101,58 @@ func TestRenewedLeasesAreNotFenced(t *testing.T) {
 	assert.NotContains(t, logs.String(), "lease not renewed in time")
 	assert.Zero(t, d.Stats().Released, "no record was given back unsent")
 	assert.Equal(t, n, crm.requests(), "every record sent once")
+}
+
+// settleFails is a Queue whose Settle fails while fail is set; its other
+// calls work.
+type settleFails struct {
+	Queue
+	fail atomic.Bool
+}
+
+func (q *settleFails) Settle(ctx context.Context, outcomes []Outcome, finished []int64) error {
+	if q.fail.Load() {
+		return memory.ErrDown
+	}
+	return q.Queue.Settle(ctx, outcomes, finished)
+}
+
+// TestUnrecordedOutcomesStayReservedAtShutdown checks that the records
+// whose outcome could not be written when the Deliverer stopped stay in
+// its claims (they may have been delivered: only their lease frees them),
+// while the others it held are given back.
+func TestUnrecordedOutcomesStayReservedAtShutdown(t *testing.T) {
+	defer SetShutdownGrace(300 * time.Millisecond)()
+	q := newStore(50)
+	crm := newFakeCRM(nil)
+	crm.delay = 200 * time.Millisecond
+	cfg := fastConfig()
+	cfg.Lease = time.Hour
+	sq := &settleFails{Queue: q.Queue("a")}
+	d := NewDeliverer(sq, crm, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	require.Eventually(t, func() bool { return crm.requests() >= cfg.Workers }, 5*time.Second, time.Millisecond)
+	sq.fail.Store(true) // the outcomes of the requests in flight are not written
+	cancel()
+	err := <-done
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "delivery outcomes could not be recorded")
+	assert.NotContains(t, err.Error(), "release")
+
+	customers, _ := crm.acceptedCount()
+	require.Positive(t, customers)
+	kept := 0
+	for id, r := range q.Records() {
+		switch {
+		case r.State == StateSent:
+		case len(crm.calls[id]) > 0:
+			kept++
+			assert.Equal(t, "a", r.Holder, "record %d was sent and its outcome not written: it stays reserved", id)
+		default:
+			assert.Empty(t, r.Holder, "record %d was not sent: it is given back", id)
+		}
+	}
+	assert.Positive(t, kept)
 }
