@@ -54,7 +54,6 @@ func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []Outcom
 	})
 	if err != nil {
 		d.held.unrecord(batch)
-		d.unrecorded.Add(int64(len(outcomes)))
 		d.log.Error("could not record delivery outcomes before shutdown; the records are resent after their lease", "records", len(outcomes), "error", err)
 		return
 	}
