@@ -46,8 +46,9 @@ type Deliverer struct {
 	pace *Pacer
 	// held are the claims this Deliverer holds.
 	held *holdings
-	// retried wakes the claimer when outcomes scheduled retries, whose
-	// due times it could not see while it held the records.
+	// retried wakes the claimer when claims ended with records claimable
+	// again (retries scheduled, records not sent), which it could not see
+	// while it held them.
 	retried chan struct{}
 	// hungry wakes the claimer when the records waiting for a worker have
 	// run down to lowWater.
