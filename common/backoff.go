@@ -24,13 +24,13 @@ func Backoff(failures int, first, max time.Duration) time.Duration {
 	return half + rand.N(d-half+1)
 }
 
-// RetryDelay returns when a record should be tried again after err, its
-// failures-th failed attempt: the backoff, or longer when the CRM asked for
-// a longer wait with Retry-After.
-func RetryDelay(err error, failures int, first, max time.Duration) time.Duration {
+// RetryDelay returns when a record should be tried again after failure,
+// its failures-th failed attempt: the backoff, or longer when the CRM
+// asked for a longer wait (PublishError.Wait).
+func RetryDelay(failure *PublishError, failures int, first, max time.Duration) time.Duration {
 	d := Backoff(failures, first, max)
-	if pe := AsPublishError(err); pe != nil && pe.Wait() > d {
-		d = pe.Wait()
+	if failure != nil && failure.Wait() > d {
+		d = failure.Wait()
 	}
 	return d
 }

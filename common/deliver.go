@@ -46,8 +46,9 @@ type Deliverer struct {
 	pace *Pacer
 	// held are the claims this Deliverer holds.
 	held *holdings
-	// retried wakes the claimer when outcomes scheduled retries, whose
-	// due times it could not see while it held the records.
+	// retried wakes the claimer when claims ended with records claimable
+	// again (retries scheduled, records not sent), which it could not see
+	// while it held them.
 	retried chan struct{}
 	// hungry wakes the claimer when the records waiting for a worker have
 	// run down to lowWater.
@@ -55,8 +56,6 @@ type Deliverer struct {
 	lowWater atomic.Int64
 
 	claimed, delivered, failed, released, gaveUp atomic.Int64
-	// unrecorded counts outcomes that could not be written at shutdown.
-	unrecorded atomic.Int64
 	// attempts counts requests sent, for sizing claims.
 	attempts atomic.Int64
 	// giveUp is when a shutdown stops trying the store (see giveUpAt).
@@ -155,14 +154,15 @@ func (d *Deliverer) Run(ctx context.Context) error {
 // done.
 func (d *Deliverer) releaseHeld(ctx context.Context) error {
 	var errs []error
-	if n := d.unrecorded.Load(); n > 0 {
-		errs = append(errs, fmt.Errorf("%d delivery outcomes could not be recorded; their records are sent again once their lease runs out", n))
+	// The claims of outcomes not written are still held: they never end.
+	keep := d.held.unrecorded()
+	if len(keep) > 0 {
+		errs = append(errs, fmt.Errorf("%d delivery outcomes could not be recorded; their records are sent again once their lease runs out", len(keep)))
 	}
 	ids := d.held.ids()
 	if len(ids) == 0 {
 		return errors.Join(errs...)
 	}
-	keep := d.held.unrecorded()
 	err := d.retryStore(ctx, "release unsent claims", func(ctx context.Context) error {
 		return d.q.Release(ctx, ids, keep)
 	})

@@ -13,7 +13,6 @@ import (
 
 	. "goquiz/common"
 	"goquiz/impl/memory"
-	"goquiz/internal/testbin"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -264,33 +263,6 @@ func TestOutcomesAreWrittenInBatches(t *testing.T) {
 	assert.LessOrEqual(t, settles, 2, "%d outcomes written in %d statements", n, settles)
 }
 
-func TestLeasesAreRenewedWhileRequestsOutlastThem(t *testing.T) {
-	q := newStore(2)
-	crm := newFakeCRM(nil)
-	// Requests three times as long as the lease, which is renewed every
-	// Lease/3: long enough that a loaded machine's stalls do not let it
-	// lapse.
-	crm.delay = 1200 * time.Millisecond
-	cfg := fastConfig()
-	cfg.Lease = 400 * time.Millisecond
-	cfg.RequestTimeout = 5 * time.Second
-	a := q.Queue("a")
-	d := NewDeliverer(a, crm, cfg)
-	// A second integrator tries to take over all the time.
-	other := q.Queue("b")
-	stolen := 0
-	runUntil(t, d, 5*time.Second, func() bool {
-		if crm.requests() < 2 {
-			return false // a has not claimed both yet
-		}
-		got, _ := other.Claim(context.Background(), 10, time.Minute)
-		stolen += len(got.Deliveries)
-		return allSent(q)()
-	})
-	assert.Zero(t, stolen, "a live integrator's records must not be taken over")
-	assert.GreaterOrEqual(t, q.Calls().Extends, 3)
-}
-
 func TestWakeStartsDeliveryAtOnce(t *testing.T) {
 	q := newStore(0)
 	crm := newFakeCRM(nil)
@@ -372,43 +344,6 @@ func TestOrphanLeasesUnderOurNameAreSwept(t *testing.T) {
 	customers, dups := crm.acceptedCount()
 	assert.Equal(t, 20, customers)
 	assert.Zero(t, dups)
-}
-
-func TestLapsedClaimsAreNotSentFrom(t *testing.T) {
-	const n = 200
-	q := newStore(n)
-	crm := newFakeCRM(nil)
-	crm.delay = 200 * time.Millisecond
-	var logs testbin.SyncBuffer
-	cfg := fastConfig()
-	cfg.Workers = 20 // claims of at least 40
-	cfg.Lease = 300 * time.Millisecond
-	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	d := NewDeliverer(q.Queue("a"), crm, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	require.Eventually(t, func() bool { return crm.requests() >= 1 }, 5*time.Second, time.Millisecond)
-	// The store stops answering: the claims' leases cannot be renewed.
-	q.SetDown(true)
-	claimed := d.Stats().Claimed
-	require.GreaterOrEqual(t, claimed, int64(80), "two claims wait for the workers")
-	time.Sleep(1500 * time.Millisecond)
-	// Unfenced, the workers would send every record claimed within
-	// 1.5s, 20 every 200ms; the lease lets the rounds of its first 300ms
-	// start, 40 requests.
-	assert.LessOrEqual(t, crm.requests(), 60, "requests started after the lease could not be renewed")
-	assert.Contains(t, logs.String(), "lease not renewed in time")
-
-	q.SetDown(false)
-	require.Eventually(t, allSent(q), 10*time.Second, 5*time.Millisecond, "the records given back are sent once the store answers")
-	cancel()
-	require.NoError(t, <-done)
-	customers, dups := crm.acceptedCount()
-	assert.Equal(t, n, customers)
-	assert.Zero(t, dups)
-	assert.Positive(t, d.Stats().Released, "the fenced records were given back")
 }
 
 func TestShutdownWithTheStoreDownSaysWhatWasLost(t *testing.T) {

@@ -20,9 +20,12 @@ type holding struct {
 
 	// Guarded by holdings.mu: records whose fate is not decided yet (no
 	// outcome written, not given up as not sent); records not sent;
-	// records whose outcome could not be written before shutdown.
+	// whether a record is claimable again once the claim ends (a retry
+	// scheduled, or not sent); records whose outcome could not be written
+	// before shutdown.
 	open       int
 	skipped    int
+	again      bool
 	unrecorded []int64
 }
 
@@ -81,9 +84,10 @@ func (hs *holdings) renewed(ids []int64, expires time.Time) {
 
 // account decides the fate of the records of batch (an outcome to write,
 // or not sent) and returns the claims with no record left undecided,
-// which end with the batch's write. A claim with a record whose outcome
-// could not be written does not end: it is released at shutdown.
-func (hs *holdings) account(batch []result) (finished []int64) {
+// which end with the batch's write, and whether ending them makes records
+// claimable again. A claim with a record whose outcome could not be
+// written does not end: it is released at shutdown.
+func (hs *holdings) account(batch []result) (finished []int64, again bool) {
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	for _, r := range batch {
@@ -92,11 +96,15 @@ func (hs *holdings) account(batch []result) (finished []int64) {
 		if !r.attempted {
 			h.skipped++
 		}
+		if !r.attempted || !r.outcome.Sent && !r.outcome.GiveUp {
+			h.again = true
+		}
 		if h.open == 0 && len(h.unrecorded) == 0 {
 			finished = append(finished, h.id)
+			again = again || h.again
 		}
 	}
-	return finished
+	return finished, again
 }
 
 // unrecord marks the outcomes of batch as not written: their records

@@ -45,7 +45,7 @@ func (d *Deliverer) settle(ctx context.Context, results <-chan result) {
 // write records the outcomes of one batch and ends the claims it
 // finishes, retrying while the store is out of reach (see retryStore).
 func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []Outcome) {
-	finished := d.held.account(batch)
+	finished, again := d.held.account(batch)
 	if len(outcomes) == 0 && len(finished) == 0 {
 		return
 	}
@@ -54,7 +54,6 @@ func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []Outcom
 	})
 	if err != nil {
 		d.held.unrecord(batch)
-		d.unrecorded.Add(int64(len(outcomes)))
 		d.log.Error("could not record delivery outcomes before shutdown; the records are resent after their lease", "records", len(outcomes), "error", err)
 		return
 	}
@@ -74,7 +73,7 @@ func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []Outcom
 	if d.cfg.Observer != nil && len(outcomes) > 0 {
 		d.cfg.Observer.Settled(int(sent), int(failed))
 	}
-	if failed > 0 {
+	if again {
 		select {
 		case d.retried <- struct{}{}:
 		default:

@@ -25,6 +25,23 @@ func testExtendKeeps(t *testing.T, s Store) {
 	assert.Empty(t, taken.Deliveries, "a lease kept alive must not be taken over")
 }
 
+func testExtendLapsedNotTakenOver(t *testing.T, s Store) {
+	s.Add(t, time.Now(), customers(1, 2)...)
+	a := s.Queue("a")
+	c, err := a.Claim(ctx(t), 10, 200*time.Millisecond)
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond)
+	// Lapsed, but no one took it over: it is still a's, and renewed (as
+	// after a partition shorter than it took another to come for it).
+	renewed, err := a.Extend(ctx(t), []int64{c.ID}, time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{c.ID}, renewed)
+	taken, err := s.Queue("b").Claim(ctx(t), 10, time.Minute)
+	require.NoError(t, err)
+	assert.Empty(t, taken.Deliveries, "a renewed claim is not taken over")
+	assert.Equal(t, "a", s.Record(t, 1).Holder)
+}
+
 func testExtendOnlyHeld(t *testing.T, s Store) {
 	s.Add(t, time.Now(), customers(1, 2)...)
 	a := s.Queue("a")

@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"LapsedClaimIsTakenOver", testTakeover},
 		{"LateSettleAfterTakeover", testLateSettle},
 		{"ExtendKeepsTheLease", testExtendKeeps},
+		{"ExtendRenewsALapsedClaimNotTakenOver", testExtendLapsedNotTakenOver},
 		{"ExtendOnlyWhatIsStillHeld", testExtendOnlyHeld},
 		{"ReleaseGivesBackAllButKeep", testRelease},
 		{"SweepEndsOrphanClaims", testSweep},
