@@ -14,7 +14,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"syscall"
 
 	"goquiz/common"
@@ -124,24 +123,15 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	db, err := postgres.Open(ctx, cfg.DSN, cfg.store(log))
+	// The counts the status and the metrics read are tidied by the
+	// integrators (see postgres.DB.Tidy).
+	opts := cfg.store(log)
+	opts.Tidy = true
+	db, err := postgres.Open(ctx, cfg.DSN, opts)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	// The counts the status and the metrics read are tidied by the
-	// integrators (see postgres.DB.Tidy).
-	var tidying sync.WaitGroup
-	tidyCtx, stopTidying := context.WithCancel(ctx)
-	tidying.Go(func() {
-		cli.Every(tidyCtx, postgres.TidyEvery, func(ctx context.Context) {
-			if err := db.Tidy(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("could not tidy the record counts; trying again later", "error", err)
-			}
-		})
-	})
-	defer tidying.Wait()
-	defer stopTidying()
 	ln, err := postgres.Listen(listenDSN, cfg.store(log), func(event string, err error) {
 		switch event {
 		case "disconnected":

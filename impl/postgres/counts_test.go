@@ -346,3 +346,15 @@ func TestMigrateCountsAnExistingTable(t *testing.T) {
 }
 
 func withoutAge(b common.Backlog) common.Backlog { b.OldestUndelivered = 0; return b }
+
+// TestStoreOpenedToTidyTidies checks Options.Tidy: the rows the triggers
+// append are folded while the store is open.
+func TestStoreOpenedToTidyTidies(t *testing.T) {
+	defer postgres.SetTidyEvery(50 * time.Millisecond)()
+	db := openWith(t, pgtest.DSN(t), postgres.Options{Wait: 10 * time.Second, Tidy: true})
+	execAll(t, db,
+		`INSERT INTO customers (id, first_name, last_name, email, phone) VALUES (1, 'f', 'l', 'e', 'p')`,
+		`INSERT INTO customers (id, first_name, last_name, email, phone) VALUES (2, 'f', 'l', 'e', 'p')`)
+	assert.Eventually(t, func() bool { return count(t, db, `SELECT count(*) FROM counts`) == 1 }, 10*time.Second, 20*time.Millisecond, "folded")
+	requireCounted(t, db)
+}

@@ -47,6 +47,10 @@ type Options struct {
 	// Reap ends, while the store is open, the load sessions that a lost
 	// client left waiting in the middle of a COPY (see reap.go).
 	Reap bool
+	// Tidy folds the rows the counting triggers append, every 10 s
+	// while the store is open (see DB.Tidy): the daemons set it, so that
+	// reading the counts stays cheap.
+	Tidy bool
 	// Logger receives what the store does by itself: lost sessions ended,
 	// chunks stored again. Nil discards it.
 	Logger *slog.Logger
@@ -130,6 +134,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if opts.Reap {
 		d.wg.Add(1)
 		go func() { defer d.wg.Done(); d.reapLoop() }()
+	}
+	if opts.Tidy {
+		d.wg.Add(1)
+		go func() { defer d.wg.Done(); d.tidyLoop() }()
 	}
 	return d, nil
 }

@@ -183,5 +183,22 @@ func (d *DB) Tidy(ctx context.Context) error {
 	return nil
 }
 
-// TidyEvery is how often the integrators tidy the counts.
-const TidyEvery = 10 * time.Second
+// tidyEvery is how often a store opened with Options.Tidy tidies the
+// counts (a variable for tests).
+var tidyEvery = 10 * time.Second
+
+// tidyLoop tidies the counts every tidyEvery until Close.
+func (d *DB) tidyLoop() {
+	t := time.NewTicker(tidyEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.done.Done():
+			return
+		case <-t.C:
+		}
+		if err := d.Tidy(d.done); err != nil && d.done.Err() == nil {
+			d.log.Warn("could not tidy the record counts; trying again later", "error", err)
+		}
+	}
+}
