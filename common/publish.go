@@ -86,6 +86,26 @@ func ConnectionError(err error) *PublishError {
 	return &PublishError{Kind: FailConnection, Err: err}
 }
 
+// NoAnswerError returns the failure of a request that got no answer: a
+// timeout when err is a deadline that ran out (a context's, or one of an
+// error whose Timeout method says so: a dial's, a TLS handshake's), a
+// connection failure otherwise.
+func NoAnswerError(err error) *PublishError {
+	if isDeadline(err) {
+		return TimeoutError(err)
+	}
+	return ConnectionError(err)
+}
+
+// isDeadline reports whether err is a deadline that ran out.
+func isDeadline(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
+
 // AsPublishError classifies an error a Publisher returned: a
 // *PublishError (wrapped or not) as it is, a deadline that ran out as a
 // timeout, anything else as FailOther. It returns nil for nil.
@@ -97,7 +117,7 @@ func AsPublishError(err error) *PublishError {
 	if errors.As(err, &pe) {
 		return pe
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	if isDeadline(err) {
 		return TimeoutError(err)
 	}
 	return &PublishError{Kind: FailOther, Err: err}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -30,6 +31,9 @@ func TestPublishErrorClassifiesEveryFailureInOnePlace(t *testing.T) {
 		{"400", StatusError(400, 0), "status 400", "status_400", "status 400", false, false, 0},
 		{"timeout", TimeoutError(errors.New("i/o timeout")), "timeout", "timeout", "timeout: i/o timeout", true, false, 0},
 		{"connection", ConnectionError(errors.New("refused")), "connection", "connection", "connection: refused", true, false, 0},
+		{"no answer, a deadline", NoAnswerError(fmt.Errorf("dial: %w", context.DeadlineExceeded)), "timeout", "timeout", "timeout: dial: context deadline exceeded", true, false, 0},
+		{"no answer, a timeout", NoAnswerError(&net.DNSError{Err: "lookup", Name: "crm", IsTimeout: true}), "timeout", "timeout", "timeout: lookup crm: lookup", true, false, 0},
+		{"no answer, refused", NoAnswerError(errors.New("connect: connection refused")), "connection", "connection", "connection: connect: connection refused", true, false, 0},
 		{"wrapped", fmt.Errorf("publish: %w", StatusError(429, time.Second)), "status 429", "status_429", "status 429", false, true, time.Second},
 		{"bare deadline", fmt.Errorf("publish: %w", context.DeadlineExceeded), "timeout", "timeout", "timeout: publish: context deadline exceeded", true, false, 0},
 		{"unclassified", errors.New("boom"), "other", "other", "boom", true, false, 0},

@@ -70,7 +70,7 @@ func (c *Client) Publish(ctx context.Context, cust common.Customer) (common.Budg
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, ctxErr)
 		}
-		return common.Budget{}, transportError(err)
+		return common.Budget{}, common.NoAnswerError(err)
 	}
 	now := time.Now()
 	budget := parseBudget(resp.Header, now)
