@@ -55,8 +55,8 @@ func NewDelivery(reg prometheus.Registerer) *Delivery {
 		}),
 	}
 	m.crmUp.Set(1)
-	for _, r := range []string{"timeout", "connection"} {
-		m.retries.WithLabelValues(r) // present at 0 from the start
+	for _, e := range []*common.PublishError{common.TimeoutError(nil), common.ConnectionError(nil)} {
+		m.retries.WithLabelValues(e.Label()) // present at 0 from the start
 	}
 	reg.MustRegister(m.delivered, m.retries, m.duration, m.crmUp, m.rateLimit, m.inFlightLimit)
 	return m
