@@ -67,6 +67,11 @@ func (d *Deliverer) attempt(base context.Context, t task, tk ticket, pt paceTick
 	d.attempts.Add(1)
 	ctx, cancel := context.WithTimeout(base, d.cfg.RequestTimeout)
 	start := time.Now()
+	if !pt.at.IsZero() {
+		// The request starts now, not when the pacer let it: a wait for
+		// the breaker in between is not part of the CRM's round trip.
+		pt.at = start
+	}
 	budget, err := d.pub.Publish(ctx, r.Customer)
 	cancel()
 	failure := AsPublishError(err)
