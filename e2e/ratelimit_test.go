@@ -2,8 +2,8 @@ package e2e_test
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -89,20 +89,6 @@ func startHTTPAPI(t *testing.T, env ...string) (string, *testbin.Process) {
 	return base, p
 }
 
-// httpapiStats reads the mock CRM's counters.
-func httpapiStats(base string) (mockcrm.Stats, error) {
-	var st mockcrm.Stats
-	resp, err := http.Get(base + "/stats")
-	if err != nil {
-		return st, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return st, fmt.Errorf("GET /stats: %s", resp.Status)
-	}
-	return st, json.NewDecoder(resp.Body).Decode(&st)
-}
-
 // Scenario 12: a CRM that polices its rate. The real httpapi allows 500
 // requests per second (a token bucket of 50; 429 with Retry-After: 1
 // beyond), 2 ms a request; the double in front of it records every
@@ -120,7 +106,9 @@ func TestRateLimitedCRM(t *testing.T) {
 
 	took := loadAndDeliver(t, dsn, db, path, n, integratorEnv(dsn, crm.URL(), "WORKERS=8"))
 	st, waits := checkOnceWithRetryAfter(t, crm, db, want)
-	api429, err := httpapiStats(api)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	api429, err := mockcrm.FetchStats(ctx, nil, api, "")
 	require.NoError(t, err)
 	require.Equal(t, int64(n), api429.Accepted, "the CRM's own count")
 	require.Zero(t, api429.Duplicates)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -28,25 +27,9 @@ func (c crm) endpoint() string { return c.base + "/customers" }
 
 // stats fetches the CRM's counters.
 func (c crm) stats(ctx context.Context) (mockcrm.Stats, error) {
-	var s mockcrm.Stats
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/stats", nil)
-	if err != nil {
-		return s, err
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return s, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return s, fmt.Errorf("GET /stats: %s", resp.Status)
-	}
-	return s, json.NewDecoder(resp.Body).Decode(&s)
+	return mockcrm.FetchStats(ctx, c.client, c.base, c.token)
 }
 
 // waitReady waits until the CRM answers GET /stats, or proc exits, or

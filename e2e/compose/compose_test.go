@@ -2,9 +2,7 @@ package compose_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"goquiz/impl/mockcrm"
 	"goquiz/internal/testbin"
 )
 
@@ -171,20 +170,11 @@ func verify(ctx context.Context, cs map[string][]container, integrators, crmPort
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/stats", crmPort), nil)
-	if err != nil {
-		return err.Error()
-	}
-	resp, err := http.DefaultClient.Do(req)
+	st, err := mockcrm.FetchStats(ctx, nil, fmt.Sprintf("http://127.0.0.1:%d", crmPort), "")
 	if err != nil {
 		return fmt.Sprintf("the CRM's counters on CRM_PORT=%d: %v", crmPort, err)
 	}
-	defer resp.Body.Close()
-	var st struct{ Accepted, Duplicates int }
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return fmt.Sprintf("the CRM's counters: %v", err)
-	}
-	if st.Accepted != customers || st.Duplicates != 0 {
+	if st.Accepted != int64(customers) || st.Duplicates != 0 {
 		return fmt.Sprintf("the CRM accepted %d customers (want %d) with %d duplicates (want 0)", st.Accepted, customers, st.Duplicates)
 	}
 	return ""
