@@ -20,6 +20,7 @@ RUN go build -trimpath \
     github.com/prometheus/client_golang/prometheus \
     github.com/prometheus/client_golang/prometheus/collectors \
     github.com/prometheus/client_golang/prometheus/promhttp \
+    golang.org/x/net/http/httpguts \
     golang.org/x/net/http/httpproxy \
     golang.org/x/time/rate
 COPY . .
