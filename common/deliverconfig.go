@@ -64,6 +64,11 @@ type DeliverConfig struct {
 	// workers (0: no cap); below it the rate adapts to the CRM's answers
 	// (see Pacer). A CRM that never throttles is not slowed at all.
 	MaxRate float64
+	// FixedRate switches the adaptive rate off (default false: the rate
+	// adapts). Only MaxRate and each record's Retry-After pace requests
+	// then: for an operator who knows the CRM's limit and sets MaxRate to
+	// it, the law has nothing to find.
+	FixedRate bool
 }
 
 // Observer is told what a Deliverer does. Its methods are called

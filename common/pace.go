@@ -14,6 +14,9 @@ type PaceConfig struct {
 	// MaxRate caps request starts, in requests per second across all
 	// workers (0: no cap). The adaptive limit never exceeds it.
 	MaxRate float64
+	// Fixed switches adaptation off: only MaxRate paces, and answers
+	// (throttles, budgets) change nothing.
+	Fixed bool
 	// Workers is the number of requests allowed in flight, reported to
 	// the Observer (the Deliverer's workers enforce it).
 	Workers int
@@ -46,6 +49,7 @@ type PaceObserver interface {
 // safe for concurrent use.
 type Pacer struct {
 	active   atomic.Bool
+	fixed    bool
 	workers  int
 	log      *slog.Logger
 	obs      PaceObserver
@@ -70,7 +74,7 @@ func NewPacer(cfg PaceConfig) *Pacer {
 	if cfg.sleep == nil {
 		cfg.sleep = sleepCtx
 	}
-	p := &Pacer{workers: cfg.Workers, log: cfg.Logger, obs: cfg.Observer, now: cfg.now, sleep: cfg.sleep, logged: math.Inf(1), gate: make(chan struct{}, paceWaiters)}
+	p := &Pacer{fixed: cfg.Fixed, workers: cfg.Workers, log: cfg.Logger, obs: cfg.Observer, now: cfg.now, sleep: cfg.sleep, logged: math.Inf(1), gate: make(chan struct{}, paceWaiters)}
 	p.law = newPaceLaw(cfg.MaxRate, p.now())
 	p.active.Store(p.law.active)
 	p.reported.Store(math.Float64bits(math.NaN()))
@@ -119,6 +123,9 @@ func (p *Pacer) Wait(ctx context.Context) (paceTicket, error) {
 // Done takes in the answer to the request of tk: its failure (nil when
 // accepted) and the budget the CRM announced.
 func (p *Pacer) Done(tk paceTicket, failure *PublishError, b Budget) {
+	if p.fixed {
+		return
+	}
 	o := paceAccepted
 	if failure != nil {
 		o = paceOther

@@ -30,6 +30,7 @@ type config struct {
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	MaxAttempts    int           `envconfig:"MAX_ATTEMPTS" default:"0" desc:"failed attempts after which a record is given up (state failed, see integrator retry-failed); 0: retry until delivered"`
 	MaxRate        float64       `envconfig:"MAX_RATE" default:"0" desc:"most requests per second to the CRM across all workers of this process, a decimal such as 2.5; below it the rate adapts to the CRM's 429s; 0: no cap"`
+	AdaptiveRate   bool          `envconfig:"ADAPTIVE_RATE" default:"true" desc:"adapt the rate of requests to a CRM's rate limit (true) or leave pacing to MAX_RATE and each answer's Retry-After alone (false)"`
 	MetricsListen  string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9090; empty: none"`
 	cli.Logging
 }

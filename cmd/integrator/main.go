@@ -113,6 +113,7 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		"db_timeout", cfg.DBTimeout,
 		"max_attempts", cfg.MaxAttempts,
 		"max_rate", cfg.MaxRate,
+		"adaptive_rate", cfg.AdaptiveRate,
 		"metrics_listen", cfg.MetricsListen)
 
 	// The Deliverer bounds every attempt by REQUEST_TIMEOUT and keeps
@@ -168,6 +169,7 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		Logger:         log,
 		MaxAttempts:    cfg.MaxAttempts,
 		MaxRate:        cfg.MaxRate,
+		FixedRate:      !cfg.AdaptiveRate,
 	}
 	if obs != nil {
 		dcfg.Observer = obs

@@ -312,7 +312,7 @@ func TestConfigurationErrors(t *testing.T) {
 	help := testbin.Run(t, integrator(t), nil, nil, "-h")
 	require.Equal(t, 0, help.Code)
 	for _, v := range []string{"DSN", "LISTEN_DSN", "API_ENDPOINT", "WORKERS", "POLL_INTERVAL", "RETRY_DELAY", "RETRY_MAX_DELAY", "REQUEST_TIMEOUT", "LEASE", "API_TOKEN",
-		"CONNECT_TIMEOUT", "DB_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT", "MAX_ATTEMPTS", "MAX_RATE", "METRICS_LISTEN", "status --recount", "retry-failed"} {
+		"CONNECT_TIMEOUT", "DB_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT", "MAX_ATTEMPTS", "MAX_RATE", "ADAPTIVE_RATE", "METRICS_LISTEN", "status --recount", "retry-failed"} {
 		assert.Contains(t, help.Stdout, v)
 	}
 }
