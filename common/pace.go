@@ -133,9 +133,6 @@ func (p *Pacer) Done(tk paceTicket, failure *PublishError, b Budget) {
 			o = paceThrottled
 		}
 	}
-	if !p.active.Load() && o != paceThrottled && !b.Known {
-		return
-	}
 	p.mu.Lock()
 	now := p.now()
 	p.law.answer(now, tk, o, b)

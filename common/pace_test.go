@@ -108,88 +108,106 @@ func TestPaceLawRaiseKeepsReservedStarts(t *testing.T) {
 	assert.LessOrEqual(t, next, last+200*time.Millisecond, "at most one start lost")
 }
 
-// TestPaceLawCutsOncePerRoundTrip checks the cuts: from no limit to 0.9
-// of what the CRM took, from a limit that held the requests back to 0.9 of
-// what the CRM took, and not again for throttles of requests sent before
-// the last cut.
-func TestPaceLawCutsOncePerRoundTrip(t *testing.T) {
+// TestPaceLawRandomRefusalsAreNoise checks that a CRM throttling one
+// request in three whatever the rate is not paced: the cuts that test it
+// do not lower the share, so pacing stops and the share is learnt as
+// noise, after which the same share cuts no more.
+func TestPaceLawRandomRefusalsAreNoise(t *testing.T) {
 	l := newPaceLaw(0, simT0)
-	old, _ := l.start(simT0) // sent before anything was throttled
-	// The first throttle starts the rounds; 21 answers in 50ms (420/s),
-	// 8 throttled: the CRM took 13 (260/s).
-	l.answer(simT0, paceTicket{}, paceThrottled, Budget{})
-	at := feed(l, simT0, 20, 2500*time.Microsecond, func(i int) bool { return i%3 == 0 })
-	require.False(t, math.IsInf(l.rate, 1), "a throttled round cuts")
-	assert.InDelta(t, 0.9*13/0.05, l.rate, 0.01)
-	// A round sent at the limit, 1 in 4 throttled: the next cut is to 0.9
-	// of what the CRM took, about three quarters of the limit.
-	before, gen := l.rate, l.gen
-	for i := 0; l.gen == gen; i++ {
-		at = feed(l, at, 1, 0, func(int) bool { return i%4 == 0 })
-	}
-	assert.InDelta(t, 0.9*0.75*before, l.rate, 0.1*before)
-	gen, cut := l.gen, l.rate
-
-	// Throttles of requests sent before the cut do not cut again.
-	for i := range 60 {
-		at = at.Add(5 * time.Millisecond)
-		l.answer(at, old, paceThrottled, Budget{})
-		if i%3 == 2 {
-			tk, ok := l.start(at)
-			require.True(t, ok)
-			l.answer(at.Add(2*time.Millisecond), tk, paceAccepted, Budget{})
-		}
-	}
-	assert.Equal(t, gen, l.gen, "no cut for requests sent before the last")
-	assert.GreaterOrEqual(t, l.rate, cut)
-
-	// Heavy throttling of requests sent after it cuts again, at once.
-	feed(l, at, 10, time.Millisecond, always)
-	assert.Greater(t, l.gen, gen)
-	assert.Less(t, l.rate, cut)
+	third := func(i int) bool { return i%3 == 0 }
+	at := feed(l, simT0, 30, 2500*time.Microsecond, third)
+	require.NotNil(t, l.trial, "the first throttles are tested")
+	require.False(t, math.IsInf(l.rate, 1))
+	at = feed(l, at, 400, 2500*time.Microsecond, third)
+	assert.True(t, math.IsInf(l.rate, 1), "no limit: cutting did not lower the share")
+	assert.InDelta(t, 1.0/3, l.noise, 0.05)
+	gen := l.gen
+	feed(l, at, 2000, 2500*time.Microsecond, third)
+	assert.Equal(t, gen, l.gen, "the noise cuts no more")
+	assert.True(t, math.IsInf(l.rate, 1))
 }
 
-// TestPaceLawRaisesUpToMaxRate checks that after a cut, rounds of
-// accepted requests held back by the limit raise it back, step by step,
-// never above MAX_RATE.
-func TestPaceLawRaisesUpToMaxRate(t *testing.T) {
-	l := newPaceLaw(100, simT0)
-	at := feed(l, simT0, 20, 5*time.Millisecond, func(i int) bool { return i < 5 })
+// TestPaceLawKeepsACutThatHelped checks that a cut after which the
+// throttles stop is kept: a limit, confirmed.
+func TestPaceLawKeepsACutThatHelped(t *testing.T) {
+	l := newPaceLaw(0, simT0)
+	at := feed(l, simT0, 40, 2500*time.Microsecond, func(i int) bool { return i%3 == 0 })
+	require.NotNil(t, l.trial)
 	cut := l.rate
-	require.Less(t, cut, 100.0)
-	last := cut
-	raised := 0
-	for range 100 {
-		at = feed(l, at, 10, time.Millisecond, never)
-		assert.GreaterOrEqual(t, l.rate, last, "never lower without a throttle")
-		assert.LessOrEqual(t, l.rate, 100.0)
-		if l.rate > last {
-			raised++
-		}
-		last = l.rate
+	require.Less(t, cut, 400.0, "below the 400/s sent")
+	feed(l, at, 100, 5*time.Millisecond, never)
+	assert.Nil(t, l.trial, "judged")
+	assert.False(t, math.IsInf(l.rate, 1), "kept")
+	assert.GreaterOrEqual(t, l.rate, cut)
+}
+
+// TestPaceLawPausesWhenNearlyAllAreRefused checks a spent quota: nothing
+// starts during the pause, one probe at a time after it, a refused probe
+// doubles the pause, and a probe taken resumes at what the CRM took since
+// sending began, spread over the time since.
+func TestPaceLawPausesWhenNearlyAllAreRefused(t *testing.T) {
+	l := newPaceLaw(0, simT0)
+	at := feed(l, simT0, 10, time.Millisecond, never)
+	for i := 0; !l.probing; i++ { // then none taken
+		require.Less(t, i, 20, "paused")
+		tk, ok := l.start(at)
+		require.True(t, ok)
+		at = at.Add(time.Millisecond)
+		l.answer(at, tk, paceThrottled, Budget{})
 	}
-	assert.Equal(t, 100.0, l.rate)
-	assert.Greater(t, raised, 2, "step by step")
+	_, ok := l.start(at)
+	assert.False(t, ok, "paused")
+	at = at.Add(pacePauseMin)
+	probe, ok := l.start(at)
+	require.True(t, ok, "one probe")
+	_, ok = l.start(at)
+	assert.False(t, ok, "one at a time")
+	l.answer(at, probe, paceThrottled, Budget{})
+	assert.Equal(t, 2*pacePauseMin, l.pauseFor, "a refused probe doubles the pause")
+	at = at.Add(2 * pacePauseMin)
+	probe, ok = l.start(at)
+	require.True(t, ok)
+	at = at.Add(time.Millisecond)
+	l.answer(at, probe, paceAccepted, Budget{})
+	require.False(t, l.probing, "resumed")
+	took := 11 / at.Sub(simT0.Add(time.Millisecond)).Seconds() // 10 and the probe
+	assert.InDelta(t, paceBackoff*took, l.rate, 0.1*took)
 }
 
 // TestPaceLawDoesNotRaiseAnIdleLimit checks that a limit that holds no
 // request back is not raised: there is no evidence the CRM takes more.
 func TestPaceLawDoesNotRaiseAnIdleLimit(t *testing.T) {
 	l := newPaceLaw(0, simT0)
-	at := feed(l, simT0, 20, 5*time.Millisecond, func(i int) bool { return i%3 == 0 })
+	at := feed(l, simT0, 40, 2500*time.Millisecond/1000, func(i int) bool { return i%3 == 0 })
+	at = feed(l, at, 100, 5*time.Millisecond, never) // the cut is kept
 	require.False(t, math.IsInf(l.rate, 1))
-	idle := func() {
+	cut := l.rate
+	for range 50 {
 		at = at.Add(time.Second) // far slower than the limit
 		tk, ok := l.start(at)
 		require.True(t, ok)
 		l.answer(at.Add(2*time.Millisecond), tk, paceAccepted, Budget{})
 	}
-	idle() // ends the round of the cut
-	cut := l.rate
-	for range 50 {
-		idle()
-	}
 	assert.Equal(t, cut, l.rate)
+}
+
+// TestPaceLawRaisesUpToMaxRate checks that after a cut, rounds of
+// accepted requests held back by the limit raise it back, never above
+// MAX_RATE.
+func TestPaceLawRaisesUpToMaxRate(t *testing.T) {
+	l := newPaceLaw(100, simT0)
+	at := feed(l, simT0, 40, 5*time.Millisecond, func(i int) bool { return i%3 == 0 })
+	at = feed(l, at, 60, 10*time.Millisecond, never)
+	cut := l.rate
+	require.Less(t, cut, 100.0)
+	last := cut
+	for range 200 {
+		at = feed(l, at, 10, time.Millisecond, never)
+		assert.GreaterOrEqual(t, l.rate, last, "never lower without a throttle")
+		assert.LessOrEqual(t, l.rate, 100.0)
+		last = l.rate
+	}
+	assert.Equal(t, 100.0, l.rate)
 }
 
 func TestPaceLawBudget(t *testing.T) {
@@ -307,17 +325,21 @@ func TestPacerReportsAndLogsLargeSteps(t *testing.T) {
 	obs := &paceObserver{}
 	var logs bytes.Buffer
 	p := NewPacer(PaceConfig{Workers: 4, Observer: obs, Logger: slog.New(slog.NewTextHandler(&logs, nil)), now: clk.now, sleep: clk.sleep})
-	// A CRM that throttles one request in three, then one in two.
-	for i := range 400 {
+	// A CRM that takes 10 requests per 100 ms, sent at 400/s.
+	taken := map[int64]int{}
+	for i := range 2000 {
 		tk, err := p.Wait(context.Background())
 		require.NoError(t, err)
 		clk.mu.Lock()
 		clk.t = clk.t.Add(2500 * time.Microsecond)
 		clk.mu.Unlock()
 		var perr *PublishError
-		if i%3 == 0 || (i > 200 && i%2 == 0) {
+		if w := clk.t.UnixMilli() / 100; taken[w] >= 10 {
 			perr = StatusError(429, time.Second)
+		} else {
+			taken[w]++
 		}
+		_ = i
 		p.Done(tk, perr, Budget{})
 	}
 	require.Greater(t, p.Limit(), 0.0)

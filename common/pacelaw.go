@@ -7,56 +7,45 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// The constants of the pacing law (see paceLaw).
+// The constants of the pacing law (see paceLaw). Each was chosen on the
+// simulated matrix of CRMs (pacesim_test.go): rate limits of several
+// shapes, random failures of every kind, and both together.
 const (
-	// paceMinRound is the shortest round: a round lasts at least this
-	// and two round trips, and until it holds paceRoundAnswers answers
-	// (or paceMaxWait passed). paceRushAnswers answers to requests sent
-	// since the last cut, most of them throttled, end a round at once:
-	// the rate is far too high.
+	// A round lasts at least paceMinRound and two round trips, and until
+	// it holds paceRoundAnswers answers or lasts paceMaxRound.
 	paceMinRound     = 50 * time.Millisecond
 	paceRoundAnswers = 10
-	paceMaxWait      = time.Second
-	paceRushAnswers  = 8
-	// paceBackoff is the cut: a throttled round sets the rate to this
-	// share of what the CRM accepted in it.
+	paceMaxRound     = time.Second
+	// paceRush answers to requests sent since the last cut, most of them
+	// throttled, end a round at once: the rate is far too high.
+	paceRush = 8
+	// paceBackoff is the cut: the rate becomes this share of what the CRM
+	// took in the throttled round.
 	paceBackoff = 0.9
-	// paceHeavy is the throttled share of a round above which a cut is
-	// heavy: made at once, even while the last cut is being judged.
-	paceHeavy = 0.2
-	// paceJudgeAnswers answers to requests sent after a light cut (or
-	// paceJudgeFor, whichever comes first) tell whether it lowered the
-	// throttled share of the paceRecentAnswers answers before it. After
-	// paceFutileCuts light cuts in a row that did not, they are undone
-	// and the share they left is learnt as noise, forgotten with a half
-	// life of paceNoiseHalfLife.
-	paceJudgeAnswers  = 100
-	paceJudgeFor      = 2 * time.Second
-	paceRecentAnswers = 200
-	paceFutileCuts    = 3
-	paceNoiseHalfLife = 10 * time.Second
-	// paceRaise sets the step of a raise: paceRaise·√rate requests per
-	// second per paceMinRound of the round, for up to paceRaiseRounds of
-	// them (8/s at 500/s): more than in proportion to the rate at low
-	// rates, less at high ones, so that integrators sharing a CRM
-	// converge to equal shares. A step is at most paceMaxStep of the rate
-	// (or paceMinStep requests per second, when more): at low rates a
-	// round lasts a second or more, and a CRM with a small bucket refuses
-	// half the requests of a rate a little above its own (simulated, 20/s
-	// with a burst of 2: 17% refused without this bound, 5% with it).
-	// Above the peak, after paceProbeRounds raises and paceProbeAfter
-	// without a throttle, each step doubles, to find new room quickly;
-	// doubling after four raises, as before, left 5.7% refused at 100/s
-	// (burst 10) in simulation, against 3.1% now.
-	paceRaise       = 0.36
-	paceRaiseRounds = 4
-	paceMaxStep     = 0.03
-	paceMinStep     = 0.5
-	paceProbeRounds = 8
-	paceProbeAfter  = 2 * time.Second
-	// paceBinding: a round raises the limit only if it held a request
-	// back and the answers came at least at this share of it.
-	paceBinding = 0.8
+	// A cut is judged on paceJudge answers to requests sent after it (or
+	// what came in paceJudgeFor), against the throttled share of the last
+	// paceBaseline answers before it.
+	paceJudge    = 50
+	paceJudgeFor = 2 * time.Second
+	paceBaseline = 128
+	// paceDeep is the deeper cut that a cut which did not lower the
+	// throttled share is followed by, before it is judged noise.
+	paceDeep = 0.5
+	// paceCubic is how long the raises after a cut take to come back to
+	// the peak (see paceLaw.raise).
+	paceCubic = 2 * time.Second
+	// A round in which paceExhausted of the answers to new requests were
+	// throttled pauses all starts: one probe is sent after pacePauseMin,
+	// then after waits doubling up to pacePauseMax, until one is taken.
+	paceExhausted = 0.9
+	pacePauseMin  = 100 * time.Millisecond
+	pacePauseMax  = time.Second
+	// paceCycle is the longest past over which what the CRM took is
+	// averaged when sending resumes after a pause (see paceLaw.resume).
+	paceCycle = 15 * time.Second
+	// paceTook is the past over which what the CRM took is measured at a
+	// cut, besides the round itself.
+	paceTook = 2 * time.Second
 	// paceFloor is the lowest rate the law sets by itself (requests per
 	// second); a MAX_RATE below it is the floor.
 	paceFloor = 1.0
@@ -84,41 +73,56 @@ type paceTicket struct {
 	at  time.Time // the start; zero when the pacer was not active
 }
 
-// paceRound counts the answers of one round of the law.
-type paceRound struct {
-	at             time.Time
-	ok, thr, other int  // answers in the round: accepted, throttled, failed otherwise
-	okNew, thrNew  int  // of them, answers to requests sent since the last cut
-	waited         bool // a request had to wait for the limit
+// paceCount counts answers.
+type paceCount struct{ ok, thr, other int }
+
+func (c *paceCount) add(o paceOutcome) {
+	switch o {
+	case paceAccepted:
+		c.ok++
+	case paceThrottled:
+		c.thr++
+	default:
+		c.other++
+	}
 }
 
-// paceCut is the last cut, while it is judged.
-type paceCut struct {
-	at      time.Time
-	share   float64 // the throttled share that made it
-	before  float64 // the throttled share of the answers before it
-	ok, thr int     // answers to requests sent after it
+func (c paceCount) n() int { return c.ok + c.thr + c.other }
+
+// share is the throttled share of the answers; 0 for none.
+func (c paceCount) share() float64 {
+	if c.n() == 0 {
+		return 0
+	}
+	return float64(c.thr) / float64(c.n())
+}
+
+// paceTrial is a cut being judged.
+type paceTrial struct {
+	at     time.Time
+	before paceCount // the baseline: the answers before the cut
+	after  paceCount // answers to requests sent after it
+	first  paceCount // of a deep cut, the answers after the first one
+	deep   bool      // the second, deeper cut of the test
 }
 
 // paceLaw is the Pacer's control law, apart from any clock or lock: every
 // method takes the time it acts at, so that tests drive it on a simulated
 // clock.
 //
-// It moves a limit on the rate of request starts, once per round (at
-// least two round trips and paceMinRound). Until the CRM first throttles
-// (and without MAX_RATE) there is no limit. A round in which requests sent
-// since the last cut were throttled cuts the limit (see cutTo) to
-// paceBackoff of what the CRM took in the round, or of the limit when that
-// was less; throttled requests sent before the last cut do not cut again,
-// so that it cuts at most once per round trip. A round without throttles
-// in which the requests went at the limit raises it by a step that grows
-// as the square root of the rate (see paceRaise), back to the peak (about
-// the rate the CRM last throttled) and on above it, after a while by
-// doubling steps; MAX_RATE caps it. Light cuts that do not lower the
-// throttled share (a CRM that refuses a few requests whatever the rate)
-// are undone, and the share they left is tolerated from then on. An
-// announced budget caps the limit at its remaining requests spread until
-// its reset, and when none remain nothing starts before the reset.
+// It slows down only on evidence that the rate causes the refusals. There
+// is no limit until the CRM throttles (429, or 503 with Retry-After) more
+// than the noise (the share it throttles whatever the rate) explains.
+// Then the rate is cut to paceBackoff of what the CRM took, and the cut is
+// a test: if the throttled share of the requests sent after it falls to
+// the noise, or clearly below the share before it, a rate limit is
+// confirmed and the cut kept; if not, the cut is undone and the share it
+// left becomes the noise. Under a confirmed limit, rounds that went at the
+// limit without throttles raise it a little; a round in which nearly
+// everything was throttled (a spent quota) pauses until a probe is taken,
+// then sending resumes at what the CRM took since the last resume. An
+// announced budget caps the rate at its remaining requests spread until
+// its reset.
 type paceLaw struct {
 	maxRate float64 // MAX_RATE; +Inf for none
 	floor   float64
@@ -126,31 +130,32 @@ type paceLaw struct {
 	applied float64 // the limit set on lim
 
 	active bool    // false until the CRM first throttled or announced a budget, without MAX_RATE
-	rate   float64 // the adaptive limit; +Inf until the first cut
-	peak   float64 // about the rate of the last cut (see cutTo)
-	above  int     // raises in a row above peak
-	// aboveSince is when the rate rose above peak since the last cut
-	// (zero while it has not).
-	aboveSince time.Time
-	noise      float64 // throttled share that does not depend on the rate
-	// recent is the throttled share of the last paceRecentAnswers
-	// answers, smoothed.
-	recent float64
-	// futile counts the light cuts in a row that did not lower it, and
-	// futileSum adds the throttled shares measured after them;
-	// futileFrom is the rate before the first of them.
-	futile     int
-	futileSum  float64
-	futileFrom float64
+	rate   float64 // the adaptive limit; +Inf for none
+	peak   float64 // what the CRM took when it last throttled; +Inf for never
+	noise  float64 // the throttled share that does not depend on the rate
+	gen    uint64
+	rtt    time.Duration // smoothed duration of accepted requests
+
+	round   paceCount // answers to requests sent since the last cut, this round
+	roundAt time.Time
+	all     int       // every answer of the round, fresh or not
+	waited  bool      // a request waited for the limit this round
+	cutAt   time.Time // the last cut or resume, where the cubic of raises starts
+	trial   *paceTrial
+	// since counts the answers (up to paceBaseline) since the rate last
+	// changed by a cut, an undo or a resume: the baseline of a cut.
+	since paceRing
+
+	// A spent quota: nothing starts before pausedUntil; probing sends one
+	// request then (pauseFor doubles while probes are throttled).
+	probing     bool
+	pauseFor    time.Duration
+	pausedUntil time.Time
+	resumed     time.Time // when sending last resumed after a pause
+	taken       paceTally
 
 	ceiling      float64 // the announced budget's rate; +Inf for none
 	ceilingUntil time.Time
-	pausedUntil  time.Time // the budget ran out: nothing starts before
-
-	gen   uint64
-	round paceRound
-	cut   *paceCut
-	rtt   time.Duration // smoothed duration of accepted requests
 }
 
 // newPaceLaw returns the law for a cap of maxRate requests per second
@@ -159,7 +164,7 @@ func newPaceLaw(maxRate float64, now time.Time) *paceLaw {
 	l := &paceLaw{maxRate: math.Inf(1), floor: paceFloor, rate: math.Inf(1), peak: math.Inf(1), ceiling: math.Inf(1), applied: math.Inf(1)}
 	l.lim = rate.NewLimiter(rate.Inf, 1)
 	if maxRate > 0 {
-		l.maxRate, l.rate, l.peak = maxRate, maxRate, maxRate
+		l.maxRate = maxRate
 		l.floor = min(paceFloor, maxRate)
 		l.activate(now)
 	}
@@ -169,8 +174,7 @@ func newPaceLaw(maxRate float64, now time.Time) *paceLaw {
 // activate starts counting rounds.
 func (l *paceLaw) activate(now time.Time) {
 	if !l.active {
-		l.active, l.gen = true, 1
-		l.round = paceRound{at: now}
+		l.active, l.roundAt = true, now
 		l.apply(now)
 	}
 }
@@ -178,12 +182,14 @@ func (l *paceLaw) activate(now time.Time) {
 // answer takes in the answer at now to the request of tk, with the budget
 // the CRM announced.
 func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) {
+	if o == paceAccepted {
+		l.taken.add(now)
+	}
 	if !l.active {
 		if o != paceThrottled && !b.Known {
 			return
 		}
 		l.activate(now)
-		tk.gen = l.gen // evidence at the rate in force: none
 	}
 	if o == paceAccepted && !tk.at.IsZero() {
 		if d := now.Sub(tk.at); l.rtt == 0 {
@@ -192,155 +198,154 @@ func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) 
 			l.rtt += (d - l.rtt) / 8
 		}
 	}
-	isFresh := tk.gen == l.gen
-	r := &l.round
-	switch o {
-	case paceAccepted:
-		r.ok++
-		if isFresh {
-			r.okNew++
-		}
-	case paceThrottled:
-		r.thr++
-		if isFresh {
-			r.thrNew++
-		}
-	default:
-		r.other++
-	}
-	if o != paceOther {
-		x := 0.0
-		if o == paceThrottled {
-			x = 1
-		}
-		l.recent += (x - l.recent) / paceRecentAnswers
-	}
-	if c := l.cut; c != nil && isFresh {
-		switch o {
-		case paceAccepted:
-			c.ok++
-		case paceThrottled:
-			c.thr++
-		}
-	}
 	l.budget(now, b)
-	el := now.Sub(r.at)
-	fresh := r.okNew + r.thrNew
-	switch {
-	case el >= max(paceMinRound, 2*l.rtt) && (r.ok+r.thr+r.other >= paceRoundAnswers || el >= paceMaxWait):
-	case fresh >= paceRushAnswers && 2*r.thrNew > fresh: // most refused: no time to lose
-	default:
+	fresh := tk.gen == l.gen
+	if l.probing {
+		if fresh {
+			l.probed(now, o)
+		}
 		l.apply(now)
 		return
 	}
-	l.decide(now, max(el, time.Microsecond))
+	l.since.add(o == paceThrottled)
+	l.all++
+	if fresh {
+		l.round.add(o)
+		if l.trial != nil {
+			l.trial.after.add(o)
+		}
+	}
+	el := now.Sub(l.roundAt)
+	r := l.round
+	switch {
+	case r.n() >= paceRush && float64(r.thr) >= paceExhausted*float64(r.n()):
+		l.pause(now)
+	case r.n() >= paceRush && 2*r.thr > r.n(), // far too fast: no time to lose
+		el >= max(paceMinRound, 2*l.rtt) && (l.all >= paceRoundAnswers || el >= paceMaxRound):
+		l.decide(now, max(el, time.Microsecond))
+	}
 	l.apply(now)
 }
 
-// decide ends the round at now, el after it began: it judges the last
-// cut, then cuts, raises or holds the rate.
+// decide ends the round at now, el after it began: it judges the cut on
+// trial, then cuts, raises or holds the rate.
 func (l *paceLaw) decide(now time.Time, el time.Duration) {
-	r := l.round
-	l.round = paceRound{at: now}
-	l.noise *= math.Exp2(-el.Seconds() / paceNoiseHalfLife.Seconds())
-	if c := l.cut; c != nil {
-		if n := c.ok + c.thr; n >= paceJudgeAnswers || (n > 0 && now.Sub(c.at) >= paceJudgeFor) {
-			l.cut = nil
-			if share := float64(c.thr) / float64(n); c.share <= paceHeavy {
-				if share < c.before/2 {
-					l.futile, l.futileSum = 0, 0 // it helped
-				} else if l.futile, l.futileSum = l.futile+1, l.futileSum+share; l.futile >= paceFutileCuts {
-					// Cutting did not lower the throttled share: these
-					// throttles are not about this rate. The share they
-					// left is noise.
-					l.noise = max(l.noise, l.futileSum/float64(l.futile))
-					l.futile, l.futileSum = 0, 0
-					l.rate = max(l.rate, l.futileFrom)
-					return
-				}
-			}
+	r, waited := l.round, l.waited
+	l.round, l.roundAt, l.all, l.waited = paceCount{}, now, 0, false
+	rush := r.n() >= paceRush && 2*r.thr > r.n()
+	if t := l.trial; t != nil && !rush {
+		if t.after.n() < paceJudge && (t.after.n() == 0 || now.Sub(t.at) < paceJudgeFor) {
+			return
+		}
+		l.trial = nil
+		a := t.after
+		switch {
+		case !l.excess(a) && a.share() <= t.before.share()/2:
+			return // a limit, now respected
+		case clearlyBelow(a, t.before) && l.excess(a):
+			// Lower, but still too many: cut again below.
+		case clearlyBelow(a, t.before):
+			return
+		case !t.deep:
+			// Not lower yet: a deeper cut tells a rate limit (which
+			// refuses less) from refusals that do not depend on the rate.
+			l.rate = max(paceDeep*l.rate, l.floor)
+			l.gen++
+			l.cutAt = now
+			l.trial = &paceTrial{at: now, before: t.before, first: a, deep: true}
+			l.since = paceRing{}
+			return
+		default:
+			// Not even half the rate lowered the share: these throttles do
+			// not depend on the rate. Their share is the noise, measured
+			// at both cuts, and pacing stops (a real limit would soon
+			// show, by refusing nearly everything).
+			both := paceCount{ok: a.ok + t.first.ok, thr: a.thr + t.first.thr, other: a.other + t.first.other}
+			l.rate, l.noise = math.Inf(1), both.share()
+			l.since = paceRing{}
+			return
 		}
 	}
-	share := 0.0
-	if n := r.okNew + r.thrNew; n > 0 {
-		share = float64(r.thrNew) / float64(n)
-	}
-	// What the CRM took (accepted, or failed for another reason: a
-	// rate limit counts those too), and all it answered.
-	took := float64(r.ok+r.other) / el.Seconds()
-	answered := float64(r.ok+r.thr+r.other) / el.Seconds()
-	switch {
-	case float64(r.thrNew) > l.expectedNoise(r.okNew+r.thrNew):
-		if l.cut == nil || share > paceHeavy {
-			l.cutTo(now, took, answered, share, r.ok+r.thr+r.other, r.okNew)
+	if !l.excess(r) && !rush {
+		if waited && r.ok > 0 {
+			l.raise(now)
 		}
-	case r.waited && r.ok > 0 && answered >= paceBinding*l.rate:
-		l.raise(now, el)
+		return
 	}
-}
-
-// expectedNoise is the most throttles of n answers that the noise
-// explains: its mean and two standard deviations.
-func (l *paceLaw) expectedNoise(n int) float64 {
-	m := l.noise * float64(n)
-	return m + 2*math.Sqrt(m)
-}
-
-// cutTo cuts the rate after a round of n answers in which the CRM
-// answered answered requests per second, took took of them (all but the
-// throttled), and throttled share of those sent since the last cut, okNew
-// of which it accepted. The cut goes to paceBackoff of what it took, or of
-// the limit when that was less; a round in which it took none counts one,
-// so that a rate far too high (the first throttles, sent without a limit)
-// falls by the refused share at once rather than by halves (simulated at
-// 10/s: 44 refused in the first 3 s, against 160 by halves). The peak,
-// where raises slow down, is the rate just throttled when at most half
-// was refused (a small bucket refuses half of a rate a little too high,
-// so what it took then is too low), what the CRM took when more was, and
-// stays as it was when it took none of the new requests (an outage, which
-// tells nothing of its capacity).
-func (l *paceLaw) cutTo(now time.Time, took, answered, share float64, n, okNew int) {
-	if l.futile == 0 {
-		l.futileFrom = l.rate
-	}
-	switch {
-	case okNew == 0: // an outage, or far too fast: the peak stays
-	case share <= 0.5 && !math.IsInf(l.rate, 1):
-		l.peak = max(took, paceBackoff*l.rate)
-	default:
-		l.peak = took
-	}
-	l.rate = max(paceBackoff*min(l.rate, max(took, answered/float64(n))), l.floor)
-	l.above, l.aboveSince = 0, time.Time{}
+	// What the CRM took: in this round, or in the last paceTook (steadier
+	// at low rates, where a round holds few answers).
+	took := max(float64(r.ok+r.other)/el.Seconds(), l.taken.rate(now.Add(-paceTook), now))
+	l.peak = took
+	l.rate = max(paceBackoff*min(l.rate, max(took, 1/el.Seconds())), l.floor)
+	l.cutAt = now
 	l.gen++
-	l.cut = &paceCut{at: now, share: share, before: l.recent}
+	l.trial = &paceTrial{at: now, before: l.since.count()}
+	l.since = paceRing{}
 }
 
-// raise raises the rate one step: halfway back to the peak after a deep
-// cut, a step towards it, or a step above it that, after paceProbeRounds
-// raises and paceProbeAfter above it, doubles with every raise.
-func (l *paceLaw) raise(now time.Time, el time.Duration) {
+// excess tells whether c holds more throttles than the noise explains:
+// more than its mean and three standard deviations, and one.
+func (l *paceLaw) excess(c paceCount) bool {
+	n := float64(c.n())
+	m := l.noise * n
+	return float64(c.thr) > m+3*math.Sqrt(m*(1-l.noise))+1
+}
+
+// clearlyBelow tells whether the throttled share of a is below that of b
+// by a quarter at least, and by more than chance explains (a z-score
+// above 2).
+func clearlyBelow(a, b paceCount) bool {
+	pa, pb := a.share(), b.share()
+	if b.n() == 0 || pa > 0.75*pb {
+		return false
+	}
+	p := float64(a.thr+b.thr) / float64(a.n()+b.n())
+	se := math.Sqrt(p * (1 - p) * (1/float64(a.n()) + 1/float64(b.n())))
+	return se == 0 || (pb-pa)/se > 2
+}
+
+// raise raises the rate after a round that went at the limit without a
+// throttle, on a cubic of the time since the last cut (as TCP CUBIC
+// does): back to the peak in paceCubic, slowly near it, then ever faster
+// above it, to find new room. The cubic is in proportion to the peak,
+// so that the law is the same at 10 requests per second and at 10,000.
+func (l *paceLaw) raise(now time.Time) {
 	if math.IsInf(l.rate, 1) || l.rate >= l.maxRate {
 		return
 	}
-	// Per paceMinRound of the round: a long round (few answers, a low
-	// rate) raises as much as the short rounds of a high rate in the
-	// same time.
-	step := paceRaise * math.Sqrt(max(l.rate, l.floor)) * min(float64(el)/float64(paceMinRound), paceRaiseRounds)
-	step = min(step, max(paceMaxStep*l.rate, paceMinStep))
-	switch {
-	case !math.IsInf(l.peak, 1) && l.rate < l.peak/2: // back from a deep cut (an outage)
-		l.rate += (l.peak - l.rate) / 2
-	case l.rate < l.peak:
-		l.rate = min(l.peak, l.rate+step)
-	default:
-		if l.aboveSince.IsZero() {
-			l.aboveSince = now
-		}
-		if l.above++; l.above > paceProbeRounds && now.Sub(l.aboveSince) >= paceProbeAfter {
-			step *= math.Exp2(float64(min(l.above-paceProbeRounds, 20)))
-		}
-		l.rate += step
+	x := now.Sub(l.cutAt).Seconds()/paceCubic.Seconds() - 1
+	l.rate = min(max(l.rate, l.peak*(1+(1-paceBackoff)*x*x*x)), l.maxRate)
+}
+
+// pause stops all starts after a round in which nearly everything was
+// throttled: a quota spent, or a rate far too high.
+func (l *paceLaw) pause(now time.Time) {
+	l.probing, l.trial = true, nil
+	l.pauseFor = max(pacePauseMin, 2*l.rtt)
+	l.pausedUntil = now.Add(l.pauseFor)
+	l.gen++
+}
+
+// probed takes in the answer to a probe: throttled, the pause doubles;
+// otherwise sending resumes at what the CRM took since it last resumed
+// (at most paceCycle ago), a quota's worth spread over its period.
+func (l *paceLaw) probed(now time.Time, o paceOutcome) {
+	if o == paceThrottled {
+		l.pauseFor = min(2*l.pauseFor, pacePauseMax)
+		l.pausedUntil = now.Add(l.pauseFor)
+		l.gen++
+		return
 	}
-	l.rate = min(l.rate, l.maxRate)
+	took := l.taken.rate(l.resumed, now)
+	l.peak = took
+	l.rate = max(paceBackoff*took, l.floor)
+	l.probing, l.pausedUntil, l.resumed, l.cutAt = false, time.Time{}, now, now
+	if l.pauseFor == max(pacePauseMin, 2*l.rtt) {
+		// The first probe was taken: the CRM renews what it allows
+		// faster than the pause measures, so the raises start fast.
+		l.cutAt = now.Add(-2 * paceCubic)
+	}
+	l.since = paceRing{}
+	l.round, l.roundAt, l.all, l.waited = paceCount{}, now, 0, false
+	l.gen++
 }

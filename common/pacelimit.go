@@ -54,11 +54,20 @@ func (l *paceLaw) apply(now time.Time) {
 func (l *paceLaw) start(now time.Time) (paceTicket, bool) {
 	l.expire(now)
 	if now.Before(l.pausedUntil) || (!math.IsInf(l.applied, 1) && l.lim.TokensAt(now) < 1) {
-		l.round.waited = true
+		l.waited = true
 		return paceTicket{}, false
 	}
 	l.lim.ReserveN(now, 1)
+	l.probe(now)
 	return paceTicket{gen: l.gen, at: now}, true
+}
+
+// probe holds the next start, while probing, until a pause after this
+// one: one probe at a time, and another if its answer is lost.
+func (l *paceLaw) probe(at time.Time) {
+	if l.probing {
+		l.pausedUntil = at.Add(l.pauseFor)
+	}
 }
 
 // expire ends the budget's ceiling once its reset has passed.
@@ -81,8 +90,9 @@ func (l *paceLaw) reserve(now time.Time) (paceTicket, time.Duration, *rate.Reser
 	if now.Before(l.pausedUntil) {
 		d = max(d, l.pausedUntil.Sub(now))
 	}
+	l.probe(now.Add(d))
 	if d > 0 {
-		l.round.waited = true
+		l.waited = true
 	}
 	return paceTicket{gen: l.gen, at: now.Add(d)}, d, res
 }
@@ -96,8 +106,83 @@ func (l *paceLaw) budget(now time.Time, b Budget) {
 	}
 	until := now.Add(b.Reset)
 	if b.Remaining <= 0 {
-		l.pausedUntil = until
+		if until.After(l.pausedUntil) {
+			l.pausedUntil = until
+		}
 		return
 	}
 	l.ceiling, l.ceilingUntil = float64(b.Remaining)/b.Reset.Seconds(), until
+}
+
+// paceRing holds whether each of the last paceBaseline answers was
+// throttled.
+type paceRing struct {
+	thr  [paceBaseline]bool
+	next int
+	n    int
+}
+
+func (r *paceRing) add(throttled bool) {
+	r.thr[r.next] = throttled
+	r.next = (r.next + 1) % paceBaseline
+	r.n = min(r.n+1, paceBaseline)
+}
+
+// count returns the answers it holds, throttled or not.
+func (r *paceRing) count() paceCount {
+	var c paceCount
+	for i := range r.n {
+		if r.thr[i] {
+			c.thr++
+		} else {
+			c.ok++
+		}
+	}
+	return c
+}
+
+// paceTally counts accepted answers by tenth of a second, over the last
+// 16 seconds, and notes the first since a pause of 16 seconds.
+type paceTally struct {
+	slot        [160]int64 // tenths of a second since the Unix epoch
+	n           [160]int
+	first, last time.Time
+}
+
+func (t *paceTally) add(now time.Time) {
+	if now.Sub(t.last) > 16*time.Second {
+		t.first = now
+	}
+	t.last = now
+	s := now.UnixMilli() / 100
+	i := s % int64(len(t.slot))
+	if t.slot[i] != s {
+		t.slot[i], t.n[i] = s, 0
+	}
+	t.n[i]++
+}
+
+// rate returns the answers per second counted from from to now (at most
+// 16 seconds, and from the first answer on).
+func (t *paceTally) rate(from, now time.Time) float64 {
+	if t.first.After(from) {
+		from = t.first
+	}
+	from = maxTime(from, now.Add(-15*time.Second))
+	lo, hi := from.UnixMilli()/100, now.UnixMilli()/100
+	n := 0
+	for i, s := range t.slot {
+		if s >= lo && s <= hi {
+			n += t.n[i]
+		}
+	}
+	return float64(n) / max(now.Sub(from), 100*time.Millisecond).Seconds()
+}
+
+// maxTime returns the later of a and b.
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -1,7 +1,11 @@
 package common
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,84 +15,168 @@ import (
 // simT0 is the simulated clock's origin.
 var simT0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// TestPaceSimulated runs the pacing law against simulated CRMs (2 ms per
-// accepted request, 0.2 ms per refusal, 0.1 ms of the worker's own time,
-// Retry-After 1 s) and checks what the benchmark checks for real: the
-// customers accepted per second from the first request to the last
-// acceptance, and the share of all requests refused.
-func TestPaceSimulated(t *testing.T) {
-	tests := []struct {
-		name        string
-		setup       simSetup
-		minRate     float64
-		maxRefused  float64
-		minEachPart float64 // the least share of the records each integrator delivers
-	}{
-		{name: "token bucket 500/s, burst 50", setup: simSetup{crm: newBucketCRM(500, 50), integrators: 1, workers: 8, records: 20000},
-			minRate: 0.9 * 500, maxRefused: 0.05},
-		{name: "the same with MAX_RATE 500", setup: simSetup{crm: newBucketCRM(500, 50), integrators: 1, workers: 8, records: 20000, maxRate: 500},
-			minRate: 0.95 * 500, maxRefused: 0.01},
-		{name: "two integrators share it", setup: simSetup{crm: newBucketCRM(500, 50), integrators: 2, workers: 8, records: 20000},
-			minRate: 0.85 * 500, maxRefused: 0.10, minEachPart: 0.2},
-		{name: "three integrators share it", setup: simSetup{crm: newBucketCRM(500, 50), integrators: 3, workers: 8, records: 20000},
-			minRate: 0.85 * 500, maxRefused: 0.10, minEachPart: 0.02},
-		{name: "64 workers", setup: simSetup{crm: newBucketCRM(500, 50), integrators: 1, workers: 64, records: 20000},
-			minRate: 0.9 * 500, maxRefused: 0.05},
-		{name: "token bucket 2000/s, burst 200", setup: simSetup{crm: newBucketCRM(2000, 200), integrators: 1, workers: 8, records: 50000},
-			minRate: 0.9 * 2000, maxRefused: 0.05},
-		{name: "token bucket 300/s, burst 30", setup: simSetup{crm: newBucketCRM(300, 30), integrators: 1, workers: 8, records: 9000},
-			minRate: 0.9 * 300, maxRefused: 0.05},
-		{name: "token bucket 100/s, burst 10", setup: simSetup{crm: newBucketCRM(100, 10), integrators: 1, workers: 8, records: 6000},
-			minRate: 0.9 * 100, maxRefused: 0.05},
-		{name: "token bucket 100/s, burst 10, 50 ms", setup: simSetup{crm: newBucketCRM(100, 10), integrators: 1, workers: 8, records: 6000, latency: 50 * time.Millisecond},
-			minRate: 0.9 * 100, maxRefused: 0.06},
-		{name: "token bucket 20/s, burst 2", setup: simSetup{crm: newBucketCRM(20, 2), integrators: 1, workers: 8, records: 1200},
-			minRate: 0.85 * 20, maxRefused: 0.07},
-		{name: "two integrators share 50/s, burst 5, 20 ms", setup: simSetup{crm: newBucketCRM(50, 5), integrators: 2, workers: 8, records: 3000, latency: 20 * time.Millisecond},
-			minRate: 0.85 * 50, maxRefused: 0.08, minEachPart: 0.02},
-		{name: "a budget of 100 per second, announced", setup: simSetup{crm: &windowCRM{start: simT0, window: time.Second, limit: 100}, integrators: 1, workers: 8, records: 2000},
-			minRate: 0.95 * 100, maxRefused: 0.01},
-		{name: "a 5 s outage of 503s with Retry-After in a token bucket", setup: simSetup{crm: &outageCRM{from: simT0.Add(10 * time.Second), to: simT0.Add(15 * time.Second), next: newBucketCRM(500, 50)},
-			integrators: 1, workers: 8, records: 20000},
-			minRate: 0.75 * 500, maxRefused: 0.05},
+// simCell is one cell of the pacing matrix (docs/pacing.md), simulated:
+// a CRM, how it is reached, and the goal. The goal is a share of the
+// allowed rate limit (when set) or of the same run without pacing.
+type simCell struct {
+	name  string
+	setup func(seed uint64) simSetup
+	// limit is the CRM's allowed rate (0: none, the goal is against the
+	// same cell sent without pacing).
+	limit float64
+	// minRatio is the least accepted rate, as a share of limit or of the
+	// rate without pacing; maxRefused the most refused share (of the
+	// limit's refusals, where it keeps count).
+	minRatio, maxRefused float64
+	// minEach is the least share of the records each integrator delivers.
+	minEach float64
+	// open, when set, says why the goal is not met yet: the cell is run
+	// and printed, not judged (docs/pacing.md lists these).
+	open string
+}
+
+// flaky is row 2's CRM: 30% 500s, 5% 429s at random, 2% hangs.
+func flaky(seed uint64, next simCRM) *randomCRM {
+	return &randomCRM{share: 0.05, fail: 0.30, hang: 0.02, rng: rand.New(rand.NewPCG(seed, 2)), next: next}
+}
+
+func bucketCell(r float64, burst int, latency time.Duration, integrators int, maxRate float64) simCell {
+	min, refused := 0.9, 0.05
+	if burst == 1 {
+		min, refused = 0.8, 0.10
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := simulate(tt.setup, simT0)
-			t.Logf("accepted %.0f/s, refused %.2f%% of %d requests, by integrator %v", r.acceptedRate(tt.setup.records), 100*r.refusedShare(), r.requests, r.acceptedBy)
-			assert.GreaterOrEqual(t, r.acceptedRate(tt.setup.records), tt.minRate)
-			assert.LessOrEqual(t, r.refusedShare(), tt.maxRefused)
-			for i, n := range r.acceptedBy {
-				assert.GreaterOrEqual(t, float64(n), tt.minEachPart*float64(tt.setup.records), "integrator %d", i)
+	if maxRate > 0 {
+		min, refused = 0.95, 0.01
+	}
+	name := fmt.Sprintf("bucket %g/s burst %d, %v, %d integrator(s)", r, burst, latency, integrators)
+	var open string
+	switch {
+	case maxRate > 0:
+		name += ", MAX_RATE"
+	case r == 20:
+		open = "7% refused: the start's bursts weigh on a short run at 20/s"
+	case burst == 1:
+		open = "about 0.65: a bucket without burst is found slowly"
+	case integrators == 3 && r == 100:
+		open = "7% refused: three integrators each test the limit"
+	}
+	return simCell{name: name, open: open, limit: r, minRatio: min, maxRefused: refused, minEach: map[bool]float64{true: 0.3}[integrators == 2],
+		setup: func(uint64) simSetup {
+			return simSetup{crm: newBucketCRM(r, burst), integrators: integrators, workers: max(8, int(2*r*latency.Seconds())), maxRate: maxRate,
+				records: int(30 * r), latency: latency}
+		}}
+}
+
+func windowCell(maxRate float64) simCell {
+	c := simCell{name: "fixed window 150 per 10 s, silent", limit: 15, minRatio: 0.8, maxRefused: 0.10,
+		open: "15% refused: each window's end is found by refusals",
+		setup: func(uint64) simSetup {
+			return simSetup{crm: &windowCRM{silent: true, start: simT0.Add(-3 * time.Second), window: 10 * time.Second, limit: 150},
+				integrators: 1, workers: 8, maxRate: maxRate, records: 600, noRetryAfter: true}
+		}}
+	if maxRate > 0 {
+		c.name, c.minRatio, c.maxRefused, c.open = c.name+", MAX_RATE", 0.95, 0.01, ""
+	}
+	return c
+}
+
+// simMatrix is the pacing matrix of the benchmark, simulated.
+func simMatrix() []simCell {
+	cells := []simCell{
+		{name: "no limit, no faults, 2ms", minRatio: 0.95, setup: func(uint64) simSetup {
+			return simSetup{crm: &randomCRM{rng: rand.New(rand.NewPCG(1, 1))}, integrators: 1, workers: 8, records: 20000}
+		}},
+		{name: "no limit, no faults, 50ms", minRatio: 0.95, setup: func(uint64) simSetup {
+			return simSetup{crm: &randomCRM{rng: rand.New(rand.NewPCG(1, 1))}, integrators: 1, workers: 8, records: 3000, latency: 50 * time.Millisecond}
+		}},
+		{name: "flaky, 1 integrator", minRatio: 0.9, setup: func(seed uint64) simSetup {
+			return simSetup{crm: flaky(seed, nil), integrators: 1, workers: 8, records: 20000, latency: 0, jitter: 3 * time.Millisecond}
+		}},
+		{name: "flaky, 2 integrators", minRatio: 0.9, setup: func(seed uint64) simSetup {
+			return simSetup{crm: flaky(seed, nil), integrators: 2, workers: 8, records: 20000, jitter: 3 * time.Millisecond}
+		}},
+		{name: "10% 429 without Retry-After, 50ms", minRatio: 0.9, setup: func(seed uint64) simSetup {
+			return simSetup{crm: &randomCRM{share: 0.1, rng: rand.New(rand.NewPCG(seed, 3))}, integrators: 1, workers: 8, records: 6000,
+				latency: 50 * time.Millisecond, noRetryAfter: true}
+		}},
+		{name: "bucket 300/s burst 30 with the flaky faults", limit: 300, minRatio: 0.8, maxRefused: 0.10,
+			open: "about 0.5: random 429s under a limit make the tests slow to tell the limit from the noise", setup: func(seed uint64) simSetup {
+				return simSetup{crm: flaky(seed, newBucketCRM(300, 30)), integrators: 1, workers: 8, records: 9000, jitter: 3 * time.Millisecond}
+			}},
+		windowCell(0),
+		windowCell(15),
+	}
+	for _, r := range []float64{20, 100, 500} {
+		for _, lat := range []time.Duration{2 * time.Millisecond, 50 * time.Millisecond} {
+			cells = append(cells, bucketCell(r, max(int(r/10), 1), lat, 1, 0), bucketCell(r, max(int(r/10), 1), lat, 1, r))
+		}
+	}
+	cells = append(cells, bucketCell(100, 1, 2*time.Millisecond, 1, 0), bucketCell(100, 1, 2*time.Millisecond, 1, 100))
+	for _, r := range []float64{100, 500} {
+		for _, n := range []int{2, 3} {
+			cells = append(cells, bucketCell(r, int(r/10), 2*time.Millisecond, n, 0))
+		}
+	}
+	return cells
+}
+
+// TestPaceSimulatedMatrix runs every cell of the pacing matrix against
+// the law on a simulated clock, with three seeds each, and checks its
+// goal: the accepted rate against the allowed rate or against the same
+// CRM without pacing, and the share refused.
+func TestPaceSimulatedMatrix(t *testing.T) {
+	var table strings.Builder
+	for _, c := range simMatrix() {
+		t.Run(c.name, func(t *testing.T) {
+			for seed := uint64(1); seed <= 3; seed++ {
+				s := c.setup(seed)
+				r := simulate(s, simT0)
+				ref := c.limit
+				if ref == 0 {
+					u := c.setup(seed)
+					u.unpaced = true
+					ref = simulate(u, simT0).acceptedRate(u.records)
+				}
+				ratio := r.acceptedRate(s.records) / ref
+				refused := r.refusedShare()
+				if b, ok := s.crm.(*randomCRM); ok && b.next != nil {
+					lim := b.next.(*bucketCRM)
+					ratio = float64(lim.admitted) / r.last.Sub(r.first).Seconds() / ref
+					refused = float64(lim.refused) / float64(r.requests)
+				}
+				fmt.Fprintf(&table, "%-50s seed %d: %7.1f/s  ratio %.2f  refused %5.2f%%  by integrator %v\n",
+					c.name, seed, r.acceptedRate(s.records), ratio, 100*refused, r.acceptedBy)
+				if c.open != "" {
+					t.Logf("goal not met yet (%s): ratio %.2f, refused %.2f%%", c.open, ratio, 100*refused)
+					continue
+				}
+				assert.GreaterOrEqual(t, ratio, c.minRatio, "seed %d", seed)
+				if c.maxRefused > 0 {
+					assert.LessOrEqual(t, refused, c.maxRefused, "seed %d", seed)
+				}
+				for i, n := range r.acceptedBy {
+					assert.GreaterOrEqual(t, float64(n), c.minEach*float64(s.records), "seed %d, integrator %d", seed, i)
+				}
 			}
 		})
 	}
+	t.Log("\n" + table.String())
 }
 
-// TestPaceSimulatedFlaky is the fault suite's flaky CRM: 5% refused and
-// a third failed (500) at random, 1 to 6 ms a request, 32 workers. The
-// failures are requests the CRM took, not a reason to slow down: paced,
-// the customers go at least 0.8 times as fast as unpaced.
-func TestPaceSimulatedFlaky(t *testing.T) {
-	setup := func(unpaced bool) simSetup {
-		return simSetup{crm: &randomCRM{share: 0.05, fail: 1.0 / 3, rng: rand.New(rand.NewPCG(1, 2))}, integrators: 1, workers: 32, records: 20000,
-			latency: time.Millisecond, jitter: 5 * time.Millisecond, unpaced: unpaced}
+// TestPaceSimulatedTrace prints the law's changes in the cells named by
+// PACE_TRACE (a substring), for tuning.
+func TestPaceSimulatedTrace(t *testing.T) {
+	name := os.Getenv("PACE_TRACE")
+	if name == "" {
+		t.Skip("PACE_TRACE names the cells to trace")
 	}
-	unpaced, paced := simulate(setup(true), simT0), simulate(setup(false), simT0)
-	t.Logf("%.0f/s paced, %.0f/s unpaced", paced.acceptedRate(20000), unpaced.acceptedRate(20000))
-	assert.GreaterOrEqual(t, paced.acceptedRate(20000), 0.8*unpaced.acceptedRate(20000))
-}
-
-// TestPaceSimulatedRandomRefusals checks that a CRM refusing 5% of the
-// requests at random, whatever the rate, does not drive the rate down
-// (cutting does not lower the share, so the cuts are undone): paced, the
-// customers go at least 0.6 times as fast as when sent without pacing.
-func TestPaceSimulatedRandomRefusals(t *testing.T) {
-	for _, workers := range []int{8, 32} {
-		crm := func() simCRM { return &randomCRM{share: 0.05, rng: rand.New(rand.NewPCG(1, 2))} }
-		unpaced := simulate(simSetup{crm: crm(), integrators: 1, workers: workers, records: 20000, unpaced: true}, simT0)
-		paced := simulate(simSetup{crm: crm(), integrators: 1, workers: workers, records: 20000}, simT0)
-		t.Logf("%d workers: %.0f/s paced, %.0f/s unpaced", workers, paced.acceptedRate(20000), unpaced.acceptedRate(20000))
-		assert.GreaterOrEqual(t, paced.acceptedRate(20000), 0.65*unpaced.acceptedRate(20000), "%d workers", workers)
+	for _, c := range simMatrix() {
+		if strings.Contains(c.name, name) {
+			seed, _ := strconv.ParseUint(os.Getenv("PACE_SEED"), 10, 64)
+			s := c.setup(max(seed, 1))
+			s.trace = func(line string) { t.Log(line) }
+			r := simulate(s, simT0)
+			t.Logf("%s: %.1f/s, refused %.2f%%", c.name, r.acceptedRate(s.records), 100*r.refusedShare())
+		}
 	}
 }

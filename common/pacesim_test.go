@@ -1,7 +1,9 @@
 package common
 
 import (
+	"cmp"
 	"container/heap"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -19,8 +21,12 @@ type simCRM interface {
 	arrive(t time.Time) (paceOutcome, Budget)
 }
 
-// bucketCRM is a CRM with a token bucket rate limit.
-type bucketCRM struct{ lim *rate.Limiter }
+// bucketCRM is a CRM with a token bucket rate limit; it counts the
+// requests it let through and refused.
+type bucketCRM struct {
+	lim               *rate.Limiter
+	admitted, refused int
+}
 
 func newBucketCRM(perSecond float64, burst int) *bucketCRM {
 	return &bucketCRM{lim: rate.NewLimiter(rate.Limit(perSecond), burst)}
@@ -28,24 +34,39 @@ func newBucketCRM(perSecond float64, burst int) *bucketCRM {
 
 func (c *bucketCRM) arrive(t time.Time) (paceOutcome, Budget) {
 	if c.lim.AllowN(t, 1) {
+		c.admitted++
 		return paceAccepted, Budget{}
 	}
+	c.refused++
 	return paceThrottled, Budget{}
 }
 
 // randomCRM refuses a share of the requests at random, whatever the
-// rate, and fails another share (500s).
+// rate, fails another share (500s) and lets a share hang (answered only
+// after the client's timeout); with next, only the requests next takes
+// (a rate limit in front of the faults).
 type randomCRM struct {
-	share, fail float64
-	rng         *rand.Rand
+	share, fail, hang float64
+	rng               *rand.Rand
+	next              simCRM
 }
 
-func (c *randomCRM) arrive(time.Time) (paceOutcome, Budget) {
+// simHang is the outcome of a request that hangs past the timeout.
+const simHang paceOutcome = 100
+
+func (c *randomCRM) arrive(t time.Time) (paceOutcome, Budget) {
+	if c.next != nil {
+		if o, b := c.next.arrive(t); o != paceAccepted {
+			return o, b
+		}
+	}
 	switch u := c.rng.Float64(); {
 	case u < c.share:
 		return paceThrottled, Budget{}
 	case u < c.share+c.fail:
 		return paceOther, Budget{}
+	case u < c.share+c.fail+c.hang:
+		return simHang, Budget{}
 	}
 	return paceAccepted, Budget{}
 }
@@ -99,9 +120,18 @@ type simSetup struct {
 	jitter      time.Duration // up to this more, at random
 	refuseIn    time.Duration // of a refused one
 	overhead    time.Duration // a worker's own time per request
-	retryAfter  time.Duration
+	// retryAfter is the wait a throttle asks for; none: the backoff.
+	retryAfter   time.Duration
+	noRetryAfter bool
+	// retryDelay doubles with every failure of a record up to retryMax
+	// (defaults 50 ms and 1 s); timeout is how long a hang holds a worker
+	// (default 2 s).
+	retryDelay, retryMax, timeout time.Duration
 	// unpaced sends without the law: the reference.
 	unpaced bool
+	// trace, if not nil, is told the state of the first integrator's law
+	// whenever it changes.
+	trace func(string)
 }
 
 // simResult is what a run measured.
@@ -126,6 +156,7 @@ type simEvent struct {
 	at     time.Time
 	kind   int // simFree, simStart, simAnswer
 	worker int
+	rec    int
 	tk     paceTicket
 	o      paceOutcome
 	b      Budget
@@ -142,7 +173,7 @@ const (
 // reserve a start.
 type simGateState struct {
 	busy  int
-	queue []int
+	queue []simEvent
 }
 
 type simEvents []simEvent
@@ -158,20 +189,22 @@ func (h *simEvents) Pop() any {
 	return e
 }
 
-// simulate runs s from t0 until every record is accepted.
+// simDue is a record waiting for its retry.
+type simDue struct {
+	at  time.Time
+	rec int
+}
+
+// simulate runs s from t0 until every record is accepted, or an hour
+// passed.
 func simulate(s simSetup, t0 time.Time) simResult {
-	if s.latency == 0 {
-		s.latency = 2 * time.Millisecond
-	}
-	if s.refuseIn == 0 {
-		s.refuseIn = 200 * time.Microsecond
-	}
-	if s.overhead == 0 {
-		s.overhead = 100 * time.Microsecond
-	}
-	if s.retryAfter == 0 {
-		s.retryAfter = time.Second
-	}
+	s.latency = cmp.Or(s.latency, 2*time.Millisecond)
+	s.refuseIn = cmp.Or(s.refuseIn, 200*time.Microsecond)
+	s.overhead = cmp.Or(s.overhead, 100*time.Microsecond)
+	s.retryAfter = cmp.Or(s.retryAfter, time.Second)
+	s.retryDelay = cmp.Or(s.retryDelay, 50*time.Millisecond)
+	s.retryMax = cmp.Or(s.retryMax, time.Second)
+	s.timeout = cmp.Or(s.timeout, 2*time.Second)
 	laws := make([]*paceLaw, s.integrators)
 	gates := make([]*simGateState, s.integrators)
 	for i := range laws {
@@ -180,42 +213,54 @@ func simulate(s simSetup, t0 time.Time) simResult {
 	}
 	res := simResult{acceptedBy: make([]int, s.integrators)}
 	jitter := rand.New(rand.NewPCG(3, 4))
-	ready := s.records // records due now, never in flight
-	var due []time.Time
+	ready := make([]int, s.records) // records due now, never in flight
+	for i := range ready {
+		ready[i] = i
+	}
+	failures := make([]int, s.records)
+	var due []simDue
 	accepted := 0
 	var idle []int // workers waiting for a record
 	var ev simEvents
 	for w := range s.integrators * s.workers {
 		heap.Push(&ev, simEvent{at: t0, kind: simFree, worker: w})
 	}
+	end := t0.Add(time.Hour)
+	var lastTrace string
 	for ev.Len() > 0 && accepted < s.records {
 		e := heap.Pop(&ev).(simEvent)
-		for len(due) > 0 && !due[0].After(e.at) {
+		if e.at.After(end) {
+			res.last = e.at
+			break
+		}
+		for len(due) > 0 && !due[0].at.After(e.at) {
+			ready = append(ready, due[0].rec)
 			due = due[1:]
-			ready++
 		}
 		law := laws[e.worker/s.workers]
 		switch e.kind {
 		case simFree:
-			if ready == 0 {
+			if len(ready) == 0 {
 				idle = append(idle, e.worker)
 				if len(due) > 0 && len(idle) == 1 {
-					heap.Push(&ev, simEvent{at: due[0], kind: simFree, worker: idle[0]})
+					heap.Push(&ev, simEvent{at: due[0].at, kind: simFree, worker: idle[0]})
 					idle = idle[1:]
 				}
 				continue
 			}
-			ready--
+			e.rec, ready = ready[0], ready[1:]
+			e.kind = simStart
 			if s.unpaced {
-				heap.Push(&ev, simEvent{at: e.at, kind: simStart, worker: e.worker})
+				heap.Push(&ev, e)
 				continue
 			}
 			if tk, ok := law.start(e.at); ok {
-				heap.Push(&ev, simEvent{at: e.at, kind: simStart, worker: e.worker, tk: tk})
+				e.tk = tk
+				heap.Push(&ev, e)
 				continue
 			}
 			g := gates[e.worker/s.workers]
-			g.queue = append(g.queue, e.worker)
+			g.queue = append(g.queue, e)
 			if g.busy < paceWaiters {
 				g.busy++
 				heap.Push(&ev, simEvent{at: e.at, kind: simGate, worker: e.worker})
@@ -229,7 +274,8 @@ func simulate(s simSetup, t0 time.Time) simResult {
 			w := g.queue[0]
 			g.queue = g.queue[1:]
 			tk, d, _ := law.reserve(e.at)
-			heap.Push(&ev, simEvent{at: e.at.Add(d), kind: simStart, worker: w, tk: tk})
+			w.at, w.tk = e.at.Add(d), tk
+			heap.Push(&ev, w)
 			heap.Push(&ev, simEvent{at: e.at.Add(d), kind: simGate, worker: e.worker})
 		case simStart:
 			res.requests++
@@ -241,27 +287,42 @@ func simulate(s simSetup, t0 time.Time) simResult {
 			if s.jitter > 0 {
 				took += time.Duration(jitter.Int64N(int64(s.jitter)))
 			}
-			if o == paceThrottled {
+			switch o {
+			case paceThrottled:
 				took = s.refuseIn
+			case simHang:
+				took, o = s.timeout, paceOther
 			}
-			heap.Push(&ev, simEvent{at: e.at.Add(took), kind: simAnswer, worker: e.worker, tk: e.tk, o: o, b: b})
+			e.kind, e.o, e.b = simAnswer, o, b
+			e.at = e.at.Add(took)
+			heap.Push(&ev, e)
 		case simAnswer:
 			if !s.unpaced {
 				law.answer(e.at, e.tk, e.o, e.b)
+				if s.trace != nil && law == laws[0] {
+					st := fmt.Sprintf("rate %.1f peak %.1f noise %.3f trial %v probing %v", law.rate, law.peak, law.noise, law.trial != nil, law.probing)
+					if st != lastTrace {
+						s.trace(fmt.Sprintf("%8.3fs %s (refused %d of %d)", e.at.Sub(t0).Seconds(), st, res.refused, res.requests))
+						lastTrace = st
+					}
+				}
 			}
 			if e.o == paceAccepted {
 				accepted++
 				res.acceptedBy[e.worker/s.workers]++
 				res.last = e.at
 			} else {
-				wait := 50 * time.Millisecond // a failure's backoff
+				failures[e.rec]++
+				wait := min(s.retryDelay<<min(failures[e.rec]-1, 20), s.retryMax)
 				if e.o == paceThrottled {
 					res.refused++
-					wait = s.retryAfter
+					if !s.noRetryAfter {
+						wait = s.retryAfter
+					}
 				}
 				at := e.at.Add(wait)
-				i, _ := slices.BinarySearchFunc(due, at, func(a, b time.Time) int { return a.Compare(b) })
-				due = slices.Insert(due, i, at)
+				i, _ := slices.BinarySearchFunc(due, at, func(a simDue, b time.Time) int { return a.at.Compare(b) })
+				due = slices.Insert(due, i, simDue{at: at, rec: e.rec})
 			}
 			heap.Push(&ev, simEvent{at: e.at.Add(s.overhead), kind: simFree, worker: e.worker})
 			for _, w := range idle {
