@@ -105,19 +105,25 @@ func (p *Pacer) Wait(ctx context.Context) (paceTicket, error) {
 		return paceTicket{}, ctx.Err()
 	}
 	defer func() { <-p.gate }()
-	p.mu.Lock()
-	tk, d, res := p.law.reserve(p.now())
-	p.mu.Unlock()
-	if d <= 0 {
-		return tk, nil
-	}
-	if err := p.sleep(ctx, d); err != nil {
+	for {
 		p.mu.Lock()
-		res.CancelAt(p.now())
+		tk, d, res := p.law.reserve(p.now())
 		p.mu.Unlock()
-		return paceTicket{}, err
+		if d <= 0 {
+			return tk, nil
+		}
+		if err := p.sleep(ctx, d); err != nil {
+			if res != nil {
+				p.mu.Lock()
+				res.CancelAt(p.now())
+				p.mu.Unlock()
+			}
+			return paceTicket{}, err
+		}
+		if res != nil {
+			return tk, nil
+		}
 	}
-	return tk, nil
 }
 
 // Done takes in the answer to the request of tk: its failure (nil when

@@ -33,7 +33,7 @@ const (
 	paceDeep = 0.5
 	// paceCubic is how long the raises after a cut take to come back to
 	// the peak (see paceLaw.raise).
-	paceCubic = 2 * time.Second
+	paceCubic = 3 * time.Second
 	// A round in which paceExhausted of the answers to new requests were
 	// throttled pauses all starts: one probe is sent after pacePauseMin,
 	// then after waits doubling up to pacePauseMax, until one is taken.
@@ -138,9 +138,10 @@ type paceLaw struct {
 
 	round   paceCount // answers to requests sent since the last cut, this round
 	roundAt time.Time
-	all     int       // every answer of the round, fresh or not
-	waited  bool      // a request waited for the limit this round
-	cutAt   time.Time // the last cut or resume, where the cubic of raises starts
+	all     int           // every answer of the round, fresh or not
+	waited  bool          // a request waited for the limit this round
+	cutAt   time.Time     // the last cut or resume, where the cubic of raises starts
+	cubic   time.Duration // how long its raises take back to the peak
 	trial   *paceTrial
 	// since counts the answers (up to paceBaseline) since the rate last
 	// changed by a cut, an undo or a resume: the baseline of a cut.
@@ -161,7 +162,7 @@ type paceLaw struct {
 // newPaceLaw returns the law for a cap of maxRate requests per second
 // (0: none), its rounds starting at now.
 func newPaceLaw(maxRate float64, now time.Time) *paceLaw {
-	l := &paceLaw{maxRate: math.Inf(1), floor: paceFloor, rate: math.Inf(1), peak: math.Inf(1), ceiling: math.Inf(1), applied: math.Inf(1)}
+	l := &paceLaw{maxRate: math.Inf(1), floor: paceFloor, rate: math.Inf(1), peak: math.Inf(1), ceiling: math.Inf(1), applied: math.Inf(1), cubic: paceCubic}
 	l.lim = rate.NewLimiter(rate.Inf, 1)
 	if maxRate > 0 {
 		l.maxRate = maxRate
@@ -182,7 +183,7 @@ func (l *paceLaw) activate(now time.Time) {
 // answer takes in the answer at now to the request of tk, with the budget
 // the CRM announced.
 func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) {
-	if o == paceAccepted {
+	if o != paceThrottled {
 		l.taken.add(now)
 	}
 	if !l.active {
@@ -218,7 +219,7 @@ func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) 
 	el := now.Sub(l.roundAt)
 	r := l.round
 	switch {
-	case r.n() >= paceRush && float64(r.thr) >= paceExhausted*float64(r.n()):
+	case r.n() >= l.exhaustedAfter() && float64(r.thr) >= paceExhausted*float64(r.n()):
 		l.pause(now)
 	case r.n() >= paceRush && 2*r.thr > r.n(), // far too fast: no time to lose
 		el >= max(paceMinRound, 2*l.rtt) && (l.all >= paceRoundAnswers || el >= paceMaxRound):
@@ -251,7 +252,7 @@ func (l *paceLaw) decide(now time.Time, el time.Duration) {
 			// refuses less) from refusals that do not depend on the rate.
 			l.rate = max(paceDeep*l.rate, l.floor)
 			l.gen++
-			l.cutAt = now
+			l.cutAt, l.cubic = now, paceCubic
 			l.trial = &paceTrial{at: now, before: t.before, first: a, deep: true}
 			l.since = paceRing{}
 			return
@@ -277,10 +278,21 @@ func (l *paceLaw) decide(now time.Time, el time.Duration) {
 	took := max(float64(r.ok+r.other)/el.Seconds(), l.taken.rate(now.Add(-paceTook), now))
 	l.peak = took
 	l.rate = max(paceBackoff*min(l.rate, max(took, 1/el.Seconds())), l.floor)
-	l.cutAt = now
+	l.cutAt, l.cubic = now, cubicTime(l.peak)
 	l.gen++
 	l.trial = &paceTrial{at: now, before: l.since.count()}
 	l.since = paceRing{}
+}
+
+// exhaustedAfter is how many answers to new requests, nearly all
+// throttled, tell a spent quota: paceRush/2, or as many as the noise
+// throttles in a row once in 10,000.
+func (l *paceLaw) exhaustedAfter() int {
+	n := paceRush / 2
+	if l.noise > 0 {
+		n = max(n, int(math.Ceil(-4/math.Log10(l.noise))))
+	}
+	return n
 }
 
 // excess tells whether c holds more throttles than the noise explains:
@@ -313,8 +325,18 @@ func (l *paceLaw) raise(now time.Time) {
 	if math.IsInf(l.rate, 1) || l.rate >= l.maxRate {
 		return
 	}
-	x := now.Sub(l.cutAt).Seconds()/paceCubic.Seconds() - 1
+	x := now.Sub(l.cutAt).Seconds()/l.cubic.Seconds() - 1
 	l.rate = min(max(l.rate, l.peak*(1+(1-paceBackoff)*x*x*x)), l.maxRate)
+}
+
+// cubicTime returns how long the raises after a cut at peak take back to
+// it: paceCubic at 50 requests per second, in proportion to the cube
+// root of the peak (as TCP CUBIC's K): integrators sharing a limit come
+// back to their peaks at different paces, the smaller sooner, and so
+// converge to equal shares. At least 2 s and at most paceCycle.
+func cubicTime(peak float64) time.Duration {
+	k := paceCubic.Seconds() * math.Cbrt(peak/50)
+	return min(max(time.Duration(k*float64(time.Second)), 2*time.Second), paceCycle)
 }
 
 // pause stops all starts after a round in which nearly everything was
@@ -336,15 +358,22 @@ func (l *paceLaw) probed(now time.Time, o paceOutcome) {
 		l.gen++
 		return
 	}
-	took := l.taken.rate(l.resumed, now)
+	from := l.taken.since(l.resumed, now)
+	took := max(l.taken.rate(from, now), l.taken.rate(now.Add(-paceTook), now))
 	l.peak = took
 	l.rate = max(paceBackoff*took, l.floor)
-	l.probing, l.pausedUntil, l.resumed, l.cutAt = false, time.Time{}, now, now
-	if l.pauseFor == max(pacePauseMin, 2*l.rtt) {
-		// The first probe was taken: the CRM renews what it allows
-		// faster than the pause measures, so the raises start fast.
-		l.cutAt = now.Add(-2 * paceCubic)
+	l.cutAt, l.cubic = now, paceCubic
+	if l.pauseFor >= pacePauseMax {
+		// A quota, renewed only after a second of refused probes: the
+		// raises come back to what the CRM took over its period in as
+		// long.
+		l.cubic = min(max(now.Sub(from), paceCubic), paceCycle)
+	} else {
+		// A bucket refilled during the pause: what it took tells little
+		// of its rate, so the raises start fast.
+		l.cutAt = now.Add(-3 * paceCubic)
 	}
+	l.probing, l.pausedUntil, l.resumed = false, time.Time{}, now
 	l.since = paceRing{}
 	l.round, l.roundAt, l.all, l.waited = paceCount{}, now, 0, false
 	l.gen++

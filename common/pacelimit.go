@@ -80,16 +80,20 @@ func (l *paceLaw) expire(now time.Time) {
 
 // reserve takes the next start for a request that found none free, and
 // returns its ticket, how long it must wait before it starts, and the
-// reservation to cancel if it never does. At most paceWaiters requests
-// wait so at once (the Pacer's gate), so that a cut applies to the
-// requests after them, not after the starts every worker reserved.
+// reservation to cancel if it never does. While starts are paused it
+// reserves nothing and returns a nil reservation: the request waits until
+// the pause ends, then asks again (one probe at a time may start then).
+// At most paceWaiters requests wait so at once (the Pacer's gate), so
+// that a cut applies to the requests after them, not after the starts
+// every worker reserved.
 func (l *paceLaw) reserve(now time.Time) (paceTicket, time.Duration, *rate.Reservation) {
 	l.expire(now)
+	if now.Before(l.pausedUntil) {
+		l.waited = true
+		return paceTicket{}, l.pausedUntil.Sub(now), nil
+	}
 	res := l.lim.ReserveN(now, 1)
 	d := res.DelayFrom(now)
-	if now.Before(l.pausedUntil) {
-		d = max(d, l.pausedUntil.Sub(now))
-	}
 	l.probe(now.Add(d))
 	if d > 0 {
 		l.waited = true
@@ -162,13 +166,16 @@ func (t *paceTally) add(now time.Time) {
 	t.n[i]++
 }
 
-// rate returns the answers per second counted from from to now (at most
-// 16 seconds, and from the first answer on).
+// since returns from, or a later time: the first answer counted, or 15
+// seconds ago.
+func (t *paceTally) since(from, now time.Time) time.Time {
+	return maxTime(maxTime(from, t.first), now.Add(-15*time.Second))
+}
+
+// rate returns the answers per second counted from from to now (see
+// since for the times it can count from).
 func (t *paceTally) rate(from, now time.Time) float64 {
-	if t.first.After(from) {
-		from = t.first
-	}
-	from = maxTime(from, now.Add(-15*time.Second))
+	from = t.since(from, now)
 	lo, hi := from.UnixMilli()/100, now.UnixMilli()/100
 	n := 0
 	for i, s := range t.slot {

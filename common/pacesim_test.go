@@ -272,8 +272,12 @@ func simulate(s simSetup, t0 time.Time) simResult {
 				continue
 			}
 			w := g.queue[0]
+			tk, d, res := law.reserve(e.at)
+			if res == nil && d > 0 { // paused: the waiter asks again after
+				heap.Push(&ev, simEvent{at: e.at.Add(d), kind: simGate, worker: e.worker})
+				continue
+			}
 			g.queue = g.queue[1:]
-			tk, d, _ := law.reserve(e.at)
 			w.at, w.tk = e.at.Add(d), tk
 			heap.Push(&ev, w)
 			heap.Push(&ev, simEvent{at: e.at.Add(d), kind: simGate, worker: e.worker})
@@ -302,7 +306,11 @@ func simulate(s simSetup, t0 time.Time) simResult {
 				if s.trace != nil && law == laws[0] {
 					st := fmt.Sprintf("rate %.1f peak %.1f noise %.3f trial %v probing %v", law.rate, law.peak, law.noise, law.trial != nil, law.probing)
 					if st != lastTrace {
-						s.trace(fmt.Sprintf("%8.3fs %s (refused %d of %d)", e.at.Sub(t0).Seconds(), st, res.refused, res.requests))
+						extra := ""
+						if rc, ok := s.crm.(*randomCRM); ok && rc.next != nil {
+							extra = fmt.Sprintf(" limit refused %d", rc.next.(*bucketCRM).refused)
+						}
+						s.trace(fmt.Sprintf("%8.3fs %s (refused %d of %d%s)", e.at.Sub(t0).Seconds(), st, res.refused, res.requests, extra))
 						lastTrace = st
 					}
 				}
