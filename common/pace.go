@@ -14,14 +14,13 @@ type PaceConfig struct {
 	// MaxRate caps request starts, in requests per second across all
 	// workers (0: no cap). The adaptive limit never exceeds it.
 	MaxRate float64
-	// Fixed switches adaptation off: only MaxRate paces, and answers
-	// (throttles, budgets) change nothing.
+	// Fixed switches adaptation off: only MaxRate paces.
 	Fixed bool
 	// Workers is the number of requests allowed in flight, reported to
 	// the Observer (the Deliverer's workers enforce it).
 	Workers int
-	// Logger receives one line when the limit moves by a large step
-	// (default slog.Default()).
+	// Logger receives one line when the limit moves by a factor of two
+	// or more (default slog.Default()).
 	Logger *slog.Logger
 	// Observer, if not nil, is told the limits when they change.
 	Observer PaceObserver
@@ -39,28 +38,19 @@ type PaceObserver interface {
 	Pace(ratePerSecond float64, inFlight int)
 }
 
-// Pacer paces the requests of all of a process's workers to the CRM: a
-// smooth cap on request starts (MaxRate), and an adaptive limit found from
-// the CRM's answers: a throttled answer (429, or 503 with Retry-After)
-// lowers it, accepted answers raise it back step by step, and a budget the
-// CRM announces is spread evenly until it is renewed (see paceLaw). Until
-// the CRM first throttles or announces a budget, and without MaxRate, it
-// costs one atomic load per call of Wait or Done and never waits. It is
-// safe for concurrent use.
+// Pacer paces the requests of all of a process's workers to the CRM with
+// MaxRate and the adaptive law of paceLaw. Until the CRM first throttles
+// or announces a budget, and without MaxRate, Wait costs one atomic load
+// and never waits. It is safe for concurrent use.
 type Pacer struct {
-	active   atomic.Bool
-	fixed    bool
-	workers  int
-	log      *slog.Logger
-	obs      PaceObserver
-	now      func() time.Time
-	sleep    func(context.Context, time.Duration) error
-	reported atomic.Uint64 // math.Float64bits of the limit last reported
-	gate     chan struct{} // held by the requests waiting for a start
+	active atomic.Bool
+	cfg    PaceConfig
+	gate   chan struct{} // held by the requests waiting for a start
 
-	mu     sync.Mutex
-	law    *paceLaw
-	logged float64 // the limit last logged; +Inf for none
+	mu       sync.Mutex
+	law      *paceLaw
+	reported float64 // the limit last reported; NaN for none
+	logged   float64 // the limit last logged; +Inf for none
 }
 
 // NewPacer returns a Pacer configured by cfg.
@@ -74,11 +64,12 @@ func NewPacer(cfg PaceConfig) *Pacer {
 	if cfg.sleep == nil {
 		cfg.sleep = sleepCtx
 	}
-	p := &Pacer{fixed: cfg.Fixed, workers: cfg.Workers, log: cfg.Logger, obs: cfg.Observer, now: cfg.now, sleep: cfg.sleep, logged: math.Inf(1), gate: make(chan struct{}, paceWaiters)}
-	p.law = newPaceLaw(cfg.MaxRate, p.now())
+	p := &Pacer{cfg: cfg, gate: make(chan struct{}, paceWaiters), reported: math.NaN(), logged: math.Inf(1)}
+	p.law = newPaceLaw(cfg.MaxRate, cfg.now())
 	p.active.Store(p.law.active)
-	p.reported.Store(math.Float64bits(math.NaN()))
-	p.report(p.law.limit(p.now()))
+	p.mu.Lock()
+	p.report()
+	p.mu.Unlock()
 	return p
 }
 
@@ -90,15 +81,14 @@ func (p *Pacer) Wait(ctx context.Context) (paceTicket, error) {
 		return paceTicket{}, nil
 	}
 	p.mu.Lock()
-	tk, ok := p.law.start(p.now())
+	tk, ok := p.law.start(p.cfg.now())
 	p.mu.Unlock()
 	if ok {
 		return tk, nil
 	}
 	// A few requests at a time wait for the next starts, so that a cut
 	// applies a few requests later, not after the starts that every
-	// worker reserved before; more than one, so that a waiter slow to
-	// wake up does not hold the others.
+	// worker reserved before.
 	select {
 	case p.gate <- struct{}{}:
 	case <-ctx.Done():
@@ -107,20 +97,20 @@ func (p *Pacer) Wait(ctx context.Context) (paceTicket, error) {
 	defer func() { <-p.gate }()
 	for {
 		p.mu.Lock()
-		tk, d, res := p.law.reserve(p.now())
+		tk, d, res := p.law.reserve(p.cfg.now())
 		p.mu.Unlock()
 		if d <= 0 {
 			return tk, nil
 		}
-		if err := p.sleep(ctx, d); err != nil {
+		if err := p.cfg.sleep(ctx, d); err != nil {
 			if res != nil {
 				p.mu.Lock()
-				res.CancelAt(p.now())
+				res.CancelAt(p.cfg.now())
 				p.mu.Unlock()
 			}
 			return paceTicket{}, err
 		}
-		if res != nil {
+		if res != nil { // else paused: ask again
 			return tk, nil
 		}
 	}
@@ -129,7 +119,7 @@ func (p *Pacer) Wait(ctx context.Context) (paceTicket, error) {
 // Done takes in the answer to the request of tk: its failure (nil when
 // accepted) and the budget the CRM announced.
 func (p *Pacer) Done(tk paceTicket, failure *PublishError, b Budget) {
-	if p.fixed {
+	if p.cfg.Fixed {
 		return
 	}
 	o := paceAccepted
@@ -140,53 +130,33 @@ func (p *Pacer) Done(tk paceTicket, failure *PublishError, b Budget) {
 		}
 	}
 	p.mu.Lock()
-	now := p.now()
-	p.law.answer(now, tk, o, b)
-	// The limit in force, not only what this answer changed: a budget's
-	// ceiling ends as a request starts (see paceLaw.expire).
-	lim := p.law.limit(now)
-	p.active.Store(p.law.active)
-	p.mu.Unlock()
-	p.report(lim)
-}
-
-// Limit returns the limit on request starts in force, in requests per
-// second; 0 when there is none.
-func (p *Pacer) Limit() float64 {
-	p.mu.Lock()
 	defer p.mu.Unlock()
-	return perSecond(p.law.limit(p.now()))
+	p.law.answer(p.cfg.now(), tk, o, b)
+	p.active.Store(p.law.active)
+	p.report()
 }
 
-// report tells the observer of the limit lim when it is not the one last
-// reported, and logs a large step.
-func (p *Pacer) report(lim float64) {
-	if old := math.Float64frombits(p.reported.Swap(math.Float64bits(lim))); old == lim {
+// report tells the observer of the limit in force when it changed, and
+// logs a step of a factor of two or more. p.mu is held.
+func (p *Pacer) report() {
+	lim := p.law.limit(p.cfg.now())
+	if lim == p.reported {
 		return
 	}
-	if p.obs != nil {
-		p.obs.Pace(perSecond(lim), p.workers)
+	p.reported = lim
+	if p.cfg.Observer != nil {
+		p.cfg.Observer.Pace(perSecond(lim), p.cfg.Workers)
 	}
-	p.mu.Lock()
 	prev := p.logged
-	var large bool
-	switch inf, was := math.IsInf(lim, 1), math.IsInf(prev, 1); {
-	case inf || was:
-		large = inf != was
-	default:
-		large = lim <= prev/2 || lim >= prev*2
-	}
-	if large {
-		p.logged = lim
-	}
-	p.mu.Unlock()
 	switch {
-	case !large:
-	case math.IsInf(lim, 1):
-		p.log.Info("pacing off: no limit on the rate of requests to the CRM")
+	case math.IsInf(lim, 1) && !math.IsInf(prev, 1):
+		p.cfg.Logger.Info("pacing off: no limit on the rate of requests to the CRM")
+	case !math.IsInf(lim, 1) && (math.IsInf(prev, 1) || lim <= prev/2 || lim >= prev*2):
+		p.cfg.Logger.Info("pacing requests to the CRM", "max_per_second", math.Round(lim*100)/100, "previous", math.Round(perSecond(prev)*100)/100)
 	default:
-		p.log.Info("pacing requests to the CRM", "max_per_second", roundRate(lim), "previous", roundRate(perSecond(prev)))
+		return
 	}
+	p.logged = lim
 }
 
 // paceObserverOf returns o as a PaceObserver, or nil when it is none.
@@ -201,14 +171,6 @@ func perSecond(lim float64) float64 {
 		return 0
 	}
 	return lim
-}
-
-// roundRate rounds a rate to two significant decimals for logs.
-func roundRate(r float64) float64 {
-	if r >= 100 {
-		return math.Round(r)
-	}
-	return math.Round(r*100) / 100
 }
 
 // sleepCtx waits d or until ctx ends, and returns ctx's error if it ended.

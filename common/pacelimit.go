@@ -7,8 +7,8 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// The actuator of the pacing law: the token bucket on request starts,
-// and the budget the CRM announced.
+// The actuator of the pacing law: the token bucket on request starts, the
+// pause, the budget the CRM announced, and the counts the law reads.
 
 // limit returns the limit in force at now: requests per second, +Inf for
 // none.
@@ -22,23 +22,20 @@ func (l *paceLaw) limit(now time.Time) float64 {
 
 // apply sets the limiter to the limit in force.
 func (l *paceLaw) apply(now time.Time) {
-	lim := l.limit(now)
-	if lim == l.applied {
+	lim, prev := l.limit(now), l.applied
+	if lim == prev {
 		return
 	}
-	prev := l.applied
 	l.applied = lim
 	if math.IsInf(lim, 1) {
 		l.lim.SetLimitAt(now, rate.Inf)
 		return
 	}
-	// The starts already reserved (negative tokens) keep their times: the
-	// limiter would otherwise count them at the new limit, and a raise
-	// would move the next start to just after one reserved before it, a
-	// burst that a CRM with a small bucket refuses (simulated without
-	// this: 4.5% refused at 50/s, burst 5, and 5.3% for three integrators
-	// at 500/s; with it 2.8% and 2.2%). The reservations round up: a raise
-	// costs at most one start.
+	// The starts already reserved keep their times: the limiter would
+	// count them at the new limit, and after a raise the next start would
+	// come just after one reserved before it, a burst a small bucket
+	// refuses (simulated without this: 4.5% refused at 50/s, burst 5;
+	// with it 2.8%).
 	owed := -l.lim.TokensAt(now)
 	l.lim.SetBurstAt(now, min(max(int(lim/100), 1), paceMaxBurst))
 	l.lim.SetLimitAt(now, rate.Limit(lim))
@@ -62,8 +59,24 @@ func (l *paceLaw) start(now time.Time) (paceTicket, bool) {
 	return paceTicket{gen: l.gen, at: now}, true
 }
 
-// probe holds the next start, while probing, until a pause after this
-// one: one probe at a time, and another if its answer is lost.
+// reserve takes the next start for a request that found none free, and
+// returns its ticket, how long it must wait, and the reservation to
+// cancel if it never starts. While paused it reserves nothing (a nil
+// reservation): the request waits for the pause's end, then asks again.
+func (l *paceLaw) reserve(now time.Time) (paceTicket, time.Duration, *rate.Reservation) {
+	l.expire(now)
+	l.waited = true
+	if now.Before(l.pausedUntil) {
+		return paceTicket{}, l.pausedUntil.Sub(now), nil
+	}
+	res := l.lim.ReserveN(now, 1)
+	d := res.DelayFrom(now)
+	l.probe(now.Add(d))
+	return paceTicket{gen: l.gen, at: now.Add(d)}, d, res
+}
+
+// probe holds the next start, while probing, for a pause after the probe
+// starting at: one at a time, and another if its answer is lost.
 func (l *paceLaw) probe(at time.Time) {
 	if l.probing {
 		l.pausedUntil = at.Add(l.pauseFor)
@@ -78,29 +91,6 @@ func (l *paceLaw) expire(now time.Time) {
 	}
 }
 
-// reserve takes the next start for a request that found none free, and
-// returns its ticket, how long it must wait before it starts, and the
-// reservation to cancel if it never does. While starts are paused it
-// reserves nothing and returns a nil reservation: the request waits until
-// the pause ends, then asks again (one probe at a time may start then).
-// At most paceWaiters requests wait so at once (the Pacer's gate), so
-// that a cut applies to the requests after them, not after the starts
-// every worker reserved.
-func (l *paceLaw) reserve(now time.Time) (paceTicket, time.Duration, *rate.Reservation) {
-	l.expire(now)
-	if now.Before(l.pausedUntil) {
-		l.waited = true
-		return paceTicket{}, l.pausedUntil.Sub(now), nil
-	}
-	res := l.lim.ReserveN(now, 1)
-	d := res.DelayFrom(now)
-	l.probe(now.Add(d))
-	if d > 0 {
-		l.waited = true
-	}
-	return paceTicket{gen: l.gen, at: now.Add(d)}, d, res
-}
-
 // budget takes in the budget announced with an answer: its remaining
 // requests spread evenly until its reset, or none before the reset when
 // none remain.
@@ -109,51 +99,50 @@ func (l *paceLaw) budget(now time.Time, b Budget) {
 		return
 	}
 	until := now.Add(b.Reset)
-	if b.Remaining <= 0 {
-		if until.After(l.pausedUntil) {
-			l.pausedUntil = until
-		}
-		return
+	if b.Remaining > 0 {
+		l.ceiling, l.ceilingUntil = float64(b.Remaining)/b.Reset.Seconds(), until
+	} else if until.After(l.pausedUntil) {
+		l.pausedUntil = until
 	}
-	l.ceiling, l.ceilingUntil = float64(b.Remaining)/b.Reset.Seconds(), until
 }
 
-// paceRing holds whether each of the last paceBaseline answers was
-// throttled.
-type paceRing struct {
-	thr  [paceBaseline]bool
-	next int
-	n    int
-}
+// paceCount counts answers.
+type paceCount struct{ ok, thr, other int }
 
-func (r *paceRing) add(throttled bool) {
-	r.thr[r.next] = throttled
-	r.next = (r.next + 1) % paceBaseline
-	r.n = min(r.n+1, paceBaseline)
-}
-
-// count returns the answers it holds, throttled or not.
-func (r *paceRing) count() paceCount {
-	var c paceCount
-	for i := range r.n {
-		if r.thr[i] {
-			c.thr++
-		} else {
-			c.ok++
-		}
+func (c *paceCount) add(o paceOutcome) {
+	switch o {
+	case paceAccepted:
+		c.ok++
+	case paceThrottled:
+		c.thr++
+	default:
+		c.other++
 	}
-	return c
 }
 
-// paceTally counts accepted answers by tenth of a second, over the last
-// 16 seconds, and notes the first since a pause of 16 seconds.
-type paceTally struct {
-	slot        [160]int64 // tenths of a second since the Unix epoch
-	n           [160]int
-	first, last time.Time
+func (c paceCount) n() int { return c.ok + c.thr + c.other }
+
+// share is the throttled share of the answers; 0 for none.
+func (c paceCount) share() float64 {
+	if c.n() == 0 {
+		return 0
+	}
+	return float64(c.thr) / float64(c.n())
 }
 
-func (t *paceTally) add(now time.Time) {
+// rush tells whether c holds paceRush answers, most of them throttled.
+func (c paceCount) rush() bool { return c.n() >= paceRush && 2*c.thr > c.n() }
+
+// paceTaken counts the answers the CRM took (all but throttles) by tenth
+// of a second over the last 16 s, and notes when they began (after a lull
+// of 16 s) and when sending last resumed after a pause.
+type paceTaken struct {
+	slot                 [160]int64 // tenths of a second since the Unix epoch
+	n                    [160]int
+	first, last, resumed time.Time
+}
+
+func (t *paceTaken) add(now time.Time) {
 	if now.Sub(t.last) > 16*time.Second {
 		t.first = now
 	}
@@ -166,30 +155,35 @@ func (t *paceTally) add(now time.Time) {
 	t.n[i]++
 }
 
-// since returns from, or a later time: the first answer counted, or 15
-// seconds ago.
-func (t *paceTally) since(from, now time.Time) time.Time {
-	return maxTime(maxTime(from, t.first), now.Add(-15*time.Second))
+// resume notes that sending resumed at now.
+func (t *paceTaken) resume(now time.Time) { t.resumed = now }
+
+// cycle returns how long ago sending last resumed, or began: at most
+// paceCycle.
+func (t *paceTaken) cycle(now time.Time) time.Duration {
+	from := now.Add(-paceCycle)
+	for _, at := range []time.Time{t.first, t.resumed} {
+		if at.After(from) {
+			from = at
+		}
+	}
+	return now.Sub(from)
 }
 
-// rate returns the answers per second counted from from to now (see
-// since for the times it can count from).
-func (t *paceTally) rate(from, now time.Time) float64 {
-	from = t.since(from, now)
-	lo, hi := from.UnixMilli()/100, now.UnixMilli()/100
-	n := 0
+// rate returns the answers per second counted from from (at most 15 s
+// ago, and not before the first) to now.
+func (t *paceTaken) rate(from, now time.Time) float64 {
+	if t.first.After(from) {
+		from = t.first
+	}
+	if earliest := now.Add(-15 * time.Second); earliest.After(from) {
+		from = earliest
+	}
+	lo, hi, n := from.UnixMilli()/100, now.UnixMilli()/100, 0
 	for i, s := range t.slot {
 		if s >= lo && s <= hi {
 			n += t.n[i]
 		}
 	}
 	return float64(n) / max(now.Sub(from), 100*time.Millisecond).Seconds()
-}
-
-// maxTime returns the later of a and b.
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
