@@ -26,6 +26,13 @@ const (
 	paceJudge    = 50
 	paceJudgeFor = 2 * time.Second
 	paceDeep     = 0.5
+	// paceMaxNoise is the most of the answers refused that can be learnt
+	// as noise: above, the rate is kept down (integrators sharing a limit
+	// see refusals that their own rate does not change).
+	paceMaxNoise = 0.3
+	// paceNoiseHalfLife is how fast the noise learnt is forgotten: a test
+	// confounded by another integrator must not weigh for ever.
+	paceNoiseHalfLife = 30 * time.Second
 	// paceCubic is the time the raises take back to the peak at 50
 	// requests per second (see cubicTime).
 	paceCubic = 3 * time.Second
@@ -181,6 +188,7 @@ func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) 
 func (l *paceLaw) decide(now time.Time, el time.Duration) {
 	r, waited := l.round, l.waited
 	l.round, l.roundAt, l.all, l.waited = paceCount{}, now, 0, false
+	l.noise *= math.Exp2(-el.Seconds() / paceNoiseHalfLife.Seconds())
 	if t := l.trial; t != nil && !r.rush() {
 		a := t.after
 		if a.n() < paceJudge && (a.n() == 0 || now.Sub(t.at) < paceJudgeFor) {
@@ -196,9 +204,12 @@ func (l *paceLaw) decide(now time.Time, el time.Duration) {
 			l.gen++
 			l.trial, l.since = &paceTrial{at: now, before: t.before, first: a, deep: true}, paceCount{}
 			return
-		default: // not even half the rate lowered it: noise
+		default: // not even half the rate lowered it
 			both := paceCount{ok: a.ok + t.first.ok, thr: a.thr + t.first.thr, other: a.other + t.first.other}
-			l.rate, l.noise, l.since = math.Inf(1), both.share(), paceCount{}
+			if both.share() > paceMaxNoise {
+				return // most refused: a limit others use up, kept to
+			}
+			l.rate, l.noise, l.since = math.Inf(1), both.share(), paceCount{} // noise
 			return
 		}
 	}
