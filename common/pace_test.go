@@ -109,20 +109,20 @@ func TestPaceLawRaiseKeepsReservedStarts(t *testing.T) {
 }
 
 // TestPaceLawRandomRefusalsAreNoise checks that a CRM throttling one
-// request in three whatever the rate is not paced: the cuts that test it
+// request in five whatever the rate is not paced: the cuts that test it
 // do not lower the share, so pacing stops and the share is learnt as
 // noise, after which the same share cuts no more.
 func TestPaceLawRandomRefusalsAreNoise(t *testing.T) {
 	l := newPaceLaw(0, simT0)
-	third := func(i int) bool { return i%3 == 0 }
-	at := feed(l, simT0, 30, 2500*time.Microsecond, third)
+	fifth := func(i int) bool { return i%5 == 0 }
+	at := feed(l, simT0, 30, 2500*time.Microsecond, fifth)
 	require.NotNil(t, l.trial, "the first throttles are tested")
 	require.False(t, math.IsInf(l.rate, 1))
-	at = feed(l, at, 400, 2500*time.Microsecond, third)
+	at = feed(l, at, 400, 2500*time.Microsecond, fifth)
 	assert.True(t, math.IsInf(l.rate, 1), "no limit: cutting did not lower the share")
-	assert.InDelta(t, 1.0/3, l.noise, 0.05)
+	assert.InDelta(t, 1.0/5, l.noise, 0.05)
 	gen := l.gen
-	feed(l, at, 2000, 2500*time.Microsecond, third)
+	feed(l, at, 2000, 2500*time.Microsecond, fifth)
 	assert.Equal(t, gen, l.gen, "the noise cuts no more")
 	assert.True(t, math.IsInf(l.rate, 1))
 }
