@@ -86,7 +86,7 @@ func matrix() []cell {
 	}{{20, 500, [2]int{8, 8}}, {100, 3_000, [2]int{8, 16}}, {500, 15_000, [2]int{8, 64}}} {
 		for i, lat := range []time.Duration{2 * time.Millisecond, 50 * time.Millisecond} {
 			burst := max(int(r.r/10), 1)
-			name := fmt.Sprintf("bucket %g/s burst %d, %s", r.r, burst, lat)
+			name := fmt.Sprintf("bucket %g/s burst %d, %d ms", r.r, burst, lat.Milliseconds())
 			if r.workers[i] != 8 {
 				name += ", WORKERS=" + strconv.Itoa(r.workers[i])
 			}

@@ -99,7 +99,7 @@ func TestPrintPacing(t *testing.T) {
 	require.Len(t, lines, 3)
 	assert.Equal(t, []string{"#", "CELL", "RATE/s", "REFERENCE", "RATIO", "REFUSED", "REQ/CUST", "SHARES", "%", "GOAL", "RESULT"}, strings.Fields(lines[0]))
 	assert.Equal(t, []string{"open,", "ADAPTIVE_RATE=false", "200.0", "-", "-", "0.0%", "1.50", "50/50", "-", "ref"}, strings.Fields(lines[1]))
-	assert.Equal(t, []string{"3", "open", "200.0", "off", "200/s", "1.00", "0.0%", "1.50", "50/50", ">=", "0.90", "off", "PASS"}, strings.Fields(lines[2]))
+	assert.Equal(t, []string{"3", "open", "200.0", "off", "200/s", "1.000", "0.0%", "1.50", "50/50", ">=", "0.90", "off", "PASS"}, strings.Fields(lines[2]))
 
 	out.Reset()
 	assert.False(t, printPacing(&out, []pacingRow{judge(c, slow, &ref)}))

@@ -40,7 +40,7 @@ func (g goal) String() string {
 
 // pacingRow is one line of the matrix's table.
 type pacingRow struct {
-	index       int // the cell's; 0 for none
+	index       int // the cell's
 	name        string
 	rate        float64   // the rate judged: customers accepted (or admitted requests) per second
 	ref         string    // the reference, e.g. "R 100/s" or "off 1234/s"; empty for a reference run
@@ -98,7 +98,7 @@ func measuredRow(c cell, m limited) pacingRow {
 // switched off.
 func refRow(c cell, m limited) pacingRow {
 	r := measuredRow(c, m)
-	r.index, r.name, r.result = 0, c.name+", ADAPTIVE_RATE=false", "ref"
+	r.name, r.result = c.name+", ADAPTIVE_RATE=false", "ref"
 	return r
 }
 
@@ -142,7 +142,7 @@ func judge(c cell, m limited, ref *limited) pacingRow {
 func (r pacingRow) log() string {
 	s := fmt.Sprintf("cell %d %s: %.1f/s", r.index, r.name, r.rate)
 	if r.ref != "" {
-		s += fmt.Sprintf(" (%.2f of %s)", r.ratio, r.ref)
+		s += fmt.Sprintf(" (%.3f of %s)", r.ratio, r.ref)
 	}
 	s += fmt.Sprintf(", %.1f%% refused, %.2f requests a customer %s %s", 100*r.refused, r.perCustomer, r.sharesText(), r.result)
 	if len(r.notes) > 0 {
@@ -170,12 +170,12 @@ func printPacing(w io.Writer, rows []pacingRow) bool {
 	fmt.Fprintln(tw, "#\tCELL\tRATE/s\tREFERENCE\tRATIO\tREFUSED\tREQ/CUST\tSHARES %\tGOAL\tRESULT")
 	all := true
 	for _, r := range rows {
-		index, ratio, goal := "", "-", r.goal
-		if r.index > 0 {
-			index = strconv.Itoa(r.index)
+		index, ratio, goal := strconv.Itoa(r.index), "-", r.goal
+		if r.result == "ref" {
+			index = ""
 		}
 		if r.ref != "" {
-			ratio = fmt.Sprintf("%.2f", r.ratio)
+			ratio = fmt.Sprintf("%.3f", r.ratio)
 		}
 		if goal == "" {
 			goal = "-"
