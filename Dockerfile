@@ -15,6 +15,7 @@ ENV CGO_ENABLED=0
 # rebuilds in seconds instead of a minute or two. cmd/demo's tests check
 # that this is the list goquiz imports.
 RUN go build -trimpath \
+    github.com/dunglas/httpsfv \
     github.com/kelseyhightower/envconfig \
     github.com/lib/pq \
     github.com/prometheus/client_golang/prometheus \

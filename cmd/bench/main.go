@@ -8,6 +8,8 @@
 //	go run ./cmd/bench -short     # 100,000 records, 1 run: a quick look
 //	go run ./cmd/bench -only delivery  # one part: ingest, delivery or ratelimit
 //	go run ./cmd/bench -scale     # 10,000,000 records next to 1,000,000 (about 20 minutes)
+//	go run ./cmd/bench -pacing    # the pacing matrix of docs/pacing-matrix.md (about 20 minutes)
+//	go run ./cmd/bench -pacing -cells 6-8,window  # some of its cells
 package main
 
 import (
@@ -29,6 +31,8 @@ type bench struct {
 	only           string // one part to run, or "" for all
 	limitN         int64  // customers of the rate-limit targets
 	scale          bool   // the ten-times-larger run instead of the usual one
+	pacing         bool   // the pacing matrix instead of the usual run
+	cells          string // the cells of the pacing matrix to run; "" for all
 	ingestTime     time.Duration
 	deliverTime    time.Duration
 }
@@ -43,6 +47,8 @@ func main() {
 	runs := flag.Int("runs", 3, "runs of each reference and product measurement, alternated")
 	only := flag.String("only", "", "run one part only: ingest, delivery or ratelimit (the end-to-end target needs ingest and delivery)")
 	scale := flag.Bool("scale", false, "run the large-table targets instead: 10 × n records next to n (about 20 minutes)")
+	pacing := flag.Bool("pacing", false, "run the pacing matrix instead (docs/pacing-matrix.md, about 20 minutes)")
+	cells := flag.String("cells", "", "with -pacing, the cells to run: numbers, ranges (3-7) or text of their names, comma-separated")
 	flag.Parse()
 	switch *only {
 	case "", "ingest", "delivery", "ratelimit":
@@ -50,7 +56,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench: -only %q: want ingest, delivery or ratelimit\n", *only)
 		os.Exit(2)
 	}
-	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only, limitN: 20_000, scale: *scale}
+	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only, limitN: 20_000, scale: *scale, pacing: *pacing, cells: *cells}
 	if *short {
 		b.n, b.runs, b.latencySeconds, b.limitN = 100_000, 1, 3, 5_000
 	}
@@ -68,14 +74,26 @@ func main() {
 
 func (b *bench) run(ctx context.Context) (bool, error) {
 	start := time.Now()
+	if b.pacing {
+		if _, err := selectCells(matrix(), b.cells); err != nil {
+			return false, err // before minutes of setting up
+		}
+	}
 	host, _ := os.Hostname()
-	b.logf("%d records, %d runs each, on %s (%d CPUs, %s)", b.n, b.runs, host, runtime.NumCPU(), runtime.Version())
+	if b.pacing {
+		b.logf("pacing matrix on %s (%d CPUs, %s)", host, runtime.NumCPU(), runtime.Version())
+	} else {
+		b.logf("%d records, %d runs each, on %s (%d CPUs, %s)", b.n, b.runs, host, runtime.NumCPU(), runtime.Version())
+	}
 	var err error
 	b.env, err = newEnv(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer b.env.close()
+	if b.pacing {
+		return b.pacingMatrix(ctx, b.cells)
+	}
 	var rows []row
 	type part struct {
 		name string

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/http"
 	"os/exec"
-	"sync/atomic"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -20,52 +20,50 @@ const (
 	limitLatency = 2 * time.Millisecond
 )
 
-// limitedCRM is a rate-limited mock CRM on a loopback port that notes when
-// the first request came and the last customer was accepted.
-type limitedCRM struct {
-	crm
-	first, lastAccept atomic.Int64 // unix nanoseconds
+// crmRun is one delivery of n preloaded records by integrators
+// integrators to an in-process mock CRM configured by crm.
+type crmRun struct {
+	n           int64
+	integrators int
+	workers     int // WORKERS of each integrator
+	crm         mockcrm.Config
+	env         []string      // added to each integrator's environment
+	timeout     time.Duration // the run stops incomplete after this; 0: none
 }
 
-func startLimitedCRM() (*limitedCRM, error) {
-	c := &limitedCRM{crm: crm{srv: mockcrm.New(mockcrm.Config{RateLimitRPS: limitRPS, RateLimitBurst: limitBurst, Latency: limitLatency})}}
-	return c, c.serve(c)
-}
-
-// ServeHTTP passes the request to the mock and notes the times.
-func (c *limitedCRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c.first.CompareAndSwap(0, time.Now().UnixNano())
-	sw := &codeWriter{ResponseWriter: w, code: http.StatusOK}
-	c.srv.ServeHTTP(sw, r)
-	if sw.code == http.StatusOK {
-		c.lastAccept.Store(time.Now().UnixNano())
-	}
-}
-
-// codeWriter remembers the status written.
-type codeWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *codeWriter) WriteHeader(code int) { w.code = code; w.ResponseWriter.WriteHeader(code) }
-
-// limited is what one rate-limited run measured.
+// limited is what one run measured.
 type limited struct {
-	rate    float64 // customers accepted per second, first request to last acceptance
-	refused float64 // share of all requests refused by the rate limit
-	st      mockcrm.Stats
+	rate     float64 // customers accepted per second, first request to last acceptance
+	refused  float64 // share of all requests refused by the rate limits
+	span     time.Duration
+	accepted int64   // customers accepted (n when complete)
+	complete bool    // every record accepted and marked sent before the timeout
+	shares   []int64 // answers 200 by integrator
+	early    int64   // requests sent before the Retry-After of their last 429 or 503
+	st       mockcrm.Stats
 }
 
 // deliverLimited delivers n preloaded records through integrators
 // integrators (WORKERS=8, the defaults otherwise, env added) to the
-// rate-limited CRM.
+// rate-limited CRM of the rate-limit targets.
 func (b *bench) deliverLimited(ctx context.Context, n int64, integrators int, env ...string) (limited, error) {
-	dsn, err := b.preload(ctx, n)
+	return b.deliverTo(ctx, crmRun{
+		n: n, integrators: integrators, workers: 8, env: env,
+		crm: mockcrm.Config{RateLimitRPS: limitRPS, RateLimitBurst: limitBurst, Latency: limitLatency},
+	})
+}
+
+// deliverTo runs r: each integrator POSTs to a path of its own, so that
+// the CRM tells their shares apart. A run that reaches its timeout is
+// measured on what was accepted by then, and is not complete. Every
+// customer must be accepted once (Stats.Accepted counts new keys,
+// AcceptedCount distinct ids: a key changed between attempts would show).
+func (b *bench) deliverTo(ctx context.Context, r crmRun) (limited, error) {
+	dsn, err := b.preload(ctx, r.n)
 	if err != nil {
 		return limited{}, err
 	}
-	crm, err := startLimitedCRM()
+	crm, err := startTimedCRM(r.crm, r.integrators)
 	if err != nil {
 		return limited{}, err
 	}
@@ -74,20 +72,32 @@ func (b *bench) deliverLimited(ctx context.Context, n int64, integrators int, en
 	defer func() {
 		for _, p := range ps {
 			_ = p.Process.Kill()
+			_ = p.Wait()
 		}
 	}()
-	for range integrators {
-		p, err := b.startIntegrator(dsn, crm.URL, 8, env...)
+	for i := range r.integrators {
+		p, err := b.startIntegrator(dsn, crm.URL+"/"+strconv.Itoa(i), r.workers, r.env...)
 		if err != nil {
 			return limited{}, err
 		}
 		ps = append(ps, p)
 	}
-	if _, err := waitAccepted(ctx, crm.srv, n); err != nil {
-		return limited{}, err
+	waitCtx, cancel := ctx, context.CancelFunc(func() {})
+	if r.timeout > 0 {
+		waitCtx, cancel = context.WithTimeout(ctx, r.timeout)
 	}
-	if err := waitAllSent(ctx, dsn); err != nil {
-		return limited{}, err
+	defer cancel()
+	complete := true
+	if _, err := waitAccepted(waitCtx, crm.srv, r.n); err != nil {
+		if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return limited{}, err
+		}
+		complete = false
+	}
+	if complete {
+		if err := waitAllSent(ctx, dsn); err != nil {
+			return limited{}, err
+		}
 	}
 	for _, p := range ps {
 		_ = p.Process.Signal(syscall.SIGTERM)
@@ -95,11 +105,18 @@ func (b *bench) deliverLimited(ctx context.Context, n int64, integrators int, en
 	}
 	ps = nil
 	st := crm.srv.Stats()
-	if st.Duplicates != 0 || st.Accepted != n {
-		return limited{}, fmt.Errorf("the CRM accepted %d of %d customers, %d duplicates", st.Accepted, n, st.Duplicates)
+	if ids := crm.srv.AcceptedCount(); st.Accepted != ids || (complete && st.Accepted != r.n) {
+		return limited{}, fmt.Errorf("the CRM accepted %d keys for %d customers of %d", st.Accepted, ids, r.n)
 	}
 	span := time.Duration(crm.lastAccept.Load() - crm.first.Load())
-	return limited{rate: float64(n) / span.Seconds(), refused: float64(st.Throttled) / float64(st.Requests), st: st}, nil
+	m := limited{span: span, accepted: st.Accepted, complete: complete, shares: crm.oks(), early: crm.early.Load(), st: st}
+	if span > 0 {
+		m.rate = float64(st.Accepted) / span.Seconds()
+	}
+	if st.Requests > 0 {
+		m.refused = float64(st.Throttled) / float64(st.Requests)
+	}
+	return m, nil
 }
 
 // rateLimit measures the rate-limit targets: the customers accepted per
@@ -123,6 +140,9 @@ func (b *bench) rateLimit(ctx context.Context) ([]row, error) {
 		m, err := b.deliverLimited(ctx, n, r.integrators, r.env...)
 		if err != nil {
 			return nil, err
+		}
+		if m.st.Duplicates != 0 {
+			return nil, fmt.Errorf("the CRM saw %d duplicates", m.st.Duplicates)
 		}
 		ratio := m.rate / limitRPS
 		b.logf("rate limit%s: %.0f/s accepted, %.1f%% of %d requests refused", r.name, m.rate, 100*m.refused, m.st.Requests)

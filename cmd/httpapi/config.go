@@ -20,7 +20,9 @@ type config struct {
 	RateLimitRate  float64       `envconfig:"RATE_LIMIT_RATE" default:"0" desc:"probability 0..1 of answering a valid request 429 at random"`
 	RateLimitRPS   float64       `envconfig:"RATE_LIMIT_RPS" default:"0" desc:"a real rate limit: requests per second allowed (a token bucket), beyond which 429 with Retry-After: 1; 0: none"`
 	RateLimitBurst int           `envconfig:"RATE_LIMIT_BURST" default:"0" desc:"requests the rate limit lets through at once; 0: a tenth of RATE_LIMIT_RPS, at least 1"`
-	RetryAfter     time.Duration `envconfig:"RETRY_AFTER" default:"1s" desc:"Retry-After of the random 429 answers, rounded up to seconds"`
+	WindowLength   time.Duration `envconfig:"RATE_LIMIT_WINDOW" default:"0s" desc:"a fixed window limit: length of each window, counted from start, in which RATE_LIMIT_WINDOW_MAX requests are allowed; beyond, 429 with no Retry-After and no budget header; 0: none"`
+	WindowMax      int           `envconfig:"RATE_LIMIT_WINDOW_MAX" default:"0" desc:"requests allowed in each RATE_LIMIT_WINDOW; needs RATE_LIMIT_WINDOW, and the other way round"`
+	RetryAfter     time.Duration `envconfig:"RETRY_AFTER" default:"1s" desc:"Retry-After of the random 429 answers, rounded up to seconds; 0: none sent"`
 	Latency        time.Duration `envconfig:"LATENCY" default:"0s" desc:"fixed delay of every valid request"`
 	LatencyJitter  time.Duration `envconfig:"LATENCY_JITTER" default:"0s" desc:"random extra delay, 0 to this, of every valid request"`
 	HangRate       float64       `envconfig:"HANG_RATE" default:"0" desc:"probability 0..1 of a valid request hanging for HANG_FOR, then 500"`
@@ -54,7 +56,7 @@ func (c config) Validate() error {
 	}{
 		{"RETRY_AFTER", c.RetryAfter}, {"LATENCY", c.Latency}, {"LATENCY_JITTER", c.LatencyJitter},
 		{"HANG_FOR", c.HangFor}, {"OUTAGE_EVERY", c.OutageEvery}, {"OUTAGE_FOR", c.OutageFor},
-		{"LOG_INTERVAL", c.LogInterval},
+		{"LOG_INTERVAL", c.LogInterval}, {"RATE_LIMIT_WINDOW", c.WindowLength},
 	} {
 		if d.v < 0 {
 			return fmt.Errorf("%s: %v is negative", d.name, d.v)
@@ -69,6 +71,12 @@ func (c config) Validate() error {
 	if c.RateLimitBurst < 0 {
 		return fmt.Errorf("RATE_LIMIT_BURST: %d is negative (0: a tenth of RATE_LIMIT_RPS)", c.RateLimitBurst)
 	}
+	if c.WindowMax < 0 {
+		return fmt.Errorf("RATE_LIMIT_WINDOW_MAX: %d is negative", c.WindowMax)
+	}
+	if (c.WindowLength > 0) != (c.WindowMax > 0) {
+		return fmt.Errorf("RATE_LIMIT_WINDOW (%v) and RATE_LIMIT_WINDOW_MAX (%d): a fixed window limit needs both, or neither", c.WindowLength, c.WindowMax)
+	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			return fmt.Errorf("METRICS_LISTEN: %q is not host:port (such as :9091)", c.MetricsListen)
@@ -80,20 +88,23 @@ func (c config) Validate() error {
 // mock returns the mock CRM's configuration.
 func (c config) mock() mockcrm.Config {
 	return mockcrm.Config{
-		Token:          c.Token,
-		MaxBodyBytes:   c.MaxBodyBytes,
-		FailRate:       c.FailRate,
-		RateLimitRate:  c.RateLimitRate,
-		RateLimitRPS:   c.RateLimitRPS,
-		RateLimitBurst: c.RateLimitBurst,
-		RetryAfter:     c.RetryAfter,
-		Latency:        c.Latency,
-		LatencyJitter:  c.LatencyJitter,
-		HangRate:       c.HangRate,
-		HangFor:        c.HangFor,
-		OutageEvery:    c.OutageEvery,
-		OutageFor:      c.OutageFor,
-		Seed:           c.Seed,
+		Token:              c.Token,
+		MaxBodyBytes:       c.MaxBodyBytes,
+		FailRate:           c.FailRate,
+		RateLimitRate:      c.RateLimitRate,
+		RateLimitRPS:       c.RateLimitRPS,
+		RateLimitBurst:     c.RateLimitBurst,
+		RateLimitWindow:    c.WindowLength,
+		RateLimitWindowMax: c.WindowMax,
+		RetryAfter:         c.RetryAfter,
+		OmitRetryAfter:     c.RetryAfter == 0,
+		Latency:            c.Latency,
+		LatencyJitter:      c.LatencyJitter,
+		HangRate:           c.HangRate,
+		HangFor:            c.HangFor,
+		OutageEvery:        c.OutageEvery,
+		OutageFor:          c.OutageFor,
+		Seed:               c.Seed,
 	}
 }
 
@@ -110,6 +121,8 @@ func (c config) logValue() []slog.Attr {
 		slog.Float64("rate_limit_rate", c.RateLimitRate),
 		slog.Float64("rate_limit_rps", c.RateLimitRPS),
 		slog.Int("rate_limit_burst", c.RateLimitBurst),
+		slog.Duration("rate_limit_window", c.WindowLength),
+		slog.Int("rate_limit_window_max", c.WindowMax),
 		slog.Duration("retry_after", c.RetryAfter),
 		slog.Duration("latency", c.Latency),
 		slog.Duration("latency_jitter", c.LatencyJitter),

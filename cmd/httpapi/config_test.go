@@ -42,6 +42,12 @@ func TestConfigValidate(t *testing.T) {
 		{name: "infinite rate limit", modify: func(c *config) { c.RateLimitRPS = math.Inf(1) }, wantErr: "RATE_LIMIT_RPS: +Inf"},
 		{name: "NaN rate limit", modify: func(c *config) { c.RateLimitRPS = math.NaN() }, wantErr: "RATE_LIMIT_RPS: NaN"},
 		{name: "negative burst", modify: func(c *config) { c.RateLimitBurst = -1 }, wantErr: "RATE_LIMIT_BURST: -1 is negative"},
+		{name: "fixed window", modify: func(c *config) { c.WindowLength, c.WindowMax = 10*time.Second, 150 }},
+		{name: "window without max", modify: func(c *config) { c.WindowLength = time.Second }, wantErr: "needs both, or neither"},
+		{name: "max without window", modify: func(c *config) { c.WindowMax = 3 }, wantErr: "needs both, or neither"},
+		{name: "negative window", modify: func(c *config) { c.WindowLength, c.WindowMax = -time.Second, 3 }, wantErr: "RATE_LIMIT_WINDOW: -1s is negative"},
+		{name: "negative window max", modify: func(c *config) { c.WindowLength, c.WindowMax = time.Second, -3 }, wantErr: "RATE_LIMIT_WINDOW_MAX: -3 is negative"},
+		{name: "no Retry-After", modify: func(c *config) { c.RetryAfter = 0 }},
 		{name: "empty listen", modify: func(c *config) { c.Listen = "" }, wantErr: "API_LISTEN"},
 		{name: "metrics address", modify: func(c *config) { c.MetricsListen = "127.0.0.1:9091" }},
 		{name: "metrics address without port", modify: func(c *config) { c.MetricsListen = "9091" }, wantErr: `METRICS_LISTEN: "9091" is not host:port`},
@@ -76,6 +82,7 @@ func TestLoadConfig(t *testing.T) {
 				"RETRY_AFTER": "2s", "LATENCY": "5ms", "LATENCY_JITTER": "3ms", "HANG_RATE": "0.01", "HANG_FOR": "1m",
 				"OUTAGE_EVERY": "60s", "OUTAGE_FOR": "10s", "MAX_BODY_BYTES": "1024", "SEED": "7", "LOG_INTERVAL": "1s",
 				"METRICS_LISTEN": ":9091", "LOG_FORMAT": "json", "RATE_LIMIT_RPS": "2.5", "RATE_LIMIT_BURST": "4",
+				"RATE_LIMIT_WINDOW": "10s", "RATE_LIMIT_WINDOW_MAX": "150",
 			},
 			want: func(c *config) {
 				*c = config{
@@ -84,6 +91,7 @@ func TestLoadConfig(t *testing.T) {
 					HangRate: 0.01, HangFor: time.Minute, OutageEvery: time.Minute, OutageFor: 10 * time.Second,
 					MaxBodyBytes: 1024, Seed: 7, LogInterval: time.Second, MetricsListen: ":9091",
 					Logging: cli.Logging{LogFormat: "json"}, RateLimitRPS: 2.5, RateLimitBurst: 4,
+					WindowLength: 10 * time.Second, WindowMax: 150,
 				}
 			},
 		},
@@ -109,6 +117,33 @@ func TestLoadConfig(t *testing.T) {
 			want := validConfig()
 			tt.want(&want)
 			assert.Equal(t, want, got)
+		})
+	}
+}
+
+// TestConfigMock checks how the variables the matrix added reach the mock
+// CRM: RETRY_AFTER=0 sends no Retry-After, and the window passes as is.
+func TestConfigMock(t *testing.T) {
+	tests := []struct {
+		name      string
+		modify    func(*config)
+		wantRetry time.Duration
+		wantOmit  bool
+	}{
+		{name: "default Retry-After", modify: func(*config) {}, wantRetry: time.Second},
+		{name: "RETRY_AFTER=3s", modify: func(c *config) { c.RetryAfter = 3 * time.Second }, wantRetry: 3 * time.Second},
+		{name: "RETRY_AFTER=0: none", modify: func(c *config) { c.RetryAfter = 0 }, wantOmit: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			c.WindowLength, c.WindowMax = 10*time.Second, 150
+			tt.modify(&c)
+			m := c.mock()
+			assert.Equal(t, tt.wantRetry, m.RetryAfter)
+			assert.Equal(t, tt.wantOmit, m.OmitRetryAfter)
+			assert.Equal(t, 10*time.Second, m.RateLimitWindow)
+			assert.Equal(t, 150, m.RateLimitWindowMax)
 		})
 	}
 }

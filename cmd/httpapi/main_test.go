@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 // envNames are the variables the command reads, kept out of the test's
 // own environment when running it.
 var envNames = []string{
-	"API_LISTEN", "API_TOKEN", "FAIL_RATE", "RATE_LIMIT_RATE", "RATE_LIMIT_RPS", "RATE_LIMIT_BURST", "RETRY_AFTER", "LATENCY",
+	"API_LISTEN", "API_TOKEN", "FAIL_RATE", "RATE_LIMIT_RATE", "RATE_LIMIT_RPS", "RATE_LIMIT_BURST", "RATE_LIMIT_WINDOW", "RATE_LIMIT_WINDOW_MAX", "RETRY_AFTER", "LATENCY",
 	"LATENCY_JITTER", "HANG_RATE", "HANG_FOR", "OUTAGE_EVERY", "OUTAGE_FOR",
 	"MAX_BODY_BYTES", "SEED", "LOG_INTERVAL", "METRICS_LISTEN", "LOG_FORMAT",
 }

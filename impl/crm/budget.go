@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dunglas/httpsfv"
+
 	"goquiz/common"
 )
 
@@ -61,15 +63,15 @@ const maxReset = 9e9
 //     requests left, and a reset in seconds (decimals allowed), or as a
 //     Unix time when it is 10⁹ or more (see epochReset).
 //
+// The structured fields (RFC 9651) are parsed by github.com/dunglas/httpsfv.
 // Malformed fields are ignored, as the drafts require: the next form is
 // then tried.
 func parseBudget(h http.Header, now time.Time) common.Budget {
 	if v := h[hdrRateLimit]; len(v) > 0 {
-		field := strings.Join(v, ",")
-		if b, ok := fromServiceLimits(field, strings.Join(h[hdrRateLimitPolicy], ",")); ok {
+		if b, ok := fromServiceLimits(v, h[hdrRateLimitPolicy]); ok {
 			return b
 		}
-		if b, ok := fromDraft7(field); ok {
+		if b, ok := fromDraft7(v); ok {
 			return b
 		}
 	}
@@ -87,8 +89,8 @@ func parseBudget(h http.Header, now time.Time) common.Budget {
 
 // fromServiceLimits reads a RateLimit List of service limits, with the
 // windows of a RateLimit-Policy List.
-func fromServiceLimits(field, policyField string) (common.Budget, bool) {
-	limits, err := parseSFList(field)
+func fromServiceLimits(field, policyField []string) (common.Budget, bool) {
+	limits, err := httpsfv.UnmarshalList(field)
 	if err != nil {
 		return common.Budget{}, false
 	}
@@ -97,20 +99,21 @@ func fromServiceLimits(field, policyField string) (common.Budget, bool) {
 	bestRate := math.Inf(1)
 	found := false
 	for _, m := range limits {
-		name, ok := policyName(m)
+		item, name, ok := policyItem(m)
 		if !ok {
 			return common.Budget{}, false
 		}
-		r, ok := m.param("r")
-		if !ok || r.kind != sfInteger || r.num < 0 {
+		r, ok := intParam(item.Params, "r")
+		if !ok || r < 0 {
 			return common.Budget{}, false
 		}
 		window := int64(-1)
-		if t, ok := m.param("t"); ok {
-			if t.kind != sfInteger || t.num < 0 {
+		if _, has := item.Params.Get("t"); has {
+			t, ok := intParam(item.Params, "t")
+			if !ok || t < 0 {
 				return common.Budget{}, false
 			}
-			window = t.num
+			window = t
 		} else if w, ok := windows[name]; ok {
 			window = w
 		}
@@ -119,10 +122,10 @@ func fromServiceLimits(field, policyField string) (common.Budget, bool) {
 		}
 		rate := math.Inf(1)
 		if window > 0 {
-			rate = float64(r.num) / float64(window)
+			rate = float64(r) / float64(window)
 		}
 		if !found || rate < bestRate {
-			best = budget(r.num, time.Duration(window)*time.Second)
+			best = budget(r, time.Duration(window)*time.Second)
 			bestRate, found = rate, true
 		}
 	}
@@ -131,64 +134,85 @@ func fromServiceLimits(field, policyField string) (common.Budget, bool) {
 
 // policyWindows returns the window w of each quota policy of a
 // RateLimit-Policy List by name; none when the field is malformed.
-func policyWindows(field string) map[string]int64 {
-	if field == "" {
+func policyWindows(field []string) map[string]int64 {
+	if len(field) == 0 {
 		return nil
 	}
-	policies, err := parseSFList(field)
+	policies, err := httpsfv.UnmarshalList(field)
 	if err != nil {
 		return nil
 	}
 	windows := make(map[string]int64, len(policies))
 	for _, m := range policies {
-		name, ok := policyName(m)
+		item, name, ok := policyItem(m)
 		if !ok {
 			return nil
 		}
-		q, ok := m.param("q")
-		if !ok || q.kind != sfInteger || q.num < 0 {
+		if q, ok := intParam(item.Params, "q"); !ok || q < 0 {
 			return nil
 		}
-		if w, ok := m.param("w"); ok {
-			if w.kind != sfInteger || w.num <= 0 {
+		if _, has := item.Params.Get("w"); has {
+			w, ok := intParam(item.Params, "w")
+			if !ok || w <= 0 {
 				return nil
 			}
-			windows[name] = w.num
+			windows[name] = w
 		}
 	}
 	return windows
 }
 
-// policyName returns the policy a list member names: a String, as the
-// draft says, or a Token, which some servers send.
-func policyName(m sfMember) (string, bool) {
-	if m.val.kind == sfString || m.val.kind == sfToken {
-		return m.val.text, true
+// policyItem returns a list member as an Item with the policy it names:
+// a String, as the draft says, or a Token, which some servers send.
+func policyItem(m httpsfv.Member) (httpsfv.Item, string, bool) {
+	item, ok := m.(httpsfv.Item)
+	if !ok {
+		return httpsfv.Item{}, "", false // an inner list
 	}
-	return "", false
+	switch v := item.Value.(type) {
+	case string:
+		return item, v, true
+	case httpsfv.Token:
+		return item, string(v), true
+	}
+	return httpsfv.Item{}, "", false
+}
+
+// intParam returns the parameter named key when it is an Integer. The
+// library keeps the last of repeated keys, as RFC 9651 says.
+func intParam(p *httpsfv.Params, key string) (int64, bool) {
+	v, ok := p.Get(key)
+	if !ok {
+		return 0, false
+	}
+	n, ok := v.(int64)
+	return n, ok
 }
 
 // fromDraft7 reads a RateLimit Dictionary: remaining and reset are needed.
-func fromDraft7(field string) (common.Budget, bool) {
-	members, err := parseSFDictionary(field)
+func fromDraft7(field []string) (common.Budget, bool) {
+	dict, err := httpsfv.UnmarshalDictionary(field)
 	if err != nil {
 		return common.Budget{}, false
 	}
-	remaining, reset := int64(-1), int64(-1)
-	for _, m := range members {
-		switch m.key {
-		case "limit", "remaining", "reset":
-			if m.val.kind != sfInteger || m.val.num < 0 {
-				return common.Budget{}, false
-			}
+	var got [3]int64 // limit, remaining, reset
+	for i, key := range [...]string{"limit", "remaining", "reset"} {
+		got[i] = -1
+		m, ok := dict.Get(key)
+		if !ok {
+			continue
 		}
-		switch m.key {
-		case "remaining":
-			remaining = m.val.num
-		case "reset":
-			reset = m.val.num
+		item, ok := m.(httpsfv.Item)
+		if !ok {
+			return common.Budget{}, false
 		}
+		n, ok := item.Value.(int64)
+		if !ok || n < 0 {
+			return common.Budget{}, false
+		}
+		got[i] = n
 	}
+	remaining, reset := got[1], got[2]
 	if remaining < 0 || reset < 0 {
 		return common.Budget{}, false
 	}

@@ -153,6 +153,7 @@ func TestMockCRMThrottled(t *testing.T) {
 	got := promtest.Scrape(t, srv.URL+"/metrics")
 	assert.Equal(t, 1.0, got["goquiz_mockcrm_accepted_total"])
 	assert.Equal(t, 2.0, got["goquiz_mockcrm_throttled_total"])
+	assert.Equal(t, 1.0, got["goquiz_mockcrm_admitted_total"])
 	assert.Equal(t, 0.0, got[`goquiz_mockcrm_faults_total{kind="rate_limited"}`])
 }
 

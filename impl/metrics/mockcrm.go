@@ -11,7 +11,7 @@ import (
 type mockCRMCollector struct {
 	stats func() mockcrm.Stats
 
-	requests, accepted, duplicates, badRequests, unauthorized, throttled, faults *prometheus.Desc
+	requests, accepted, duplicates, badRequests, unauthorized, throttled, admitted, faults *prometheus.Desc
 }
 
 // NewMockCRM returns a collector of the counters stats returns, as from
@@ -27,14 +27,15 @@ func NewMockCRM(stats func() mockcrm.Stats) prometheus.Collector {
 		duplicates:   desc("duplicates_total", "Requests answered 200 with an idempotency key accepted before."),
 		badRequests:  desc("bad_requests_total", "Requests refused for their method, size or body (405, 413, 400)."),
 		unauthorized: desc("unauthorized_total", "Requests refused for a missing or wrong token (401)."),
-		throttled:    desc("throttled_total", "Requests refused 429 by the rate limit (RATE_LIMIT_RPS), apart from the random 429s counted as faults."),
+		throttled:    desc("throttled_total", "Requests refused 429 by the rate limits (RATE_LIMIT_RPS, RATE_LIMIT_WINDOW), apart from the random 429s counted as faults."),
+		admitted:     desc("admitted_total", "Authorized requests the rate limits let through, whatever followed."),
 		faults:       desc("faults_total", "Valid requests answered with an injected fault, by kind: fail (500), rate_limited (429), hang, outage (503).", "kind"),
 	}
 }
 
 // Describe sends the descriptors of the mock CRM's metrics.
 func (c *mockCRMCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.requests, c.accepted, c.duplicates, c.badRequests, c.unauthorized, c.throttled, c.faults} {
+	for _, d := range []*prometheus.Desc{c.requests, c.accepted, c.duplicates, c.badRequests, c.unauthorized, c.throttled, c.admitted, c.faults} {
 		ch <- d
 	}
 }
@@ -51,6 +52,7 @@ func (c *mockCRMCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.badRequests, st.BadRequests)
 	counter(c.unauthorized, st.Unauthorized)
 	counter(c.throttled, st.Throttled)
+	counter(c.admitted, st.Admitted)
 	counter(c.faults, st.Faults.Fail, "fail")
 	counter(c.faults, st.Faults.RateLimited, "rate_limited")
 	counter(c.faults, st.Faults.Hang, "hang")

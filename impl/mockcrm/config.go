@@ -34,7 +34,8 @@ type Config struct {
 	// 500.
 	FailRate float64
 	// RateLimitRate is the probability, 0 to 1, of answering a valid
-	// request 429 with a Retry-After of RetryAfter.
+	// request 429 with a Retry-After of RetryAfter, or without
+	// Retry-After when OmitRetryAfter is set.
 	RateLimitRate float64
 	// RateLimitRPS, when positive, is a real rate limit: a token bucket
 	// filling at this many requests per second, holding RateLimitBurst;
@@ -45,9 +46,19 @@ type Config struct {
 	// RateLimitBurst is the bucket's size. Zero means a tenth of
 	// RateLimitRPS, at least 1.
 	RateLimitBurst int
-	// RetryAfter is the wait asked of rate-limited clients, sent in whole
-	// seconds rounded up. Zero means DefaultRetryAfter.
+	// RateLimitWindow and RateLimitWindowMax, both positive, are a fixed
+	// window limit: at most RateLimitWindowMax authorized requests in each
+	// RateLimitWindow, the windows counted from New. A request beyond is
+	// answered 429 with no Retry-After and no budget header (counted as
+	// throttled, like the bucket's refusals). With a token bucket as
+	// well, a request must pass both, the bucket first.
+	RateLimitWindow    time.Duration
+	RateLimitWindowMax int
+	// RetryAfter is the wait asked with the random 429s (RateLimitRate),
+	// sent in whole seconds rounded up. Zero means DefaultRetryAfter.
 	RetryAfter time.Duration
+	// OmitRetryAfter sends the random 429s without Retry-After.
+	OmitRetryAfter bool
 	// Latency delays every valid request.
 	Latency time.Duration
 	// LatencyJitter adds a random delay from 0 to LatencyJitter to
@@ -97,6 +108,7 @@ func (c Config) Validate() error {
 		{"hang for", c.HangFor},
 		{"outage every", c.OutageEvery},
 		{"outage for", c.OutageFor},
+		{"rate limit window", c.RateLimitWindow},
 	}
 	for _, d := range durations {
 		if d.v < 0 {
@@ -111,6 +123,12 @@ func (c Config) Validate() error {
 	}
 	if c.RateLimitBurst < 0 {
 		return errors.New("mockcrm: rate limit burst is negative")
+	}
+	if c.RateLimitWindowMax < 0 {
+		return errors.New("mockcrm: rate limit window max is negative")
+	}
+	if (c.RateLimitWindow > 0) != (c.RateLimitWindowMax > 0) {
+		return fmt.Errorf("mockcrm: a fixed window limit needs both a window (%v) and a maximum (%d)", c.RateLimitWindow, c.RateLimitWindowMax)
 	}
 	return nil
 }

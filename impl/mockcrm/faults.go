@@ -80,7 +80,9 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "hung", http.StatusInternalServerError)
 	case s.rng.chance(s.cfg.RateLimitRate):
 		s.counts.rateLimited.Add(1)
-		w.Header().Set("Retry-After", s.retryAfter)
+		if !s.cfg.OmitRetryAfter {
+			w.Header().Set("Retry-After", s.retryAfter)
+		}
 		http.Error(w, "rate limited", http.StatusTooManyRequests)
 	case s.rng.chance(s.cfg.FailRate):
 		s.counts.fail.Add(1)

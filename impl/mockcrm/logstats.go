@@ -39,6 +39,7 @@ func (s *Server) LogStats(ctx context.Context, logger *slog.Logger, interval tim
 			slog.Int64("bad_requests", cur.BadRequests),
 			slog.Int64("unauthorized", cur.Unauthorized),
 			slog.Int64("throttled", cur.Throttled),
+			slog.Int64("admitted", cur.Admitted),
 			slog.Int64("fail", cur.Faults.Fail),
 			slog.Int64("rate_limited", cur.Faults.RateLimited),
 			slog.Int64("hang", cur.Faults.Hang),

@@ -47,6 +47,7 @@ func TestServeRateLimit(t *testing.T) {
 	got := s.Stats()
 	assert.Equal(t, ok, got.Accepted)
 	assert.Equal(t, refused, got.Throttled)
+	assert.Equal(t, ok, got.Admitted)
 	assert.Equal(t, FaultStats{}, got.Faults, "the rate limit's refusals are not the random 429s")
 	assert.Equal(t, int64(len(steps)), got.Requests)
 }
@@ -61,6 +62,7 @@ func TestServeRateLimitCountsEveryRequest(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, do(t, s, request{body: "{}", header: auth}).Code)
 	assert.Equal(t, http.StatusTooManyRequests, do(t, s, request{body: customerJSON(1), keyID: 1, header: auth}).Code)
 	assert.Equal(t, int64(1), s.Stats().Throttled)
+	assert.Equal(t, int64(1), s.Stats().Admitted, "the bad request passed the limit; the unauthorized one did not reach it")
 }
 
 func TestRateLimitConfig(t *testing.T) {

@@ -28,6 +28,7 @@ type Server struct {
 	retryAfter string
 	rng        *lockedRand
 	bucket     *rate.Limiter // RateLimitRPS; nil when unlimited
+	window     *fixedWindow  // RateLimitWindow; nil when unlimited
 
 	keys   *keySet
 	ids    *idSet
@@ -39,13 +40,15 @@ type Server struct {
 // schedule starts now.
 func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
+	start := time.Now()
 	s := &Server{
 		cfg:        cfg,
-		start:      time.Now(),
+		start:      start,
 		now:        time.Now,
 		retryAfter: retryAfterSeconds(cfg.RetryAfter),
 		rng:        newLockedRand(cfg.Seed),
 		bucket:     newBucket(cfg.RateLimitRPS, cfg.RateLimitBurst),
+		window:     newFixedWindow(cfg.RateLimitWindow, cfg.RateLimitWindowMax, start),
 		keys:       newKeySet(),
 		ids:        newIDSet(),
 	}
@@ -72,9 +75,11 @@ func (s *Server) serveCustomer(w http.ResponseWriter, r *http.Request) {
 		s.unauthorized(w)
 		return
 	}
-	if s.throttle(w, s.now()) {
+	now := s.now()
+	if s.throttle(w, now) || s.windowFull(w, now) {
 		return
 	}
+	s.counts.admitted.Add(1)
 	if r.Method != http.MethodPost {
 		s.counts.badRequests.Add(1)
 		w.Header().Set("Allow", http.MethodPost)

@@ -212,7 +212,7 @@ func TestServeStats(t *testing.T) {
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &raw))
 	assert.ElementsMatch(t,
-		[]string{"requests", "accepted", "duplicates", "bad_requests", "unauthorized", "throttled", "faults", "uptime_seconds"},
+		[]string{"requests", "accepted", "duplicates", "bad_requests", "unauthorized", "throttled", "admitted", "faults", "uptime_seconds"},
 		keys(raw))
 	assert.ElementsMatch(t, []string{"fail", "rate_limited", "hang", "outage"}, keys(raw["faults"].(map[string]any)))
 
@@ -220,7 +220,7 @@ func TestServeStats(t *testing.T) {
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
 	assert.Greater(t, got.UptimeSeconds, 0.0)
 	got.UptimeSeconds = 0
-	assert.Equal(t, Stats{Requests: 4, Accepted: 1, Duplicates: 1, BadRequests: 2}, got)
+	assert.Equal(t, Stats{Requests: 4, Accepted: 1, Duplicates: 1, BadRequests: 2, Admitted: 4}, got)
 }
 
 // keys returns the keys of m.
@@ -243,6 +243,7 @@ func TestServeFaults(t *testing.T) {
 	}{
 		{name: "fail", cfg: Config{FailRate: 1}, want: 500, wantFaults: FaultStats{Fail: 1}},
 		{name: "rate limit default retry", cfg: Config{RateLimitRate: 1}, want: 429, wantRetryAfter: "1", wantFaults: FaultStats{RateLimited: 1}},
+		{name: "rate limit without Retry-After", cfg: Config{RateLimitRate: 1, RetryAfter: 5 * time.Second, OmitRetryAfter: true}, want: 429, wantFaults: FaultStats{RateLimited: 1}},
 		{name: "rate limit rounds retry up", cfg: Config{RateLimitRate: 1, RetryAfter: 2500 * time.Millisecond}, want: 429, wantRetryAfter: "3", wantFaults: FaultStats{RateLimited: 1}},
 		{name: "hang", cfg: Config{HangRate: 1, HangFor: 50 * time.Millisecond}, want: 500, minElapsed: 50 * time.Millisecond, wantFaults: FaultStats{Hang: 1}},
 		{name: "hang wins over others", cfg: Config{HangRate: 1, HangFor: time.Millisecond, FailRate: 1, RateLimitRate: 1}, want: 500, wantFaults: FaultStats{Hang: 1}},

@@ -11,7 +11,8 @@ import (
 // Stats are a server's counters, as served by GET /stats. Every request to
 // a customer path ends in exactly one of accepted, duplicates,
 // bad_requests, unauthorized, throttled or a fault, unless its wait for injected
-// latency is cut short.
+// latency is cut short. Every authorized one is either throttled or
+// admitted.
 type Stats struct {
 	// Requests counts the requests to customer paths, whatever their
 	// method and outcome; requests to /stats are not counted.
@@ -28,9 +29,14 @@ type Stats struct {
 	// Unauthorized counts the requests refused for a missing or wrong
 	// token (401), /stats included.
 	Unauthorized int64 `json:"unauthorized"`
-	// Throttled counts the requests refused 429 by the rate limit
-	// (Config.RateLimitRPS); the random 429s are Faults.RateLimited.
+	// Throttled counts the requests refused 429 by the rate limits
+	// (Config.RateLimitRPS, Config.RateLimitWindow); the random 429s are
+	// Faults.RateLimited.
 	Throttled int64 `json:"throttled"`
+	// Admitted counts the authorized requests to customer paths the rate
+	// limits let through (all of them without a limit), whatever
+	// followed: accepted, duplicate, bad request or fault.
+	Admitted int64 `json:"admitted"`
 	// Faults counts the valid requests answered with an injected fault.
 	Faults FaultStats `json:"faults"`
 	// UptimeSeconds is the time since the server was created.
@@ -52,8 +58,8 @@ type FaultStats struct {
 
 // counters are the live counts behind Stats.
 type counters struct {
-	requests, accepted, duplicates, badRequests, unauthorized, throttled atomic.Int64
-	fail, rateLimited, hang, outage                                      atomic.Int64
+	requests, accepted, duplicates, badRequests, unauthorized, throttled, admitted atomic.Int64
+	fail, rateLimited, hang, outage                                                atomic.Int64
 }
 
 // Stats returns the server's counters. Each counter is read atomically,
@@ -67,6 +73,7 @@ func (s *Server) Stats() Stats {
 		BadRequests:  c.badRequests.Load(),
 		Unauthorized: c.unauthorized.Load(),
 		Throttled:    c.throttled.Load(),
+		Admitted:     c.admitted.Load(),
 		Faults: FaultStats{
 			Fail:        c.fail.Load(),
 			RateLimited: c.rateLimited.Load(),
