@@ -69,7 +69,8 @@ func NewDeliverer(q Queue, pub Publisher, cfg DeliverConfig) *Deliverer {
 	d := &Deliverer{q: q, pub: pub, cfg: cfg, log: cfg.Logger, held: newHoldings(),
 		retried: make(chan struct{}, 1), hungry: make(chan struct{}, 1)}
 	d.brk = newBreaker(cfg.DownAfter, cfg.RetryDelay, min(cfg.ProbeMaxInterval, cfg.RetryMaxDelay), d.crmChanged)
-	d.pace = NewPacer(PaceConfig{MaxRate: cfg.MaxRate, Fixed: cfg.FixedRate, Workers: cfg.Workers, Logger: cfg.Logger, Observer: paceObserverOf(cfg.Observer)})
+	po, _ := cfg.Observer.(PaceObserver)
+	d.pace = NewPacer(PaceConfig{MaxRate: cfg.MaxRate, Fixed: cfg.FixedRate, Workers: cfg.Workers, Logger: cfg.Logger, Observer: po})
 	return d
 }
 

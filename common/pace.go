@@ -11,30 +11,20 @@ import (
 
 // PaceConfig tunes a Pacer.
 type PaceConfig struct {
-	// MaxRate caps request starts, in requests per second across all
-	// workers (0: no cap). The adaptive limit never exceeds it.
-	MaxRate float64
-	// Fixed switches adaptation off: only MaxRate paces.
-	Fixed bool
-	// Workers is the number of requests allowed in flight, reported to
-	// the Observer (the Deliverer's workers enforce it).
-	Workers int
-	// Logger receives one line when the limit moves by a factor of two
-	// or more (default slog.Default()).
-	Logger *slog.Logger
-	// Observer, if not nil, is told the limits when they change.
-	Observer PaceObserver
+	MaxRate  float64      // cap on request starts per second, all workers (0: none)
+	Fixed    bool         // adaptation off: only MaxRate paces
+	Workers  int          // requests allowed in flight, reported to the Observer
+	Logger   *slog.Logger // told when the limit moves by a factor of two (default slog.Default())
+	Observer PaceObserver // if not nil, told the limits when they change
 
 	// now and sleep are the clock (default: the real one), for tests.
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
 }
 
-// PaceObserver is told a Pacer's limits. Its method is called from the
-// goroutines that report answers and must be quick.
+// PaceObserver is told a Pacer's limits in force, requests per second (0:
+// none) and in flight. Pace is called with answers, and must be quick.
 type PaceObserver interface {
-	// Pace reports the limits in force: requests per second (0: none)
-	// and requests allowed in flight.
 	Pace(ratePerSecond float64, inFlight int)
 }
 
@@ -43,14 +33,12 @@ type PaceObserver interface {
 // or announces a budget, and without MaxRate, Wait costs one atomic load
 // and never waits. It is safe for concurrent use.
 type Pacer struct {
-	active atomic.Bool
-	cfg    PaceConfig
-	gate   chan struct{} // held by the requests waiting for a start
-
-	mu       sync.Mutex
-	law      *paceLaw
-	reported float64 // the limit last reported; NaN for none
-	logged   float64 // the limit last logged; +Inf for none
+	active           atomic.Bool
+	cfg              PaceConfig
+	gate             chan struct{} // held by the requests waiting for a start
+	mu               sync.Mutex
+	law              *paceLaw
+	reported, logged float64 // the limits last reported (NaN: none) and logged (+Inf: none)
 }
 
 // NewPacer returns a Pacer configured by cfg.
@@ -86,9 +74,8 @@ func (p *Pacer) Wait(ctx context.Context) (paceTicket, error) {
 	if ok {
 		return tk, nil
 	}
-	// A few requests at a time wait for the next starts, so that a cut
-	// applies a few requests later, not after the starts that every
-	// worker reserved before.
+	// A few at a time wait for the next starts: a cut applies a few
+	// requests later, not after starts every worker reserved before.
 	select {
 	case p.gate <- struct{}{}:
 	case <-ctx.Done():
@@ -157,12 +144,6 @@ func (p *Pacer) report() {
 		return
 	}
 	p.logged = lim
-}
-
-// paceObserverOf returns o as a PaceObserver, or nil when it is none.
-func paceObserverOf(o Observer) PaceObserver {
-	po, _ := o.(PaceObserver)
-	return po
 }
 
 // perSecond returns lim for reporting: 0 for no limit.

@@ -1,74 +1,60 @@
 package common
 
 import (
+	"cmp"
 	"math"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
-// The constants of the pacing law (see paceLaw), chosen on the simulated
+// The pacing law's constants (see paceLaw), chosen on the simulated
 // matrix of CRMs (pacesim_cases_test.go).
 const (
-	// A round lasts paceMinRound and two round trips, and holds
-	// paceRoundAnswers answers or lasts paceMaxRound; paceRush answers to
-	// new requests, most of them throttled, end it at once.
-	paceMinRound     = 50 * time.Millisecond
-	paceRoundAnswers = 10
-	paceMaxRound     = time.Second
-	paceRush         = 8
-	// paceBackoff is the cut: this share of what the CRM took (over the
-	// round, or the last paceTook when more). A cut is judged on paceJudge
-	// answers to requests sent after it, or what came in paceJudgeFor; if
-	// it did not lower the throttled share, paceDeep cuts deeper.
-	paceBackoff  = 0.9
-	paceTook     = 2 * time.Second
-	paceJudge    = 50
-	paceJudgeFor = 2 * time.Second
-	paceDeep     = 0.5
-	// paceMaxNoise is the most of the answers refused that can be learnt
-	// as noise: above, the rate is kept down (integrators sharing a limit
-	// see refusals that their own rate does not change).
-	paceMaxNoise = 0.3
-	// paceNoiseHalfLife is how fast the noise learnt is forgotten: a test
-	// confounded by another integrator must not weigh for ever.
-	paceNoiseHalfLife = 30 * time.Second
-	// paceCubic is the time the raises take back to the peak at 50
-	// requests per second (see cubicTime).
-	paceCubic = 3 * time.Second
-	// paceExhausted of the answers throttled pauses all starts; probes go
-	// after pacePauseMin, then after pauses doubling up to pacePauseMax.
-	paceExhausted = 0.9
-	pacePauseMin  = 100 * time.Millisecond
-	pacePauseMax  = time.Second
-	paceCycle     = 15 * time.Second // the longest time back to a quota's rate
-	paceFloor     = 1.0              // the lowest rate the law sets, per second
-	paceMaxBurst  = 4                // starts at once (one per 10 ms of the limit)
-	paceWaiters   = 4                // requests waiting for a start at once
+	paceMinRound      = 50 * time.Millisecond // a round: two round trips at least,
+	paceRoundAnswers  = 10                    // and this many answers,
+	paceMaxRound      = time.Second           // or this long;
+	paceRush          = 8                     // this many new answers, most throttled, end it at once
+	paceBackoff       = 0.9                   // a cut: this share of what the CRM took (round, last 1-2 s)
+	paceJudge         = 50                    // answers after a cut that judge it,
+	paceJudgeFor      = 2 * time.Second       // or what came in this long
+	paceDeep          = 0.5                   // the second cut of a test
+	paceMaxNoise      = 0.3                   // the most refused share learnt as noise
+	paceNoiseHalfLife = 30 * time.Second      // how fast noise is forgotten
+	paceCubic         = 3 * time.Second       // raises back to the peak at 50/s (cubicTime)
+	paceExhausted     = 0.9                   // this share throttled pauses all starts;
+	pacePauseMin      = 100 * time.Millisecond
+	pacePauseMax      = time.Second // probes after pauses doubling between these
+	paceCycle         = 15 * time.Second
+	paceFloor         = 1.0 // the lowest rate the law sets, per second
+	paceMaxBurst      = 4   // starts at once (one per 10 ms of the limit)
+	paceWaiters       = 4   // requests waiting for a start at once
 )
 
-// paceOutcome is what the pacing law sees of an answer.
+// paceOutcome is what the pacing law sees of an answer: accepted (2xx),
+// throttled (429, or 503 with Retry-After), or another failure.
 type paceOutcome uint8
 
 const (
-	paceOther     paceOutcome = iota // failed, but not a request to slow down
-	paceAccepted                     // 2xx
-	paceThrottled                    // 429, or 503 with Retry-After
+	paceOther paceOutcome = iota
+	paceAccepted
+	paceThrottled
 )
 
 // paceTicket is what a request took at its start, handed back with its
-// answer.
+// answer: the law's generation then (cuts so far), and the start (zero
+// while the pacer was not active).
 type paceTicket struct {
-	gen uint64    // the law's generation (cuts so far) at the start
-	at  time.Time // the start; zero when the pacer was not active
+	gen uint64
+	at  time.Time
 }
 
-// paceTrial is a cut being judged.
+// paceTrial is a cut being judged: the answers before it and after it,
+// and of a deep cut, those after the first.
 type paceTrial struct {
-	at            time.Time
-	before, after paceCount // answers before the cut, and to requests sent after it
-	first         paceCount // of a deep cut, the answers after the first
-	deep          bool
+	at                   time.Time
+	before, after, first paceCount
+	deep                 bool
 }
 
 // paceLaw is the Pacer's control law, apart from any clock or lock: every
@@ -91,29 +77,25 @@ type paceLaw struct {
 	maxRate, floor float64 // MAX_RATE (+Inf for none), and the lowest rate
 	lim            *rate.Limiter
 	applied        float64 // the limit set on lim
+	active         bool    // false until a throttle or a budget, without MAX_RATE
+	rate, peak     float64 // the adaptive limit (+Inf: none); what the CRM took at the last cut
+	noise          float64 // the throttled share that does not depend on the rate
+	gen            uint64
+	rtt            time.Duration // smoothed, of accepted requests
 
-	active bool    // false until the CRM first throttled or announced a budget, without MAX_RATE
-	rate   float64 // the adaptive limit; +Inf for none
-	peak   float64 // what the CRM took when it last throttled
-	noise  float64 // the throttled share that does not depend on the rate
-	gen    uint64
-	rtt    time.Duration // smoothed duration of accepted requests
+	round, since paceCount // answers to new requests this round; all since the rate changed
+	roundAt      time.Time
+	all          int  // every answer of the round
+	waited       bool // a request waited for the limit this round
+	trial        *paceTrial
+	cutAt        time.Time     // the last cut or resume, where the cubic starts
+	cubic        time.Duration // how long its raises take back to the peak
+	taken        paceTaken
 
-	round   paceCount // answers to requests sent since the last cut, this round
-	roundAt time.Time
-	all     int       // every answer of the round
-	waited  bool      // a request waited for the limit this round
-	since   paceCount // answers since the rate last changed: a cut's baseline
-	trial   *paceTrial
-	cutAt   time.Time     // the last cut or resume, where the cubic starts
-	cubic   time.Duration // how long its raises take back to the peak
-	taken   paceTaken
-
-	probing     bool // nothing starts before pausedUntil, then one probe
-	pauseFor    time.Duration
-	pausedUntil time.Time
-
-	ceiling      float64 // the announced budget's rate; +Inf for none
+	probing      bool // nothing starts before pausedUntil, then one probe
+	pauseFor     time.Duration
+	pausedUntil  time.Time
+	ceiling      float64 // an announced budget's rate (+Inf: none)
 	ceilingUntil time.Time
 }
 
@@ -130,7 +112,7 @@ func newPaceLaw(maxRate float64, now time.Time) *paceLaw {
 	return l
 }
 
-// activate starts counting rounds.
+// activate starts the rounds.
 func (l *paceLaw) activate(now time.Time) {
 	if !l.active {
 		l.active, l.roundAt = true, now
@@ -151,10 +133,7 @@ func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) 
 		l.activate(now)
 	}
 	if d := now.Sub(tk.at); o == paceAccepted && !tk.at.IsZero() {
-		l.rtt += (d - l.rtt) / 8
-		if l.rtt == d/8 { // the first
-			l.rtt = d
-		}
+		l.rtt = cmp.Or(l.rtt, d) + (d-cmp.Or(l.rtt, d))/8
 	}
 	l.budget(now, b)
 	fresh := tk.gen == l.gen
@@ -183,8 +162,8 @@ func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) 
 	l.apply(now)
 }
 
-// decide ends the round at now, el after it began: it judges the cut on
-// trial, then cuts, raises or holds the rate.
+// decide ends the round at now, el long: it judges the cut on trial, then
+// cuts, raises or holds the rate.
 func (l *paceLaw) decide(now time.Time, el time.Duration) {
 	r, waited := l.round, l.waited
 	l.round, l.roundAt, l.all, l.waited = paceCount{}, now, 0, false
@@ -219,23 +198,22 @@ func (l *paceLaw) decide(now time.Time, el time.Duration) {
 		}
 		return
 	}
-	l.peak = max(float64(r.ok+r.other)/el.Seconds(), l.taken.rate(now.Add(-paceTook), now))
+	l.peak = max(float64(r.ok+r.other)/el.Seconds(), l.taken.since(l.taken.prev, now))
 	l.rate = max(paceBackoff*min(l.rate, max(l.peak, 1/el.Seconds())), l.floor)
 	l.cutAt, l.cubic = now, cubicTime(l.peak)
 	l.gen++
 	l.trial, l.since = &paceTrial{at: now, before: l.since}, paceCount{}
 }
 
-// excess tells whether c holds more throttles than the noise explains:
-// more than its mean and three standard deviations, and one.
+// excess tells whether c holds more throttles than the noise explains
+// (its mean, three standard deviations, and one).
 func (l *paceLaw) excess(c paceCount) bool {
 	m := l.noise * float64(c.n())
 	return float64(c.thr) > m+3*math.Sqrt(m*(1-l.noise))+1
 }
 
-// exhaustedAfter is how many answers, nearly all throttled, tell a spent
-// quota: paceRush/2, or as many as the noise throttles in a row once in
-// 10,000.
+// exhaustedAfter is how many answers, nearly all throttled, pause: at
+// least paceRush/2, as many as the noise throttles in a row once in 10^4.
 func (l *paceLaw) exhaustedAfter() int {
 	if l.noise > 0 {
 		return max(paceRush/2, int(math.Ceil(-4/math.Log10(l.noise))))
@@ -255,10 +233,10 @@ func clearlyBelow(a, b paceCount) bool {
 	return se == 0 || (pb-pa)/se > 2
 }
 
-// raise raises the rate after a round held back by it without a throttle,
-// on a cubic of the time since the last cut, as TCP CUBIC: back to the
-// peak in l.cubic, slowly near it, ever faster above it. The cubic is in
-// proportion to the peak, so the law is the same at 10/s and 10,000/s.
+// raise raises the rate after a round it held back without a throttle, on
+// a cubic of the time since the last cut (TCP CUBIC): back to the peak in
+// l.cubic, slowly near it, ever faster above it; in proportion to the
+// peak, so the law is the same at 10/s and 10,000/s.
 func (l *paceLaw) raise(now time.Time) {
 	if math.IsInf(l.rate, 1) || l.rate >= l.maxRate {
 		return
@@ -267,17 +245,16 @@ func (l *paceLaw) raise(now time.Time) {
 	l.rate = min(max(l.rate, l.peak*(1+(1-paceBackoff)*x*x*x)), l.maxRate)
 }
 
-// cubicTime returns how long the raises after a cut at peak take back to
-// it: paceCubic at 50/s, growing as the cube root of the peak (TCP CUBIC's
-// K), so that integrators sharing a limit converge to equal shares (the
-// smaller comes back sooner); from 2 s to paceCycle.
+// cubicTime is how long raises take back to peak: paceCubic at 50/s, as
+// the cube root of the peak (CUBIC's K), so that integrators sharing a
+// limit converge (the smaller comes back sooner); from 2 s to paceCycle.
 func cubicTime(peak float64) time.Duration {
 	k := time.Duration(paceCubic.Seconds() * math.Cbrt(peak/50) * float64(time.Second))
 	return min(max(k, 2*time.Second), paceCycle)
 }
 
-// pause stops all starts after a round in which nearly everything was
-// throttled: a quota spent, or a rate far too high.
+// pause stops all starts when nearly everything is throttled: a quota
+// spent, or a rate far too high.
 func (l *paceLaw) pause(now time.Time) {
 	l.probing, l.trial = true, nil
 	l.pauseFor = max(pacePauseMin, 2*l.rtt)
@@ -285,9 +262,9 @@ func (l *paceLaw) pause(now time.Time) {
 	l.gen++
 }
 
-// probed takes in the answer to a probe: throttled, the pause doubles;
-// otherwise sending resumes at what the CRM took since it last resumed,
-// or in the last paceTook when more.
+// probed takes in a probe's answer: throttled, the pause doubles; else
+// sending resumes at what the CRM took since it last resumed (or in the
+// last second or two, when more).
 func (l *paceLaw) probed(now time.Time, o paceOutcome) {
 	l.gen++
 	if o == paceThrottled {
@@ -295,19 +272,15 @@ func (l *paceLaw) probed(now time.Time, o paceOutcome) {
 		l.pausedUntil = now.Add(l.pauseFor)
 		return
 	}
-	cycle := l.taken.cycle(now)
-	l.peak = max(l.taken.rate(now.Add(-cycle), now), l.taken.rate(now.Add(-paceTook), now))
+	cycle := now.Sub(l.taken.resumed.at)
+	l.peak = max(l.taken.since(l.taken.resumed, now), l.taken.since(l.taken.prev, now))
 	l.rate, l.cutAt, l.cubic = max(paceBackoff*l.peak, l.floor), now, paceCubic
-	if l.pauseFor >= pacePauseMax {
-		// A quota, renewed after a second of refused probes: the raises
-		// come back to its rate in the time of its period.
+	if l.pauseFor >= pacePauseMax { // a quota: back to its rate in its period
 		l.cubic = min(max(cycle, paceCubic), paceCycle)
-	} else {
-		// A bucket refilled during the pause: what it took tells little
-		// of its rate, so the raises start fast.
+	} else { // a bucket refilled during the pause: the raises start fast
 		l.cutAt = now.Add(-3 * paceCubic)
 	}
-	l.taken.resume(now)
+	l.taken.resumed = paceMark{now, l.taken.n}
 	l.probing, l.pausedUntil, l.since, l.trial = false, time.Time{}, paceCount{}, nil
 	l.round, l.roundAt, l.all, l.waited = paceCount{}, now, 0, false
 }

@@ -7,11 +7,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// The actuator of the pacing law: the token bucket on request starts, the
-// pause, the budget the CRM announced, and the counts the law reads.
+// The pacing law's actuator (the token bucket on starts, the pause, an
+// announced budget) and the counts it reads.
 
-// limit returns the limit in force at now: requests per second, +Inf for
-// none.
+// limit returns the limit in force at now, per second (+Inf: none).
 func (l *paceLaw) limit(now time.Time) float64 {
 	lim := min(l.rate, l.maxRate)
 	if now.Before(l.ceilingUntil) {
@@ -91,9 +90,8 @@ func (l *paceLaw) expire(now time.Time) {
 	}
 }
 
-// budget takes in the budget announced with an answer: its remaining
-// requests spread evenly until its reset, or none before the reset when
-// none remain.
+// budget takes in an announced budget: its remaining requests spread
+// until its reset, or none before the reset when none remain.
 func (l *paceLaw) budget(now time.Time, b Budget) {
 	if !b.Known || b.Reset <= 0 {
 		return
@@ -123,67 +121,39 @@ func (c *paceCount) add(o paceOutcome) {
 func (c paceCount) n() int { return c.ok + c.thr + c.other }
 
 // share is the throttled share of the answers; 0 for none.
-func (c paceCount) share() float64 {
-	if c.n() == 0 {
-		return 0
-	}
-	return float64(c.thr) / float64(c.n())
-}
+func (c paceCount) share() float64 { return float64(c.thr) / float64(max(c.n(), 1)) }
 
 // rush tells whether c holds paceRush answers, most of them throttled.
 func (c paceCount) rush() bool { return c.n() >= paceRush && 2*c.thr > c.n() }
 
-// paceTaken counts the answers the CRM took (all but throttles) by tenth
-// of a second over the last 16 s, and notes when they began (after a lull
-// of 16 s) and when sending last resumed after a pause.
+// paceTaken counts the answers the CRM took (all but throttles), with
+// marks to measure rates from: the start of the last second and of the
+// one before, and when sending last resumed after a pause or began (after
+// a lull of paceCycle).
 type paceTaken struct {
-	slot                 [160]int64 // tenths of a second since the Unix epoch
-	n                    [160]int
-	first, last, resumed time.Time
+	n                  int64
+	cur, prev, resumed paceMark
+	last               time.Time
+}
+
+// paceMark is the count at a time.
+type paceMark struct {
+	at time.Time
+	n  int64
 }
 
 func (t *paceTaken) add(now time.Time) {
-	if now.Sub(t.last) > 16*time.Second {
-		t.first = now
+	if now.Sub(t.last) > paceCycle {
+		t.resumed, t.cur, t.prev = paceMark{now, t.n}, paceMark{now, t.n}, paceMark{now, t.n}
+	}
+	if now.Sub(t.cur.at) >= time.Second {
+		t.prev, t.cur = t.cur, paceMark{now, t.n}
 	}
 	t.last = now
-	s := now.UnixMilli() / 100
-	i := s % int64(len(t.slot))
-	if t.slot[i] != s {
-		t.slot[i], t.n[i] = s, 0
-	}
-	t.n[i]++
+	t.n++
 }
 
-// resume notes that sending resumed at now.
-func (t *paceTaken) resume(now time.Time) { t.resumed = now }
-
-// cycle returns how long ago sending last resumed, or began: at most
-// paceCycle.
-func (t *paceTaken) cycle(now time.Time) time.Duration {
-	from := now.Add(-paceCycle)
-	for _, at := range []time.Time{t.first, t.resumed} {
-		if at.After(from) {
-			from = at
-		}
-	}
-	return now.Sub(from)
-}
-
-// rate returns the answers per second counted from from (at most 15 s
-// ago, and not before the first) to now.
-func (t *paceTaken) rate(from, now time.Time) float64 {
-	if t.first.After(from) {
-		from = t.first
-	}
-	if earliest := now.Add(-15 * time.Second); earliest.After(from) {
-		from = earliest
-	}
-	lo, hi, n := from.UnixMilli()/100, now.UnixMilli()/100, 0
-	for i, s := range t.slot {
-		if s >= lo && s <= hi {
-			n += t.n[i]
-		}
-	}
-	return float64(n) / max(now.Sub(from), 100*time.Millisecond).Seconds()
+// since returns the answers per second counted since m.
+func (t *paceTaken) since(m paceMark, now time.Time) float64 {
+	return float64(t.n-m.n) / max(now.Sub(m.at), 100*time.Millisecond).Seconds()
 }

@@ -3,7 +3,6 @@ package crm
 import (
 	"math"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -13,75 +12,47 @@ import (
 	"goquiz/common"
 )
 
-// The header fields a CRM announces its request budget in, canonical as
-// net/http keys them.
-var (
-	hdrRateLimit          = textproto.CanonicalMIMEHeaderKey("RateLimit")
-	hdrRateLimitPolicy    = textproto.CanonicalMIMEHeaderKey("RateLimit-Policy")
-	hdrRateLimitRemaining = textproto.CanonicalMIMEHeaderKey("RateLimit-Remaining")
-	hdrRateLimitReset     = textproto.CanonicalMIMEHeaderKey("RateLimit-Reset")
-	// counterPairs are the remaining/reset pairs outside the structured
-	// fields, in order of preference: the IETF drafts up to -06, the
-	// common X- pair, and its X-Rate-Limit- spelling (Okta, Zendesk).
-	counterPairs = [...][2]string{
-		{hdrRateLimitRemaining, hdrRateLimitReset},
-		{textproto.CanonicalMIMEHeaderKey("X-RateLimit-Remaining"), textproto.CanonicalMIMEHeaderKey("X-RateLimit-Reset")},
-		{textproto.CanonicalMIMEHeaderKey("X-Rate-Limit-Remaining"), textproto.CanonicalMIMEHeaderKey("X-Rate-Limit-Reset")},
-	}
+// A reset of epochReset seconds or more is a Unix time (GitHub, Okta): no
+// window lasts 31 years, and every Unix time since 2001 is above it. One
+// of maxReset or more (the year 2255) is probably in milliseconds, and is
+// ignored.
+const (
+	epochReset = 1e9
+	maxReset   = 9e9
 )
 
-// epochReset is the smallest reset value read as a Unix time rather than
-// as seconds from now. Some APIs (GitHub, Twitter, Okta) send the time the
-// budget is renewed; a wait of 10⁹ seconds (31 years) is no window, and
-// every Unix time since 2001 is above it, so no value is ambiguous, not
-// even the month-long windows of monthly quotas.
-const epochReset = 1e9
-
-// maxReset bounds the resets accepted, so that they fit a time.Duration:
-// as a Unix time it is the year 2255. A larger value is probably in
-// milliseconds, and is ignored.
-const maxReset = 9e9
-
 // parseBudget returns the request budget the answer's header announces,
-// or the zero Budget when it announces none that parses. now is when the
-// answer came, for resets sent as a Unix time.
+// or the zero Budget when none parses; now is when the answer came. It
+// reads the first of these that is present and well formed (RFC 9651
+// structured fields by github.com/dunglas/httpsfv; malformed fields are
+// ignored, as the drafts require):
 //
-// Read, in order, the first that is present and well formed:
-//
-//   - RateLimit as the IETF draft (draft-ietf-httpapi-ratelimit-headers-08
-//     and later) defines it: a List of service limits such as
-//     `"default";r=50;t=30` (r requests left, for t seconds). An item
-//     without t takes the w of the RateLimit-Policy item of the same name
-//     (`"default";q=100;w=60`), and is skipped without either. Of several,
-//     the one allowing the lowest rate r/t is returned: pacing by it keeps
-//     within every other.
-//   - RateLimit as draft -07 defined it: a Dictionary
-//     `limit=100, remaining=50, reset=30`.
-//   - RateLimit-Remaining with RateLimit-Reset (drafts up to -06),
-//     X-RateLimit-Remaining with X-RateLimit-Reset, then
-//     X-Rate-Limit-Remaining with X-Rate-Limit-Reset: a whole number of
-//     requests left, and a reset in seconds (decimals allowed), or as a
-//     Unix time when it is 10⁹ or more (see epochReset).
-//
-// The structured fields (RFC 9651) are parsed by github.com/dunglas/httpsfv.
-// Malformed fields are ignored, as the drafts require: the next form is
-// then tried.
+//   - RateLimit as draft-ietf-httpapi-ratelimit-headers-08 and later: a
+//     List of `"name";r=50;t=30` (r requests left for t seconds; without
+//     t, the w of the RateLimit-Policy item of that name). Of several, the
+//     lowest rate r/t: pacing by it keeps within every other.
+//   - RateLimit as draft -07: a Dictionary `limit=100, remaining=50,
+//     reset=30`.
+//   - RateLimit-Remaining and -Reset (drafts up to -06), X-RateLimit-…,
+//     X-Rate-Limit-… (Okta, Zendesk): a whole number left, and a reset in
+//     seconds (decimals allowed) or a Unix time (see epochReset).
 func parseBudget(h http.Header, now time.Time) common.Budget {
-	if v := h[hdrRateLimit]; len(v) > 0 {
-		if b, ok := fromServiceLimits(v, h[hdrRateLimitPolicy]); ok {
+	if v := h.Values("RateLimit"); len(v) > 0 {
+		if b, ok := fromServiceLimits(v, h.Values("RateLimit-Policy")); ok {
 			return b
 		}
 		if b, ok := fromDraft7(v); ok {
 			return b
 		}
 	}
-	for _, pair := range counterPairs {
-		rem, reset := h[pair[0]], h[pair[1]]
+	for _, prefix := range [...]string{"RateLimit-", "X-RateLimit-", "X-Rate-Limit-"} {
+		rem, reset := h.Values(prefix+"Remaining"), h.Values(prefix+"Reset")
 		if len(rem) != 1 || len(reset) != 1 {
 			continue
 		}
-		if b, ok := fromCounters(rem[0], reset[0], now); ok {
-			return b
+		n, err := strconv.ParseUint(strings.TrimSpace(rem[0]), 10, 63)
+		if d, ok := parseReset(strings.TrimSpace(reset[0]), now); err == nil && ok {
+			return budget(int64(n), d)
 		}
 	}
 	return common.Budget{}
@@ -97,65 +68,47 @@ func fromServiceLimits(field, policyField []string) (common.Budget, bool) {
 	windows := policyWindows(policyField)
 	var best common.Budget
 	bestRate := math.Inf(1)
-	found := false
 	for _, m := range limits {
 		item, name, ok := policyItem(m)
-		if !ok {
+		r, rOK := intParam(item, "r")
+		t, tOK := intParam(item, "t")
+		_, hasT := item.Params.Get("t")
+		if !ok || !rOK || (hasT && !tOK) {
 			return common.Budget{}, false
 		}
-		r, ok := intParam(item.Params, "r")
-		if !ok || r < 0 {
-			return common.Budget{}, false
-		}
-		window := int64(-1)
-		if _, has := item.Params.Get("t"); has {
-			t, ok := intParam(item.Params, "t")
-			if !ok || t < 0 {
-				return common.Budget{}, false
+		if !hasT {
+			if t, tOK = windows[name]; !tOK {
+				continue // no window known: a count alone cannot pace
 			}
-			window = t
-		} else if w, ok := windows[name]; ok {
-			window = w
-		}
-		if window < 0 {
-			continue // no window known: a count alone cannot pace
 		}
 		rate := math.Inf(1)
-		if window > 0 {
-			rate = float64(r) / float64(window)
+		if t > 0 {
+			rate = float64(r) / float64(t)
 		}
-		if !found || rate < bestRate {
-			best = budget(r, time.Duration(window)*time.Second)
-			bestRate, found = rate, true
+		if !best.Known || rate < bestRate {
+			best, bestRate = budget(r, time.Duration(t)*time.Second), rate
 		}
 	}
-	return best, found
+	return best, best.Known
 }
 
 // policyWindows returns the window w of each quota policy of a
 // RateLimit-Policy List by name; none when the field is malformed.
 func policyWindows(field []string) map[string]int64 {
-	if len(field) == 0 {
-		return nil
-	}
 	policies, err := httpsfv.UnmarshalList(field)
-	if err != nil {
+	if len(field) == 0 || err != nil {
 		return nil
 	}
 	windows := make(map[string]int64, len(policies))
 	for _, m := range policies {
 		item, name, ok := policyItem(m)
-		if !ok {
+		_, qOK := intParam(item, "q")
+		w, wOK := intParam(item, "w")
+		_, hasW := item.Params.Get("w")
+		if !ok || !qOK || (hasW && (!wOK || w == 0)) {
 			return nil
 		}
-		if q, ok := intParam(item.Params, "q"); !ok || q < 0 {
-			return nil
-		}
-		if _, has := item.Params.Get("w"); has {
-			w, ok := intParam(item.Params, "w")
-			if !ok || w <= 0 {
-				return nil
-			}
+		if hasW {
 			windows[name] = w
 		}
 	}
@@ -167,7 +120,7 @@ func policyWindows(field []string) map[string]int64 {
 func policyItem(m httpsfv.Member) (httpsfv.Item, string, bool) {
 	item, ok := m.(httpsfv.Item)
 	if !ok {
-		return httpsfv.Item{}, "", false // an inner list
+		return httpsfv.Item{Params: httpsfv.NewParams()}, "", false // an inner list
 	}
 	switch v := item.Value.(type) {
 	case string:
@@ -175,21 +128,20 @@ func policyItem(m httpsfv.Member) (httpsfv.Item, string, bool) {
 	case httpsfv.Token:
 		return item, string(v), true
 	}
-	return httpsfv.Item{}, "", false
+	return item, "", false
 }
 
-// intParam returns the parameter named key when it is an Integer. The
-// library keeps the last of repeated keys, as RFC 9651 says.
-func intParam(p *httpsfv.Params, key string) (int64, bool) {
-	v, ok := p.Get(key)
-	if !ok {
-		return 0, false
-	}
+// intParam returns the parameter named key of item when it is an Integer
+// of at least 0 (the library keeps the last of repeated keys, as RFC 9651
+// says).
+func intParam(item httpsfv.Item, key string) (int64, bool) {
+	v, _ := item.Params.Get(key)
 	n, ok := v.(int64)
-	return n, ok
+	return n, ok && n >= 0
 }
 
-// fromDraft7 reads a RateLimit Dictionary: remaining and reset are needed.
+// fromDraft7 reads a RateLimit Dictionary: remaining and reset are needed,
+// and limit, when present, is an Integer of at least 0 too.
 func fromDraft7(field []string) (common.Budget, bool) {
 	dict, err := httpsfv.UnmarshalDictionary(field)
 	if err != nil {
@@ -197,50 +149,22 @@ func fromDraft7(field []string) (common.Budget, bool) {
 	}
 	var got [3]int64 // limit, remaining, reset
 	for i, key := range [...]string{"limit", "remaining", "reset"} {
-		got[i] = -1
-		m, ok := dict.Get(key)
-		if !ok {
-			continue
-		}
-		item, ok := m.(httpsfv.Item)
-		if !ok {
-			return common.Budget{}, false
-		}
+		m, present := dict.Get(key)
+		item, _ := m.(httpsfv.Item)
 		n, ok := item.Value.(int64)
-		if !ok || n < 0 {
+		if present && (!ok || n < 0) || !present && i > 0 {
 			return common.Budget{}, false
 		}
 		got[i] = n
 	}
-	remaining, reset := got[1], got[2]
-	if remaining < 0 || reset < 0 {
-		return common.Budget{}, false
-	}
-	return budget(remaining, time.Duration(reset)*time.Second), true
-}
-
-// fromCounters reads a remaining count and a reset time.
-func fromCounters(remaining, reset string, now time.Time) (common.Budget, bool) {
-	remaining, reset = strings.TrimSpace(remaining), strings.TrimSpace(reset)
-	if !isDigits(remaining) || remaining == "" {
-		return common.Budget{}, false
-	}
-	n, err := strconv.ParseInt(remaining, 10, 64)
-	if err != nil {
-		return common.Budget{}, false
-	}
-	d, ok := parseReset(reset, now)
-	if !ok {
-		return common.Budget{}, false
-	}
-	return budget(n, d), true
+	return budget(got[1], time.Duration(got[2])*time.Second), true
 }
 
 // parseReset parses a reset as seconds from now, or as a Unix time when
 // it is epochReset or more: digits, with an optional fraction.
 func parseReset(v string, now time.Time) (time.Duration, bool) {
 	whole, frac, hasFrac := strings.Cut(v, ".")
-	if whole == "" || !isDigits(whole) || (hasFrac && (frac == "" || !isDigits(frac))) {
+	if !isDigits(whole) || whole == "" || (hasFrac && (frac == "" || !isDigits(frac))) {
 		return 0, false
 	}
 	secs, err := strconv.ParseFloat(v, 64)
