@@ -34,23 +34,24 @@ type config struct {
 var terminalWidth = regexp.MustCompile(`^\s*[0-9]+\s*$`)
 
 // input returns the options of the CSV reader: the input's encoding,
-// delimiter and column names.
+// delimiter and column names; the error names each variable that is
+// wrong.
 func (c config) input() (csv.Options, error) {
-	var opts csv.Options
+	opts := csv.Options{MaxRecordBytes: c.MaxRecordBytes}
+	var errs []error
 	var err error
 	if opts.Encoding, err = csv.LookupEncoding(c.Encoding); err != nil {
-		return opts, fmt.Errorf("ENCODING %w", err)
+		errs = append(errs, fmt.Errorf("ENCODING %w", err))
 	}
 	if opts.Delimiter, err = csv.ParseDelimiter(c.Delimiter); err != nil {
-		return opts, fmt.Errorf("DELIMITER %w", err)
+		errs = append(errs, fmt.Errorf("DELIMITER %w", err))
 	}
 	if !terminalWidth.MatchString(c.Columns) {
 		if opts.Columns, err = csv.ParseColumns(c.Columns); err != nil {
-			return opts, fmt.Errorf("COLUMNS: %w", err)
+			errs = append(errs, fmt.Errorf("COLUMNS: %w", err))
 		}
 	}
-	opts.MaxRecordBytes = c.MaxRecordBytes
-	return opts, nil
+	return opts, errors.Join(errs...)
 }
 
 // store returns the options of the parser's store; log receives what it

@@ -147,3 +147,12 @@ func TestInputConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestInputConfigErrorsNameEveryVariable(t *testing.T) {
+	res := testbin.Run(t, parser(t), []string{"ENCODING=latin-1", "DELIMITER=;;", "COLUMNS=mail=E-Mail"}, nil, "-")
+	assert.Equal(t, 2, res.Code)
+	for _, v := range []string{`ENCODING "latin-1"`, `DELIMITER ";;"`, `COLUMNS: entry 1 names the field "mail"`} {
+		assert.Contains(t, res.Stderr, v)
+	}
+	assert.Equal(t, 1, strings.Count(strings.TrimSpace(res.Stderr), "\n")+1, "one line: %q", res.Stderr)
+}
