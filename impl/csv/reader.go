@@ -188,7 +188,7 @@ func (r *Reader) byteOrderMark(enc Encoding) (Encoding, error) {
 		_, _ = r.br.Discard(len(utf16BEBOM))
 		mark = utf16(true)
 	case enc.bom && len(head) > 0:
-		return Encoding{}, fmt.Errorf("encoding utf-16 needs a byte-order mark at the start of the input, and it has none: name the byte order with utf-16le or utf-16be")
+		return Encoding{}, errors.New("encoding utf-16 needs a byte-order mark at the start of the input, and it has none: name the byte order with utf-16le or utf-16be")
 	default:
 		return enc, nil
 	}
