@@ -23,6 +23,9 @@ RUN go build -trimpath \
     github.com/prometheus/client_golang/prometheus/promhttp \
     golang.org/x/net/http/httpguts \
     golang.org/x/net/http/httpproxy \
+    golang.org/x/text/encoding \
+    golang.org/x/text/encoding/htmlindex \
+    golang.org/x/text/transform \
     golang.org/x/time/rate
 COPY . .
 RUN go build -trimpath -ldflags='-s -w' -o /out/ ./cmd/parser ./cmd/integrator ./cmd/httpapi

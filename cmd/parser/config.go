@@ -2,9 +2,12 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"regexp"
 	"time"
 
+	"goquiz/impl/csv"
 	"goquiz/impl/postgres"
 	"goquiz/internal/cli"
 )
@@ -15,11 +18,40 @@ type config struct {
 	ChunkSize        int           `envconfig:"CHUNK_SIZE" default:"10000" desc:"rows stored per transaction"`
 	MaxRecordBytes   int           `envconfig:"MAX_RECORD_BYTES" default:"1048576" desc:"largest record accepted, in bytes; larger ones are rejected"`
 	Rejects          string        `envconfig:"REJECTS" desc:"path of a CSV file (line,reason,record) to write rejected records to"`
+	Encoding         string        `envconfig:"ENCODING" default:"utf-8" desc:"character encoding of the input by its WHATWG name: utf-8, windows-1252, iso-8859-15, utf-16 (needs a byte-order mark)... (iso-8859-1 reads as windows-1252, as in browsers); a byte-order mark at the start wins"`
+	Delimiter        string        `envconfig:"DELIMITER" default:"," desc:"field delimiter of the input: , ; | or a tab (\\t or the tab character)"`
+	Columns          string        `envconfig:"COLUMNS" desc:"header names to read fields from, e.g. id=Customer ID,email=E-mail Address (any case; a field not named keeps its own); a bare number (a shell's terminal width) is ignored"`
 	ConnectTimeout   time.Duration `envconfig:"CONNECT_TIMEOUT" default:"10s" desc:"how long to retry an unreachable database before giving up, at start and when a chunk's connection is lost"`
 	DBTimeout        time.Duration `envconfig:"DB_TIMEOUT" default:"30s" desc:"longest wait for an answer of the database; then the connection is closed and the chunk stored again on a new one"`
 	ProgressInterval time.Duration `envconfig:"PROGRESS_INTERVAL" default:"5s" desc:"how often to log progress when standard error is not a terminal or LOG_FORMAT is json"`
 	Seed             int64         `envconfig:"SEED" default:"1" desc:"seed of the generated customers of 'parser N'"`
 	cli.Logging
+}
+
+// terminalWidth matches a value of COLUMNS that is a shell's terminal
+// width (bash sets COLUMNS, and some environments export it), not a
+// mapping of columns.
+var terminalWidth = regexp.MustCompile(`^\s*[0-9]+\s*$`)
+
+// input returns the options of the CSV reader: the input's encoding,
+// delimiter and column names; the error names each variable that is
+// wrong.
+func (c config) input() (csv.Options, error) {
+	opts := csv.Options{MaxRecordBytes: c.MaxRecordBytes}
+	var errs []error
+	var err error
+	if opts.Encoding, err = csv.LookupEncoding(c.Encoding); err != nil {
+		errs = append(errs, fmt.Errorf("ENCODING %w", err))
+	}
+	if opts.Delimiter, err = csv.ParseDelimiter(c.Delimiter); err != nil {
+		errs = append(errs, fmt.Errorf("DELIMITER %w", err))
+	}
+	if !terminalWidth.MatchString(c.Columns) {
+		if opts.Columns, err = csv.ParseColumns(c.Columns); err != nil {
+			errs = append(errs, fmt.Errorf("COLUMNS: %w", err))
+		}
+	}
+	return opts, errors.Join(errs...)
 }
 
 // store returns the options of the parser's store; log receives what it
@@ -48,6 +80,9 @@ func (c config) Validate() error {
 	}
 	if c.ProgressInterval <= 0 {
 		errs = append(errs, errors.New("PROGRESS_INTERVAL must be positive"))
+	}
+	if _, err := c.input(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)

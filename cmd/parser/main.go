@@ -26,8 +26,9 @@ Loads customers from a CSV file into PostgreSQL, in chunks, and notifies the
 integrators as each chunk commits.
 
   PATH  a CSV file with the header id,first_name,last_name,email,phone
-        (any order, any case, extra columns ignored); gzip input is read
-        transparently
+        (any order, any case, extra columns ignored; COLUMNS names others);
+        gzip input is read transparently, in the ENCODING and with the
+        DELIMITER set
   -     read the CSV from standard input
   N     a positive integer that names no file: generate N mock customers
 
@@ -72,14 +73,22 @@ func load(ctx context.Context, cfg config, arg string, out *cli.Output, stdout, 
 		return err
 	}
 	defer in.close()
+	opts, err := cfg.input()
+	if err != nil {
+		return err // checked by Validate already
+	}
 	r := in.r
 	if in.generate > 0 {
 		pr, pw := io.Pipe()
 		defer pr.Close()
 		go func() { pw.CloseWithError(fake.WriteCSV(pw, in.generate, cfg.Seed)) }()
 		r = pr
+		// Generated customers are written as UTF-8 CSV with commas and
+		// the default header, whatever the settings for files.
+		opts = csv.Options{MaxRecordBytes: cfg.MaxRecordBytes}
 	}
-	src, err := csv.NewReader(r, csv.Options{MaxRecordBytes: cfg.MaxRecordBytes, Size: in.size})
+	opts.Size = in.size
+	src, err := csv.NewReader(r, opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", in.name, err)
 	}
@@ -121,8 +130,8 @@ func load(ctx context.Context, cfg config, arg string, out *cli.Output, stdout, 
 	if err != nil {
 		return fmt.Errorf("%s: %w (committed before the error: %d stored, %d duplicates; rerun the same input to finish: what is stored is skipped)", in.name, err, st.Stored, st.Duplicates)
 	}
-	fmt.Fprintf(stdout, "read %d rows: %d stored, %d duplicates, %d rejected in %s (%.0f rows/s)\n",
+	fmt.Fprintf(stdout, "read %d rows: %d stored, %d duplicates, %d rejected in %s (%.0f rows/s); %s\n",
 		st.Read, st.Stored, st.Duplicates, st.Rejected, elapsed.Round(time.Millisecond),
-		float64(st.Read)/max(elapsed.Seconds(), 1e-9))
+		float64(st.Read)/max(elapsed.Seconds(), 1e-9), src.Describe())
 	return nil
 }

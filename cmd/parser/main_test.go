@@ -236,7 +236,7 @@ func TestFatalErrorMidFileKeepsCommittedChunks(t *testing.T) {
 func TestHelpListsEveryVariable(t *testing.T) {
 	res := testbin.Run(t, parser(t), nil, nil, "-h")
 	require.Equal(t, 0, res.Code)
-	for _, v := range []string{"DSN", "CHUNK_SIZE", "MAX_RECORD_BYTES", "REJECTS", "CONNECT_TIMEOUT", "DB_TIMEOUT", "PROGRESS_INTERVAL", "SEED", "LOG_FORMAT", "Usage: parser"} {
+	for _, v := range []string{"DSN", "CHUNK_SIZE", "MAX_RECORD_BYTES", "REJECTS", "ENCODING", "DELIMITER", "COLUMNS", "CONNECT_TIMEOUT", "DB_TIMEOUT", "PROGRESS_INTERVAL", "SEED", "LOG_FORMAT", "Usage: parser"} {
 		assert.Contains(t, res.Stdout, v)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // fuzzMax is the record size limit of FuzzReader.
@@ -92,8 +93,13 @@ func fuzzReaderBody(t *testing.T, in []byte) {
 				if rej.Line != r.recLine {
 					t.Fatalf("reject on line %d, record on line %d", rej.Line, r.recLine)
 				}
-				if len(rej.Text) > fuzzMax {
+				// Bytes that are not UTF-8 are written \xNN: four
+				// bytes of text for one of the record.
+				if len(rej.Text) > fuzzMax && !strings.Contains(rej.Text, `\x`) || len(rej.Text) > 4*fuzzMax {
 					t.Fatalf("reject text of %d bytes", len(rej.Text))
+				}
+				if !utf8.ValidString(rej.Text) {
+					t.Fatalf("reject text %q is not UTF-8", rej.Text)
 				}
 				if rej.Reason == "" || strings.Contains(rej.Reason, "\n") {
 					t.Fatalf("bad reason %q", rej.Reason)
@@ -115,22 +121,29 @@ func fuzzReaderBody(t *testing.T, in []byte) {
 }
 
 // FuzzRecords checks the record parser against encoding/csv on the inputs
-// both accept: the same fields and the same start lines. Inputs holding a CR
-// are left out, as encoding/csv drops the CRs of CRLFs inside quotes.
+// both accept, with each delimiter: the same fields and the same start
+// lines. Inputs holding a CR are left out, as encoding/csv drops the CRs of
+// CRLFs inside quotes.
 func FuzzRecords(f *testing.F) {
 	f.Add([]byte(header + `1,"Smith, John","a""b","c` + "\n" + `d",""` + "\n\n\n2,,\n"))
 	f.Add([]byte("a,b\n\"x\ny\",\"\"\"\"\n\n"))
 	f.Add([]byte("a,\"b\",\n,\nc"))
-	f.Fuzz(fuzzRecordsBody)
+	f.Add([]byte("a;\"b;c\";d\n\"x|y\"|z\t\"\t\"\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for _, d := range []byte{',', ';', '\t', '|'} {
+			fuzzRecordsBody(t, in, d)
+		}
+	})
 }
 
-func fuzzRecordsBody(t *testing.T, in []byte) {
+func fuzzRecordsBody(t *testing.T, in []byte, delim byte) {
 	{
 		if bytes.IndexByte(in, '\r') >= 0 {
 			return
 		}
 		cr := stdcsv.NewReader(bytes.NewReader(in))
 		cr.FieldsPerRecord = -1
+		cr.Comma = rune(delim)
 		var want [][]string
 		var wantLines []int64
 		for {
@@ -145,7 +158,7 @@ func fuzzRecordsBody(t *testing.T, in []byte) {
 			want = append(want, rec)
 			wantLines = append(wantLines, int64(line))
 		}
-		r := &Reader{max: len(in) + 1, line: 1}
+		r := &Reader{max: len(in) + 1, line: 1, delim: delim}
 		r.count.r = bytes.NewReader(in)
 		r.src = bufio.NewReaderSize(&r.count, 16) // small: chunked lines
 		r.br = r.src
@@ -163,7 +176,7 @@ func fuzzRecordsBody(t *testing.T, in []byte) {
 				continue
 			}
 			if r.bad != "" || r.openLine != 0 || r.over {
-				t.Fatalf("record on line %d rejected (%q, quote open on %d), encoding/csv accepts it", r.recLine, r.bad, r.openLine)
+				t.Fatalf("delimiter %q: record on line %d rejected (%q, quote open on %d), encoding/csv accepts it", delim, r.recLine, r.bad, r.openLine)
 			}
 			rec := make([]string, r.nf)
 			for i := range rec {
@@ -173,10 +186,10 @@ func fuzzRecordsBody(t *testing.T, in []byte) {
 			gotLines = append(gotLines, r.recLine)
 		}
 		if !reflect.DeepEqual(want, got) {
-			t.Fatalf("records differ:\nencoding/csv %q\ncsv          %q", want, got)
+			t.Fatalf("delimiter %q: records differ:\nencoding/csv %q\ncsv          %q", delim, want, got)
 		}
 		if !reflect.DeepEqual(wantLines, gotLines) {
-			t.Fatalf("lines differ: encoding/csv %v, csv %v", wantLines, gotLines)
+			t.Fatalf("delimiter %q: lines differ: encoding/csv %v, csv %v", delim, wantLines, gotLines)
 		}
 	}
 }

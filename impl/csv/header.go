@@ -59,6 +59,9 @@ func (r *Reader) checkHeader() error {
 	case r.bad != "":
 		return fmt.Errorf("malformed header on line %d: %s", r.recLine, r.bad)
 	}
+	if reason := r.undecodable(r.text()); reason != "" {
+		return fmt.Errorf("header on line %d: %s", r.recLine, reason)
+	}
 	return nil
 }
 
@@ -73,14 +76,16 @@ func (r *Reader) headerNames() []string {
 }
 
 // findColumns sets r.col to the field index of each required column among
-// the header's names, matched case-insensitively. A column named twice is
-// an error.
+// the header's names, matched case-insensitively: the column of the
+// field's own name, or of the name r.cols maps it to. A column named twice
+// is an error.
 func (r *Reader) findColumns(names []string) error {
 	for i := range r.col {
 		r.col[i] = -1
 	}
 	for i, name := range names {
-		for c, want := range columns {
+		for c := range columns {
+			want := r.cols.name(c)
 			if !strings.EqualFold(name, want) {
 				continue
 			}
@@ -97,20 +102,54 @@ func (r *Reader) findColumns(names []string) error {
 // findColumns did not find among names, or nil.
 func (r *Reader) missingColumns(names []string) error {
 	var missing []string
-	for c, want := range columns {
+	for c := range columns {
 		if r.col[c] < 0 {
-			missing = append(missing, strconv.Quote(want))
+			missing = append(missing, r.columnName(c))
 		}
 	}
-	const hint = " — the first line must name the columns id, first_name, last_name, email, phone (any case and order)"
+	var what string
 	switch len(missing) {
 	case 0:
 		return nil
 	case 1:
-		return fmt.Errorf("header has no %s column (columns found: %s)%s", missing[0], listNames(names), hint)
+		what = missing[0] + " column"
 	default:
-		return fmt.Errorf("header has no %s columns (columns found: %s)%s", strings.Join(missing, ", "), listNames(names), hint)
+		what = strings.Join(missing, ", ") + " columns"
 	}
+	return fmt.Errorf("header has no %s (columns found: %s)%s", what, listNames(names), r.headerHint(names))
+}
+
+// columnName quotes the header name of required column c for a message,
+// saying which field it is when COLUMNS maps it.
+func (r *Reader) columnName(c int) string {
+	name := strconv.Quote(r.cols.name(c))
+	if r.cols.names[c] != "" {
+		name += " (" + columns[c] + " in COLUMNS)"
+	}
+	return name
+}
+
+// headerHint says what to do about a header that lacks required columns:
+// set DELIMITER when the header looks split by another delimiter, ENCODING
+// when it looks like UTF-16 read as UTF-8, and name the columns wanted.
+func (r *Reader) headerHint(names []string) string {
+	hint := " — the first line must name the columns " + strings.Join(columns[:], ", ") + " (any case and order)"
+	if r.cols.Mapped() {
+		hint = " — the first line must name the columns that COLUMNS maps (" + r.cols.String() + ") and " +
+			"the other fields by their own names, any case and order"
+	}
+	joined := strings.Join(names, string(r.delim))
+	if strings.IndexByte(joined, 0) >= 0 && !r.decoded {
+		return hint + "; it holds NUL bytes: is it UTF-16 without a byte-order mark? (set ENCODING=utf-16le or utf-16be)"
+	}
+	if len(names) == 1 {
+		for _, d := range []byte{',', ';', '\t', '|'} {
+			if d != r.delim && strings.IndexByte(joined, d) >= 0 {
+				return hint + fmt.Sprintf("; it looks separated by %s: set DELIMITER", strconv.Quote(string(rune(d))))
+			}
+		}
+	}
+	return hint
 }
 
 // listNames lists header names for an error message, shortened when long.

@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"sync/atomic"
+
+	"golang.org/x/text/transform"
 
 	"goquiz/common"
 )
@@ -33,6 +37,17 @@ type Options struct {
 	// underlying reader (compressed, for gzip input), reported by
 	// Progress. 0 or a negative value means unknown.
 	Size int64
+	// Encoding is the input's character encoding (see LookupEncoding);
+	// the zero value is UTF-8. A byte-order mark at the start of the
+	// input overrides it, as in browsers: UTF-8's, or UTF-16's of either
+	// byte order.
+	Encoding Encoding
+	// Delimiter separates fields: ',', ';', '\t' or '|' (see
+	// ParseDelimiter); 0 means ','.
+	Delimiter byte
+	// Columns names the header columns the customer fields are read
+	// from; the zero value reads each from the column of its own name.
+	Columns Columns
 }
 
 // A Reader reads customers from CSV input. It implements common.Source and
@@ -48,6 +63,12 @@ type Reader struct {
 	line  int64 // physical line number of the next line to read
 	eof   bool  // the input is read to its end
 	err   error // sticky fatal error, or io.EOF
+
+	delim   byte     // field delimiter
+	enc     Encoding // the encoding read
+	encNote string   // how it was chosen, when not by Options.Encoding alone
+	decoded bool     // the input is decoded to UTF-8 (see decoder)
+	cols    Columns  // the header names of the required columns
 
 	nfield int               // number of fields in the header
 	col    [len(columns)]int // field index of each required column
@@ -83,14 +104,23 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // cannot be read or decompressed, or its header is malformed, lacks a
 // required column or names one twice.
 func NewReader(r io.Reader, opts Options) (*Reader, error) {
-	rd := &Reader{max: opts.MaxRecordBytes, total: -1, line: 1}
+	rd := &Reader{max: opts.MaxRecordBytes, total: -1, line: 1, delim: opts.Delimiter, cols: opts.Columns}
 	if rd.max <= 0 {
 		rd.max = DefaultMaxRecordBytes
 	}
 	if opts.Size > 0 {
 		rd.total = opts.Size
 	}
-	if err := rd.open(r); err != nil {
+	if rd.delim == 0 {
+		rd.delim = ','
+	}
+	for i := range rd.col {
+		rd.col[i] = -1 // none found yet: see fieldName
+	}
+	if strings.IndexByte(",;\t|", rd.delim) < 0 {
+		return nil, fmt.Errorf("delimiter %s: want %s", strconv.Quote(string(rune(rd.delim))), Delimiters)
+	}
+	if err := rd.open(r, opts.Encoding); err != nil {
 		return nil, err
 	}
 	if err := rd.readHeader(); err != nil {
@@ -102,13 +132,16 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 
 // Byte sequences that open the input.
 const (
-	gzipMagic = "\x1f\x8b"
-	utf8BOM   = "\xef\xbb\xbf"
+	gzipMagic  = "\x1f\x8b"
+	utf8BOM    = "\xef\xbb\xbf"
+	utf16LEBOM = "\xff\xfe"
+	utf16BEBOM = "\xfe\xff"
 )
 
 // open sets up the buffered reading of in: through gzip when it starts
-// with gzip's magic number, and past a UTF-8 byte order mark.
-func (r *Reader) open(in io.Reader) error {
+// with gzip's magic number, past a byte-order mark, and through a decoder
+// to UTF-8 unless the input is in UTF-8.
+func (r *Reader) open(in io.Reader, enc Encoding) error {
 	r.count.r = in
 	r.src = bufio.NewReaderSize(&r.count, bufSize)
 	r.br = r.src
@@ -123,14 +156,49 @@ func (r *Reader) open(in io.Reader) error {
 		}
 		r.br = bufio.NewReaderSize(gz, bufSize)
 	}
-	bom, err := startsWith(r.br, utf8BOM)
+	r.enc, err = r.byteOrderMark(enc)
 	if err != nil {
 		return err
 	}
-	if bom {
-		_, _ = r.br.Discard(len(utf8BOM))
+	if r.enc.enc != nil {
+		dec := transform.NewReader(r.br, newDecoder(r.enc.enc, r.enc.name))
+		r.br = bufio.NewReaderSize(dec, bufSize)
+		r.decoded = true
 	}
 	return nil
+}
+
+// byteOrderMark skips a byte-order mark at the start of the input and
+// returns the encoding to read: the mark's, or else enc. The label utf-16
+// needs a mark.
+func (r *Reader) byteOrderMark(enc Encoding) (Encoding, error) {
+	head, err := r.br.Peek(len(utf8BOM))
+	if err != nil && err != io.EOF {
+		return Encoding{}, fmt.Errorf("read input: %w", err)
+	}
+	var mark Encoding
+	switch {
+	case strings.HasPrefix(string(head), utf8BOM):
+		_, _ = r.br.Discard(len(utf8BOM))
+		mark = Encoding{}
+	case strings.HasPrefix(string(head), utf16LEBOM):
+		_, _ = r.br.Discard(len(utf16LEBOM))
+		mark = utf16(false)
+	case strings.HasPrefix(string(head), utf16BEBOM):
+		_, _ = r.br.Discard(len(utf16BEBOM))
+		mark = utf16(true)
+	case enc.bom && len(head) > 0:
+		return Encoding{}, errors.New("encoding utf-16 needs a byte-order mark at the start of the input, and it has none: name the byte order with utf-16le or utf-16be")
+	default:
+		return enc, nil
+	}
+	if mark.Name() != enc.Name() {
+		r.encNote = "byte-order mark"
+		if !enc.bom {
+			r.encNote += ", not " + enc.Name()
+		}
+	}
+	return mark, nil
 }
 
 // startsWith reports whether what is left to read from br starts with
@@ -163,6 +231,25 @@ func (r *Reader) Next() (common.Customer, *common.Reject, error) {
 		}
 	}
 	return common.Customer{}, nil, r.err
+}
+
+// Describe says how the input is read, for a summary: its encoding, how
+// it was chosen when a byte-order mark chose it, its delimiter and the
+// columns mapped, as in
+// `encoding windows-1252, delimiter ";", columns id="Customer ID"`.
+func (r *Reader) Describe() string {
+	var b strings.Builder
+	b.WriteString("encoding " + r.enc.String())
+	if r.encNote != "" {
+		b.WriteString(" (" + r.encNote + ")")
+	}
+	b.WriteString(", delimiter " + strconv.Quote(string(rune(r.delim))))
+	if r.cols.Mapped() {
+		b.WriteString(", columns " + r.cols.String())
+	} else {
+		b.WriteString(", columns by their own names")
+	}
+	return b.String()
 }
 
 // Progress returns the bytes consumed so far from the underlying reader

@@ -73,7 +73,8 @@ func TestReader(t *testing.T) {
 			name: "values PostgreSQL cannot store",
 			in:   header + "1,a\xffb,b,c,d\n2,a,b,c\x00,d\n3,é,b,c,d\n",
 			want: []item{
-				rej(2, "first_name is not valid UTF-8", "1,a\xffb,b,c,d"),
+				// The reject's text is valid UTF-8: the byte is escaped.
+				rej(2, "first_name is not valid UTF-8", `1,a\xffb,b,c,d`),
 				rej(3, "email contains a NUL byte", "2,a,b,c\x00,d"),
 				cust(3, "é", "b", "c", "d"),
 			},

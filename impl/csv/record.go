@@ -30,10 +30,7 @@ func (r *Reader) customer() (common.Customer, *common.Reject, error) {
 	text := r.text()
 	id, reason := r.check(text)
 	if reason != "" {
-		if len(text) > r.max {
-			text = text[:r.max]
-		}
-		return common.Customer{}, &common.Reject{Line: r.recLine, Reason: reason, Text: string(text)}, nil
+		return common.Customer{}, &common.Reject{Line: r.recLine, Reason: reason, Text: r.rejectText(text)}, nil
 	}
 	// The four strings share one allocation. They are built here rather
 	// than by a helper returning the Customer: that call and copy cost
@@ -55,18 +52,40 @@ func (r *Reader) customer() (common.Customer, *common.Reject, error) {
 	}, nil, nil
 }
 
+// rejectText returns the text of a rejected record for its reject: cut to
+// the size limit, and valid UTF-8 (see appendText).
+func (r *Reader) rejectText(text []byte) string {
+	if r.over {
+		text = r.raw // as text but not yet cut: the cut may move back
+	}
+	text = cutText(text, r.max, r.decoded)
+	if !r.decoded && utf8.Valid(text) {
+		return string(text)
+	}
+	return string(appendText(make([]byte, 0, len(text)+16), text, r.decoded))
+}
+
 // check returns the id of the record just read, whose text is text, or why
-// it is rejected: it is too large or malformed, has another number of
-// fields than the header, an invalid id, or values that cannot be stored.
+// it is rejected: it is too large, does not decode, is malformed, has
+// another number of fields than the header, an invalid id, or values that
+// cannot be stored.
 func (r *Reader) check(text []byte) (int64, string) {
 	syntax := r.syntaxError()
+	undecodable := r.undecodable(text)
 	switch {
 	case r.tooLarge(text):
 		reason := fmt.Sprintf("record is larger than %d bytes", r.max)
+		if undecodable != "" {
+			syntax = undecodable
+		}
 		if syntax != "" {
 			reason += " (" + syntax + ")"
 		}
 		return 0, reason
+	case undecodable != "":
+		// Before the syntax: the bytes that did not decode may have
+		// been a quote or a delimiter.
+		return 0, undecodable
 	case syntax != "":
 		return 0, syntax
 	case r.nf != r.nfield:
@@ -77,6 +96,49 @@ func (r *Reader) check(text []byte) (int64, string) {
 		reason = r.storable()
 	}
 	return id, reason
+}
+
+// undecodable says where the record just read, whose text is text, holds
+// bytes that do not decode in the input's encoding, and which: the first
+// field holding them and its first run of them, as in
+// `last_name is not valid windows-1253: \xaa`; "" when it decodes.
+func (r *Reader) undecodable(text []byte) string {
+	if !r.decoded {
+		return ""
+	}
+	i := bytes.IndexByte(text, marker)
+	if i < 0 {
+		return ""
+	}
+	where := "the record"
+	for f := range r.ends {
+		if bytes.IndexByte(r.field(f), marker) >= 0 {
+			where = r.fieldName(f)
+			break
+		}
+	}
+	run := text[i:]
+	for n := 0; n < len(run); n += 3 {
+		if n == 3*maxShownBytes || run[n] != marker || n+3 > len(run) {
+			run = run[:n]
+			break
+		}
+	}
+	return fmt.Sprintf("%s is not valid %s: %s", where, r.enc.Name(), appendText(nil, run, true))
+}
+
+// maxShownBytes bounds the bytes that did not decode shown in a reason.
+const maxShownBytes = 8
+
+// fieldName names field f of the current record for a message: the
+// required column it is, or its number.
+func (r *Reader) fieldName(f int) string {
+	for c, i := range r.col {
+		if i == f {
+			return columns[c]
+		}
+	}
+	return fmt.Sprintf("field %d", f+1)
 }
 
 // syntaxError says what makes the record just read malformed CSV: a quote
@@ -93,7 +155,10 @@ func (r *Reader) syntaxError() string {
 func (r *Reader) storable() string {
 	for _, c := range textColumns {
 		f := r.field(r.col[c])
-		if !utf8.Valid(f) {
+		// Decoded text is UTF-8 but where undecodable found bytes that
+		// did not decode: it is not checked again (utf8.Valid took 11%
+		// of the CPU samples of BenchmarkReaderSettings/windows-1252).
+		if !r.decoded && !utf8.Valid(f) {
 			return columns[c] + " is not valid UTF-8"
 		}
 		if bytes.IndexByte(f, 0) >= 0 {

@@ -113,10 +113,10 @@ func (r *Reader) scan(st int, chunk []byte) int {
 // The state functions below each read the start of rest, which is never
 // empty, and return the next state and how many bytes they consumed.
 
-// unquoted reads an unquoted field up to the comma that ends it or the end
-// of rest. A quote in it makes the record malformed.
+// unquoted reads an unquoted field up to the delimiter that ends it or the
+// end of rest. A quote in it makes the record malformed.
 func (r *Reader) unquoted(rest []byte) (int, int) {
-	j := bytes.IndexByte(rest, ',')
+	j := bytes.IndexByte(rest, r.delim)
 	seg := rest
 	if j >= 0 {
 		seg = rest[:j]
@@ -147,17 +147,19 @@ func (r *Reader) quoted(rest []byte) (int, int) {
 }
 
 // quoteAfter reads what follows a quote inside a quoted field: a second
-// quote (an escaped one), or the comma or line break that ends the field.
+// quote (an escaped one), or the delimiter or line break that ends the
+// field.
 func (r *Reader) quoteAfter(rest []byte) (int, int) {
+	if rest[0] == r.delim {
+		r.endField()
+		return stFieldStart, 1
+	}
 	switch rest[0] {
 	case '"':
 		if !r.over {
 			r.data = append(r.data, '"')
 		}
 		return stQuoted, 1
-	case ',':
-		r.endField()
-		return stFieldStart, 1
 	case '\n':
 		// The record ends: it is the chunk's last byte.
 		return stQuoteAfter, 1
