@@ -14,25 +14,51 @@ type Customer struct {
 	LastName  string
 	Email     string
 	Phone     string
+	// Version is which stored version of the customer's values these
+	// are, counted from 1: a load in SYNC_MODE=upsert that finds other
+	// values for a stored id stores them as the next version. 0 (a
+	// customer read from a file, not stored yet) is taken as 1.
+	Version int
 }
 
-// IdempotencyKey returns the key sent with every delivery attempt of the
-// customer. It depends only on the id, so it is the same on every attempt,
-// after a crash and from any integrator, and differs between customers.
+// IdempotencyKey returns the key sent with every delivery attempt of this
+// version of the customer. It depends only on the id and the version, so
+// it is the same on every attempt of a version, after a crash and from any
+// integrator, and differs between customers and between versions.
 func (c Customer) IdempotencyKey() string {
-	return IdempotencyKey(c.ID)
+	return VersionKey(c.ID, c.Version)
 }
 
-// IdempotencyKey returns the delivery idempotency key of the customer id.
+// SameValues tells whether c and o hold the same five values, whatever
+// their versions.
+func (c Customer) SameValues(o Customer) bool {
+	return c.ID == o.ID && c.FirstName == o.FirstName && c.LastName == o.LastName &&
+		c.Email == o.Email && c.Phone == o.Phone
+}
+
+// IdempotencyKey returns the delivery idempotency key of the first version
+// of the customer id: goquiz-customer-<id>.
 func IdempotencyKey(id int64) string {
 	return "goquiz-customer-" + strconv.FormatInt(id, 10)
+}
+
+// VersionKey returns the delivery idempotency key of a version of the
+// customer id: IdempotencyKey(id) for the first (version 0 or 1), and
+// goquiz-customer-<id>-v<version> for the later ones.
+func VersionKey(id int64, version int) string {
+	if version <= 1 {
+		return IdempotencyKey(id)
+	}
+	return IdempotencyKey(id) + "-v" + strconv.Itoa(version)
 }
 
 // State is the delivery state of a stored customer, as kept in the store.
 type State string
 
 // The delivery states. A record is pending from the moment it is stored
-// until the CRM has answered 200 for it; it is then sent, for good. While an
+// until the CRM has answered 200 for it; it is then sent, for good, until a
+// load in SYNC_MODE=upsert stores a new version of its values, which makes
+// it pending again. While an
 // integrator holds a pending record it carries a lease; while it waits for a
 // retry it carries the time of its next attempt. A record whose attempts
 // reached DeliverConfig.MaxAttempts (when set) is failed, with its last
@@ -54,6 +80,10 @@ type Delivery struct {
 // Outcome is the result of one delivery attempt, handed back to the store.
 type Outcome struct {
 	ID int64
+	// Version is the version of the record that was sent: an outcome
+	// counts for that version only (a newer one stored meanwhile is
+	// sent next).
+	Version int
 	// Claim is the claim the record was sent from.
 	Claim int64
 	// Sent is true when the CRM answered 200.

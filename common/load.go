@@ -21,16 +21,22 @@ type LoadOptions struct {
 	Progress func(LoadStats)
 }
 
-// LoadStats counts what a load did. Read = Stored + Duplicates + Rejected
-// once the load has finished without error.
+// LoadStats counts what a load did. Read = Stored + Changed + Unchanged +
+// Duplicates + Rejected once the load has finished without error.
 type LoadStats struct {
 	// Read counts the data records read, rejected ones included.
 	Read int64
-	// Stored counts the customers inserted.
+	// Stored counts the customers inserted: new ids.
 	Stored int64
+	// Changed counts the stored customers given new values, a new
+	// version each (SyncUpsert only).
+	Changed int64
+	// Unchanged counts the stored customers read with the same values
+	// (SyncUpsert only).
+	Unchanged int64
 	// Duplicates counts the customers not inserted because their id was
-	// stored already (earlier in the input, by an earlier run, or by another
-	// loader).
+	// stored already (earlier in the input, by an earlier run, or by
+	// another loader; in SyncUpsert, earlier in the input only).
 	Duplicates int64
 	// Rejected counts the records that could not become customers.
 	Rejected int64
@@ -74,6 +80,8 @@ func Load(ctx context.Context, src Source, w ChunkWriter, rejects RejectWriter, 
 				cancel()
 			} else {
 				st.Stored += res.Stored
+				st.Changed += res.Changed
+				st.Unchanged += res.Unchanged
 				st.Duplicates += res.Duplicates
 				st.Read, st.Rejected = c.read, c.rejected
 				if opts.Progress != nil {

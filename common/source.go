@@ -26,19 +26,35 @@ type Progresser interface {
 	Progress() (done, total int64)
 }
 
-// ChunkResult is what storing one chunk did.
+// ChunkResult is what storing one chunk did. Stored + Changed + Unchanged
+// + Duplicates is the number of customers in the chunk.
 type ChunkResult struct {
-	// Stored counts the customers inserted.
+	// Stored counts the customers inserted: new ids.
 	Stored int64
+	// Changed counts the stored customers whose values the chunk replaced
+	// with a new version (SyncUpsert only).
+	Changed int64
+	// Unchanged counts the stored customers the chunk held with the same
+	// values (SyncUpsert only): not stored again, not sent.
+	Unchanged int64
 	// Duplicates counts the customers skipped because their id was already
-	// stored, or appeared earlier in the chunk.
+	// stored (SyncInsert), or appeared earlier in the chunk or the input.
 	Duplicates int64
+}
+
+// Add adds the counts of o to r.
+func (r *ChunkResult) Add(o ChunkResult) {
+	r.Stored += o.Stored
+	r.Changed += o.Changed
+	r.Unchanged += o.Unchanged
+	r.Duplicates += o.Duplicates
 }
 
 // ChunkWriter stores chunks of customers.
 type ChunkWriter interface {
-	// WriteChunk stores the customers whose ids are not stored yet, the
-	// first occurrence of an id winning, and announces them to the
+	// WriteChunk stores the customers whose ids are not stored yet (and,
+	// in SyncUpsert, the new values of stored ones), the first occurrence
+	// of an id in the input winning, and announces them to the
 	// integrators, all in one transaction: when it returns an error nothing
 	// of the chunk is stored.
 	WriteChunk(ctx context.Context, chunk []Customer) (ChunkResult, error)

@@ -83,14 +83,14 @@ func (d *Deliverer) attempt(base context.Context, t task, tk ticket, pt paceTick
 		d.cfg.Observer.Attempt(time.Since(start), failure)
 	}
 	if failure == nil {
-		return Outcome{ID: r.ID, Claim: t.h.id, Sent: true}
+		return Outcome{ID: r.ID, Version: r.Version, Claim: t.h.id, Sent: true}
 	}
 	failures := r.Attempts + 1
 	if d.cfg.MaxAttempts > 0 && failures >= d.cfg.MaxAttempts {
 		d.log.Debug("delivery failed: giving up", "id", r.ID, "attempt", failures, "error", failure)
-		return Outcome{ID: r.ID, Claim: t.h.id, Err: failure.Error(), GiveUp: true}
+		return Outcome{ID: r.ID, Version: r.Version, Claim: t.h.id, Err: failure.Error(), GiveUp: true}
 	}
 	wait := RetryDelay(failure, failures, d.cfg.RetryDelay, d.cfg.RetryMaxDelay)
 	d.log.Debug("delivery failed", "id", r.ID, "attempt", failures, "retry_in", wait, "error", failure)
-	return Outcome{ID: r.ID, Claim: t.h.id, RetryIn: wait, Err: failure.Error()}
+	return Outcome{ID: r.ID, Version: r.Version, Claim: t.h.id, RetryIn: wait, Err: failure.Error()}
 }

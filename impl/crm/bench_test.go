@@ -89,7 +89,7 @@ func BenchmarkPublish(b *testing.B) {
 		b.SetParallelism(benchParallelism)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				body, err := json.Marshal(wireCustomer(benchCustomer(ids.Add(1))))
+				body, err := json.Marshal(toWire(benchCustomer(ids.Add(1))))
 				if err != nil {
 					b.Error(err)
 					return

@@ -89,6 +89,7 @@ func TestPublishWireFormat(t *testing.T) {
 		customer common.Customer
 		wantBody string
 		wantMap  map[string]any
+		wantKey  string // "": the first version's key
 	}{
 		{
 			name:     "plain with token",
@@ -108,6 +109,13 @@ func TestPublishWireFormat(t *testing.T) {
 			customer: common.Customer{ID: math.MaxInt64},
 			wantBody: `{"id":9223372036854775807,"first_name":"","last_name":"","email":"","phone":""}`,
 			wantMap:  map[string]any{"id": json.Number("9223372036854775807"), "first_name": "", "last_name": "", "email": "", "phone": ""},
+		},
+		{
+			name:     "a later version: its own key, the same body",
+			customer: common.Customer{ID: 42, FirstName: "Ada", Version: 2},
+			wantBody: `{"id":42,"first_name":"Ada","last_name":"","email":"","phone":""}`,
+			wantMap:  map[string]any{"id": json.Number("42"), "first_name": "Ada", "last_name": "", "email": "", "phone": ""},
+			wantKey:  "goquiz-customer-42-v2",
 		},
 		{
 			name:     "invalid utf-8",
@@ -137,7 +145,11 @@ func TestPublishWireFormat(t *testing.T) {
 			assert.Equal(t, []string{"application/json"}, got.header.Values("Content-Type"))
 			assert.Equal(t, []string{"goquiz"}, got.header.Values("User-Agent"))
 			assert.Empty(t, got.header.Values("Accept-Encoding"), "the answer is discarded: no compression asked for")
-			assert.Equal(t, []string{common.IdempotencyKey(tt.customer.ID)}, got.header.Values("Idempotency-Key"))
+			wantKey := tt.wantKey
+			if wantKey == "" {
+				wantKey = common.IdempotencyKey(tt.customer.ID) // version 1: the key as it always was
+			}
+			assert.Equal(t, []string{wantKey}, got.header.Values("Idempotency-Key"))
 			if tt.token != "" {
 				assert.Equal(t, []string{"Bearer " + tt.token}, got.header.Values("Authorization"))
 			} else {

@@ -57,7 +57,7 @@ func (c *Client) Publish(ctx context.Context, cust common.Customer) (common.Budg
 	req.Header = http.Header{
 		"Content-Type":    headerJSON,
 		"User-Agent":      headerUserAgent,
-		"Idempotency-Key": {common.IdempotencyKey(cust.ID)},
+		"Idempotency-Key": {cust.IdempotencyKey()},
 	}
 	if c.auth != nil {
 		req.Header["Authorization"] = c.auth
