@@ -30,6 +30,8 @@ type Record struct {
 	Errors []string
 	// SentAt is when it was recorded as sent.
 	SentAt time.Time
+	// SentVersion is the newest version the CRM accepted, or 0.
+	SentVersion int
 	// Holder is the owner of the claim listing it, or "".
 	Holder string
 }
@@ -62,8 +64,8 @@ func New() *Store {
 	return &Store{recs: map[int64]*Record{}, claims: map[int64]*claim{}}
 }
 
-// Add stores customers, pending and due at once; an id already stored is
-// left as it is.
+// Add stores customers, pending and due at once, as their version 1; an id
+// already stored is left as it is.
 func (s *Store) Add(cs ...common.Customer) { s.AddDue(time.Now(), cs...) }
 
 // AddDue stores customers, pending and due at due.
@@ -72,6 +74,7 @@ func (s *Store) AddDue(due time.Time, cs ...common.Customer) {
 	defer s.mu.Unlock()
 	for _, c := range cs {
 		if _, ok := s.recs[c.ID]; !ok {
+			c.Version = 1
 			s.recs[c.ID] = &Record{Customer: c, State: common.StatePending, Due: due}
 		}
 	}

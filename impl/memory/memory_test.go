@@ -16,6 +16,8 @@ func (s store) Queue(owner string) common.Queue { return s.Store.Queue(owner) }
 
 func (s store) Add(_ *testing.T, due time.Time, cs ...common.Customer) { s.AddDue(due, cs...) }
 
+func (s store) Change(_ *testing.T, cs ...common.Customer) { s.Store.Change(cs...) }
+
 func (s store) AddClaim(_ *testing.T, owner string, expires time.Time, ids []int64) {
 	s.Store.AddClaim(owner, expires, ids)
 }
@@ -29,7 +31,7 @@ func (s store) Record(t *testing.T, id int64) queuetest.Record {
 	if len(r.Errors) > 0 {
 		last = r.Errors[len(r.Errors)-1]
 	}
-	return queuetest.Record{State: r.State, Attempts: r.Attempts, Holder: r.Holder, LastError: last, DueIn: time.Until(r.Due)}
+	return queuetest.Record{State: r.State, Attempts: r.Attempts, Version: r.Version, Holder: r.Holder, LastError: last, DueIn: time.Until(r.Due)}
 }
 
 func (s store) Claims(*testing.T) int { return s.Store.Claims() }

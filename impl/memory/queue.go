@@ -66,7 +66,8 @@ func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (comm
 	return c, nil
 }
 
-// Settle records outcomes and ends the finished claims of this owner.
+// Settle records outcomes and ends the finished claims of this owner. An
+// outcome counts for the version it was sent with only.
 func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished []int64) error {
 	s := q.s
 	s.mu.Lock()
@@ -81,9 +82,18 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished 
 		if r == nil || r.State != common.StatePending {
 			continue
 		}
+		v := max(1, o.Version)
 		if o.Sent {
-			r.State, r.SentAt = common.StateSent, now
+			// The CRM has this version, whoever holds the record now;
+			// the record is sent only if no newer one was stored since.
+			r.SentVersion = max(r.SentVersion, v)
+			if v == r.Version {
+				r.State, r.SentAt = common.StateSent, now
+			}
 			continue
+		}
+		if v != r.Version {
+			continue // a newer version is due now, with attempts of its own
 		}
 		if k := s.claims[o.Claim]; k == nil || k.owner != q.owner || !slices.Contains(k.ids, o.ID) {
 			continue // no longer ours: whoever holds it now decides

@@ -12,7 +12,7 @@ import (
 )
 
 func testClaimHolds(t *testing.T, s Store) {
-	c := common.Customer{ID: 7, FirstName: "Ann", LastName: "Lee", Email: "ann@example.com", Phone: "1 2 3"}
+	c := common.Customer{ID: 7, FirstName: "Ann", LastName: "Lee", Email: "ann@example.com", Phone: "1 2 3", Version: 1}
 	s.Add(t, time.Now(), c)
 	q := s.Queue("a")
 	before := time.Now()

@@ -19,6 +19,10 @@ type Store interface {
 	Queue(owner string) common.Queue
 	// Add stores customers, pending, due at due.
 	Add(t *testing.T, due time.Time, cs ...common.Customer)
+	// Change stores the values of customers as a load in SYNC_MODE=upsert
+	// does: other values than the stored ones are the customer's next
+	// version, pending and due at once; the same values change nothing.
+	Change(t *testing.T, cs ...common.Customer)
 	// AddClaim writes a claim of owner on ids whose lease runs out at
 	// expires, as another integrator, or a claim whose answer was lost,
 	// leaves it.
@@ -33,6 +37,8 @@ type Store interface {
 type Record struct {
 	State    common.State
 	Attempts int
+	// Version is the version of the stored values, from 1.
+	Version int
 	// Holder is the owner of the claim that lists the record, or "".
 	Holder string
 	// LastError is the error of its last failed attempt, or "".
@@ -63,6 +69,11 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"SweepEndsOrphanClaims", testSweep},
 		{"NextDue", testNextDue},
 		{"ReleasedRecordsDueEarlierAreClaimedAgain", testReleasedEarlier},
+		{"VersionReplacedBeforeSentIsNeverSent", testVersionReplaced},
+		{"VersionInFlightFinishesFirst", testVersionInFlight},
+		{"FailedOldVersionLeavesTheNewDue", testVersionInFlightFails},
+		{"SentRecordChangedIsSentAgainOnce", testVersionOfSent},
+		{"LateOldVersionAfterTakeover", testVersionTakeover},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t)) })
@@ -78,7 +89,7 @@ func ctx(t *testing.T) context.Context {
 
 // customer returns a customer whose fields derive from id.
 func customer(id int64) common.Customer {
-	return common.Customer{ID: id, FirstName: "First", LastName: "Last", Email: "c@example.com", Phone: "555"}
+	return common.Customer{ID: id, FirstName: "First", LastName: "Last", Email: "c@example.com", Phone: "555", Version: 1}
 }
 
 // customers returns customers with ids from..to.

@@ -78,7 +78,7 @@ func testSettleIdempotent(t *testing.T, s Store) {
 	// late outcomes of records settled already: nothing changes.
 	require.NoError(t, q.Settle(ctx(t), done, []int64{c.ID}))
 	require.NoError(t, q.Settle(ctx(t), []common.Outcome{{ID: 1, Claim: c.ID, RetryIn: time.Hour, Err: "late"}}, nil))
-	assert.Equal(t, Record{State: common.StateSent}, withoutDue(s.Record(t, 1)))
+	assert.Equal(t, Record{State: common.StateSent, Version: 1}, withoutDue(s.Record(t, 1)))
 	r2 := s.Record(t, 2)
 	assert.Equal(t, common.StateFailed, r2.State)
 	assert.Equal(t, 1, r2.Attempts)
