@@ -18,6 +18,11 @@ type Backlog struct {
 	Sent int64
 	// Failed counts the records given up after MaxAttempts.
 	Failed int64
+	// NewerVersion counts the pending records waiting to be sent with a
+	// newer version of their values (a load in SYNC_MODE=upsert changed
+	// them): a part of Pending, InFlight and WaitingRetry, not a state of
+	// its own.
+	NewerVersion int64
 	// OldestUndelivered is the age of the oldest record not sent yet
 	// (pending or failed), or zero when there is none.
 	OldestUndelivered time.Duration

@@ -54,6 +54,9 @@ func writeStatus(w io.Writer, st postgres.Status) {
 	} {
 		fmt.Fprintf(w, "  %-16s  %*d\n", r.name, width, r.n)
 	}
+	if st.NewerVersion > 0 {
+		fmt.Fprintf(w, "pending with a newer version: %d (changed by a load in SYNC_MODE=upsert, sent again once)\n", st.NewerVersion)
+	}
 	if st.Undelivered() == 0 {
 		fmt.Fprintln(w, "oldest undelivered record: none")
 	} else {
@@ -86,7 +89,7 @@ func writeRecounted(w io.Writer, r postgres.Recounted, took time.Duration) {
 	for _, f := range []struct {
 		name string
 		n    int64
-	}{{"pending", r.Pending}, {"sent", r.Sent}, {"failed", r.Failed}} {
+	}{{"pending", r.Pending}, {"sent", r.Sent}, {"failed", r.Failed}, {"pending with a newer version", r.Newer}} {
 		if f.n != 0 {
 			fixes = append(fixes, fmt.Sprintf("%s %+d", f.name, f.n))
 		}

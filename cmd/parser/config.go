@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	"goquiz/common"
 	"goquiz/impl/csv"
 	"goquiz/impl/postgres"
 	"goquiz/internal/cli"
@@ -16,6 +17,7 @@ import (
 type config struct {
 	DSN              string        `envconfig:"DSN" default:"postgres://postgres@localhost:5432/postgres?sslmode=disable" desc:"PostgreSQL connection string"`
 	ChunkSize        int           `envconfig:"CHUNK_SIZE" default:"10000" desc:"rows stored per transaction"`
+	SyncMode         string        `envconfig:"SYNC_MODE" default:"insert" desc:"what a row whose id is stored already does: insert, the values first stored stay (a duplicate); upsert, other values are stored as the customer's next version and delivered again once, the same values are unchanged"`
 	MaxRecordBytes   int           `envconfig:"MAX_RECORD_BYTES" default:"1048576" desc:"largest record accepted, in bytes; larger ones are rejected"`
 	Rejects          string        `envconfig:"REJECTS" desc:"path of a CSV file (line,reason,record) to write rejected records to"`
 	Encoding         string        `envconfig:"ENCODING" default:"utf-8" desc:"character encoding of the input by its WHATWG name: utf-8, windows-1252, iso-8859-15, utf-16 (needs a byte-order mark)... (iso-8859-1 reads as windows-1252, as in browsers); a byte-order mark at the start wins"`
@@ -83,6 +85,9 @@ func (c config) Validate() error {
 	}
 	if _, err := c.input(); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := common.ParseSyncMode(c.SyncMode); err != nil {
+		errs = append(errs, fmt.Errorf("SYNC_MODE %w", err))
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)

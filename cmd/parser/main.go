@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,10 +21,14 @@ import (
 	"goquiz/internal/cli"
 )
 
-const synopsis = `Usage: parser PATH | - | N
+const synopsis = `Usage: parser [--dry-run] PATH | - | N
 
 Loads customers from a CSV file into PostgreSQL, in chunks, and notifies the
 integrators as each chunk commits.
+
+  --dry-run  read the input against the stored customers and print how many
+        rows would be new, changed, unchanged, duplicates and rejected in
+        SYNC_MODE; store and notify nothing
 
   PATH  a CSV file with the header id,first_name,last_name,email,phone
         (any order, any case, extra columns ignored; COLUMNS names others);
@@ -33,7 +38,9 @@ integrators as each chunk commits.
   N     a positive integer that names no file: generate N mock customers
 
 Bad rows are rejected with their line number and the rest still loads; ids
-already stored are counted as duplicates and skipped. Exit status: 0 when the
+already stored are counted as duplicates and skipped (SYNC_MODE=insert), or
+compared with the stored values, a change stored as a new version and
+delivered again (SYNC_MODE=upsert). Exit status: 0 when the
 input was read to its end (rejected rows included), 1 on a fatal error (the
 chunk in progress is rolled back, committed chunks stay), 2 on bad usage or
 configuration.`
@@ -46,6 +53,7 @@ func main() {
 // code.
 func run(args []string, stdout, stderr io.Writer) int {
 	var cfg config
+	dry, args := cutDryRun(args)
 	out, args, code, ok := cli.Start("parser", synopsis, &cfg, args, stdout, stderr)
 	if !ok {
 		return code
@@ -56,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	slog.SetDefault(out.Logger(slog.LevelInfo))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := load(ctx, cfg, args[0], out, stdout, stderr); err != nil {
+	if err := load(ctx, cfg, args[0], dry, out, stdout, stderr); err != nil {
 		if ctx.Err() != nil {
 			err = errors.New("interrupted: the chunk in progress was rolled back, committed chunks stay; rerun to finish")
 		}
@@ -65,9 +73,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return cli.ExitOK
 }
 
-// load loads the input arg names into the database, reporting progress on
-// stderr and the summary on stdout.
-func load(ctx context.Context, cfg config, arg string, out *cli.Output, stdout, stderr io.Writer) error {
+// cutDryRun returns whether args ask for a dry run (--dry-run or -dry-run
+// before the input), and args without it.
+func cutDryRun(args []string) (bool, []string) {
+	for i, a := range args {
+		switch a {
+		case "--dry-run", "-dry-run":
+			return true, append(args[:i:i], args[i+1:]...)
+		case "-", "--":
+			return false, args
+		}
+		if !strings.HasPrefix(a, "-") {
+			return false, args
+		}
+	}
+	return false, args
+}
+
+// load loads the input arg names into the database (or, when dry is set,
+// counts what loading it would do), reporting progress on stderr and the
+// summary on stdout.
+func load(ctx context.Context, cfg config, arg string, dry bool, out *cli.Output, stdout, stderr io.Writer) error {
+	mode, err := common.ParseSyncMode(cfg.SyncMode)
+	if err != nil {
+		return err // checked by Validate already
+	}
 	in, err := openInput(arg)
 	if err != nil {
 		return err
@@ -114,9 +144,28 @@ func load(ctx context.Context, cfg config, arg string, out *cli.Output, stdout, 
 		rejects = rw
 	}
 
+	var w interface {
+		common.ChunkWriter
+		Close(context.Context) error
+	}
+	if dry {
+		w = db.DryRun(mode)
+	} else {
+		w = db.SyncWriter(mode)
+	}
+	defer func() {
+		// The table of the ids a load read goes, interrupted or not.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.DBTimeout)
+		defer cancel()
+		if err := w.Close(cctx); err != nil {
+			out.Logger(slog.LevelInfo).Warn("could not drop the table of the ids read; the next load drops it after a day", "error", err)
+		}
+	}()
+
 	start := time.Now()
 	prog := newProgress(stderr, out, cfg.ProgressInterval, src)
-	st, err := common.Load(ctx, src, db.Writer(), rejects, common.LoadOptions{
+	prog.outcomes = dry || mode == common.SyncUpsert
+	st, err := common.Load(ctx, src, w, rejects, common.LoadOptions{
 		ChunkSize: cfg.ChunkSize,
 		Progress:  prog.update,
 	})
@@ -128,10 +177,28 @@ func load(ctx context.Context, cfg config, arg string, out *cli.Output, stdout, 
 	}
 	elapsed := time.Since(start)
 	if err != nil {
+		if dry {
+			return fmt.Errorf("%s: dry run: %w", in.name, err)
+		}
+		if mode == common.SyncUpsert {
+			return fmt.Errorf("%s: %w (committed before the error: %d new, %d changed, %d unchanged, %d duplicates; rerun the same input to finish: what is stored is unchanged)", in.name, err, st.Stored, st.Changed, st.Unchanged, st.Duplicates)
+		}
 		return fmt.Errorf("%s: %w (committed before the error: %d stored, %d duplicates; rerun the same input to finish: what is stored is skipped)", in.name, err, st.Stored, st.Duplicates)
 	}
-	fmt.Fprintf(stdout, "read %d rows: %d stored, %d duplicates, %d rejected in %s (%.0f rows/s); %s\n",
-		st.Read, st.Stored, st.Duplicates, st.Rejected, elapsed.Round(time.Millisecond),
+	fmt.Fprintf(stdout, "%s in %s (%.0f rows/s); %s\n", summary(st, mode, dry), elapsed.Round(time.Millisecond),
 		float64(st.Read)/max(elapsed.Seconds(), 1e-9), src.Describe())
 	return nil
+}
+
+// summary describes what a load in mode did, or a dry run found.
+func summary(st common.LoadStats, mode common.SyncMode, dry bool) string {
+	switch {
+	case dry:
+		return fmt.Sprintf("dry run (SYNC_MODE=%s), nothing stored: read %d rows: %d new, %d changed, %d unchanged, %d duplicates, %d rejected",
+			mode, st.Read, st.Stored, st.Changed, st.Unchanged, st.Duplicates, st.Rejected)
+	case mode == common.SyncUpsert:
+		return fmt.Sprintf("read %d rows: %d stored (%d new, %d changed), %d unchanged, %d duplicates, %d rejected",
+			st.Read, st.Stored+st.Changed, st.Stored, st.Changed, st.Unchanged, st.Duplicates, st.Rejected)
+	}
+	return fmt.Sprintf("read %d rows: %d stored, %d duplicates, %d rejected", st.Read, st.Stored, st.Duplicates, st.Rejected)
 }

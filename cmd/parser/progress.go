@@ -21,6 +21,9 @@ type progress struct {
 	every    time.Duration
 	start    time.Time
 	src      common.Progresser // may be nil
+	// outcomes shows new, changed and unchanged rows apart (SYNC_MODE=upsert
+	// or a dry run) instead of the rows stored.
+	outcomes bool
 
 	mu   sync.Mutex
 	last time.Time
@@ -69,6 +72,10 @@ func (p *progress) rate(st common.LoadStats, now time.Time) float64 {
 func (p *progress) describe(st common.LoadStats, now time.Time) string {
 	s := fmt.Sprintf("%d rows read, %d stored, %d duplicates, %d rejected, %.0f rows/s",
 		st.Read, st.Stored, st.Duplicates, st.Rejected, p.rate(st, now))
+	if p.outcomes {
+		s = fmt.Sprintf("%d rows read, %d new, %d changed, %d unchanged, %d duplicates, %d rejected, %.0f rows/s",
+			st.Read, st.Stored, st.Changed, st.Unchanged, st.Duplicates, st.Rejected, p.rate(st, now))
+	}
 	if p.src != nil {
 		done, total := p.src.Progress()
 		if total > 0 {
@@ -85,6 +92,8 @@ func (p *progress) record(st common.LoadStats, now time.Time) {
 	attrs := []slog.Attr{
 		slog.Int64("rows_read", st.Read),
 		slog.Int64("stored", st.Stored),
+		slog.Int64("changed", st.Changed),
+		slog.Int64("unchanged", st.Unchanged),
 		slog.Int64("duplicates", st.Duplicates),
 		slog.Int64("rejected", st.Rejected),
 		slog.Int64("rows_per_second", int64(p.rate(st, now))),

@@ -30,8 +30,6 @@ type Record struct {
 	Errors []string
 	// SentAt is when it was recorded as sent.
 	SentAt time.Time
-	// SentVersion is the newest version the CRM accepted, or 0.
-	SentVersion int
 	// Holder is the owner of the claim listing it, or "".
 	Holder string
 }

@@ -86,7 +86,6 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished 
 		if o.Sent {
 			// The CRM has this version, whoever holds the record now;
 			// the record is sent only if no newer one was stored since.
-			r.SentVersion = max(r.SentVersion, v)
 			if v == r.Version {
 				r.State, r.SentAt = common.StateSent, now
 			}

@@ -19,11 +19,12 @@ type backlogCollector struct {
 	store   BacklogReader
 	timeout time.Duration
 
-	records, oldest, up *prometheus.Desc
+	records, newer, oldest, up *prometheus.Desc
 }
 
 // NewBacklog returns a collector of the store's backlog, read on every
-// scrape within timeout: goquiz_records{state}, the age of the oldest
+// scrape within timeout: goquiz_records{state}, the pending records with
+// a newer version (goquiz_records_newer_version), the age of the oldest
 // undelivered record, and goquiz_store_up, 0 when the store could not be
 // read (the backlog is then left out of the scrape).
 func NewBacklog(store BacklogReader, timeout time.Duration) prometheus.Collector {
@@ -33,6 +34,8 @@ func NewBacklog(store BacklogReader, timeout time.Duration) prometheus.Collector
 		records: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "records"),
 			"Stored records by delivery state: pending (due or never tried), in_flight (leased by an integrator), waiting_retry (failed before, not due yet), sent, failed (given up after MAX_ATTEMPTS).",
 			[]string{"state"}, nil),
+		newer: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "records_newer_version"),
+			"Pending records waiting to be sent with a newer version of their values (changed by a load in SYNC_MODE=upsert); counted in goquiz_records too.", nil, nil),
 		oldest: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "oldest_undelivered_age_seconds"),
 			"Age of the oldest record not sent yet (pending or failed); 0 when every record is sent.", nil, nil),
 		up: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "store_up"),
@@ -43,6 +46,7 @@ func NewBacklog(store BacklogReader, timeout time.Duration) prometheus.Collector
 // Describe sends the descriptors of the backlog metrics.
 func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.records
+	ch <- c.newer
 	ch <- c.oldest
 	ch <- c.up
 }
@@ -66,5 +70,6 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	} {
 		ch <- prometheus.MustNewConstMetric(c.records, prometheus.GaugeValue, float64(s.n), s.state)
 	}
+	ch <- prometheus.MustNewConstMetric(c.newer, prometheus.GaugeValue, float64(b.NewerVersion))
 	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, b.OldestUndelivered.Seconds())
 }

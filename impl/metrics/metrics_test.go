@@ -83,7 +83,7 @@ type fakeBacklog struct {
 func (f *fakeBacklog) Backlog(ctx context.Context) (common.Backlog, error) { return f.b, f.err }
 
 func TestBacklogIsReadOnEveryScrape(t *testing.T) {
-	store := &fakeBacklog{b: common.Backlog{Pending: 5, InFlight: 4, WaitingRetry: 3, Sent: 2, Failed: 1, OldestUndelivered: 90 * time.Second}}
+	store := &fakeBacklog{b: common.Backlog{Pending: 5, InFlight: 4, WaitingRetry: 3, Sent: 2, Failed: 1, NewerVersion: 6, OldestUndelivered: 90 * time.Second}}
 	reg := metrics.NewRegistry()
 	reg.MustRegister(metrics.NewBacklog(store, time.Second))
 	srv := httptest.NewServer(metrics.Handler(reg, nil, 0))
@@ -93,6 +93,7 @@ func TestBacklogIsReadOnEveryScrape(t *testing.T) {
 	for state, want := range map[string]float64{"pending": 5, "in_flight": 4, "waiting_retry": 3, "sent": 2, "failed": 1} {
 		assert.Equal(t, want, got[`goquiz_records{state="`+state+`"}`], state)
 	}
+	assert.Equal(t, 6.0, got["goquiz_records_newer_version"])
 	assert.Equal(t, 90.0, got["goquiz_oldest_undelivered_age_seconds"])
 	assert.Equal(t, 1.0, got["goquiz_store_up"])
 

@@ -21,8 +21,14 @@ import (
 // load into the same database at once.
 type Writer struct {
 	db   *DB
+	mode common.SyncMode
+	// load is the table of the ids read so far, in SyncUpsert; made by
+	// the first chunk.
+	load *loadTable
 	seen map[int64]struct{}
 	rows []common.Customer
+	// stored holds the stored values of a chunk's ids, in SyncUpsert.
+	stored map[int64]common.Customer
 	// filter is set after a chunk met ids already stored: the next chunk
 	// looks its ids up first instead of hoping for a clean COPY.
 	filter bool
@@ -54,14 +60,35 @@ func (w *Writer) analyzeIfNew(ctx context.Context) error {
 	return nil
 }
 
-// Writer returns a new chunk writer on d.
+// Writer returns a new chunk writer on d in SyncInsert mode.
 func (d *DB) Writer() *Writer {
-	return &Writer{db: d, seen: make(map[int64]struct{})}
+	return d.SyncWriter(common.SyncInsert)
+}
+
+// SyncWriter returns a new chunk writer on d in the given mode. A writer
+// in SyncUpsert keeps a table of the ids it read in the database (see
+// loadTable): Close drops it.
+func (d *DB) SyncWriter(mode common.SyncMode) *Writer {
+	return &Writer{db: d, mode: mode, seen: make(map[int64]struct{}), stored: make(map[int64]common.Customer)}
+}
+
+// Close drops what the writer keeps in the database: the table of the ids
+// a load in SyncUpsert read. A writer is not used after Close.
+func (w *Writer) Close(ctx context.Context) error {
+	if w.load == nil {
+		return nil
+	}
+	err := w.db.dropLoad(ctx, w.load)
+	w.load = nil
+	return err
 }
 
 // WriteChunk stores the customers of chunk whose ids are not stored yet, the
 // first occurrence of an id in the chunk winning, and notifies Channel, all
-// in one transaction. On error nothing of the chunk is stored.
+// in one transaction. On error nothing of the chunk is stored. In
+// SyncUpsert it also stores the new values of stored customers as their
+// next version (see upsert), and an id read in an earlier chunk is a
+// duplicate.
 //
 // The common case, a chunk of new ids, is copied straight into the table.
 // When ids are already there the copy fails on the primary key, and the
@@ -76,26 +103,33 @@ func (d *DB) Writer() *Writer {
 // committed): then it is stored, not stored again. Each retry is logged.
 func (w *Writer) WriteChunk(ctx context.Context, chunk []common.Customer) (common.ChunkResult, error) {
 	rows := w.unique(chunk)
-	res := common.ChunkResult{Duplicates: int64(len(chunk) - len(rows))}
+	dups := int64(len(chunk) - len(rows))
 	if len(rows) == 0 {
-		return res, nil
+		return common.ChunkResult{Duplicates: dups}, nil
+	}
+	if w.mode == common.SyncUpsert && w.load == nil {
+		l, err := w.db.newLoad(ctx)
+		if err != nil {
+			return common.ChunkResult{}, fmt.Errorf("write chunk: %w", err)
+		}
+		w.load = l
 	}
 	var (
 		giveUp  time.Time
 		pending *commit // a commit whose answer was lost
-		stored  int64
+		res     common.ChunkResult
 		err     error
 	)
 	for attempt := 1; ; attempt++ {
 		if pending != nil {
 			var done bool
-			stored, done, err = w.committed(ctx, pending, rows, giveUp)
+			res, done, err = w.committedChunk(ctx, pending, rows, giveUp)
 			if err == nil && !done {
 				pending = nil
 			}
 		}
 		if pending == nil && err == nil {
-			stored, pending, err = w.store(ctx, rows)
+			res, pending, err = w.store(ctx, rows)
 		}
 		if err == nil {
 			break
@@ -118,48 +152,76 @@ func (w *Writer) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 		}
 		err = nil
 	}
-	if !w.analyzed && stored > 0 {
+	if !w.analyzed && res.Stored > 0 {
 		// Statistics only speed the integrators up: the chunk is committed
 		// whether or not they can be gathered.
 		w.analyzed = true
 		_ = w.analyzeIfNew(ctx)
 	}
-	res.Stored = stored
-	res.Duplicates += int64(len(rows)) - stored
+	res.Duplicates += dups
 	return res, nil
 }
 
-// store stores rows in one transaction on one connection and returns how
-// many were new; on error, the commit whose answer was lost, if the error
-// hit the commit.
-func (w *Writer) store(ctx context.Context, rows []common.Customer) (int64, *commit, error) {
+// store stores rows in one transaction on one connection and returns what
+// it did; on error, the commit whose answer was lost, if the error hit the
+// commit. The transaction counts the records it inserts itself (see
+// countkept.go).
+func (w *Writer) store(ctx context.Context, rows []common.Customer) (common.ChunkResult, *commit, error) {
 	// The COPY goes to the driver on the transaction's connection.
 	conn, err := w.db.db.Conn(ctx)
 	if err != nil {
-		return 0, nil, &connectError{err}
+		return common.ChunkResult{}, nil, &connectError{err}
 	}
 	defer conn.Close()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, nil, fmt.Errorf("begin: %w", err)
+		return common.ChunkResult{}, nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	stored, err := w.insert(ctx, tx, conn, rows)
-	if err != nil {
-		return 0, nil, err
+	if err := countInserts(ctx, tx); err != nil {
+		return common.ChunkResult{}, nil, err
 	}
-	var c *commit
-	if stored > 0 {
-		c = new(commit)
-		if err := tx.QueryRowContext(ctx, `SELECT txid_current(), (extract(epoch FROM now()) * 1000000)::bigint
-			FROM pg_notify($1, $2)`, Channel, strconv.FormatInt(stored, 10)).Scan(&c.xid, &c.startUS); err != nil {
-			return 0, nil, fmt.Errorf("notify: %w", err)
+	var (
+		res common.ChunkResult
+		c   *commit
+	)
+	if w.mode == common.SyncUpsert {
+		c, err = startOf(ctx, tx)
+		if err == nil {
+			res, err = w.upsert(ctx, tx, conn, rows)
 		}
+	} else {
+		res.Stored, err = w.insert(ctx, tx, conn, rows)
+		res.Duplicates = int64(len(rows)) - res.Stored
+	}
+	if err != nil {
+		return common.ChunkResult{}, nil, err
+	}
+	if err := addInserted(ctx, tx, res.Stored); err != nil {
+		return common.ChunkResult{}, nil, err
+	}
+	if changed := res.Stored + res.Changed; changed > 0 {
+		var n commit
+		if err := tx.QueryRowContext(ctx, `SELECT txid_current(), (extract(epoch FROM now()) * 1000000)::bigint
+			FROM pg_notify($1, $2)`, Channel, strconv.FormatInt(changed, 10)).Scan(&n.xid, &n.startUS); err != nil {
+			return common.ChunkResult{}, nil, fmt.Errorf("notify: %w", err)
+		}
+		c = &n
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, c, fmt.Errorf("commit: %w", err)
+		return common.ChunkResult{}, c, fmt.Errorf("commit: %w", err)
 	}
-	return stored, nil, nil
+	return res, nil, nil
+}
+
+// startOf returns the id and start time of tx, for finding out whether it
+// committed if its commit answer is lost.
+func startOf(ctx context.Context, tx *sql.Tx) (*commit, error) {
+	var c commit
+	if err := tx.QueryRowContext(ctx, `SELECT txid_current(), (extract(epoch FROM now()) * 1000000)::bigint`).Scan(&c.xid, &c.startUS); err != nil {
+		return nil, fmt.Errorf("start: %w", err)
+	}
+	return &c, nil
 }
 
 // unique returns the chunk without repeated ids, first occurrence kept,

@@ -32,23 +32,8 @@ type commit struct {
 // the new primary may have given the same transaction id to another
 // transaction, but not to one that stored these ids at that instant.
 func (w *Writer) committed(ctx context.Context, c *commit, rows []common.Customer, giveUp time.Time) (int64, bool, error) {
-	for {
-		var status sql.NullString
-		err := w.db.db.QueryRowContext(ctx, `SELECT txid_status($1)`, c.xid).Scan(&status)
-		if isFutureXid(err) {
-			break // never reached this server (a failover lost it)
-		}
-		if err != nil {
-			return 0, false, fmt.Errorf("look for a lost commit: %w", err)
-		}
-		if status.String != "in progress" || time.Now().After(giveUp) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return 0, false, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	if err := w.ended(ctx, c, giveUp); err != nil {
+		return 0, false, err
 	}
 	ids := make(pq.Int64Array, len(rows))
 	for i, r := range rows {
@@ -60,6 +45,40 @@ func (w *Writer) committed(ctx context.Context, c *commit, rows []common.Custome
 		return 0, false, fmt.Errorf("look for a lost commit: %w", err)
 	}
 	return n, n > 0, nil
+}
+
+// committedChunk tells whether the transaction of c, whose commit answer
+// was lost, committed, and then what it did with rows.
+func (w *Writer) committedChunk(ctx context.Context, c *commit, rows []common.Customer, giveUp time.Time) (common.ChunkResult, bool, error) {
+	if w.mode == common.SyncUpsert {
+		return w.committedUpsert(ctx, c, rows, giveUp)
+	}
+	n, done, err := w.committed(ctx, c, rows, giveUp)
+	return common.ChunkResult{Stored: n, Duplicates: int64(len(rows)) - n}, done, err
+}
+
+// ended waits, until giveUp, for the transaction of c to end: the server
+// ends a lost session's idle transaction within the timeout.
+func (w *Writer) ended(ctx context.Context, c *commit, giveUp time.Time) error {
+	for {
+		var status sql.NullString
+		err := w.db.db.QueryRowContext(ctx, `SELECT txid_status($1)`, c.xid).Scan(&status)
+		if isFutureXid(err) {
+			break // never reached this server (a failover lost it)
+		}
+		if err != nil {
+			return fmt.Errorf("look for a lost commit: %w", err)
+		}
+		if status.String != "in progress" || time.Now().After(giveUp) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // isFutureXid tells whether err says a transaction id is in the future.

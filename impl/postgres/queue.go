@@ -70,7 +70,7 @@ var claimSetup = `SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off
 // it goes back to PostgreSQL as it came).
 const claimSQL = `
 	WITH picked AS (
-		SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.attempts, c.next_attempt_at::text
+		SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.version, c.attempts, c.next_attempt_at::text
 		FROM customers c
 		WHERE c.state = 'pending' AND c.next_attempt_at <= now() AND c.next_attempt_at >= $4::timestamptz
 		  AND c.id NOT IN (SELECT unnest(ids) FROM claims)
@@ -138,7 +138,7 @@ func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (comm
 	var first, due string
 	for rows.Next() {
 		var d common.Delivery
-		if err := rows.Scan(&c.ID, &d.ID, &d.FirstName, &d.LastName, &d.Email, &d.Phone, &d.Attempts, &due); err != nil {
+		if err := rows.Scan(&c.ID, &d.ID, &d.FirstName, &d.LastName, &d.Email, &d.Phone, &d.Version, &d.Attempts, &due); err != nil {
 			return common.Claim{}, fmt.Errorf("claim batch: %w", err)
 		}
 		if len(c.Deliveries) == 0 {
@@ -181,17 +181,21 @@ func (q *Queue) scanFrom(tookOver bool) string {
 const beginning = "-infinity"
 
 // settleSQL records a batch of outcomes in one statement: the ids in $1
-// were delivered, and become sent whoever holds them now (they did reach
-// the CRM); the failures in $2..$6 are scheduled for their retry, or
-// become failed when given up, only while the claim they came in ($6)
-// is still this integrator's ($7) and lists them; the claims in $8, whose
-// every record now has an outcome, end. Sent records, the common case,
-// cost one primary-key lookup and one update each.
+// were delivered in the versions of $9, and become sent whoever holds them
+// now (they did reach the CRM), unless a newer version was stored since;
+// the failures in $2..$6, of the versions in $10, are scheduled for their
+// retry, or become failed when given up, only while the claim they came
+// in ($6) is still this integrator's ($7) and lists them, and no newer
+// version was stored since (it is due at once, with attempts of its own);
+// the claims in $8, whose every record now has an outcome, end. Sent
+// records, the common case, cost one primary-key lookup and one update
+// each.
 const settleSQL = `
 	WITH sent AS (
-		UPDATE customers
+		UPDATE customers AS c
 		SET state = 'sent', sent_at = now(), updated_at = now()
-		WHERE id = ANY($1::bigint[]) AND state = 'pending'
+		FROM unnest($1::bigint[], $9::integer[]) AS s(id, version)
+		WHERE c.id = s.id AND c.version = s.version AND c.state = 'pending'
 	), failed AS (
 		UPDATE customers AS c
 		SET state = CASE WHEN r.give_up THEN 'failed' ELSE c.state END,
@@ -199,8 +203,9 @@ const settleSQL = `
 		    last_error = r.err,
 		    next_attempt_at = now() + r.wait * interval '1 millisecond',
 		    updated_at = now()
-		FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::boolean[], $6::bigint[]) AS r(id, wait, err, give_up, claim)
-		WHERE c.id = r.id AND c.state = 'pending'
+		FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::boolean[], $6::bigint[], $10::integer[])
+			AS r(id, wait, err, give_up, claim, version)
+		WHERE c.id = r.id AND c.version = r.version AND c.state = 'pending'
 		  AND EXISTS (SELECT 1 FROM claims k WHERE k.id = r.claim AND k.owner = $7 AND r.id = ANY(k.ids))
 	)
 	DELETE FROM claims WHERE id = ANY($8::bigint[]) AND owner = $7`
@@ -214,15 +219,17 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished 
 	if len(outcomes) == 0 && len(finished) == 0 {
 		return nil
 	}
-	var sent, failed, waits, claims pq.Int64Array
+	var sent, failed, waits, claims, sentVersions, failedVersions pq.Int64Array
 	var errs pq.StringArray
 	var giveUp pq.BoolArray
 	for _, o := range outcomes {
 		if o.Sent {
 			sent = append(sent, o.ID)
+			sentVersions = append(sentVersions, int64(max(1, o.Version)))
 			continue
 		}
 		failed = append(failed, o.ID)
+		failedVersions = append(failedVersions, int64(max(1, o.Version)))
 		waits = append(waits, o.RetryIn.Milliseconds())
 		errs = append(errs, cleanText(o.Err))
 		giveUp = append(giveUp, o.GiveUp)
@@ -234,7 +241,8 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished 
 	}
 	// A nil array is NULL, and no row matches id = ANY(NULL): that is
 	// what an empty part needs.
-	if _, err := stmt.ExecContext(ctx, sent, failed, waits, errs, giveUp, claims, q.owner, pq.Int64Array(finished)); err != nil {
+	if _, err := stmt.ExecContext(ctx, sent, failed, waits, errs, giveUp, claims, q.owner, pq.Int64Array(finished),
+		sentVersions, failedVersions); err != nil {
 		return fmt.Errorf("settle %d deliveries: %w", len(outcomes), err)
 	}
 	return nil

@@ -32,6 +32,13 @@ func (s contractStore) Add(t *testing.T, due time.Time, cs ...common.Customer) {
 	}
 }
 
+func (s contractStore) Change(t *testing.T, cs ...common.Customer) {
+	w := s.db.SyncWriter(common.SyncUpsert)
+	defer func() { require.NoError(t, w.Close(ctxT(t))) }()
+	_, err := w.WriteChunk(ctxT(t), cs)
+	require.NoError(t, err)
+}
+
 func (s contractStore) AddClaim(t *testing.T, owner string, expires time.Time, ids []int64) {
 	_, err := s.db.SQL().Exec(`INSERT INTO claims (owner, lease_until, ids) VALUES ($1, $2, $3)`, owner, expires, pq.Int64Array(ids))
 	require.NoError(t, err)
@@ -39,7 +46,7 @@ func (s contractStore) AddClaim(t *testing.T, owner string, expires time.Time, i
 
 func (s contractStore) Record(t *testing.T, id int64) queuetest.Record {
 	r := get(t, s.db, id)
-	out := queuetest.Record{State: common.State(r.State), Attempts: r.Attempts,
+	out := queuetest.Record{State: common.State(r.State), Attempts: r.Attempts, Version: r.Version,
 		DueIn: time.Duration(r.DueInMs * float64(time.Millisecond))}
 	if r.Holder != nil {
 		out.Holder = *r.Holder
@@ -66,6 +73,7 @@ func load(t *testing.T, db *postgres.DB, n int) {
 type row struct {
 	State    string
 	Attempts int
+	Version  int
 	Holder   *string  // owner of the claim listing the record, if any
 	LeaseMs  *float64 // what is left of that claim's lease
 	LastErr  *string
@@ -75,12 +83,12 @@ type row struct {
 func get(t *testing.T, db *postgres.DB, id int64) row {
 	t.Helper()
 	var r row
-	err := db.SQL().QueryRow(`SELECT state, attempts, k.owner,
+	err := db.SQL().QueryRow(`SELECT state, attempts, version, k.owner,
 		extract(epoch FROM k.lease_until - now()) * 1000, last_error,
 		extract(epoch FROM next_attempt_at - now()) * 1000
 		FROM customers c LEFT JOIN claims k ON c.id = ANY(k.ids)
 		WHERE c.id = $1`, id).
-		Scan(&r.State, &r.Attempts, &r.Holder, &r.LeaseMs, &r.LastErr, &r.DueInMs)
+		Scan(&r.State, &r.Attempts, &r.Version, &r.Holder, &r.LeaseMs, &r.LastErr, &r.DueInMs)
 	if err == sql.ErrNoRows {
 		t.Fatalf("no record %d", id)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 // Recounted is what a recount found: how many records it counted and how
@@ -21,11 +23,14 @@ type Recounted struct {
 	// the last minute by time sent, and the undelivered records by last
 	// error.
 	Stored, SentLately, Errors int64
+	// Newer is the correction made to the count of pending records with
+	// a newer version.
+	Newer int64
 }
 
 // Exact tells whether the counts were right.
 func (r Recounted) Exact() bool {
-	return r.Pending == 0 && r.Sent == 0 && r.Failed == 0 && r.Stored == 0 && r.SentLately == 0 && r.Errors == 0
+	return r.Pending == 0 && r.Sent == 0 && r.Failed == 0 && r.Stored == 0 && r.SentLately == 0 && r.Errors == 0 && r.Newer == 0
 }
 
 // recountSQL counts the records from the rows and corrects the counts by
@@ -71,6 +76,11 @@ const recountSQL = `
 		FROM (SELECT last_error, records FROM truth WHERE set = 13 AND last_error IS NOT NULL) t
 		FULL JOIN (SELECT error AS last_error, sum(records) AS records FROM counts_errors GROUP BY 1) k USING (last_error)
 		WHERE coalesce(t.records, 0) <> coalesce(k.records, 0)
+	), newer AS MATERIALIZED (
+		SELECT (SELECT count(*) FROM customers WHERE state = 'pending' AND version > 1)
+		     - (SELECT coalesce(sum(records), 0) FROM counts_newer) AS records
+	), fix_newer AS (
+		INSERT INTO counts_newer (records) SELECT records FROM newer WHERE records <> 0
 	), fix_states AS (
 		INSERT INTO counts (pending, sent, failed)
 		SELECT pending, sent, failed FROM states WHERE (pending, sent, failed) <> (0, 0, 0)
@@ -82,7 +92,8 @@ const recountSQL = `
 		INSERT INTO counts_errors (error, records) SELECT last_error, records FROM errors
 	)
 	SELECT states.records, states.pending, states.sent, states.failed,
-	       (SELECT count(*) FROM stored), (SELECT count(*) FROM lately), (SELECT count(*) FROM errors)
+	       (SELECT count(*) FROM stored), (SELECT count(*) FROM lately), (SELECT count(*) FROM errors),
+	       (SELECT records FROM newer)
 	FROM states`
 
 // queryer runs a query returning one row: a pool or a transaction.
@@ -93,7 +104,7 @@ type queryer interface {
 // recount runs recountSQL on q.
 func recount(ctx context.Context, q queryer) (Recounted, error) {
 	var r Recounted
-	err := q.QueryRowContext(ctx, recountSQL).Scan(&r.Records, &r.Pending, &r.Sent, &r.Failed, &r.Stored, &r.SentLately, &r.Errors)
+	err := q.QueryRowContext(ctx, recountSQL).Scan(&r.Records, &r.Pending, &r.Sent, &r.Failed, &r.Stored, &r.SentLately, &r.Errors, &r.Newer)
 	if err != nil {
 		return Recounted{}, fmt.Errorf("recount records: %w", err)
 	}
@@ -109,9 +120,23 @@ func (d *DB) Recount(ctx context.Context) (Recounted, error) {
 	// Reading the whole table rightly takes longer than a round trip.
 	var r Recounted
 	err := d.long(ctx, nil, func(tx *sql.Tx) error {
+		// Not at once with a recount after inserts by hand (FixCounts):
+		// both would correct the same difference.
+		// The marks of inserts by hand are read before the recount, whose
+		// snapshot counts their rows: they can go.
+		var marks pq.Int64Array
+		if err := tx.QueryRowContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(countLock)+`),
+			array(SELECT id FROM counts_stale)`).Scan(new(string), &marks); err != nil {
+			return fmt.Errorf("recount records: take lock: %w", err)
+		}
 		var err error
-		r, err = recount(ctx, tx)
-		return err
+		if r, err = recount(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM counts_stale WHERE id = ANY($1)`, marks); err != nil {
+			return fmt.Errorf("recount records: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return Recounted{}, err
@@ -137,6 +162,12 @@ var tidySQL = []struct{ what, sql string }{
 	INSERT INTO counts (pending, sent, failed)
 	SELECT * FROM (SELECT sum(pending) AS pending, sum(sent) AS sent, sum(failed) AS failed FROM moved) x
 	WHERE (pending, sent, failed) <> (0, 0, 0)`},
+	{"fold the counts of newer versions", `
+	WITH moved AS (
+		DELETE FROM counts_newer WHERE (SELECT count(*) FROM counts_newer) > 1
+		RETURNING records
+	)
+	INSERT INTO counts_newer (records) SELECT sum(records) FROM moved HAVING sum(records) <> 0`},
 	{"fold the counts by time stored", foldSQL("counts_undelivered", "created_at")},
 	{"fold the counts by error", foldSQL("counts_errors", "error")},
 	{"drop old counts of sent records", `DELETE FROM counts_sent WHERE sent_at < now() - interval '2 minutes'`},
@@ -160,6 +191,9 @@ func foldSQL(table, key string) string {
 // them costs the same however long delivery has run (see counts.go). One
 // process at a time tidies; Tidy returns at once while another does.
 func (d *DB) Tidy(ctx context.Context) error {
+	if _, err := d.FixCounts(ctx); err != nil {
+		return fmt.Errorf("tidy counts: %w", err)
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("tidy counts: begin: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/lib/pq"
 )
@@ -61,7 +62,7 @@ var schema = append([]schemaObject{
 		ids         bigint[] NOT NULL
 	)`},
 	{"claims_owner", relation, `CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner)`},
-}, countSchema...)
+}, append(slices.Clone(countSchema), syncSchema...)...)
 
 // schemaObject is one object of the schema: its name, its kind, and the
 // idempotent statements that create it.
@@ -81,6 +82,10 @@ const (
 	trigger  objectKind = "trigger" // on customers
 	absent   objectKind = "absent"  // a relation of an older schema, dropped
 	option   objectKind = "option"  // a storage parameter of customers
+	// column is a column, named table.column.
+	column objectKind = "column"
+	// absentTrigger is a trigger on customers of an older schema, dropped.
+	absentTrigger objectKind = "absent trigger"
 )
 
 // schemaExists tells whether every object of the schema, named in $1
@@ -92,6 +97,11 @@ const schemaExists = `
 		WHEN 'option' THEN o.name = ANY ((SELECT reloptions FROM pg_class WHERE oid = to_regclass('customers'))::text[])
 		WHEN 'function' THEN to_regproc(o.name) IS NOT NULL
 		WHEN 'trigger' THEN EXISTS (SELECT FROM pg_trigger
+			WHERE tgname = o.name AND tgrelid = to_regclass('customers'))
+		WHEN 'column' THEN EXISTS (SELECT FROM pg_attribute
+			WHERE attrelid = to_regclass(split_part(o.name, '.', 1)) AND attname = split_part(o.name, '.', 2)
+			  AND NOT attisdropped)
+		WHEN 'absent trigger' THEN NOT EXISTS (SELECT FROM pg_trigger
 			WHERE tgname = o.name AND tgrelid = to_regclass('customers'))
 	END)
 	FROM unnest($1::text[], $2::text[]) AS o(name, kind)`

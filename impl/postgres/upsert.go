@@ -1,0 +1,225 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/lib/pq"
+
+	"goquiz/common"
+)
+
+// upsert stores a chunk in SyncUpsert (rows unique, sorted by id) in tx,
+// open on conn, and returns what it did:
+//
+//   - the ids the load read in an earlier chunk are duplicates (see
+//     loadTable), whatever their values;
+//   - the others are looked up: an id not stored is new, and is copied
+//     into the table as a load in SyncInsert does; a stored one with the
+//     same five values is unchanged, and nothing is written for it; one
+//     with other values is changed (see changeSQL).
+//
+// Only new and changed rows are written: a daily export that changed a
+// tenth of its customers costs a lookup of each id and the writes of a
+// tenth. Between the lookup and the writes another loader may store the
+// same ids: the copy then fails on the primary key and the new rows go
+// through insertOrChange, and a change whose values were stored meanwhile
+// is unchanged.
+func (w *Writer) upsert(ctx context.Context, tx *sql.Tx, conn *sql.Conn, rows []common.Customer) (common.ChunkResult, error) {
+	// A chunk's ids are looked up one by one in the primary key, whatever
+	// their number: the planner would rather read the whole table for a
+	// chunk of many changes.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`); err != nil {
+		return common.ChunkResult{}, fmt.Errorf("set plan: %w", err)
+	}
+	fresh, err := w.load.firstSeen(ctx, tx, idsOf(rows))
+	if err != nil {
+		return common.ChunkResult{}, err
+	}
+	res := common.ChunkResult{Duplicates: int64(len(rows) - len(fresh))}
+	if len(fresh) == 0 {
+		return res, nil
+	}
+	if err := w.readStored(ctx, tx, fresh); err != nil {
+		return common.ChunkResult{}, err
+	}
+	added, changed, unchanged := w.classify(rows, fresh)
+	res.Unchanged = unchanged
+	n, err := copyGuarded(ctx, tx, conn, added)
+	switch {
+	case isUniqueViolation(err):
+		// Another loader stored some of these ids since we looked.
+		ins, chg, err := insertOrChange(ctx, tx, conn, added)
+		if err != nil {
+			return common.ChunkResult{}, err
+		}
+		res.Stored, res.Changed = ins, chg
+		res.Unchanged += int64(len(added)) - ins - chg
+	case err != nil:
+		return common.ChunkResult{}, err
+	default:
+		res.Stored = n
+	}
+	chg, err := change(ctx, tx, changed)
+	if err != nil {
+		return common.ChunkResult{}, err
+	}
+	res.Changed += chg
+	res.Unchanged += int64(len(changed)) - chg
+	return res, nil
+}
+
+// idsOf returns the ids of rows.
+func idsOf(rows []common.Customer) []int64 {
+	ids := make([]int64, len(rows))
+	for i, c := range rows {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// readStored reads the stored values of ids into w.stored.
+func (w *Writer) readStored(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, ids []int64) error {
+	clear(w.stored)
+	rows, err := q.QueryContext(ctx, `SELECT id, first_name, last_name, email, phone FROM customers WHERE id = ANY($1)`,
+		pq.Int64Array(ids))
+	if err != nil {
+		return fmt.Errorf("look up stored values: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c common.Customer
+		if err := rows.Scan(&c.ID, &c.FirstName, &c.LastName, &c.Email, &c.Phone); err != nil {
+			return fmt.Errorf("look up stored values: %w", err)
+		}
+		w.stored[c.ID] = c
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("look up stored values: %w", err)
+	}
+	return nil
+}
+
+// classify splits the rows whose ids are in fresh by what they are to the
+// stored values in w.stored: new, changed (both sorted by id, as rows)
+// and how many are unchanged.
+func (w *Writer) classify(rows []common.Customer, fresh []int64) (added, changed []common.Customer, unchanged int64) {
+	clear(w.seen)
+	for _, id := range fresh {
+		w.seen[id] = struct{}{}
+	}
+	for _, c := range rows {
+		if _, ok := w.seen[c.ID]; !ok {
+			continue
+		}
+		s, ok := w.stored[c.ID]
+		switch {
+		case !ok:
+			added = append(added, c)
+		case s.SameValues(c):
+			unchanged++
+		default:
+			changed = append(changed, c)
+		}
+	}
+	return added, changed, unchanged
+}
+
+// changeSQL stores new values of stored customers as their next version:
+// pending again, due at once, with no attempts and no last error, stored
+// now (created_at is when the version was stored). A record an
+// integrator holds stays in its claim: the version in flight is finished
+// first, and its outcome, which names its version, does not count for
+// this one. Rows are updated in the order of their ids, as every writer
+// does. A row whose values are the same already (another loader stored
+// them meanwhile) is left alone.
+const changeSQL = `
+	UPDATE customers AS c
+	SET first_name = u.first_name, last_name = u.last_name, email = u.email, phone = u.phone,
+	    version = c.version + 1, state = 'pending', attempts = 0, next_attempt_at = now(),
+	    last_error = NULL, created_at = now(), updated_at = now(), sent_at = NULL
+	FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(id, first_name, last_name, email, phone)
+	WHERE c.id = u.id
+	  AND (c.first_name, c.last_name, c.email, c.phone) IS DISTINCT FROM (u.first_name, u.last_name, u.email, u.phone)`
+
+// change stores the values of rows (stored, sorted by id) as new versions
+// in tx and returns how many it changed.
+func change(ctx context.Context, tx *sql.Tx, rows []common.Customer) (int64, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	ids := make(pq.Int64Array, len(rows))
+	firsts, lasts, emails, phones := make(pq.StringArray, len(rows)), make(pq.StringArray, len(rows)),
+		make(pq.StringArray, len(rows)), make(pq.StringArray, len(rows))
+	for i, c := range rows {
+		ids[i], firsts[i], lasts[i], emails[i], phones[i] = c.ID, c.FirstName, c.LastName, c.Email, c.Phone
+	}
+	res, err := tx.ExecContext(ctx, changeSQL, ids, firsts, lasts, emails, phones)
+	if err != nil {
+		return 0, fmt.Errorf("store %d changed customers: %w", len(rows), err)
+	}
+	return res.RowsAffected()
+}
+
+// insertOrChange stores rows (sorted by id) that were not stored when
+// looked up, some of which another loader stored since: through a
+// temporary table, as new customers, or as new versions of those stored
+// meanwhile with other values. It returns how many it inserted and how
+// many it changed; tx is open on conn.
+func insertOrChange(ctx context.Context, tx *sql.Tx, conn *sql.Conn, rows []common.Customer) (inserted, changed int64, err error) {
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE goquiz_stage
+		(id bigint, first_name text, last_name text, email text, phone text) ON COMMIT DROP`); err != nil {
+		return 0, 0, fmt.Errorf("create staging table: %w", err)
+	}
+	if _, err := copyRows(ctx, conn, `COPY goquiz_stage (id, first_name, last_name, email, phone) FROM STDIN`, rows); err != nil {
+		return 0, 0, err
+	}
+	err = tx.QueryRowContext(ctx, `
+		WITH up AS (
+			INSERT INTO customers AS c (id, first_name, last_name, email, phone)
+			SELECT id, first_name, last_name, email, phone FROM goquiz_stage ORDER BY id
+			ON CONFLICT (id) DO UPDATE
+			SET first_name = excluded.first_name, last_name = excluded.last_name, email = excluded.email,
+			    phone = excluded.phone, version = c.version + 1, state = 'pending', attempts = 0,
+			    next_attempt_at = now(), last_error = NULL, created_at = now(), updated_at = now(), sent_at = NULL
+			WHERE (c.first_name, c.last_name, c.email, c.phone)
+			      IS DISTINCT FROM (excluded.first_name, excluded.last_name, excluded.email, excluded.phone)
+			RETURNING c.version
+		)
+		SELECT count(*) FILTER (WHERE version = 1), count(*) FILTER (WHERE version > 1) FROM up`).Scan(&inserted, &changed)
+	if err != nil {
+		return 0, 0, fmt.Errorf("insert or change from staging table: %w", err)
+	}
+	return inserted, changed, nil
+}
+
+// committedUpsert tells whether the transaction of c, a chunk in
+// SyncUpsert whose commit answer was lost, committed, and then what it did
+// with rows: the ids it read first are in the load's table with the
+// transaction's start time, and the customers it stored, new (version 1)
+// or changed, carry that time as their created_at. When it read no id
+// first, storing it again does the same: it is taken as not committed.
+func (w *Writer) committedUpsert(ctx context.Context, c *commit, rows []common.Customer, giveUp time.Time) (common.ChunkResult, bool, error) {
+	if err := w.ended(ctx, c, giveUp); err != nil {
+		return common.ChunkResult{}, false, err
+	}
+	fresh, err := w.load.committedSeen(ctx, w.db.db, c, idsOf(rows))
+	if err != nil || len(fresh) == 0 {
+		return common.ChunkResult{}, false, err
+	}
+	slices.Sort(fresh)
+	var res common.ChunkResult
+	if err := w.db.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE version = 1), count(*) FILTER (WHERE version > 1)
+		FROM customers WHERE id = ANY($1) AND (extract(epoch FROM created_at) * 1000000)::bigint = $2`,
+		pq.Int64Array(fresh), c.startUS).Scan(&res.Stored, &res.Changed); err != nil {
+		return common.ChunkResult{}, false, fmt.Errorf("look for a lost commit: %w", err)
+	}
+	res.Unchanged = int64(len(fresh)) - res.Stored - res.Changed
+	res.Duplicates = int64(len(rows) - len(fresh))
+	return res, true, nil
+}
