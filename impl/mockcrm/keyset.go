@@ -21,18 +21,22 @@ const keyPrefix = "goquiz-customer-"
 type keySet struct {
 	mu   sync.Mutex
 	ids  map[int64]struct{}
+	vers map[versionKey]struct{}
 	strs map[string]struct{}
 }
 
 // newKeySet returns an empty set.
 func newKeySet() *keySet {
-	return &keySet{ids: make(map[int64]struct{}), strs: make(map[string]struct{})}
+	return &keySet{ids: make(map[int64]struct{}), vers: make(map[versionKey]struct{}), strs: make(map[string]struct{})}
 }
 
 // add adds key to the set and reports whether it was new.
 func (s *keySet) add(key string) bool {
 	if id, ok := parseGoquizKey(key); ok {
 		return s.addID(id)
+	}
+	if id, v, ok := parseVersionKey(key); ok {
+		return s.addVersion(id, v)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -41,6 +45,26 @@ func (s *keySet) add(key string) bool {
 	}
 	s.strs[key] = struct{}{}
 	return true
+}
+
+// addVersion adds common.VersionKey(id, v), v > 1, to the set and reports
+// whether it was new.
+func (s *keySet) addVersion(id int64, v int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := versionKey{id, int32(v)}
+	if _, dup := s.vers[k]; dup {
+		return false
+	}
+	s.vers[k] = struct{}{}
+	return true
+}
+
+// versionKey is a key common.VersionKey(id, v) of a version after the
+// first, stored compactly.
+type versionKey struct {
+	id int64
+	v  int32
 }
 
 // addID adds common.IdempotencyKey(id) to the set and reports whether it

@@ -30,9 +30,10 @@ type Server struct {
 	bucket     *rate.Limiter // RateLimitRPS; nil when unlimited
 	window     *fixedWindow  // RateLimitWindow; nil when unlimited
 
-	keys   *keySet
-	ids    *idSet
-	counts counters
+	keys     *keySet
+	ids      *idSet
+	versions *versionLog
+	counts   counters
 }
 
 // New returns a server configured by cfg, with its zero fields set to
@@ -51,6 +52,7 @@ func New(cfg Config) *Server {
 		window:     newFixedWindow(cfg.RateLimitWindow, cfg.RateLimitWindowMax, start),
 		keys:       newKeySet(),
 		ids:        newIDSet(),
+		versions:   newVersionLog(),
 	}
 	if cfg.Token != "" {
 		s.token = []byte(cfg.Token)
@@ -103,8 +105,12 @@ func (s *Server) serveCustomer(w http.ResponseWriter, r *http.Request) {
 	}
 
 	var isNew bool
+	version := 1
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
 		isNew = s.keys.add(key)
+		if id, v, ok := parseVersionKey(key); ok && id == c.ID {
+			version = v
+		}
 	} else {
 		isNew = s.keys.addID(c.ID)
 	}
@@ -114,6 +120,7 @@ func (s *Server) serveCustomer(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(duplicateBody)
 		return
 	}
+	s.versions.accepted(c.ID, version, s.ids.has(c.ID))
 	s.ids.add(c.ID)
 	s.counts.accepted.Add(1)
 	_, _ = w.Write(acceptedBody)

@@ -212,7 +212,7 @@ func TestServeStats(t *testing.T) {
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &raw))
 	assert.ElementsMatch(t,
-		[]string{"requests", "accepted", "duplicates", "bad_requests", "unauthorized", "throttled", "admitted", "faults", "uptime_seconds"},
+		[]string{"requests", "accepted", "duplicates", "bad_requests", "unauthorized", "throttled", "admitted", "newer_versions", "out_of_order", "faults", "uptime_seconds"},
 		keys(raw))
 	assert.ElementsMatch(t, []string{"fail", "rate_limited", "hang", "outage"}, keys(raw["faults"].(map[string]any)))
 

@@ -37,6 +37,14 @@ type Stats struct {
 	// limits let through (all of them without a limit), whatever
 	// followed: accepted, duplicate, bad request or fault.
 	Admitted int64 `json:"admitted"`
+	// NewerVersions counts the accepted requests of a customer's version
+	// after the first (an Idempotency-Key goquiz-customer-<id>-v<n>):
+	// customers sent again after a change.
+	NewerVersions int64 `json:"newer_versions"`
+	// OutOfOrder counts the accepted requests of a customer's version
+	// older than one accepted before: a CRM that got them would keep old
+	// values. goquiz never sends one.
+	OutOfOrder int64 `json:"out_of_order"`
 	// Faults counts the valid requests answered with an injected fault.
 	Faults FaultStats `json:"faults"`
 	// UptimeSeconds is the time since the server was created.
@@ -66,7 +74,10 @@ type counters struct {
 // though not all at the same instant.
 func (s *Server) Stats() Stats {
 	c := &s.counts
+	newer, behind := s.versions.counts()
 	return Stats{
+		NewerVersions: newer,
+		OutOfOrder:    behind,
 		Requests:     c.requests.Load(),
 		Accepted:     c.accepted.Load(),
 		Duplicates:   c.duplicates.Load(),
