@@ -44,6 +44,11 @@ type faults struct {
 	// Upstream, when set, passes every valid request to this URL and
 	// answers as it answered (see forward), recording it as any other.
 	Upstream string
+	// HoldKey, when set, holds the requests with this Idempotency-Key
+	// until Release is closed (or the client gives up), then answers
+	// them as any other.
+	HoldKey string
+	Release <-chan struct{}
 }
 
 // attempt is one request for a customer, as the double saw it.
@@ -75,6 +80,8 @@ type crmDouble struct {
 	// bodies the customer of its first acceptance.
 	accepted map[int64][]string
 	bodies   map[int64]common.Customer
+	// lastBody holds the customer of the last acceptance of each id.
+	lastBody map[int64]common.Customer
 	first    time.Time // arrival of the first request
 	bad      []string  // malformed requests
 	srv      *http.Server
@@ -92,6 +99,7 @@ func newCRM(t *testing.T, f faults, seed uint64) *crmDouble {
 		attempts: map[int64][]attempt{},
 		accepted: map[int64][]string{},
 		bodies:   map[int64]common.Customer{},
+		lastBody: map[int64]common.Customer{},
 		stopped:  make(chan struct{}),
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -229,6 +237,13 @@ func (d *crmDouble) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if delay > 0 {
 		time.Sleep(delay)
 	}
+	if f.HoldKey != "" && key == f.HoldKey {
+		select {
+		case <-f.Release:
+		case <-r.Context().Done():
+		case <-d.stopped:
+		}
+	}
 	status, retryAfter := http.StatusOK, 0
 	switch {
 	case f.Upstream != "":
@@ -253,6 +268,7 @@ func (d *crmDouble) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if len(d.accepted[c.ID]) == 0 {
 			d.bodies[c.ID] = c
 		}
+		d.lastBody[c.ID] = c
 		d.accepted[c.ID] = append(d.accepted[c.ID], key)
 		d.mu.Unlock()
 	}

@@ -189,7 +189,11 @@ const beginning = "-infinity"
 // version was stored since (it is due at once, with attempts of its own);
 // the claims in $8, whose every record now has an outcome, end. Sent
 // records, the common case, cost one primary-key lookup and one update
-// each.
+// each. When a newer version of a record settled waits, the integrators
+// are notified, as by a load: it is claimable once its claim ends, here,
+// and the load's notification came while it was not. (newer is read by
+// the DELETE's one-time filter: a CTE without data changes runs only
+// when read.)
 const settleSQL = `
 	WITH sent AS (
 		UPDATE customers AS c
@@ -207,8 +211,16 @@ const settleSQL = `
 			AS r(id, wait, err, give_up, claim, version)
 		WHERE c.id = r.id AND c.version = r.version AND c.state = 'pending'
 		  AND EXISTS (SELECT 1 FROM claims k WHERE k.id = r.claim AND k.owner = $7 AND r.id = ANY(k.ids))
+	), newer AS (
+		SELECT pg_notify('` + Channel + `', count(*)::text) FROM (
+			SELECT c.id FROM unnest($1::bigint[], $9::integer[]) AS s(id, version)
+			JOIN customers c ON c.id = s.id AND c.version > s.version AND c.state = 'pending'
+			UNION ALL
+			SELECT c.id FROM unnest($2::bigint[], $10::integer[]) AS s(id, version)
+			JOIN customers c ON c.id = s.id AND c.version > s.version AND c.state = 'pending'
+		) n HAVING count(*) > 0
 	)
-	DELETE FROM claims WHERE id = ANY($8::bigint[]) AND owner = $7`
+	DELETE FROM claims WHERE (SELECT count(*) FROM newer) >= 0 AND id = ANY($8::bigint[]) AND owner = $7`
 
 // Settle records outcomes and ends the finished claims in one statement,
 // prepared once per connection: at full speed it runs hundreds of times a
