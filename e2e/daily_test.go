@@ -118,7 +118,7 @@ func (d *crmDouble) lastBodies() map[int64]common.Customer {
 	return out
 }
 
-// Scenario 15: daily exports. Day 1 is loaded and delivered. Day 2 brings
+// Scenario 17: daily exports. Day 1 is loaded and delivered. Day 2 brings
 // changed customers, new ones and unchanged ones, then a second file of
 // the same day changes some of them again, both loaded in
 // SYNC_MODE=upsert before the integrators caught up. The dry run of day 2
@@ -225,7 +225,7 @@ func TestDailyExports(t *testing.T) {
 			checkStored(t, db, want, true)
 			st := crm.statsSince(day2)
 			t.Logf("requests on day 2: %d (%d versions to send, %d repeats)", st, changedA+500, repeats)
-			line := fmt.Sprintf("scenario 15 (daily exports, %s): records=%d day2=%d new, %d changed, %d changed twice, %d unchanged time=%.1fs day2_requests=%d repeats=%d (all with their version's key)",
+			line := fmt.Sprintf("scenario 17 (daily exports, %s): records=%d day2=%d new, %d changed, %d changed twice, %d unchanged time=%.1fs day2_requests=%d repeats=%d (all with their version's key)",
 				tt.name, n+500, 500, changedA, changedB, n-changedA, took.Seconds(), st, repeats)
 			t.Log(line)
 			fmt.Println(line)
@@ -263,7 +263,7 @@ func (d *crmDouble) statsSince(t time.Time) int {
 	return n
 }
 
-// Scenario 16: a customer changed while its previous version hangs in
+// Scenario 18: a customer changed while its previous version hangs in
 // flight at the CRM. The new version is not sent until the old one is
 // answered and recorded; then it is, once, with its own key.
 func TestChangeWhileInFlight(t *testing.T) {
@@ -305,7 +305,7 @@ func TestChangeWhileInFlight(t *testing.T) {
 	assert.Equal(t, []string{common.IdempotencyKey(7), common.VersionKey(7, 2)}, crm.accepted[7])
 	assert.True(t, as[1].at.After(as[0].answered), "version 2 sent after version 1 was answered")
 	assert.Equal(t, changed, crm.lastBody[7])
-	line := fmt.Sprintf("scenario 16 (changed while in flight): version 1 held %s at the CRM; version 2 sent %dms after its answer",
+	line := fmt.Sprintf("scenario 18 (changed while in flight): version 1 held %s at the CRM; version 2 sent %dms after its answer",
 		released.Sub(as[0].at).Round(100*time.Millisecond), as[1].at.Sub(as[0].answered).Milliseconds())
 	t.Log(line)
 	fmt.Println(line)
