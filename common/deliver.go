@@ -70,7 +70,11 @@ func NewDeliverer(q Queue, pub Publisher, cfg DeliverConfig) *Deliverer {
 		retried: make(chan struct{}, 1), hungry: make(chan struct{}, 1)}
 	d.brk = newBreaker(cfg.DownAfter, cfg.RetryDelay, min(cfg.ProbeMaxInterval, cfg.RetryMaxDelay), d.crmChanged)
 	po, _ := cfg.Observer.(PaceObserver)
-	d.pace = NewPacer(PaceConfig{MaxRate: cfg.MaxRate, Fixed: cfg.FixedRate, Workers: cfg.Workers, Logger: cfg.Logger, Observer: po})
+	pc := PaceConfig{MaxRate: cfg.MaxRate, Fixed: cfg.FixedRate, Workers: cfg.Workers, Logger: cfg.Logger, Observer: po}
+	if qo, ok := cfg.Observer.(QuotaObserver); ok {
+		pc.OnQuota = qo.Quota
+	}
+	d.pace = NewPacer(pc)
 	return d
 }
 
