@@ -34,7 +34,7 @@ type Listener struct {
 // with the error that caused them.
 func Listen(dsn string, opts Options, onEvent func(event string, err error)) (*Listener, error) {
 	wait, timeout := max(opts.Wait, 5*time.Second), opts.timeout()
-	full, err := sessionDSN(dsn, sessionSettings(timeout, opts.app(), true))
+	full, err := sessionDSN(dsn, opts.app())
 	if err == nil {
 		_, err = pq.NewConnector(full)
 	}
