@@ -147,10 +147,14 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 }
 
 // retryable tells whether a connection error may go away by waiting: the
-// server is down or starting, not a wrong password or database.
+// server is down or starting, not a wrong password or database, nor a
+// connection parameter refused.
 func retryable(err error) bool {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
+		if strings.Contains(pqErr.Message, "unsupported startup parameter") || strings.HasPrefix(pqErr.Message, "no such database") {
+			return false // PgBouncer's answers, under 08P01
+		}
 		// 57P03: cannot connect now (starting up or shutting down).
 		return pqErr.Code == "57P03" || pqErr.Code.Class() == "08"
 	}
@@ -158,21 +162,26 @@ func retryable(err error) bool {
 }
 
 // Hint returns what to do about a connection error, as a suffix for its
-// message (" — is the server running…"), or "" when there is no advice.
+// message (" — the server refused the login…"), or "" when there is no
+// advice. An error the server, or a proxy in front of it, answered with
+// says so: only a connection that got no answer (refused, timed out,
+// cut) asks whether the server is running.
 func Hint(err error) string {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
 		switch {
 		case pqErr.Code == "28P01" || pqErr.Code == "28000":
-			return " — check the user and password in DSN"
-		case pqErr.Code == "3D000":
-			return " — create the database or fix its name in DSN"
+			return " — the server refused the login: check the user and password in DSN"
+		case pqErr.Code == "3D000" || strings.HasPrefix(pqErr.Message, "no such database"):
+			return " — the server has no such database: create the database or fix its name in DSN"
 		case pqErr.Code == "57P03":
 			return " — the server is starting or stopping: retry in a moment or raise CONNECT_TIMEOUT"
-		case pqErr.Code.Class() == "08":
-			return " — is the server running and is DSN right?"
+		case strings.Contains(pqErr.Message, "unsupported startup parameter"):
+			return " — the server, or a proxy in front of it such as PgBouncer, refused a connection parameter: remove it from DSN, or have the proxy ignore it (ignore_startup_parameters)"
+		case strings.Contains(pqErr.Message, "cannot connect to server"):
+			return " — a proxy in front of PostgreSQL answered, but cannot reach the server: is the server running, and does the proxy point at it?"
 		}
-		return ""
+		return " — the server answered with this error: it is reachable, and refused"
 	}
 	if errors.Is(err, context.Canceled) {
 		return ""
