@@ -75,3 +75,27 @@ func TestStoreThroughPgBouncer(t *testing.T) {
 	assert.Equal(t, int64(2001), r.Records)
 	require.NoError(t, db.Tidy(ctxT(t)))
 }
+
+// Notifications need a session of their own: through a transaction
+// pooler a listener's LISTEN succeeds and nothing comes back, which
+// Hears finds within its bound; on the server itself it hears at once.
+func TestListenerHearsOnlyOnASession(t *testing.T) {
+	db, pooled, direct := bounced(t)
+	through, err := postgres.Listen(pooled, postgres.Options{Wait: 5 * time.Second}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { through.Close() })
+	const within = 2 * time.Second
+	start := time.Now()
+	heard, err := through.Hears(ctxT(t), db, within)
+	require.NoError(t, err)
+	assert.False(t, heard, "through PgBouncer in transaction mode")
+	assert.Less(t, time.Since(start), within+time.Second)
+
+	ln := listen(t, direct)
+	start = time.Now()
+	heard, err = ln.Hears(ctxT(t), db, within)
+	require.NoError(t, err)
+	assert.True(t, heard, "on the server itself, notified through PgBouncer")
+	assert.Less(t, time.Since(start), within/2)
+	requireNoWake(t, ln, 200*time.Millisecond, "Hears's own notifications wake no one")
+}
