@@ -78,7 +78,8 @@ func TestStoreThroughPgBouncer(t *testing.T) {
 
 // Notifications need a session of their own: through a transaction
 // pooler a listener's LISTEN succeeds and nothing comes back, which
-// Hears finds within its bound; on the server itself it hears at once.
+// Hears finds within its bound; on the server itself, or through a
+// session pooler, it hears at once.
 func TestListenerHearsOnlyOnASession(t *testing.T) {
 	db, pooled, direct := bounced(t)
 	through, err := postgres.Listen(pooled, postgres.Options{Wait: 5 * time.Second}, nil)
@@ -98,4 +99,12 @@ func TestListenerHearsOnlyOnASession(t *testing.T) {
 	assert.True(t, heard, "on the server itself, notified through PgBouncer")
 	assert.Less(t, time.Since(start), within/2)
 	requireNoWake(t, ln, 200*time.Millisecond, "Hears's own notifications wake no one")
+
+	// A session-mode pool keeps a client's server connection: LISTEN_DSN
+	// may point at one.
+	_, session := pgtest.Bouncing(t, direct, pgtest.BouncerOptions{PoolMode: "session"})
+	ln = listen(t, session)
+	heard, err = ln.Hears(ctxT(t), db, within)
+	require.NoError(t, err)
+	assert.True(t, heard, "through PgBouncer in session mode")
 }
