@@ -50,6 +50,7 @@ func TestThroughPgBouncer(t *testing.T) {
 		return strings.Contains(b.Output(), notHeard)
 	})
 	require.Equal(t, 1, strings.Count(b.Output(), notHeard), b.Output())
+	t.Log(grepLines(b.Output(), notHeard, 1))
 	require.Contains(t, grepLines(b.Output(), notHeard, 1), "poll_interval=500ms")
 
 	parsed(t, runParser(t, pooled, path, "CHUNK_SIZE="+strconv.Itoa(chunk)), n, n, 0, 0)
