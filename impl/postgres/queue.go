@@ -73,6 +73,12 @@ func millis(d time.Duration) int64 { return d.Milliseconds() }
 // record claimed twice would have been locked by both claims at once, or
 // the second's new snapshot would see the first's claim.
 //
+// Claims share the claim lock with one another. Integrators of an older
+// version claim under it alone, across round trips, and do not lock the
+// records they pick: sharing it, the claims of the two versions exclude
+// each other while both run (during a rolling upgrade), and never wait
+// for each other once the older ones are gone.
+//
 // The settings walk the due index in order and stop after limit rows,
 // whatever the statistics say: a table being loaded has none yet, and
 // the planner then prefers to fetch and sort every pending row for each
@@ -90,6 +96,7 @@ DECLARE
 	kept bigint[];
 	made bigint;
 BEGIN
+	PERFORM pg_advisory_xact_lock_shared(` + claimLock + `);
 	DELETE FROM claims k WHERE k.id IN (
 		SELECT l.id FROM claims l WHERE l.lease_until <= now() AND l.owner <> claimer
 		FOR UPDATE SKIP LOCKED);
@@ -127,6 +134,10 @@ BEGIN
 	     AS r(id, first_name, last_name, email, phone, attempts, due)
 	WHERE cardinality(kept) = cardinality(picked) OR r.id = ANY(kept);
 END $f$`
+
+// claimLock is the key of the advisory lock every claim shares (see
+// claimFunction); older versions took it alone.
+const claimLock = "x'676f71756979'::bigint" // "goquiy"
 
 // fullScanEvery is how often a claim starts from the oldest due record
 // rather than from where the previous claim started.
