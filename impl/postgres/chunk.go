@@ -139,9 +139,9 @@ func (w *Writer) store(ctx context.Context, rows []common.Customer) (int64, *com
 		return 0, nil, &connectError{err}
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := w.db.begin(ctx, conn, nil)
 	if err != nil {
-		return 0, nil, fmt.Errorf("begin: %w", err)
+		return 0, nil, err
 	}
 	defer tx.Rollback()
 	stored, err := w.insert(ctx, tx, conn, rows)

@@ -160,9 +160,9 @@ func foldSQL(table, key string) string {
 // them costs the same however long delivery has run (see counts.go). One
 // process at a time tidies; Tidy returns at once while another does.
 func (d *DB) Tidy(ctx context.Context) error {
-	tx, err := d.db.BeginTx(ctx, nil)
+	tx, err := d.begin(ctx, d.db, nil)
 	if err != nil {
-		return fmt.Errorf("tidy counts: begin: %w", err)
+		return fmt.Errorf("tidy counts: %w", err)
 	}
 	defer tx.Rollback()
 	var mine bool

@@ -61,6 +61,8 @@ var schema = append([]schemaObject{
 		ids         bigint[] NOT NULL
 	)`},
 	{"claims_owner", relation, `CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner)`},
+	{"goquiz_claim", function, claimFunction},
+	{"goquiz_settle", function, settleFunction},
 }, countSchema...)
 
 // schemaObject is one object of the schema: its name, its kind, and the

@@ -35,9 +35,9 @@ const maxLastErrors = 5
 // from the records waiting for a retry.
 func (d *DB) Status(ctx context.Context) (Status, error) {
 	var st Status
-	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	tx, err := d.begin(ctx, d.db, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
-		return st, fmt.Errorf("read status: begin: %w", err)
+		return st, fmt.Errorf("read status: %w", err)
 	}
 	defer tx.Rollback()
 	if st.Backlog, st.OldestCreatedAt, err = backlog(ctx, tx); err != nil {
@@ -118,9 +118,9 @@ func lastErrors(ctx context.Context, tx *sql.Tx, limit int) ([]common.ErrorCount
 // It notifies Channel so that running integrators start at once, and
 // returns the number of records moved.
 func (d *DB) RetryFailed(ctx context.Context) (int64, error) {
-	tx, err := d.db.BeginTx(ctx, nil)
+	tx, err := d.begin(ctx, d.db, nil)
 	if err != nil {
-		return 0, fmt.Errorf("retry failed records: begin: %w", err)
+		return 0, fmt.Errorf("retry failed records: %w", err)
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `
