@@ -77,7 +77,7 @@ func inWindows1252(s string) bool {
 	return err == nil
 }
 
-// Scenario 13: a customer export from Excel, gzip-compressed Windows-1252
+// Scenario 15: a customer export from Excel, gzip-compressed Windows-1252
 // with semicolons and its own column names, is loaded by the parser with
 // ENCODING, DELIMITER and COLUMNS, and delivered by the integrator to the
 // mock CRM (httpapi, behind the double that records every request): every
