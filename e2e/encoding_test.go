@@ -113,5 +113,5 @@ func TestWindows1252Export(t *testing.T) {
 			accented++
 		}
 	}
-	figures(t, "13 (Windows-1252 export)", n, took, st, "accented="+strconv.Itoa(accented))
+	figures(t, "15 (Windows-1252 export)", n, took, st, "accented="+strconv.Itoa(accented))
 }
