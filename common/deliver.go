@@ -43,7 +43,8 @@ type Deliverer struct {
 	log *slog.Logger
 	brk *breaker
 	// pace paces request starts to what the CRM allows.
-	pace *Pacer
+	pace  *Pacer
+	quota *quotas
 	// held are the claims this Deliverer holds.
 	held *holdings
 	// retried wakes the claimer when claims ended with records claimable
@@ -71,9 +72,8 @@ func NewDeliverer(q Queue, pub Publisher, cfg DeliverConfig) *Deliverer {
 	d.brk = newBreaker(cfg.DownAfter, cfg.RetryDelay, min(cfg.ProbeMaxInterval, cfg.RetryMaxDelay), d.crmChanged)
 	po, _ := cfg.Observer.(PaceObserver)
 	pc := PaceConfig{MaxRate: cfg.MaxRate, Fixed: cfg.FixedRate, Workers: cfg.Workers, Logger: cfg.Logger, Observer: po}
-	if qo, ok := cfg.Observer.(QuotaObserver); ok {
-		pc.OnQuota = qo.Quota
-	}
+	d.quota = newQuotas(cfg.Observer)
+	pc.OnQuota = d.quota.note
 	d.pace = NewPacer(pc)
 	return d
 }
@@ -125,6 +125,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	var background sync.WaitGroup
 	background.Go(func() { d.keepLeases(bgCtx) })
 	background.Go(func() { d.logThroughput(bgCtx) })
+	background.Go(func() { d.recordQuotas(bgCtx) })
 	defer func() {
 		stopBackground()
 		background.Wait()

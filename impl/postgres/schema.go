@@ -61,6 +61,13 @@ var schema = append([]schemaObject{
 		ids         bigint[] NOT NULL
 	)`},
 	{"claims_owner", relation, `CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner)`},
+	// The CRM's quota pause (see Queue.NoteQuota): one row at most.
+	{"crm_pause", relation, `CREATE TABLE IF NOT EXISTS crm_pause (
+		one        boolean PRIMARY KEY DEFAULT true CHECK (one),
+		until      timestamptz NOT NULL,
+		noted_by   text NOT NULL,
+		noted_at   timestamptz NOT NULL DEFAULT now()
+	)`},
 	{"goquiz_claim", function, claimFunction},
 	{"goquiz_settle", function, settleFunction},
 }, countSchema...)

@@ -24,6 +24,11 @@ type Status struct {
 	LastErrors []common.ErrorCount
 	// SentLastMinute counts the records sent in the last minute.
 	SentLastMinute int64
+	// PausedUntil is when the CRM's quota is renewed, while an integrator
+	// waits for it to send anything (zero when none does), and PausedBy
+	// the integrator that noted it.
+	PausedUntil time.Time
+	PausedBy    string
 }
 
 // maxLastErrors is the number of distinct errors Status returns.
@@ -50,6 +55,9 @@ func (d *DB) Status(ctx context.Context) (Status, error) {
 		SELECT coalesce(sum(records), 0) FROM counts_sent
 		WHERE sent_at > now() - interval '1 minute'`).Scan(&st.SentLastMinute); err != nil {
 		return st, fmt.Errorf("count records sent in the last minute: %w", err)
+	}
+	if st.PausedUntil, st.PausedBy, err = quotaPause(ctx, tx); err != nil {
+		return st, err
 	}
 	return st, nil
 }
