@@ -120,9 +120,10 @@ func (p *Pacer) Done(tk paceTicket, failure *PublishError, b Budget) {
 		if failure.Throttled() {
 			o = paceThrottled
 		}
-		// A quota: a throttle asking for a minute or more (up to a day).
+		// A quota: a throttle asking for a minute or more (up to a day)
+		// pauses everything, and tells nothing of a rate.
 		if w := failure.Wait(); o == paceThrottled && w >= QuotaWait && w <= 24*time.Hour {
-			b = Budget{Known: true, Reset: w}
+			o, b = paceOther, Budget{Known: true, Reset: w}
 		}
 	}
 	p.mu.Lock()
@@ -131,7 +132,9 @@ func (p *Pacer) Done(tk paceTicket, failure *PublishError, b Budget) {
 	p.law.answer(now, tk, o, b)
 	p.active.Store(p.law.active)
 	if until := p.law.pausedUntil; until.Sub(now) >= QuotaWait && until.After(paused) {
-		p.cfg.Logger.Warn("the CRM's quota is spent: no request is sent before it is renewed", "until", until.UTC().Format(time.RFC3339))
+		if paused.Sub(now) < QuotaWait { // not already paused for a quota
+			p.cfg.Logger.Warn("the CRM's quota is spent: no request is sent before it is renewed", "until", until.UTC().Format(time.RFC3339))
+		}
 		if p.cfg.OnQuota != nil {
 			p.cfg.OnQuota(until)
 		}
