@@ -43,7 +43,8 @@ type Deliverer struct {
 	log *slog.Logger
 	brk *breaker
 	// pace paces request starts to what the CRM allows.
-	pace *Pacer
+	pace  *Pacer
+	quota *quotas
 	// held are the claims this Deliverer holds.
 	held *holdings
 	// retried wakes the claimer when claims ended with records claimable
@@ -70,7 +71,10 @@ func NewDeliverer(q Queue, pub Publisher, cfg DeliverConfig) *Deliverer {
 		retried: make(chan struct{}, 1), hungry: make(chan struct{}, 1)}
 	d.brk = newBreaker(cfg.DownAfter, cfg.RetryDelay, min(cfg.ProbeMaxInterval, cfg.RetryMaxDelay), d.crmChanged)
 	po, _ := cfg.Observer.(PaceObserver)
-	d.pace = NewPacer(PaceConfig{MaxRate: cfg.MaxRate, Fixed: cfg.FixedRate, Workers: cfg.Workers, Logger: cfg.Logger, Observer: po})
+	pc := PaceConfig{MaxRate: cfg.MaxRate, Fixed: cfg.FixedRate, Workers: cfg.Workers, Logger: cfg.Logger, Observer: po}
+	d.quota = newQuotas(cfg.Observer)
+	pc.OnQuota = d.quota.note
+	d.pace = NewPacer(pc)
 	return d
 }
 
@@ -121,6 +125,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	var background sync.WaitGroup
 	background.Go(func() { d.keepLeases(bgCtx) })
 	background.Go(func() { d.logThroughput(bgCtx) })
+	background.Go(func() { d.recordQuotas(bgCtx) })
 	defer func() {
 		stopBackground()
 		background.Wait()

@@ -77,3 +77,31 @@ func TestDelivererPaces(t *testing.T) {
 		assert.Equal(t, st.Claimed-st.Delivered, st.Released, "the rest given back at shutdown")
 	})
 }
+
+// TestDelivererRecordsAQuotaPause checks that a throttle asking for an
+// hour pauses every request and is recorded in the store, for status.
+func TestDelivererRecordsAQuotaPause(t *testing.T) {
+	q := newStore(20)
+	crm := newFakeCRM(func(c Customer, call int) error {
+		if call == 3 {
+			return StatusError(429, time.Hour)
+		}
+		return nil
+	})
+	d := NewDeliverer(q.Queue("a"), crm, fastConfig())
+	start := time.Now()
+	var noted time.Time
+	var requests int
+	runUntil(t, d, 5*time.Second, func() bool {
+		switch {
+		case q.Quota().IsZero():
+			return false
+		case noted.IsZero():
+			noted, requests = time.Now(), crm.requests()
+		}
+		return time.Since(noted) > 300*time.Millisecond // retries are due after 10 ms
+	})
+	assert.WithinDuration(t, start.Add(time.Hour), q.Quota(), 5*time.Second)
+	assert.LessOrEqual(t, requests, 3+fastConfig().Workers, "the requests in flight")
+	assert.Equal(t, requests, crm.requests(), "nothing started during the pause")
+}

@@ -71,6 +71,12 @@ type DeliverConfig struct {
 	FixedRate bool
 }
 
+// QuotaObserver, when the Observer is one too, is told of a quota pause:
+// a throttle or a spent budget asked for QuotaWait or longer, and no
+// request starts before until. Quota is called with answers and must be
+// quick.
+type QuotaObserver interface{ Quota(until time.Time) }
+
 // Observer is told what a Deliverer does. Its methods are called
 // concurrently and must be quick.
 type Observer interface {

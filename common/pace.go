@@ -11,16 +11,21 @@ import (
 
 // PaceConfig tunes a Pacer.
 type PaceConfig struct {
-	MaxRate  float64      // cap on request starts per second, all workers (0: none)
-	Fixed    bool         // adaptation off: only MaxRate paces
-	Workers  int          // requests allowed in flight, reported to the Observer
-	Logger   *slog.Logger // told when the limit moves by a factor of two (default slog.Default())
-	Observer PaceObserver // if not nil, told the limits when they change
+	MaxRate  float64               // cap on request starts per second, all workers (0: none)
+	Fixed    bool                  // adaptation off: only MaxRate paces
+	Workers  int                   // requests allowed in flight, reported to the Observer
+	Logger   *slog.Logger          // told when the limit moves by a factor of two (default slog.Default())
+	Observer PaceObserver          // if not nil, told the limits when they change
+	OnQuota  func(until time.Time) // if not nil, told of a quota pause (QuotaWait or longer)
 
 	// now and sleep are the clock (default: the real one), for tests.
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
 }
+
+// QuotaWait is the shortest wait a throttle or a spent budget asks for
+// that pauses all requests to the CRM until then: a quota, not a rate.
+const QuotaWait = time.Minute
 
 // PaceObserver is told a Pacer's limits in force, requests per second (0:
 // none) and in flight. Pace is called with answers, and must be quick.
@@ -109,17 +114,31 @@ func (p *Pacer) Done(tk paceTicket, failure *PublishError, b Budget) {
 	if p.cfg.Fixed {
 		return
 	}
-	o := paceAccepted
+	o, now := paceAccepted, p.cfg.now()
 	if failure != nil {
 		o = paceOther
 		if failure.Throttled() {
 			o = paceThrottled
 		}
+		// A quota: a throttle asking for a minute or more (up to a day)
+		// pauses everything, and tells nothing of a rate.
+		if w := failure.Wait(); o == paceThrottled && w >= QuotaWait && w <= 24*time.Hour {
+			o, b = paceOther, Budget{Known: true, Reset: w}
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.law.answer(p.cfg.now(), tk, o, b)
+	paused := p.law.pausedUntil
+	p.law.answer(now, tk, o, b)
 	p.active.Store(p.law.active)
+	if until := p.law.pausedUntil; until.Sub(now) >= QuotaWait && until.After(paused) {
+		if paused.Sub(now) < QuotaWait { // not already paused for a quota
+			p.cfg.Logger.Warn("the CRM's quota is spent: no request is sent before it is renewed", "until", until.UTC().Format(time.RFC3339))
+		}
+		if p.cfg.OnQuota != nil {
+			p.cfg.OnQuota(until)
+		}
+	}
 	p.report()
 }
 

@@ -413,3 +413,48 @@ func limitOf(p *Pacer) float64 {
 	defer p.mu.Unlock()
 	return perSecond(p.law.limit(p.cfg.now()))
 }
+
+// TestPacerPausesForAQuota checks a throttle asking for a minute or more:
+// no request starts before it passes, whatever else answers, one line
+// says until when, and a shorter wait pauses nothing.
+func TestPacerPausesForAQuota(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       *PublishError
+		b         Budget
+		wantPause time.Duration
+	}{
+		{"429 with Retry-After 2h", StatusError(429, 2*time.Hour), Budget{}, 2 * time.Hour},
+		{"503 with Retry-After 60s", StatusError(503, time.Minute), Budget{}, time.Minute},
+		{"a spent budget renewed in 5m", StatusError(429, time.Second), Budget{Known: true, Remaining: 0, Reset: 5 * time.Minute}, 5 * time.Minute},
+		{"429 with Retry-After 59s", StatusError(429, 59*time.Second), Budget{}, 0},
+		{"429 with Retry-After 2 days", StatusError(429, 48*time.Hour), Budget{}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &fakeClock{t: simT0}
+			var logs bytes.Buffer
+			var quota []time.Time
+			p := NewPacer(PaceConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil)), OnQuota: func(u time.Time) { quota = append(quota, u) }, now: clk.now, sleep: clk.sleep})
+			p.Done(paceTicket{}, tt.err, tt.b)
+			p.Done(paceTicket{}, tt.err, tt.b)  // another request in flight: one line
+			p.Done(paceTicket{}, nil, Budget{}) // an answer to a request sent before
+			_, err := p.Wait(context.Background())
+			require.NoError(t, err)
+			if tt.wantPause == 0 {
+				assert.Empty(t, clk.slept, "no pause")
+				assert.Empty(t, quota)
+				assert.NotContains(t, logs.String(), "quota")
+				return
+			}
+			var slept time.Duration
+			for _, d := range clk.slept {
+				slept += d
+			}
+			assert.Equal(t, tt.wantPause, slept, "the first request waits for the quota's renewal")
+			assert.Equal(t, []time.Time{simT0.Add(tt.wantPause)}, quota[:1])
+			assert.Equal(t, 1, strings.Count(logs.String(), "quota is spent"), logs.String())
+			assert.Contains(t, logs.String(), "until="+simT0.Add(tt.wantPause).Format(time.RFC3339))
+		})
+	}
+}

@@ -258,7 +258,7 @@ func cubicTime(peak float64) time.Duration {
 func (l *paceLaw) pause(now time.Time) {
 	l.probing, l.trial = true, nil
 	l.pauseFor = max(pacePauseMin, 2*l.rtt)
-	l.pausedUntil = now.Add(l.pauseFor)
+	l.pausedUntil = maxTime(l.pausedUntil, now.Add(l.pauseFor))
 	l.gen++
 }
 
@@ -269,7 +269,7 @@ func (l *paceLaw) probed(now time.Time, o paceOutcome) {
 	l.gen++
 	if o == paceThrottled {
 		l.pauseFor = min(2*l.pauseFor, pacePauseMax)
-		l.pausedUntil = now.Add(l.pauseFor)
+		l.pausedUntil = maxTime(l.pausedUntil, now.Add(l.pauseFor))
 		return
 	}
 	cycle := now.Sub(l.taken.resumed.at)

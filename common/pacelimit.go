@@ -78,7 +78,7 @@ func (l *paceLaw) reserve(now time.Time) (paceTicket, time.Duration, *rate.Reser
 // starting at: one at a time, and another if its answer is lost.
 func (l *paceLaw) probe(at time.Time) {
 	if l.probing {
-		l.pausedUntil = at.Add(l.pauseFor)
+		l.pausedUntil = maxTime(l.pausedUntil, at.Add(l.pauseFor))
 	}
 }
 
@@ -156,4 +156,12 @@ func (t *paceTaken) add(now time.Time) {
 // since returns the answers per second counted since m.
 func (t *paceTaken) since(m paceMark, now time.Time) float64 {
 	return float64(t.n-m.n) / max(now.Sub(m.at), 100*time.Millisecond).Seconds()
+}
+
+// maxTime returns the later of a and b.
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -77,7 +77,7 @@ func inWindows1252(s string) bool {
 	return err == nil
 }
 
-// Scenario 13: a customer export from Excel, gzip-compressed Windows-1252
+// Scenario 15: a customer export from Excel, gzip-compressed Windows-1252
 // with semicolons and its own column names, is loaded by the parser with
 // ENCODING, DELIMITER and COLUMNS, and delivered by the integrator to the
 // mock CRM (httpapi, behind the double that records every request): every
@@ -113,5 +113,5 @@ func TestWindows1252Export(t *testing.T) {
 			accented++
 		}
 	}
-	figures(t, "13 (Windows-1252 export)", n, took, st, "accented="+strconv.Itoa(accented))
+	figures(t, "15 (Windows-1252 export)", n, took, st, "accented="+strconv.Itoa(accented))
 }

@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"goquiz/common"
 	"goquiz/impl/crm"
@@ -145,6 +146,21 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer ln.Close()
+	// Behind a transaction-pooling proxy, LISTEN succeeds and no
+	// notification comes: tell, and poll.
+	wake := ln.Wake()
+	heard, err := ln.Hears(ctx, db, selfTestWithin)
+	switch {
+	case ctx.Err() != nil:
+		return nil
+	case err != nil:
+		log.Warn("could not test whether notifications reach this integrator; relying on them, and on POLL_INTERVAL", "error", err)
+	case !heard:
+		log.Warn("notifications do not reach this integrator: LISTEN_DSN (default: DSN) goes through a transaction-pooling proxy, such as PgBouncer in transaction mode, or notifications are lost on their way; looking for due records every POLL_INTERVAL instead; point LISTEN_DSN at the server, or at a session-mode pool, to be woken at once",
+			"poll_interval", cfg.PollInterval, "listen_dsn", postgres.Redact(listenDSN), "waited", selfTestWithin)
+		ln.Close()
+		ln, wake = nil, nil
+	}
 
 	obs, stopMetrics, err := serveMetrics(cfg, db, ln, log)
 	if err != nil {
@@ -165,7 +181,7 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		RetryMaxDelay:  cfg.RetryMaxDelay,
 		RequestTimeout: cfg.RequestTimeout,
 		Lease:          cfg.Lease,
-		Wake:           ln.Wake(),
+		Wake:           wake,
 		Logger:         log,
 		MaxAttempts:    cfg.MaxAttempts,
 		MaxRate:        cfg.MaxRate,
@@ -178,6 +194,11 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer q.Close()
 	return common.NewDeliverer(q, pub, dcfg).Run(ctx)
 }
+
+// selfTestWithin bounds the wait at start for a notification the
+// integrator sends itself (see postgres.Listener.Hears): one goes through
+// a server in milliseconds.
+const selfTestWithin = 3 * time.Second
 
 // instanceName names this process in the leases it takes: unique across
 // hosts and restarts.

@@ -37,14 +37,14 @@ func serveMetrics(cfg config, db *postgres.DB, ln *postgres.Listener, log *slog.
 	}, nil
 }
 
-// ready is the daemon's readiness: the database answers and the listener
-// is connected.
+// ready is the daemon's readiness: the database answers and the listener,
+// if any (none when notifications cannot reach the daemon), is connected.
 func ready(db *postgres.DB, ln *postgres.Listener) metrics.ReadyFunc {
 	return func(ctx context.Context) error {
 		if err := db.Ping(ctx); err != nil {
 			return fmt.Errorf("database unreachable: %w", err)
 		}
-		if !ln.Connected() {
+		if ln != nil && !ln.Connected() {
 			return errors.New("the LISTEN connection to the database is down; it is reconnecting")
 		}
 		return nil

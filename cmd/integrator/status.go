@@ -64,6 +64,9 @@ func writeStatus(w io.Writer, st postgres.Status) {
 			st.OldestUndelivered.Round(time.Second), st.OldestCreatedAt.UTC().Format("2006-01-02 15:04:05 MST"))
 	}
 	fmt.Fprintf(w, "sent in the last minute: %d (%.1f/s)\n", st.SentLastMinute, float64(st.SentLastMinute)/60)
+	if !st.PausedUntil.IsZero() {
+		fmt.Fprintf(w, "the CRM's quota is spent: nothing is sent before %s (noted by %s)\n", st.PausedUntil.UTC().Format("2006-01-02 15:04:05 UTC"), st.PausedBy)
+	}
 	if len(st.LastErrors) == 0 {
 		fmt.Fprintln(w, "last errors of undelivered records: none")
 	} else {

@@ -48,6 +48,18 @@ last errors of undelivered records (records  error):
         3  timeout: context deadline exceeded
 failed records were given up after MAX_ATTEMPTS: run integrator retry-failed to send them again
 `},
+		{"a quota pause", postgres.Status{PausedUntil: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), PausedBy: "integrator-1"}, `records by state:
+  pending           0
+  in flight         0
+  waiting to retry  0
+  sent              0
+  failed            0
+  total             0
+oldest undelivered record: none
+sent in the last minute: 0 (0.0/s)
+the CRM's quota is spent: nothing is sent before 2026-12-07 00:00:00 UTC (noted by integrator-1)
+last errors of undelivered records: none
+`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

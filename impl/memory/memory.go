@@ -49,6 +49,7 @@ type Store struct {
 	calls     Calls
 	down      bool
 	lose      int
+	quota     time.Time // the CRM's quota pause noted (see Queue.NoteQuota)
 }
 
 type claim struct {
@@ -147,6 +148,13 @@ func (s *Store) LoseClaims(n int) {
 	s.mu.Lock()
 	s.lose = n
 	s.mu.Unlock()
+}
+
+// Quota returns the latest end of the CRM's quota pause noted.
+func (s *Store) Quota() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.quota
 }
 
 // Queue returns the queue of the integrator named owner.

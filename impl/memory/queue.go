@@ -15,7 +15,23 @@ type Queue struct {
 	owner string
 }
 
-var _ common.Queue = (*Queue)(nil)
+var (
+	_ common.Queue      = (*Queue)(nil)
+	_ common.QuotaNoter = (*Queue)(nil)
+)
+
+// NoteQuota records a quota pause until until, keeping the latest.
+func (q *Queue) NoteQuota(ctx context.Context, until time.Time) error {
+	q.s.mu.Lock()
+	defer q.s.mu.Unlock()
+	if err := q.s.check(ctx); err != nil {
+		return err
+	}
+	if until.After(q.s.quota) {
+		q.s.quota = until
+	}
+	return nil
+}
 
 // Claim reserves up to limit due pending records that no claim lists,
 // oldest due first, after ending the lapsed claims of other owners.

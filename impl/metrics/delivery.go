@@ -9,18 +9,21 @@ import (
 )
 
 // Delivery holds an integrator's delivery metrics, its pacing gauges
-// included. It implements common.Observer and common.PaceObserver.
+// included. It implements common.Observer, common.PaceObserver and
+// common.QuotaObserver.
 type Delivery struct {
 	delivered                prometheus.Counter
 	retries                  *prometheus.CounterVec
 	duration                 prometheus.Histogram
 	crmUp                    prometheus.Gauge
 	rateLimit, inFlightLimit prometheus.Gauge
+	pausedUntil              prometheus.Gauge
 }
 
 var (
-	_ common.Observer     = (*Delivery)(nil)
-	_ common.PaceObserver = (*Delivery)(nil)
+	_ common.Observer      = (*Delivery)(nil)
+	_ common.PaceObserver  = (*Delivery)(nil)
+	_ common.QuotaObserver = (*Delivery)(nil)
 )
 
 // NewDelivery returns the delivery metrics, registered in reg. The CRM
@@ -53,12 +56,16 @@ func NewDelivery(reg prometheus.Registerer) *Delivery {
 			Namespace: namespace, Name: "delivery_in_flight_limit",
 			Help: "Requests to the CRM this integrator allows in flight at once (WORKERS).",
 		}),
+		pausedUntil: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "delivery_paused_until_seconds",
+			Help: "Unix time until which no request is sent because the CRM's quota is spent (a 429 or 503 asking for a minute or more, or a spent budget); 0 when none was.",
+		}),
 	}
 	m.crmUp.Set(1)
 	for _, e := range []*common.PublishError{common.TimeoutError(nil), common.ConnectionError(nil)} {
 		m.retries.WithLabelValues(e.Label()) // present at 0 from the start
 	}
-	reg.MustRegister(m.delivered, m.retries, m.duration, m.crmUp, m.rateLimit, m.inFlightLimit)
+	reg.MustRegister(m.delivered, m.retries, m.duration, m.crmUp, m.rateLimit, m.inFlightLimit, m.pausedUntil)
 	return m
 }
 
@@ -93,6 +100,11 @@ func (m *Delivery) Settled(sent, failed int) {
 func (m *Delivery) Pace(ratePerSecond float64, inFlight int) {
 	m.rateLimit.Set(ratePerSecond)
 	m.inFlightLimit.Set(float64(inFlight))
+}
+
+// Quota records a quota pause: no request is sent before until.
+func (m *Delivery) Quota(until time.Time) {
+	m.pausedUntil.Set(float64(until.UnixMilli()) / 1000)
 }
 
 // SetCRMUp sets the CRM's state, for a check made outside the Deliverer

@@ -72,8 +72,10 @@ func benchClaimSettle(b *testing.B, batch int) {
 
 // BenchmarkRoundTrip compares a small query over the store's connections,
 // whose every round trip arms deadlines (see netconn.go) and whose
-// sessions carry server-side limits, with the same query over plain
-// lib/pq connections to the same server, with and without those limits.
+// parameters go in one message (binary_parameters), with the same query
+// over plain lib/pq connections to the same server, with and without the
+// server-side limits the store's transactions carry (and its sessions
+// carried before they had to pass transaction poolers).
 // Besides the time per query, which a shared machine makes noisy, it
 // reports the CPU time per query of the client process and of the
 // server's backend.
@@ -84,7 +86,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer plain.Close()
-	// The server side of the store's limits alone: the backend arms
+	// The server side of the limits alone: the backend arms
 	// statement_timeout for every statement.
 	limited, err := sql.Open("postgres", dsn+"&statement_timeout=30000&idle_in_transaction_session_timeout=30000")
 	if err != nil {

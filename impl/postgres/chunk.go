@@ -173,9 +173,9 @@ func (w *Writer) store(ctx context.Context, rows []common.Customer) (common.Chun
 		return common.ChunkResult{}, nil, &connectError{err}
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := w.db.begin(ctx, conn, nil)
 	if err != nil {
-		return common.ChunkResult{}, nil, fmt.Errorf("begin: %w", err)
+		return common.ChunkResult{}, nil, err
 	}
 	defer tx.Rollback()
 	if err := countInserts(ctx, tx); err != nil {

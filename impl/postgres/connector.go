@@ -7,66 +7,57 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/lib/pq"
 )
 
-// sessionSettings returns the server settings every session of goquiz
-// starts with, derived from the round-trip timeout, so that PostgreSQL
-// lets go of a session goquiz lost within about that time: a statement
-// running longer is cancelled, a transaction left idle is rolled back and
-// its session ended (its locks released: the claim lock, the rows of a
-// half-copied chunk), and the server's TCP keepalives and user timeout
-// drop a peer that stopped acknowledging. app names the sessions in
-// pg_stat_activity; listen adds an idle-session limit for the listening
-// connection, which is pinged every half timeout while alive.
+// What goquiz's connections send at their start, and what they do not.
 //
-// Statements that may rightly run longer lift statement_timeout with SET
-// LOCAL (see long.go and chunk.go). A COPY waiting for data from a lost
-// client is beyond every server timeout (PostgreSQL does not interrupt
-// it): reap.go ends those.
-func sessionSettings(timeout time.Duration, app string, listen bool) map[string]string {
-	ka := keepalive(timeout)
-	ms := strconv.FormatInt(timeout.Milliseconds(), 10)
-	s := map[string]string{
-		"application_name":                    app,
-		"statement_timeout":                   ms,
-		"idle_in_transaction_session_timeout": ms,
-		"tcp_keepalives_idle":                 strconv.Itoa(int(ka.Idle / time.Second)),
-		"tcp_keepalives_interval":             strconv.Itoa(int(ka.Interval / time.Second)),
-		"tcp_keepalives_count":                strconv.Itoa(ka.Count),
-		"tcp_user_timeout":                    ms,
-	}
-	if listen {
-		s["idle_session_timeout"] = strconv.FormatInt(2*timeout.Milliseconds(), 10)
-	}
-	return s
-}
+// A connection sends its application_name (which names the sessions in
+// pg_stat_activity) and no other server setting: a transaction-pooling
+// proxy (PgBouncer, pgcat, Supavisor, RDS Proxy) hands a server connection
+// to one client per transaction, so a setting made for a session would
+// apply to whichever client gets it next, and PgBouncer refuses a
+// connection whose startup packet carries a parameter it does not track
+// ("unsupported startup parameter"). So:
+//
+//   - DB_TIMEOUT is enforced by the client alone: every round trip is
+//     bounded by the deadline of its socket (see netconn.go), and the
+//     kernel drops a peer that stops acknowledging (see dial.go).
+//   - A transaction that spans round trips tells the server, with SET
+//     LOCAL, to end its session when it stays idle in the transaction for
+//     the timeout, and bounds its statements by it (see DB.begin): a lost
+//     client's locks go within about the timeout, whoever it shared a
+//     pooled connection with. Claims and settles are single statements
+//     that hold nothing once they answer (see queue.go).
+//   - Queries with parameters are sent as one message (lib/pq's
+//     binary_parameters): parsed, bound and run in one round trip, with
+//     no prepared statement to outlive it. lib/pq otherwise parses and
+//     describes in one round trip and binds in the next; a pooler may
+//     run them on two different server connections, and the second then
+//     fails with "unnamed prepared statement does not exist".
+//
+// A COPY waiting for data from a lost client is beyond every server
+// timeout (PostgreSQL does not interrupt it): reap.go ends those.
 
 // sessionDSN returns dsn, prepared for lib/pq: a URL listing several
 // hosts with their ports is rewritten into the form lib/pq understands, a
-// DSN without sslmode prefers TLS (see withSSLPrefer), and every setting
-// of settings that dsn does not set itself (as a parameter or in its
-// options) is added as a run-time parameter, sent at connection start.
-func sessionDSN(dsn string, settings map[string]string) (string, error) {
+// DSN without sslmode prefers TLS (see withSSLPrefer), binary_parameters
+// is set, and application_name is app unless dsn names one.
+func sessionDSN(dsn, app string) (string, error) {
 	dsn = withSSLPrefer(multiHostURL(dsn))
 	cfg, err := pq.NewConfig(dsn)
 	if err != nil {
 		return "", err
 	}
 	add := map[string]string{}
-	for k, v := range settings {
-		if _, set := cfg.Runtime[k]; set || strings.Contains(cfg.Options, k) {
-			continue
-		}
-		if k == "application_name" && cfg.ApplicationName != "" && cfg.ApplicationName != "pqgo" {
-			continue
-		}
-		add[k] = v
+	if cfg.ApplicationName == "" || cfg.ApplicationName == "pqgo" {
+		add["application_name"] = app
+	}
+	if !cfg.BinaryParameters {
+		add["binary_parameters"] = "yes"
 	}
 	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
 		q := u.Query()

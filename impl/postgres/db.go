@@ -37,8 +37,8 @@ type Options struct {
 	Wait time.Duration
 	// Timeout bounds every round trip (DB_TIMEOUT, DefaultTimeout when
 	// zero): a request that gets no answer for this long fails and its
-	// connection is closed. The server's own limits on goquiz's sessions
-	// derive from it (see sessionSettings).
+	// connection is closed. The server's own limits on goquiz's
+	// transactions derive from it (see DB.begin).
 	Timeout time.Duration
 	// App names the sessions in pg_stat_activity (application_name,
 	// unless the DSN sets one); "goquiz" when empty. Lost load sessions
@@ -83,9 +83,11 @@ type DB struct {
 	timeout time.Duration
 	wait    time.Duration
 	log     *slog.Logger
-	done    context.Context // done when Close was called: background work stops
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
+	// txLimits sets the server's limits of a transaction (see begin).
+	txLimits string
+	done     context.Context // done when Close was called: background work stops
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // Open connects to dsn, retrying for up to opts.Wait while the server
@@ -95,7 +97,9 @@ type DB struct {
 func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	d := &DB{timeout: opts.timeout(), wait: opts.Wait, log: opts.logger()}
 	d.done, d.stop = context.WithCancel(context.Background())
-	full, err := sessionDSN(dsn, sessionSettings(d.timeout, opts.app(), false))
+	d.txLimits = fmt.Sprintf("SET LOCAL idle_in_transaction_session_timeout = %[1]d; SET LOCAL statement_timeout = %[1]d",
+		d.timeout.Milliseconds())
+	full, err := sessionDSN(dsn, opts.app())
 	if err != nil {
 		return nil, fmt.Errorf("parse DSN %s: %w", Redact(dsn), err)
 	}
@@ -143,10 +147,14 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 }
 
 // retryable tells whether a connection error may go away by waiting: the
-// server is down or starting, not a wrong password or database.
+// server is down or starting, not a wrong password or database, nor a
+// connection parameter refused.
 func retryable(err error) bool {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
+		if strings.Contains(pqErr.Message, "unsupported startup parameter") || strings.HasPrefix(pqErr.Message, "no such database") {
+			return false // PgBouncer's answers, under 08P01
+		}
 		// 57P03: cannot connect now (starting up or shutting down).
 		return pqErr.Code == "57P03" || pqErr.Code.Class() == "08"
 	}
@@ -154,21 +162,26 @@ func retryable(err error) bool {
 }
 
 // Hint returns what to do about a connection error, as a suffix for its
-// message (" — is the server running…"), or "" when there is no advice.
+// message (" — the server refused the login…"), or "" when there is no
+// advice. An error the server, or a proxy in front of it, answered with
+// says so: only a connection that got no answer (refused, timed out,
+// cut) asks whether the server is running.
 func Hint(err error) string {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
 		switch {
 		case pqErr.Code == "28P01" || pqErr.Code == "28000":
-			return " — check the user and password in DSN"
-		case pqErr.Code == "3D000":
-			return " — create the database or fix its name in DSN"
+			return " — the server refused the login: check the user and password in DSN"
+		case pqErr.Code == "3D000" || strings.HasPrefix(pqErr.Message, "no such database"):
+			return " — the server has no such database: create the database or fix its name in DSN"
 		case pqErr.Code == "57P03":
 			return " — the server is starting or stopping: retry in a moment or raise CONNECT_TIMEOUT"
-		case pqErr.Code.Class() == "08":
-			return " — is the server running and is DSN right?"
+		case strings.Contains(pqErr.Message, "unsupported startup parameter"):
+			return " — the server, or a proxy in front of it such as PgBouncer, refused a connection parameter: remove it from DSN, or have the proxy ignore it (ignore_startup_parameters)"
+		case strings.Contains(pqErr.Message, "cannot connect to server"):
+			return " — a proxy in front of PostgreSQL answered, but cannot reach the server: is the server running, and does the proxy point at it?"
 		}
-		return ""
+		return " — the server answered with this error: it is reachable, and refused"
 	}
 	if errors.Is(err, context.Canceled) {
 		return ""
@@ -205,6 +218,32 @@ func (d *DB) onConn(ctx context.Context, f func(c *sql.Conn, nc *timeoutConn) er
 		return err
 	}
 	return f(c, nc)
+}
+
+// txBeginner starts transactions: a pool or one of its connections.
+type txBeginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// begin starts a transaction on c whose limits the server keeps: it ends
+// the session when the transaction stays idle for the timeout, and
+// cancels a statement that runs longer (statements that may rightly run
+// longer lift that with SET LOCAL statement_timeout = 0). So a client
+// lost in the middle of a transaction (its process frozen, its network
+// cut) holds its locks for about the timeout, not until TCP gives up on
+// it. The limits are set with SET LOCAL, in the transaction's second
+// round trip: they end with it, and never reach another client of a
+// transaction-pooling proxy that gets the same server connection next.
+func (d *DB) begin(ctx context.Context, c txBeginner, opts *sql.TxOptions) (*sql.Tx, error) {
+	tx, err := c.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, d.txLimits); err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("begin: set the transaction's limits: %w", err)
+	}
+	return tx, nil
 }
 
 // Timeout returns the round-trip timeout of the store's connections.

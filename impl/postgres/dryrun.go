@@ -105,7 +105,7 @@ func (r *DryRun) record(ctx context.Context, ids []int64) ([]int64, error) {
 // recordOnce records ids in one transaction; on error, the commit whose
 // answer was lost, if the error hit the commit.
 func (r *DryRun) recordOnce(ctx context.Context, ids []int64) ([]int64, *commit, error) {
-	tx, err := r.w.db.db.BeginTx(ctx, nil)
+	tx, err := r.w.db.begin(ctx, r.w.db.db, nil)
 	if err != nil {
 		return nil, nil, &connectError{err}
 	}

@@ -1,6 +1,10 @@
 package postgres
 
-import "time"
+import (
+	"context"
+	"database/sql"
+	"time"
+)
 
 // SetTidyEvery sets how often a store opened with Options.Tidy tidies the
 // counts, for the tests of this package, and returns what restores it.
@@ -9,3 +13,7 @@ func SetTidyEvery(d time.Duration) (restore func()) {
 	tidyEvery = d
 	return func() { tidyEvery = old }
 }
+
+// Begin starts a transaction of the store, with the limits the server
+// keeps for it (see begin), for the tests of this package.
+func (d *DB) Begin(ctx context.Context) (*sql.Tx, error) { return d.begin(ctx, d.db, nil) }

@@ -1,6 +1,10 @@
 package postgres
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -17,9 +21,17 @@ import (
 // listener pings it every half timeout, and a ping without an answer
 // within the timeout closes it (its deadline, see netconn.go), which
 // replaces it.
+//
+// LISTEN needs a session of its own: behind a transaction-pooling proxy
+// (PgBouncer's pool_mode = transaction) the LISTEN succeeds, but the
+// server connection it ran on goes back to the pool, and notifications
+// reach whichever client uses it next, if any. Hears tells whether
+// notifications come through.
 type Listener struct {
 	l         *pq.Listener
 	wake      chan struct{}
+	selfTest  string        // the channel of Hears's notifications
+	heard     chan struct{} // a notification on selfTest came
 	connected atomic.Bool
 	lastErr   atomic.Pointer[error]
 	done      chan struct{}
@@ -34,14 +46,17 @@ type Listener struct {
 // with the error that caused them.
 func Listen(dsn string, opts Options, onEvent func(event string, err error)) (*Listener, error) {
 	wait, timeout := max(opts.Wait, 5*time.Second), opts.timeout()
-	full, err := sessionDSN(dsn, sessionSettings(timeout, opts.app(), true))
+	full, err := sessionDSN(dsn, opts.app())
 	if err == nil {
 		_, err = pq.NewConnector(full)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("parse listen DSN %s: %w", Redact(dsn), err)
 	}
-	ln := &Listener{wake: make(chan struct{}, 1), done: make(chan struct{})}
+	nonce := make([]byte, 8)
+	_, _ = rand.Read(nonce)
+	ln := &Listener{wake: make(chan struct{}, 1), done: make(chan struct{}),
+		selfTest: "goquiz_selftest_" + hex.EncodeToString(nonce), heard: make(chan struct{}, 1)}
 	ln.l = pq.NewDialListener(dialer{timeout: timeout}, full, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
 		switch ev {
 		case pq.ListenerEventConnected, pq.ListenerEventReconnected:
@@ -102,21 +117,61 @@ func (ln *Listener) ping(interval time.Duration) {
 }
 
 // forward turns notifications (and the nil that marks a reconnect) into
-// coalesced wake-ups.
+// coalesced wake-ups, but for those of Hears, which it tells Hears of.
 func (ln *Listener) forward() {
 	defer ln.wg.Done()
 	for {
 		select {
 		case <-ln.done:
 			return
-		case _, ok := <-ln.l.Notify:
+		case n, ok := <-ln.l.Notify:
 			if !ok {
 				return
 			}
+			to := ln.wake
+			if n != nil && n.Channel == ln.selfTest {
+				to = ln.heard
+			}
 			select {
-			case ln.wake <- struct{}{}:
+			case to <- struct{}{}:
 			default:
 			}
+		}
+	}
+}
+
+// Hears tells whether notifications reach the listener: it listens on a
+// channel of its own as well and notifies it through db, as a parser
+// notifies through its DSN, every quarter of within until one comes back
+// or within has passed. Behind a transaction-pooling proxy none comes
+// back. It returns an error when it could not send one at all.
+func (ln *Listener) Hears(ctx context.Context, db *DB, within time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	listened := make(chan error, 1)
+	go func() { listened <- ln.l.Listen(ln.selfTest) }()
+	select {
+	case err := <-listened:
+		if err != nil && !errors.Is(err, pq.ErrChannelAlreadyOpen) {
+			return false, fmt.Errorf("listen on %s: %w", ln.selfTest, err)
+		}
+	case <-ctx.Done():
+		return false, nil // no listening connection within the bound
+	}
+	var failed error // while no notification could be sent
+	sent := false
+	for {
+		if _, err := db.db.ExecContext(ctx, `SELECT pg_notify($1, '')`, ln.selfTest); err == nil {
+			sent, failed = true, nil
+		} else if !sent {
+			failed = fmt.Errorf("notify %s: %w", ln.selfTest, err)
+		}
+		select {
+		case <-ln.heard:
+			return true, nil
+		case <-ctx.Done():
+			return false, failed
+		case <-time.After(within / 4):
 		}
 	}
 }

@@ -150,24 +150,3 @@ func requireNoEvent(t *testing.T, events <-chan string, unwanted string, during 
 		}
 	}
 }
-
-// The server ends a listening session goquiz lost, which its idle session
-// limit covers: an idle listener sends nothing that the server's own
-// timeouts could see go unanswered.
-func TestServerEndsALostListener(t *testing.T) {
-	base := pgtest.DSN(t)
-	direct := openDSN(t, base).SQL()
-	p, dsn := pgtest.Proxy(t, base)
-	ln, err := postgres.Listen(dsn, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout, App: "goquiz lost listener"}, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { ln.Close() })
-	const find = `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'goquiz lost listener' AND pid = $1`
-	var pid int
-	require.NoError(t, direct.QueryRow(`SELECT pid FROM pg_stat_activity WHERE application_name = 'goquiz lost listener'`).Scan(&pid))
-	require.Equal(t, 1, p.Freeze())
-
-	frozen := time.Now()
-	require.Eventually(t, func() bool { return countRaw(t, direct, find, pid) == 0 }, 10*time.Second, 20*time.Millisecond,
-		"the lost session is ended")
-	assert.Less(t, time.Since(frozen), 4*testTimeout, "within about twice the timeout")
-}

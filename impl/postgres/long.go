@@ -21,12 +21,14 @@ import (
 // (the check gets no answer), the answer must come within about the
 // timeout, as for any round trip. When ctx is done, the connection is
 // closed at once. What fn does on tx runs on one connection; opts are the
-// transaction's.
+// transaction's. Through a transaction-pooling proxy this holds as well:
+// a transaction keeps its server connection, whose backend is the one
+// watched.
 func (d *DB) long(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
 	return d.onConn(ctx, func(c *sql.Conn, nc *timeoutConn) error {
-		tx, err := c.BeginTx(ctx, opts)
+		tx, err := d.begin(ctx, c, opts)
 		if err != nil {
-			return fmt.Errorf("begin: %w", err)
+			return err
 		}
 		defer tx.Rollback()
 		var pid int

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,17 +24,23 @@ import (
 // integrator that claims. So a delivered record is written once, when it
 // is settled, and a claim costs one index scan and one small insert.
 //
+// Claiming and settling are one statement each, sent in one round trip
+// and committed by the server before it answers: no lock they take
+// outlives the statement, so an integrator that stops answering in the
+// middle of one (frozen, cut off) holds nothing another waits for, and
+// they need nothing of a session that a transaction-pooling proxy would
+// not keep. Both run server-side functions (goquiz_claim_versions,
+// goquiz_settle_versions),
+// whose plans the server keeps per connection, as a prepared statement
+// would, without one.
+//
 // The Queue keeps no record of what it handed out: the Deliverer owns its
-// claims. What it keeps is the prepared settle statement and where the
-// next claim starts (see Claim).
+// claims. What it keeps is where the next claim starts (see Claim).
 type Queue struct {
 	db    *DB
 	owner string
-	setup string // claimSetup for owner
 
-	mu     sync.Mutex
-	settle *sql.Stmt // prepared on first use
-
+	mu              sync.Mutex
 	scanStart       string // due time where the next claim starts ("": the oldest)
 	claimsSinceFull int    // claims since one started from the oldest
 }
@@ -43,56 +48,108 @@ type Queue struct {
 // Queue returns a queue that claims under the name owner, which must be
 // unique to the running integrator.
 func (d *DB) Queue(owner string) *Queue {
-	return &Queue{db: d, owner: owner, setup: fmt.Sprintf(claimSetup, pq.QuoteLiteral(owner))}
+	return &Queue{db: d, owner: owner}
 }
 
 // millis is a lease as a parameter for "* interval '1 millisecond'".
 func millis(d time.Duration) int64 { return d.Milliseconds() }
 
-// claimLock is the advisory lock key under which claims are made, one at a
-// time across all integrators, so that each sees the claims before it.
-const claimLock = 0x676f71756979 // "goquiy"
-
-// claimSetup forces the claim's plan (see Claim), takes claimLock, and
-// deletes the claims of other integrators (the owner, a literal, is %s)
-// whose lease ran out. It has no parameters, so that it goes as one
-// simple query: one round trip, whose result is the DELETE's.
-var claimSetup = `SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off;
-	SET LOCAL enable_seqscan = off; SET LOCAL jit = off;
-	SELECT pg_advisory_xact_lock(` + strconv.Itoa(claimLock) + `);
-	DELETE FROM claims WHERE lease_until <= now() AND owner <> %s`
-
-// claimSQL picks up to $2 due pending records listed in no claim, oldest
-// due first and due no earlier than $4, and records them as one claim of
-// owner $1 for a lease of $3 milliseconds. It returns the claim's id with
-// each record, and its due time as text (parsing a timestamp for every
-// record would cost more than the claim; only the first one is used, and
-// it goes back to PostgreSQL as it came).
-const claimSQL = `
-	WITH picked AS (
-		SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.version, c.attempts, c.next_attempt_at::text
+// claimFunction is goquiz_claim_versions(owner, limit, lease in
+// milliseconds, due from): it claims up to limit due pending records listed
+// in no claim, oldest due first and due no earlier than due from, as one
+// claim of owner, and returns the claim's id with each record (with its
+// version: the values a claim gets are its newest) and its due time as
+// text (parsing a timestamp for every record would cost more than the
+// claim; only the first one is used, and it goes back to PostgreSQL as
+// it came). Before it picks records, it ends the claims of other
+// integrators whose lease ran out (and then looks from the oldest due
+// record on): their records are claimable again.
+//
+// Claims are made at once by any number of integrators, none waiting for
+// another: each locks the records it picks (FOR NO KEY UPDATE SKIP
+// LOCKED: records another claim is picking are passed over, not waited
+// for), then, in a new statement and so a new snapshot, drops those that
+// a claim committed meanwhile lists (a claim that had them locked, and
+// committed after this one's first snapshot was taken), and inserts its
+// claim. Every lock is released when the calling statement commits: a
+// record claimed twice would have been locked by both claims at once, or
+// the second's new snapshot would see the first's claim.
+//
+// Claims share the claim lock with one another. Integrators of an older
+// version claim under it alone, across round trips, and do not lock the
+// records they pick: sharing it, the claims of the two versions exclude
+// each other while both run (during a rolling upgrade), and never wait
+// for each other once the older ones are gone.
+//
+// The settings walk the due index in order and stop after limit rows,
+// whatever the statistics say: a table being loaded has none yet, and
+// the planner then prefers to fetch and sort every pending row for each
+// batch. They make other plans look very costly; JIT compiling such a
+// plan would take longer than running it.
+const claimFunction = `CREATE OR REPLACE FUNCTION goquiz_claim_versions(claimer text, wanted integer, lease_ms bigint, due_from timestamptz)
+RETURNS TABLE (claim bigint, id bigint, first_name text, last_name text, email text, phone text, version integer, attempts integer, due text)
+LANGUAGE plpgsql VOLATILE
+SET search_path FROM CURRENT SET enable_sort = off SET enable_bitmapscan = off
+SET enable_seqscan = off SET jit = off AS $f$
+#variable_conflict use_column
+DECLARE
+	took_over bigint;
+	picked bigint[]; firsts text[]; lasts text[]; emails text[]; phones text[]; vers integer[]; tries integer[]; dues text[];
+	kept bigint[];
+	made bigint;
+BEGIN
+	PERFORM pg_advisory_xact_lock_shared(` + claimLock + `);
+	DELETE FROM claims k WHERE k.id IN (
+		SELECT l.id FROM claims l WHERE l.lease_until <= now() AND l.owner <> claimer
+		FOR UPDATE SKIP LOCKED);
+	GET DIAGNOSTICS took_over = ROW_COUNT;
+	IF took_over > 0 THEN
+		due_from := '-infinity';
+	END IF;
+	SELECT array_agg(p.id), array_agg(p.first_name), array_agg(p.last_name), array_agg(p.email),
+	       array_agg(p.phone), array_agg(p.version), array_agg(p.attempts), array_agg(p.due)
+	INTO picked, firsts, lasts, emails, phones, vers, tries, dues
+	FROM (
+		SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.version, c.attempts, c.next_attempt_at::text AS due
 		FROM customers c
-		WHERE c.state = 'pending' AND c.next_attempt_at <= now() AND c.next_attempt_at >= $4::timestamptz
-		  AND c.id NOT IN (SELECT unnest(ids) FROM claims)
+		WHERE c.state = 'pending' AND c.next_attempt_at <= now() AND c.next_attempt_at >= due_from
+		  AND c.id NOT IN (SELECT unnest(k.ids) FROM claims k)
 		ORDER BY c.next_attempt_at
-		LIMIT $2
-	), claim AS (
-		INSERT INTO claims (owner, lease_until, ids)
-		SELECT $1, now() + $3 * interval '1 millisecond', array_agg(id) FROM picked
-		HAVING count(*) > 0
-		RETURNING id
-	)
-	SELECT (SELECT id FROM claim), p.* FROM picked p`
+		LIMIT wanted
+		FOR NO KEY UPDATE OF c SKIP LOCKED
+	) p;
+	IF picked IS NULL THEN
+		RETURN;
+	END IF;
+	INSERT INTO claims (owner, lease_until, ids)
+	SELECT claimer, now() + lease_ms * interval '1 millisecond', array_agg(x.id)
+	FROM unnest(picked) AS x(id)
+	WHERE x.id NOT IN (SELECT unnest(k.ids) FROM claims k)
+	HAVING count(*) > 0
+	RETURNING claims.id, claims.ids INTO made, kept;
+	IF made IS NULL THEN
+		RETURN;
+	END IF;
+	RETURN QUERY
+	SELECT made, r.id, r.first_name, r.last_name, r.email, r.phone, r.version, r.attempts, r.due
+	FROM unnest(picked, firsts, lasts, emails, phones, vers, tries, dues)
+	     AS r(id, first_name, last_name, email, phone, version, attempts, due)
+	WHERE cardinality(kept) = cardinality(picked) OR r.id = ANY(kept);
+END $f$`
+
+// claimLock is the key of the advisory lock every claim shares (see
+// claimFunction); older versions took it alone.
+const claimLock = "x'676f71756979'::bigint" // "goquiy"
 
 // fullScanEvery is how often a claim starts from the oldest due record
 // rather than from where the previous claim started.
 const fullScanEvery = 10
 
-// Claim reserves up to limit due pending records, oldest due first. Claims
-// are made one at a time under an advisory lock; each first deletes the
-// claims of other integrators whose lease ran out, which makes their
-// records claimable again. This integrator's own lapsed claims stay until
-// it settles or releases them: it is still working on those records.
+// Claim reserves up to limit due pending records, oldest due first (see
+// claimFunction), in one statement. Each claim first deletes the claims of
+// other integrators whose lease ran out, which makes their records
+// claimable again. This integrator's own lapsed claims stay until it
+// settles or releases them: it is still working on those records.
 //
 // A claim starts its walk of the due index where the previous one started
 // (the due time of the first record it got), not at the oldest pending
@@ -108,28 +165,8 @@ const fullScanEvery = 10
 // for start from the oldest.
 func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (common.Claim, error) {
 	start := time.Now()
-	tx, err := q.db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return common.Claim{}, fmt.Errorf("claim batch: begin: %w", err)
-	}
-	defer tx.Rollback()
-	// Walk the due index in order and stop after limit rows, whatever the
-	// statistics say: a table being loaded has none yet, and the planner
-	// then prefers to fetch and sort every pending row for each batch.
-	// The switches make other plans look very costly; JIT compiling such a
-	// plan would take longer than running it. Then take the claim lock
-	// and take over the lapsed claims of others: one round trip for all,
-	// and one less while every other integrator's claim waits for the
-	// lock.
-	res, err := tx.ExecContext(ctx, q.setup)
-	if err != nil {
-		return common.Claim{}, fmt.Errorf("claim batch: take lock and lapsed claims: %w", err)
-	}
-	tookOver, err := res.RowsAffected()
-	if err != nil {
-		return common.Claim{}, fmt.Errorf("claim batch: take over lapsed claims: %w", err)
-	}
-	rows, err := tx.QueryContext(ctx, claimSQL, q.owner, limit, millis(lease), q.scanFrom(tookOver > 0))
+	rows, err := q.db.db.QueryContext(ctx, `SELECT * FROM goquiz_claim_versions($1, $2, $3, $4)`,
+		q.owner, limit, millis(lease), q.scanFrom())
 	if err != nil {
 		return common.Claim{}, fmt.Errorf("claim batch: %w", err)
 	}
@@ -149,10 +186,6 @@ func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (comm
 	if err := rows.Err(); err != nil {
 		return common.Claim{}, fmt.Errorf("claim batch: %w", err)
 	}
-	rows.Close()
-	if err := tx.Commit(); err != nil {
-		return common.Claim{}, fmt.Errorf("claim batch: commit: %w", err)
-	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(c.Deliveries) < limit {
@@ -166,11 +199,11 @@ func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (comm
 // scanFrom returns the earliest due time the next claim looks at: where
 // the previous claim started, or the beginning of time when this claim
 // must look at every due record (see Claim).
-func (q *Queue) scanFrom(tookOver bool) string {
+func (q *Queue) scanFrom() string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.claimsSinceFull++
-	if tookOver || q.scanStart == "" || q.claimsSinceFull >= fullScanEvery {
+	if q.scanStart == "" || q.claimsSinceFull >= fullScanEvery {
 		q.claimsSinceFull = 0
 		return beginning
 	}
@@ -180,25 +213,31 @@ func (q *Queue) scanFrom(tookOver bool) string {
 // beginning is a due time before every record's.
 const beginning = "-infinity"
 
-// settleSQL records a batch of outcomes in one statement: the ids in $1
-// were delivered in the versions of $9, and become sent whoever holds them
-// now (they did reach the CRM), unless a newer version was stored since;
-// the failures in $2..$6, of the versions in $10, are scheduled for their
-// retry, or become failed when given up, only while the claim they came
-// in ($6) is still this integrator's ($7) and lists them, and no newer
-// version was stored since (it is due at once, with attempts of its own);
-// the claims in $8, whose every record now has an outcome, end. Sent
-// records, the common case, cost one primary-key lookup and one update
-// each. When a newer version of a record settled waits, the integrators
-// are notified, as by a load: it is claimable once its claim ends, here,
-// and the load's notification came while it was not. (newer is read by
-// the DELETE's one-time filter: a CTE without data changes runs only
-// when read.)
-const settleSQL = `
+// settleFunction is goquiz_settle_versions($1..$10), which records a batch
+// of outcomes in one statement: the ids in $1 were delivered in the
+// versions of $9, and become sent whoever holds them now (they did reach
+// the CRM), unless a newer version was stored since; the failures in
+// $2..$6, of the versions in $10, are scheduled for their retry, or become
+// failed when given up, only while the claim they came in ($6) is still
+// this integrator's ($7) and lists them, and no newer version was stored
+// since (it is due at once, with attempts of its own); the claims in $8,
+// whose every record now has an outcome, end. Sent records, the common
+// case, cost one primary-key lookup and one update each. Being a
+// function's, the statement is planned once per server connection, not on
+// every call (about 135 µs per call, measured when it was a prepared
+// statement; it runs in about 1 ms per 100 outcomes). When a newer
+// version of a record settled waits, the integrators are notified, as by
+// a load: it is claimable once its claim ends, here, and the load's
+// notification came while it was not.
+const settleFunction = `CREATE OR REPLACE FUNCTION goquiz_settle_versions(bigint[], bigint[], bigint[], text[], boolean[], bigint[], text, bigint[], integer[], integer[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path FROM CURRENT AS $f$
+BEGIN
 	WITH sent AS (
 		UPDATE customers AS c
 		SET state = 'sent', sent_at = now(), updated_at = now()
-		FROM unnest($1::bigint[], $9::integer[]) AS s(id, version)
+		FROM unnest($1, $9) AS s(id, version)
 		WHERE c.id = s.id AND c.version = s.version AND c.state = 'pending'
 	), failed AS (
 		UPDATE customers AS c
@@ -207,26 +246,22 @@ const settleSQL = `
 		    last_error = r.err,
 		    next_attempt_at = now() + r.wait * interval '1 millisecond',
 		    updated_at = now()
-		FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::boolean[], $6::bigint[], $10::integer[])
-			AS r(id, wait, err, give_up, claim, version)
+		FROM unnest($2, $3, $4, $5, $6, $10) AS r(id, wait, err, give_up, claim, version)
 		WHERE c.id = r.id AND c.version = r.version AND c.state = 'pending'
 		  AND EXISTS (SELECT 1 FROM claims k WHERE k.id = r.claim AND k.owner = $7 AND r.id = ANY(k.ids))
-	), newer AS (
-		SELECT pg_notify('` + Channel + `', count(*)::text) FROM (
-			SELECT c.id FROM unnest($1::bigint[], $9::integer[]) AS s(id, version)
-			JOIN customers c ON c.id = s.id AND c.version > s.version AND c.state = 'pending'
-			UNION ALL
-			SELECT c.id FROM unnest($2::bigint[], $10::integer[]) AS s(id, version)
-			JOIN customers c ON c.id = s.id AND c.version > s.version AND c.state = 'pending'
-		) n HAVING count(*) > 0
 	)
-	DELETE FROM claims WHERE (SELECT count(*) FROM newer) >= 0 AND id = ANY($8::bigint[]) AND owner = $7`
+	DELETE FROM claims WHERE id = ANY($8) AND owner = $7;
+	PERFORM pg_notify('` + Channel + `', count(*)::text) FROM (
+		SELECT c.id FROM unnest($1, $9) AS s(id, version)
+		JOIN customers c ON c.id = s.id AND c.version > s.version AND c.state = 'pending'
+		UNION ALL
+		SELECT c.id FROM unnest($2, $10) AS s(id, version)
+		JOIN customers c ON c.id = s.id AND c.version > s.version AND c.state = 'pending'
+	) n HAVING count(*) > 0;
+END $f$`
 
-// Settle records outcomes and ends the finished claims in one statement,
-// prepared once per connection: at full speed it runs hundreds of times a
-// second, and parsing and planning it each time would cost as much as the
-// updates themselves (about 135 µs per call, measured when it was made
-// prepared; the statement itself runs in about 1 ms per 100 outcomes).
+// Settle records outcomes and ends the finished claims in one statement
+// (see settleFunction).
 func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished []int64) error {
 	if len(outcomes) == 0 && len(finished) == 0 {
 		return nil
@@ -247,46 +282,18 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished 
 		giveUp = append(giveUp, o.GiveUp)
 		claims = append(claims, o.Claim)
 	}
-	stmt, err := q.settleStmt(ctx)
-	if err != nil {
-		return fmt.Errorf("settle %d deliveries: %w", len(outcomes), err)
-	}
 	// A nil array is NULL, and no row matches id = ANY(NULL): that is
 	// what an empty part needs.
-	if _, err := stmt.ExecContext(ctx, sent, failed, waits, errs, giveUp, claims, q.owner, pq.Int64Array(finished),
-		sentVersions, failedVersions); err != nil {
+	if _, err := q.db.db.ExecContext(ctx, `SELECT goquiz_settle_versions($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		sent, failed, waits, errs, giveUp, claims, q.owner, pq.Int64Array(finished), sentVersions, failedVersions); err != nil {
 		return fmt.Errorf("settle %d deliveries: %w", len(outcomes), err)
 	}
 	return nil
 }
 
-// settleStmt returns the prepared settle statement, preparing it on first
-// use; a failed preparation is tried again on the next call.
-func (q *Queue) settleStmt(ctx context.Context) (*sql.Stmt, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.settle != nil {
-		return q.settle, nil
-	}
-	stmt, err := q.db.db.PrepareContext(ctx, settleSQL)
-	if err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
-	}
-	q.settle = stmt
-	return stmt, nil
-}
-
-// Close frees the queue's prepared statements.
-func (q *Queue) Close() error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.settle == nil {
-		return nil
-	}
-	err := q.settle.Close()
-	q.settle = nil
-	return err
-}
+// Close frees what the queue holds: nothing since it prepares no
+// statement; it stays for common.Queue's users that close it.
+func (q *Queue) Close() error { return nil }
 
 // Extend renews the leases of the listed claims that are still this
 // integrator's and returns their ids: a claim another integrator took

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"goquiz/common"
@@ -101,4 +102,39 @@ func count(t *testing.T, db *postgres.DB, query string) int {
 	var n int
 	require.NoError(t, db.SQL().QueryRow(query).Scan(&n))
 	return n
+}
+
+// An integrator of an older version claims under the claim lock alone,
+// across round trips, without locking the records it picks: a claim
+// waits for it, so that the two never take the same records while both
+// run (a rolling upgrade).
+func TestClaimWaitsForAnOlderVersionsClaim(t *testing.T) {
+	db := open(t)
+	load(t, db, 10)
+	old, err := db.SQL().BeginTx(ctxT(t), nil)
+	require.NoError(t, err)
+	defer old.Rollback()
+	_, err = old.Exec(`SELECT pg_advisory_xact_lock(x'676f71756979'::bigint)`)
+	require.NoError(t, err)
+	_, err = old.Exec(`INSERT INTO claims (owner, lease_until, ids) VALUES ('old', now() + interval '1 minute', '{1,2,3,4,5}')`)
+	require.NoError(t, err)
+
+	done := make(chan common.Claim, 1)
+	go func() {
+		c, err := db.Queue("new").Claim(ctxT(t), 10, time.Minute)
+		assert.NoError(t, err)
+		done <- c
+	}()
+	select {
+	case <-done:
+		t.Fatal("claimed while an older version's claim held the lock")
+	case <-time.After(300 * time.Millisecond):
+	}
+	require.NoError(t, old.Commit())
+	select {
+	case c := <-done:
+		assert.ElementsMatch(t, []int64{6, 7, 8, 9, 10}, queuetest.IDs(c))
+	case <-time.After(10 * time.Second):
+		t.Fatal("the claim did not go on once the older one committed")
+	}
 }

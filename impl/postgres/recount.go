@@ -194,9 +194,9 @@ func (d *DB) Tidy(ctx context.Context) error {
 	if _, err := d.FixCounts(ctx); err != nil {
 		return fmt.Errorf("tidy counts: %w", err)
 	}
-	tx, err := d.db.BeginTx(ctx, nil)
+	tx, err := d.begin(ctx, d.db, nil)
 	if err != nil {
-		return fmt.Errorf("tidy counts: begin: %w", err)
+		return fmt.Errorf("tidy counts: %w", err)
 	}
 	defer tx.Rollback()
 	var mine bool

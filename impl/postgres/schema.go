@@ -62,6 +62,15 @@ var schema = append([]schemaObject{
 		ids         bigint[] NOT NULL
 	)`},
 	{"claims_owner", relation, `CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner)`},
+	// The CRM's quota pause (see Queue.NoteQuota): one row at most.
+	{"crm_pause", relation, `CREATE TABLE IF NOT EXISTS crm_pause (
+		one        boolean PRIMARY KEY DEFAULT true CHECK (one),
+		until      timestamptz NOT NULL,
+		noted_by   text NOT NULL,
+		noted_at   timestamptz NOT NULL DEFAULT now()
+	)`},
+	{"goquiz_claim_versions", function, claimFunction},
+	{"goquiz_settle_versions", function, settleFunction},
 }, append(slices.Clone(countSchema), syncSchema...)...)
 
 // schemaObject is one object of the schema: its name, its kind, and the

@@ -24,6 +24,11 @@ type Status struct {
 	LastErrors []common.ErrorCount
 	// SentLastMinute counts the records sent in the last minute.
 	SentLastMinute int64
+	// PausedUntil is when the CRM's quota is renewed, while an integrator
+	// waits for it to send anything (zero when none does), and PausedBy
+	// the integrator that noted it.
+	PausedUntil time.Time
+	PausedBy    string
 }
 
 // maxLastErrors is the number of distinct errors Status returns.
@@ -39,9 +44,9 @@ func (d *DB) Status(ctx context.Context) (Status, error) {
 	if _, err := d.FixCounts(ctx); err != nil {
 		return st, fmt.Errorf("read status: %w", err)
 	}
-	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	tx, err := d.begin(ctx, d.db, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
-		return st, fmt.Errorf("read status: begin: %w", err)
+		return st, fmt.Errorf("read status: %w", err)
 	}
 	defer tx.Rollback()
 	if st.Backlog, st.OldestCreatedAt, err = backlog(ctx, tx); err != nil {
@@ -54,6 +59,9 @@ func (d *DB) Status(ctx context.Context) (Status, error) {
 		SELECT coalesce(sum(records), 0) FROM counts_sent
 		WHERE sent_at > now() - interval '1 minute'`).Scan(&st.SentLastMinute); err != nil {
 		return st, fmt.Errorf("count records sent in the last minute: %w", err)
+	}
+	if st.PausedUntil, st.PausedBy, err = quotaPause(ctx, tx); err != nil {
+		return st, err
 	}
 	return st, nil
 }
@@ -123,9 +131,9 @@ func lastErrors(ctx context.Context, tx *sql.Tx, limit int) ([]common.ErrorCount
 // It notifies Channel so that running integrators start at once, and
 // returns the number of records moved.
 func (d *DB) RetryFailed(ctx context.Context) (int64, error) {
-	tx, err := d.db.BeginTx(ctx, nil)
+	tx, err := d.begin(ctx, d.db, nil)
 	if err != nil {
-		return 0, fmt.Errorf("retry failed records: begin: %w", err)
+		return 0, fmt.Errorf("retry failed records: %w", err)
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `

@@ -68,34 +68,50 @@ func TestPingReturnsWhenItsContextEnds(t *testing.T) {
 	assert.Less(t, time.Since(start), time.Second, "the frozen connection is closed, not waited for")
 }
 
-func TestSessionsCarryServerLimits(t *testing.T) {
+// A session sends no server setting at its start, which a
+// transaction-pooling proxy would refuse or hand to its next client; the
+// store's transactions carry the server's limits themselves (SET LOCAL),
+// and they end with them.
+func TestTransactionsCarryServerLimitsSessionsNone(t *testing.T) {
 	tests := []struct {
-		name string
-		dsn  func(string) string
-		want map[string]string
+		name    string
+		dsn     func(string) string
+		session map[string]string
+		tx      map[string]string
 	}{
 		{"derived from the timeout", func(d string) string { return d }, map[string]string{
+			"statement_timeout":                   "0",
+			"idle_in_transaction_session_timeout": "0",
+			"tcp_user_timeout":                    "0",
+			"application_name":                    "goquiz test",
+		}, map[string]string{
 			"statement_timeout":                   "2s",
 			"idle_in_transaction_session_timeout": "2s",
-			"tcp_keepalives_idle":                 "1",
-			"tcp_keepalives_interval":             "1",
-			"tcp_keepalives_count":                "4",
-			"tcp_user_timeout":                    "2000",
-			"application_name":                    "goquiz test",
 		}},
 		{"what the DSN sets wins", func(d string) string { return d + "&statement_timeout=5000&application_name=mine" }, map[string]string{
 			"statement_timeout":                   "5s",
-			"idle_in_transaction_session_timeout": "2s",
+			"idle_in_transaction_session_timeout": "0",
 			"application_name":                    "mine",
+		}, map[string]string{
+			"idle_in_transaction_session_timeout": "2s",
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db := openWith(t, tt.dsn(pgtest.DSN(t)), postgres.Options{Wait: 5 * time.Second, Timeout: 2 * time.Second, App: "goquiz test"})
-			for name, want := range tt.want {
+			db.SQL().SetMaxOpenConns(1) // the transaction's connection is checked after it
+			tx, err := db.Begin(ctxT(t))
+			require.NoError(t, err)
+			for name, want := range tt.tx {
+				var got string
+				require.NoError(t, tx.QueryRowContext(ctxT(t), `SELECT current_setting($1)`, name).Scan(&got))
+				assert.Equal(t, want, got, "in a transaction: %s", name)
+			}
+			require.NoError(t, tx.Commit())
+			for name, want := range tt.session {
 				var got string
 				require.NoError(t, db.SQL().QueryRowContext(ctxT(t), `SELECT current_setting($1)`, name).Scan(&got))
-				assert.Equal(t, want, got, name)
+				assert.Equal(t, want, got, "after it: %s", name)
 			}
 		})
 	}
@@ -107,7 +123,7 @@ func TestServerEndsALostTransaction(t *testing.T) {
 	base := pgtest.DSN(t)
 	p, dsn := pgtest.Proxy(t, base)
 	db := openWith(t, dsn, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout})
-	tx, err := db.SQL().BeginTx(ctxT(t), nil)
+	tx, err := db.Begin(ctxT(t))
 	require.NoError(t, err)
 	defer tx.Rollback()
 	_, err = tx.ExecContext(ctxT(t), `SELECT pg_advisory_xact_lock(42)`)

@@ -1,0 +1,83 @@
+package common
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// QuotaNoter is a Queue that records a quota pause, so that others (an
+// operator's `integrator status`) see it: no request is sent to the CRM
+// before until, the latest such time announced.
+type QuotaNoter interface {
+	NoteQuota(ctx context.Context, until time.Time) error
+}
+
+// quotas hands the quota pauses the pacer announces (under its lock, on
+// the answer path) to a background writer: only the latest is kept.
+type quotas struct {
+	mu     sync.Mutex
+	until  time.Time
+	wake   chan struct{}
+	inform func(until time.Time) // the Observer's, when it is a QuotaObserver
+}
+
+func newQuotas(obs Observer) *quotas {
+	q := &quotas{wake: make(chan struct{}, 1)}
+	if qo, ok := obs.(QuotaObserver); ok {
+		q.inform = qo.Quota
+	}
+	return q
+}
+
+// note takes in a pause until until; it never blocks.
+func (q *quotas) note(until time.Time) {
+	q.mu.Lock()
+	if until.After(q.until) {
+		q.until = until
+	}
+	q.mu.Unlock()
+	if q.inform != nil {
+		q.inform(until)
+	}
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// recordQuotas writes each pause noted to the store, if it keeps them, until
+// ctx is cancelled; a write that fails is tried again at the next pause or
+// after a minute, while the pause lasts.
+func (d *Deliverer) recordQuotas(ctx context.Context) {
+	noter, ok := d.q.(QuotaNoter)
+	if !ok {
+		return
+	}
+	var written time.Time
+	retry := time.NewTimer(time.Hour)
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.quota.wake:
+		case <-retry.C:
+		}
+		d.quota.mu.Lock()
+		until := d.quota.until
+		d.quota.mu.Unlock()
+		if !until.After(written) || !until.After(time.Now()) {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, storeCallTimeout)
+		err := noter.NoteQuota(cctx, until)
+		cancel()
+		if err != nil {
+			d.log.Error("record the CRM's quota pause: will retry", "until", until.UTC().Format(time.RFC3339), "error", err)
+			retry.Reset(time.Minute)
+			continue
+		}
+		written = until
+	}
+}

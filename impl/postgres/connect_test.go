@@ -1,0 +1,69 @@
+package postgres_test
+
+import (
+	"fmt"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lib/pq"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"goquiz/impl/pgtest"
+	"goquiz/impl/postgres"
+)
+
+// A connection the server, or PgBouncer, answered with an error says so,
+// and is not retried for CONNECT_TIMEOUT: only a server that did not
+// answer asks whether it is running.
+func TestConnectErrorsNameTheirCause(t *testing.T) {
+	direct := pgtest.DSN(t)
+	_, pooled := pgtest.Bouncing(t, direct, pgtest.BouncerOptions{})
+	missing, err := pgtest.WithDatabase(direct, "goquiz_no_such_database")
+	require.NoError(t, err)
+	tests := []struct {
+		name, dsn string
+		want      []string
+	}{
+		{"a startup parameter PgBouncer refuses", pooled + "&statement_timeout=1000",
+			[]string{"unsupported startup parameter: statement_timeout", "refused a connection parameter", "ignore_startup_parameters"}},
+		{"no such database", missing,
+			[]string{"goquiz_no_such_database", "the server has no such database: create the database or fix its name in DSN"}},
+		{"nothing listening", "postgres://u:secret@127.0.0.1:1/db?sslmode=disable",
+			[]string{"connection refused", "is the server running and is DSN right?"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := postgres.Open(ctxT(t), tt.dsn, postgres.Options{Wait: 3 * time.Second, Timeout: 2 * time.Second})
+			require.Error(t, err)
+			t.Log(err)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			if tt.name != "nothing listening" {
+				assert.NotContains(t, err.Error(), "is the server running")
+				assert.Less(t, time.Since(start), time.Second, "not retried")
+			}
+		})
+	}
+}
+
+func TestHintNamesTheServersAnswer(t *testing.T) {
+	for code, want := range map[pq.ErrorCode]string{
+		"28P01": "the server refused the login: check the user and password in DSN",
+		"28000": "the server refused the login",
+		"3D000": "the server has no such database",
+		"57P03": "the server is starting or stopping",
+		"53300": "the server answered with this error",
+		"08P01": "the server answered with this error",
+	} {
+		h := postgres.Hint(fmt.Errorf("ping: %w", &pq.Error{Code: code, Message: "m"}))
+		assert.Contains(t, h, want, code)
+		assert.NotContains(t, h, "is the server running", code)
+	}
+	assert.Contains(t, postgres.Hint(&pq.Error{Code: "08P01", Message: "pgbouncer cannot connect to server"}), "cannot reach the server")
+	assert.Contains(t, postgres.Hint(&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), "is the server running")
+}
