@@ -155,8 +155,14 @@ func (b *bench) parseWith(ctx context.Context, file string, env ...string) (cpuS
 	if err != nil {
 		return cpuSample{}, err
 	}
+	return b.parseEnv(ctx, file, append([]string{"DSN=" + dsn}, env...))
+}
+
+// parseEnv runs the parser on file with env added to its environment and
+// returns its wall time, peak RSS and CPU time.
+func (b *bench) parseEnv(ctx context.Context, file string, env []string) (cpuSample, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(b.env.bin, "parser"), file)
-	cmd.Env = append(append(os.Environ(), "DSN="+dsn), env...)
+	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -164,7 +170,7 @@ func (b *bench) parseWith(ctx context.Context, file string, env ...string) (cpuS
 		return cpuSample{}, err
 	}
 	peak := watchRSS(cmd.Process.Pid)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	elapsed := time.Since(start)
 	rss := peak()
 	if err != nil {

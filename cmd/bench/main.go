@@ -6,7 +6,7 @@
 //
 //	go run ./cmd/bench            # 1,000,000 records, 3 runs each (about 10 minutes)
 //	go run ./cmd/bench -short     # 100,000 records, 1 run: a quick look
-//	go run ./cmd/bench -only delivery  # one part: ingest, delivery, ratelimit or encoding
+//	go run ./cmd/bench -only delivery  # one part: ingest, delivery, ratelimit, encoding or sync
 //	go run ./cmd/bench -scale     # 10,000,000 records next to 1,000,000 (about 20 minutes)
 //	go run ./cmd/bench -pacing    # the pacing matrix of docs/pacing-matrix.md (about 20 minutes)
 //	go run ./cmd/bench -pacing -cells 6-8,window  # some of its cells
@@ -45,15 +45,15 @@ func main() {
 	short := flag.Bool("short", false, "100,000 records and one run of each: a quick look, not a verdict")
 	n := flag.Int64("n", 1_000_000, "records per measurement")
 	runs := flag.Int("runs", 3, "runs of each reference and product measurement, alternated")
-	only := flag.String("only", "", "run one part only: ingest, delivery, ratelimit or encoding (the end-to-end target needs ingest and delivery)")
+	only := flag.String("only", "", "run one part only: ingest, delivery, ratelimit, encoding or sync (the end-to-end target needs ingest and delivery)")
 	scale := flag.Bool("scale", false, "run the large-table targets instead: 10 × n records next to n (about 20 minutes)")
 	pacing := flag.Bool("pacing", false, "run the pacing matrix instead (docs/pacing-matrix.md, about 20 minutes)")
 	cells := flag.String("cells", "", "with -pacing, the cells to run: numbers, ranges (3-7) or text of their names, comma-separated")
 	flag.Parse()
 	switch *only {
-	case "", "ingest", "delivery", "ratelimit", "encoding":
+	case "", "ingest", "delivery", "ratelimit", "encoding", "sync":
 	default:
-		fmt.Fprintf(os.Stderr, "bench: -only %q: want ingest, delivery, ratelimit or encoding\n", *only)
+		fmt.Fprintf(os.Stderr, "bench: -only %q: want ingest, delivery, ratelimit, encoding or sync\n", *only)
 		os.Exit(2)
 	}
 	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only, limitN: 20_000, scale: *scale, pacing: *pacing, cells: *cells}
@@ -99,7 +99,7 @@ func (b *bench) run(ctx context.Context) (bool, error) {
 		name string
 		run  func(context.Context) ([]row, error)
 	}
-	parts := []part{{"ingest", b.ingest}, {"delivery", b.delivery}, {"e2e", b.endToEnd}, {"ratelimit", b.rateLimit}, {"encoding", b.encoding}}
+	parts := []part{{"ingest", b.ingest}, {"delivery", b.delivery}, {"e2e", b.endToEnd}, {"ratelimit", b.rateLimit}, {"encoding", b.encoding}, {"sync", b.syncExports}}
 	if b.scale {
 		parts = []part{{"scale", b.atScale}}
 	}
