@@ -48,6 +48,21 @@ last errors of undelivered records (records  error):
         3  timeout: context deadline exceeded
 failed records were given up after MAX_ATTEMPTS: run integrator retry-failed to send them again
 `},
+		{"records waiting with a newer version", postgres.Status{
+			Backlog:         common.Backlog{Pending: 110, Sent: 900, NewerVersion: 100, OldestUndelivered: 5 * time.Second},
+			OldestCreatedAt: time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC),
+		}, `records by state:
+  pending            110
+  in flight            0
+  waiting to retry     0
+  sent               900
+  failed               0
+  total             1010
+pending with a newer version: 100 (changed by a load in SYNC_MODE=upsert, sent again once)
+oldest undelivered record: 5s old (stored 2026-12-07 06:00:00 UTC)
+sent in the last minute: 0 (0.0/s)
+last errors of undelivered records: none
+`},
 		{"a quota pause", postgres.Status{PausedUntil: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), PausedBy: "integrator-1"}, `records by state:
   pending           0
   in flight         0

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"goquiz/common"
 )
 
 // syncSchema is the part of the schema that daily exports need (see
@@ -55,8 +57,36 @@ const loadTableDDL = `CREATE UNLOGGED TABLE %s (id bigint PRIMARY KEY, at timest
 
 // newLoad registers a load, creates its table and drops the tables of
 // loads untouched for staleLoad (parsers that crashed), in one
-// transaction.
+// transaction, tried again on a new connection for up to the store's Wait
+// when the connection is lost (a commit whose answer was lost leaves a
+// table that nobody uses, dropped a day later).
 func (d *DB) newLoad(ctx context.Context) (*loadTable, error) {
+	var l *loadTable
+	var giveUp time.Time
+	for attempt := 1; ; attempt++ {
+		var err error
+		l, err = d.newLoadOnce(ctx)
+		if err == nil || ctx.Err() != nil || !lost(err) {
+			return l, err
+		}
+		if giveUp.IsZero() {
+			giveUp = time.Now().Add(d.wait)
+		}
+		delay := common.StorePause(attempt)
+		if time.Now().Add(delay).After(giveUp) {
+			return nil, err
+		}
+		d.log.Warn("connection lost while starting a load; starting it again on a new connection", "attempt", attempt+1, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// newLoadOnce is one try of newLoad.
+func (d *DB) newLoadOnce(ctx context.Context) (*loadTable, error) {
 	var l *loadTable
 	err := d.long(ctx, nil, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `DELETE FROM loads WHERE touched_at < now() - $1 * interval '1 second' RETURNING id`,

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"goquiz/common"
+)
+
+func TestCutDryRun(t *testing.T) {
+	tests := []struct {
+		args     []string
+		wantDry  bool
+		wantRest []string
+	}{
+		{[]string{"--dry-run", "a.csv"}, true, []string{"a.csv"}},
+		{[]string{"-dry-run", "-"}, true, []string{"-"}},
+		{[]string{"a.csv"}, false, []string{"a.csv"}},
+		{[]string{"-h"}, false, []string{"-h"}},
+		{[]string{"--", "--dry-run"}, false, []string{"--", "--dry-run"}},
+		{[]string{"a.csv", "--dry-run"}, false, []string{"a.csv", "--dry-run"}},
+	}
+	for _, tt := range tests {
+		dry, rest := cutDryRun(tt.args)
+		assert.Equal(t, tt.wantDry, dry, "%q", tt.args)
+		assert.Equal(t, tt.wantRest, rest, "%q", tt.args)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	st := common.LoadStats{Read: 1000, Stored: 10, Changed: 100, Unchanged: 880, Duplicates: 5, Rejected: 5}
+	tests := []struct {
+		name string
+		mode common.SyncMode
+		dry  bool
+		want string
+	}{
+		{"insert", common.SyncInsert, false, "read 1000 rows: 10 stored, 5 duplicates, 5 rejected"},
+		{"upsert", common.SyncUpsert, false, "read 1000 rows: 110 stored (10 new, 100 changed), 880 unchanged, 5 duplicates, 5 rejected"},
+		{"dry run", common.SyncUpsert, true, "dry run (SYNC_MODE=upsert), nothing stored: read 1000 rows: 10 new, 100 changed, 880 unchanged, 5 duplicates, 5 rejected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, summary(st, tt.mode, tt.dry))
+		})
+	}
+}
+
+func TestSyncModeIsChecked(t *testing.T) {
+	t.Setenv("SYNC_MODE", "merge")
+	var stdout, stderr strings.Builder
+	code := run([]string{"x.csv"}, &stdout, &stderr)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr.String(), `SYNC_MODE "merge" is not a sync mode: want insert or upsert`)
+}
