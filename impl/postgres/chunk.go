@@ -22,11 +22,19 @@ import (
 type Writer struct {
 	db   *DB
 	mode common.SyncMode
-	// load is the table of the ids read so far, in SyncUpsert; made by
-	// the first chunk.
+	// ids are the ids read so far, in SyncUpsert, while they fit in
+	// memory; load is their table in the database once they did not.
+	ids  *seenIDs
 	load *loadTable
-	seen map[int64]struct{}
-	rows []common.Customer
+	// fresh are the ids of the chunk being stored not read before, and
+	// last what storing it did, until it is known to be committed.
+	fresh []int64
+	last  common.ChunkResult
+	// spillFailed is set when the ids could not be moved to the database:
+	// they stay in memory.
+	spillFailed bool
+	seen        map[int64]struct{}
+	rows        []common.Customer
 	// stored holds the stored values of a chunk's ids, in SyncUpsert.
 	stored map[int64]common.Customer
 	// filter is set after a chunk met ids already stored: the next chunk
@@ -66,8 +74,9 @@ func (d *DB) Writer() *Writer {
 }
 
 // SyncWriter returns a new chunk writer on d in the given mode. A writer
-// in SyncUpsert keeps a table of the ids it read in the database (see
-// loadTable): Close drops it.
+// in SyncUpsert keeps the ids it read (see seenIDs), in a table in the
+// database when they are too many for memory (see loadTable): Close drops
+// it.
 func (d *DB) SyncWriter(mode common.SyncMode) *Writer {
 	return &Writer{db: d, mode: mode, seen: make(map[int64]struct{}), stored: make(map[int64]common.Customer)}
 }
@@ -107,12 +116,8 @@ func (w *Writer) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 	if len(rows) == 0 {
 		return common.ChunkResult{Duplicates: dups}, nil
 	}
-	if w.mode == common.SyncUpsert && w.load == nil {
-		l, err := w.db.newLoad(ctx)
-		if err != nil {
-			return common.ChunkResult{}, fmt.Errorf("write chunk: %w", err)
-		}
-		w.load = l
+	if w.mode == common.SyncUpsert && w.ids == nil && w.load == nil {
+		w.ids = newSeenIDs()
 	}
 	var (
 		giveUp  time.Time
@@ -152,6 +157,9 @@ func (w *Writer) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 		}
 		err = nil
 	}
+	if err := w.read(ctx); err != nil {
+		return common.ChunkResult{}, fmt.Errorf("write chunk: %w", err)
+	}
 	if !w.analyzed && res.Stored > 0 {
 		// Statistics only speed the integrators up: the chunk is committed
 		// whether or not they can be gathered.
@@ -178,7 +186,11 @@ func (w *Writer) store(ctx context.Context, rows []common.Customer) (common.Chun
 		return common.ChunkResult{}, nil, err
 	}
 	defer tx.Rollback()
-	if err := countInserts(ctx, tx); err != nil {
+	settings := ""
+	if w.mode == common.SyncUpsert {
+		settings = upsertSettings
+	}
+	if err := countInserts(ctx, tx, settings); err != nil {
 		return common.ChunkResult{}, nil, err
 	}
 	var (

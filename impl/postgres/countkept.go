@@ -46,9 +46,10 @@ BEGIN
 	RETURN cardinality(marks);
 END $f$`
 
-// countInserts says that tx counts its inserts itself (countedSetting).
-func countInserts(ctx context.Context, tx *sql.Tx) error {
-	if _, err := tx.ExecContext(ctx, countedSetting); err != nil {
+// countInserts says that tx counts its inserts itself (countedSetting),
+// and sets the other settings given, in the same round trip.
+func countInserts(ctx context.Context, tx *sql.Tx, settings string) error {
+	if _, err := tx.ExecContext(ctx, countedSetting+settings); err != nil {
 		return fmt.Errorf("count inserts: %w", err)
 	}
 	return nil

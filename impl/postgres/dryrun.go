@@ -11,9 +11,10 @@ import (
 
 // DryRun counts what loading chunks in a sync mode would do, against the
 // stored customers, and stores and announces nothing: it implements
-// common.ChunkWriter for `parser --dry-run`. Its one write is the table of
-// the ids it read (see loadTable), so that an id read in an earlier chunk
-// is a duplicate, as in a load; Close drops it. In SyncInsert a stored
+// common.ChunkWriter for `parser --dry-run`. It keeps the ids it read, as
+// a load does, so that an id read in an earlier chunk is a duplicate; when
+// they are too many for memory, in a table of its own in the database (see
+// loadTable), which Close drops. In SyncInsert a stored
 // id, changed or not, is a duplicate, as a load would count it.
 type DryRun struct {
 	w *Writer
@@ -38,22 +39,26 @@ func (r *DryRun) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 	if len(rows) == 0 {
 		return res, nil
 	}
+	if w.ids == nil && w.load == nil {
+		w.ids = newSeenIDs()
+	}
+	var fresh []int64
 	if w.load == nil {
-		l, err := w.db.newLoad(ctx)
-		if err != nil {
+		fresh, _ = w.firstSeen(ctx, nil, rows)
+	} else {
+		var err error
+		if fresh, err = r.record(ctx, idsOf(rows)); err != nil {
 			return common.ChunkResult{}, fmt.Errorf("dry run: %w", err)
 		}
-		w.load = l
-	}
-	fresh, err := r.record(ctx, idsOf(rows))
-	if err != nil {
-		return common.ChunkResult{}, fmt.Errorf("dry run: %w", err)
 	}
 	res.Duplicates += int64(len(rows) - len(fresh))
 	if err := w.readStored(ctx, w.db.db, fresh); err != nil {
 		return common.ChunkResult{}, fmt.Errorf("dry run: %w", err)
 	}
 	added, changed, unchanged := w.classify(rows, fresh)
+	if err := w.read(ctx); err != nil {
+		return common.ChunkResult{}, fmt.Errorf("dry run: %w", err)
+	}
 	res.Stored = int64(len(added))
 	if w.mode == common.SyncUpsert {
 		res.Changed, res.Unchanged = int64(len(changed)), unchanged

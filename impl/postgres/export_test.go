@@ -17,3 +17,11 @@ func SetTidyEvery(d time.Duration) (restore func()) {
 // Begin starts a transaction of the store, with the limits the server
 // keeps for it (see begin), for the tests of this package.
 func (d *DB) Begin(ctx context.Context) (*sql.Tx, error) { return d.begin(ctx, d.db, nil) }
+
+// SetSeenMaxBytes sets how much memory the ids a load read may take before
+// they move to the database, and returns what restores it.
+func SetSeenMaxBytes(n int) (restore func()) {
+	old := seenMaxBytes
+	seenMaxBytes = n
+	return func() { seenMaxBytes = old }
+}

@@ -134,6 +134,32 @@ func loadTableName(id int64) string {
 	return pq.QuoteIdentifier("goquiz_load_" + strconv.FormatInt(id, 10))
 }
 
+// addAll records every id of s in the table of load l, in one
+// transaction.
+func (l *loadTable) addAll(ctx context.Context, d *DB, s *seenIDs) error {
+	const batch = 100000
+	ids := make(pq.Int64Array, 0, batch)
+	return d.long(ctx, nil, func(tx *sql.Tx) error {
+		var err error
+		flush := func() {
+			if err == nil && len(ids) > 0 {
+				_, err = tx.ExecContext(ctx, `INSERT INTO `+l.name+` (id) SELECT unnest($1::bigint[])`, ids)
+				ids = ids[:0]
+			}
+		}
+		s.all(func(id int64) {
+			if ids = append(ids, id); len(ids) == batch {
+				flush()
+			}
+		})
+		flush()
+		if err != nil {
+			return fmt.Errorf("record the ids read: %w", err)
+		}
+		return nil
+	})
+}
+
 // dropLoad drops the table of load l and its registration.
 func (d *DB) dropLoad(ctx context.Context, l *loadTable) error {
 	_, err := d.db.ExecContext(ctx, `DROP TABLE IF EXISTS `+l.name+`; DELETE FROM loads WHERE id = `+strconv.FormatInt(l.id, 10))

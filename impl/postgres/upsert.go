@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -29,17 +30,12 @@ import (
 // through insertOrChange, and a change whose values were stored meanwhile
 // is unchanged.
 func (w *Writer) upsert(ctx context.Context, tx *sql.Tx, conn *sql.Conn, rows []common.Customer) (common.ChunkResult, error) {
-	// A chunk's ids are looked up one by one in the primary key, whatever
-	// their number: the planner would rather read the whole table for a
-	// chunk of many changes.
-	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`); err != nil {
-		return common.ChunkResult{}, fmt.Errorf("set plan: %w", err)
-	}
-	fresh, err := w.load.firstSeen(ctx, tx, idsOf(rows))
+	fresh, err := w.firstSeen(ctx, tx, rows)
 	if err != nil {
 		return common.ChunkResult{}, err
 	}
 	res := common.ChunkResult{Duplicates: int64(len(rows) - len(fresh))}
+	w.last = res
 	if len(fresh) == 0 {
 		return res, nil
 	}
@@ -69,8 +65,68 @@ func (w *Writer) upsert(ctx context.Context, tx *sql.Tx, conn *sql.Conn, rows []
 	}
 	res.Changed += chg
 	res.Unchanged += int64(len(changed)) - chg
+	w.last = res
 	return res, nil
 }
+
+// firstSeen returns the ids of rows (unique, sorted) that the load did not
+// read before, sorted: from memory, or recorded in tx in the load's table
+// once the ids went there. The ids in memory are added once the chunk is
+// known to be stored (see read).
+func (w *Writer) firstSeen(ctx context.Context, tx *sql.Tx, rows []common.Customer) ([]int64, error) {
+	w.fresh = w.fresh[:0]
+	if w.load != nil {
+		fresh, err := w.load.firstSeen(ctx, tx, idsOf(rows))
+		if err != nil {
+			return nil, err
+		}
+		slices.Sort(fresh)
+		w.fresh = append(w.fresh, fresh...)
+		return w.fresh, nil
+	}
+	for _, c := range rows {
+		if !w.ids.has(c.ID) {
+			w.fresh = append(w.fresh, c.ID)
+		}
+	}
+	return w.fresh, nil
+}
+
+// read adds the ids of the chunk just stored to the ids read, and moves
+// them to a table in the database when they take too much memory.
+func (w *Writer) read(ctx context.Context) error {
+	if w.ids == nil {
+		return nil
+	}
+	for _, id := range w.fresh {
+		w.ids.add(id)
+	}
+	w.fresh = w.fresh[:0]
+	if w.ids.bytes <= seenMaxBytes || w.spillFailed {
+		return nil
+	}
+	l, err := w.db.newLoad(ctx)
+	if err == nil {
+		if err = l.addAll(ctx, w.db, w.ids); err != nil {
+			err = errors.Join(err, w.db.dropLoad(ctx, l))
+		}
+	}
+	if err != nil {
+		// The chunk is stored: keep the ids in memory, past the limit.
+		w.spillFailed = true
+		w.db.log.Warn("could not move the ids read to the database; they stay in memory", "bytes", w.ids.bytes, "error", err)
+		return nil
+	}
+	w.db.log.Info("the ids read so far take too much memory: kept in the database from now on", "bytes", w.ids.bytes)
+	w.load, w.ids = l, nil
+	return nil
+}
+
+// upsertSettings are the settings of a chunk's transaction in SyncUpsert:
+// the changed rows are looked up one by one in the primary key, whatever
+// their number (the planner would rather read the whole table for a chunk
+// of many changes).
+const upsertSettings = `; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`
 
 // idsOf returns the ids of rows.
 func idsOf(rows []common.Customer) []int64 {
@@ -86,8 +142,17 @@ func (w *Writer) readStored(ctx context.Context, q interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }, ids []int64) error {
 	clear(w.stored)
-	rows, err := q.QueryContext(ctx, `SELECT id, first_name, last_name, email, phone FROM customers WHERE id = ANY($1)`,
-		pq.Int64Array(ids))
+	if len(ids) == 0 {
+		return nil
+	}
+	// ids are sorted. Dense ones (an export in the order of its ids) are
+	// read as a range of the primary key, which costs a fraction of
+	// looking each up; the other ids of the range are read for nothing.
+	query, args := `SELECT id, first_name, last_name, email, phone FROM customers WHERE id = ANY($1)`, []any{pq.Int64Array(ids)}
+	if lo, hi := ids[0], ids[len(ids)-1]; hi-lo < 2*int64(len(ids)) {
+		query, args = `SELECT id, first_name, last_name, email, phone FROM customers WHERE id BETWEEN $1 AND $2`, []any{lo, hi}
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("look up stored values: %w", err)
 	}
@@ -208,11 +273,23 @@ func (w *Writer) committedUpsert(ctx context.Context, c *commit, rows []common.C
 	if err := w.ended(ctx, c, giveUp); err != nil {
 		return common.ChunkResult{}, false, err
 	}
+	if w.load == nil {
+		// The ids read are in memory: the chunk committed if it stored
+		// what it stored, with its transaction's time. A chunk that
+		// stored nothing wrote nothing: it is as good as committed.
+		var n int64
+		if err := w.db.db.QueryRowContext(ctx, `SELECT count(*) FROM customers WHERE id = ANY($1)
+			AND (extract(epoch FROM created_at) * 1000000)::bigint = $2`, pq.Int64Array(w.fresh), c.startUS).Scan(&n); err != nil {
+			return common.ChunkResult{}, false, fmt.Errorf("look for a lost commit: %w", err)
+		}
+		return w.last, n > 0 || w.last.Stored+w.last.Changed == 0, nil
+	}
 	fresh, err := w.load.committedSeen(ctx, w.db.db, c, idsOf(rows))
 	if err != nil || len(fresh) == 0 {
 		return common.ChunkResult{}, false, err
 	}
 	slices.Sort(fresh)
+	w.fresh = append(w.fresh[:0], fresh...)
 	var res common.ChunkResult
 	if err := w.db.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE version = 1), count(*) FILTER (WHERE version > 1)
 		FROM customers WHERE id = ANY($1) AND (extract(epoch FROM created_at) * 1000000)::bigint = $2`,

@@ -36,15 +36,21 @@ func TestUpsertAndDryRun(t *testing.T) {
 		{cust(3, "changed"), cust(2, "again in the file"), cust(7, "new"), cust(1, "later row of unchanged 1")},
 	}
 	tests := []struct {
-		name string
-		mode common.SyncMode
-		want common.ChunkResult
+		name    string
+		mode    common.SyncMode
+		spilled bool // the ids read go to the database after the first chunk
+		want    common.ChunkResult
 	}{
-		{"upsert", common.SyncUpsert, common.ChunkResult{Stored: 2, Changed: 2, Unchanged: 1, Duplicates: 3}},
-		{"insert", common.SyncInsert, common.ChunkResult{Stored: 2, Duplicates: 6}},
+		{"upsert", common.SyncUpsert, false, common.ChunkResult{Stored: 2, Changed: 2, Unchanged: 1, Duplicates: 3}},
+		{"upsert, the ids read in the database", common.SyncUpsert, true, common.ChunkResult{Stored: 2, Changed: 2, Unchanged: 1, Duplicates: 3}},
+		{"insert", common.SyncInsert, false, common.ChunkResult{Stored: 2, Duplicates: 6}},
+		{"insert, the ids read in the database", common.SyncInsert, true, common.ChunkResult{Stored: 2, Duplicates: 6}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.spilled {
+				defer postgres.SetSeenMaxBytes(1)()
+			}
 			db := open(t)
 			first := []common.Customer{cust(1, "a"), cust(2, "a"), cust(3, "a"), cust(4, "a"), cust(5, "a")}
 			_, err := db.Writer().WriteChunk(ctxT(t), first)
