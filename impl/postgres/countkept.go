@@ -26,13 +26,16 @@ BEGIN
 	RETURN NULL;
 END $f$`
 
-// fixCounts is goquiz_fix_counts(): when inserts left the counts stale, it
-// recounts the records (recountSQL) and drops the marks it saw, in one
-// statement, and returns the number of marks; 0 when there were none, or
-// when another process is tidying or fixing the counts (it will do). The
-// marks are read before the recount, whose own snapshot is taken later:
-// the rows of every transaction that left a mark it drops are counted.
-var fixCounts = `CREATE OR REPLACE FUNCTION goquiz_fix_counts() RETURNS bigint
+// fixCounts is goquiz_fix_counts(recount): when inserts left the counts
+// stale, it recounts the records (the statement recount, recountSQL) and
+// drops the marks it saw, in one statement, and returns the number of
+// marks; 0 when there were none, or when another process is recounting or
+// tidying the counts (it will do). The marks are read before the recount,
+// whose own snapshot is taken later: the rows of every transaction that
+// left a mark it drops are counted. The recount is an argument, not a
+// part of the function: a later version's recount is run by the function
+// an earlier version created.
+var fixCounts = `CREATE OR REPLACE FUNCTION goquiz_fix_counts(recount text) RETURNS bigint
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $f$
 DECLARE
 	marks bigint[];
@@ -41,9 +44,25 @@ BEGIN
 	IF marks IS NULL OR NOT pg_try_advisory_xact_lock(` + strconv.Itoa(countLock) + `) THEN
 		RETURN 0;
 	END IF;
-	EXECUTE $r$` + recountSQL + `$r$;
+	EXECUTE recount;
 	DELETE FROM counts_stale WHERE id = ANY (marks);
 	RETURN cardinality(marks);
+END $f$`
+
+// recountLocked is goquiz_recount(recount): it waits for the lock of the
+// counts, then runs the statement recount (recountSQL) and returns its
+// row, and drops the marks of inserts by hand read before it: one
+// statement, which holds the lock only while it runs. Two recounts at
+// once would both correct the same difference.
+var recountLocked = `CREATE OR REPLACE FUNCTION goquiz_recount(recount text) RETURNS SETOF record
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $f$
+DECLARE
+	marks bigint[];
+BEGIN
+	PERFORM pg_advisory_xact_lock(` + strconv.Itoa(countLock) + `);
+	SELECT array_agg(id) INTO marks FROM counts_stale;
+	RETURN QUERY EXECUTE recount;
+	DELETE FROM counts_stale WHERE id = ANY (marks);
 END $f$`
 
 // countInserts says that tx counts its inserts itself (countedSetting),
@@ -82,7 +101,7 @@ func (d *DB) FixCounts(ctx context.Context) (bool, error) {
 	// A recount reads the whole table: rightly longer than a round trip.
 	var marks int64
 	err := d.long(ctx, nil, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `SELECT goquiz_fix_counts()`).Scan(&marks)
+		return tx.QueryRowContext(ctx, `SELECT goquiz_fix_counts($1)`, recountSQL).Scan(&marks)
 	})
 	if err != nil {
 		return false, fmt.Errorf("recount after inserts by hand: %w", err)

@@ -215,6 +215,7 @@ var countSchema = []schemaObject{
 	CREATE TRIGGER customers_insert_uncounted AFTER INSERT ON customers
 	FOR EACH STATEMENT EXECUTE FUNCTION goquiz_insert_uncounted()`},
 	{"goquiz_fix_counts", function, fixCounts},
+	{"goquiz_recount", function, recountLocked},
 	{"customers_count_update", trigger, countTrigger("update")},
 	{"customers_count_delete", trigger, countTrigger("delete")},
 	{"customers_count_truncate", trigger, `DROP TRIGGER IF EXISTS customers_count_truncate ON customers;

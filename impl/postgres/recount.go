@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/lib/pq"
 )
 
 // Recounted is what a recount found: how many records it counted and how
@@ -91,9 +89,9 @@ const recountSQL = `
 	), fix_errors AS (
 		INSERT INTO counts_errors (error, records) SELECT last_error, records FROM errors
 	)
-	SELECT states.records, states.pending, states.sent, states.failed,
+	SELECT states.records::bigint, states.pending::bigint, states.sent::bigint, states.failed::bigint,
 	       (SELECT count(*) FROM stored), (SELECT count(*) FROM lately), (SELECT count(*) FROM errors),
-	       (SELECT records FROM newer)
+	       (SELECT records FROM newer)::bigint
 	FROM states`
 
 // queryer runs a query returning one row: a pool or a transaction.
@@ -101,10 +99,20 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// recount runs recountSQL on q.
-func recount(ctx context.Context, q queryer) (Recounted, error) {
+// recountColumns are the columns of recountSQL's row, for
+// goquiz_recount's.
+const recountColumns = `records bigint, pending bigint, sent bigint, failed bigint,
+	stored bigint, sent_lately bigint, errors bigint, newer bigint`
+
+// recount runs recountSQL on q, through goquiz_recount when locked (the
+// schema exists).
+func recount(ctx context.Context, q queryer, locked bool) (Recounted, error) {
+	query, args := recountSQL, []any(nil)
+	if locked {
+		query, args = `SELECT * FROM goquiz_recount($1) AS r(`+recountColumns+`)`, []any{recountSQL}
+	}
 	var r Recounted
-	err := q.QueryRowContext(ctx, recountSQL).Scan(&r.Records, &r.Pending, &r.Sent, &r.Failed, &r.Stored, &r.SentLately, &r.Errors, &r.Newer)
+	err := q.QueryRowContext(ctx, query, args...).Scan(&r.Records, &r.Pending, &r.Sent, &r.Failed, &r.Stored, &r.SentLately, &r.Errors, &r.Newer)
 	if err != nil {
 		return Recounted{}, fmt.Errorf("recount records: %w", err)
 	}
@@ -120,23 +128,9 @@ func (d *DB) Recount(ctx context.Context) (Recounted, error) {
 	// Reading the whole table rightly takes longer than a round trip.
 	var r Recounted
 	err := d.long(ctx, nil, func(tx *sql.Tx) error {
-		// Not at once with a recount after inserts by hand (FixCounts):
-		// both would correct the same difference.
-		// The marks of inserts by hand are read before the recount, whose
-		// snapshot counts their rows: they can go.
-		var marks pq.Int64Array
-		if err := tx.QueryRowContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(countLock)+`),
-			array(SELECT id FROM counts_stale)`).Scan(new(string), &marks); err != nil {
-			return fmt.Errorf("recount records: take lock: %w", err)
-		}
 		var err error
-		if r, err = recount(ctx, tx); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM counts_stale WHERE id = ANY($1)`, marks); err != nil {
-			return fmt.Errorf("recount records: %w", err)
-		}
-		return nil
+		r, err = recount(ctx, tx, true)
+		return err
 	})
 	if err != nil {
 		return Recounted{}, err

@@ -148,7 +148,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 		// The counting triggers hold a lock on customers until the
 		// commit, so no record changes while the counts start from the
 		// rows there are.
-		_, err := recount(ctx, tx)
+		_, err := recount(ctx, tx, false)
 		return err
 	})
 	if err != nil {
