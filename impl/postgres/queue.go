@@ -57,8 +57,8 @@ func millis(d time.Duration) int64 { return d.Milliseconds() }
 // claimFunction is goquiz_claim_versions(owner, limit, lease in
 // milliseconds, due from): it claims up to limit due pending records listed
 // in no claim, oldest due first and due no earlier than due from, as one
-// claim of owner, and returns the claim's id with each record (with its
-// version: the values a claim gets are its newest) and its due time as
+// claim of owner, and returns the claim's id with each record (its newest
+// version) and its due time as
 // text (parsing a timestamp for every record would cost more than the
 // claim; only the first one is used, and it goes back to PostgreSQL as
 // it came). Before it picks records, it ends the claims of other
@@ -225,10 +225,9 @@ const beginning = "-infinity"
 // case, cost one primary-key lookup and one update each. Being a
 // function's, the statement is planned once per server connection, not on
 // every call (about 135 µs per call, measured when it was a prepared
-// statement; it runs in about 1 ms per 100 outcomes). When a newer
-// version of a record settled waits, the integrators are notified, as by
-// a load: it is claimable once its claim ends, here, and the load's
-// notification came while it was not.
+// statement; it runs in about 1 ms per 100 outcomes). A newer version of
+// a record settled, claimable once its claim ends, is announced as by a
+// load, whose own notice came while it was not.
 const settleFunction = `CREATE OR REPLACE FUNCTION goquiz_settle_versions(bigint[], bigint[], bigint[], text[], boolean[], bigint[], text, bigint[], integer[], integer[])
 RETURNS void
 LANGUAGE plpgsql VOLATILE

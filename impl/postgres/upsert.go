@@ -13,6 +13,35 @@ import (
 	"goquiz/common"
 )
 
+// SyncWriter returns a new chunk writer on d in the given mode. A writer
+// in SyncUpsert keeps the ids it read (see seenIDs), in a table in the
+// database when they are too many for memory (see loadTable): Close drops
+// it.
+func (d *DB) SyncWriter(mode common.SyncMode) *Writer {
+	return &Writer{db: d, mode: mode, seen: make(map[int64]struct{}), stored: make(map[int64]common.Customer)}
+}
+
+// Close drops what the writer keeps in the database: the table of the ids
+// a load in SyncUpsert read. A writer is not used after Close.
+func (w *Writer) Close(ctx context.Context) error {
+	if w.load == nil {
+		return nil
+	}
+	err := w.db.dropLoad(ctx, w.load)
+	w.load = nil
+	return err
+}
+
+// startOf returns the id and start time of tx, for finding out whether it
+// committed if its commit answer is lost.
+func startOf(ctx context.Context, tx *sql.Tx) (*commit, error) {
+	var c commit
+	if err := tx.QueryRowContext(ctx, `SELECT txid_current(), (extract(epoch FROM now()) * 1000000)::bigint`).Scan(&c.xid, &c.startUS); err != nil {
+		return nil, fmt.Errorf("start: %w", err)
+	}
+	return &c, nil
+}
+
 // upsert stores a chunk in SyncUpsert (rows unique, sorted by id) in tx,
 // open on conn, and returns what it did:
 //
