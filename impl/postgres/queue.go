@@ -58,10 +58,9 @@ func millis(d time.Duration) int64 { return d.Milliseconds() }
 // milliseconds, due from): it claims up to limit due pending records listed
 // in no claim, oldest due first and due no earlier than due from, as one
 // claim of owner, and returns the claim's id with each record (its newest
-// version) and its due time as
-// text (parsing a timestamp for every record would cost more than the
-// claim; only the first one is used, and it goes back to PostgreSQL as
-// it came). Before it picks records, it ends the claims of other
+// version) and its due time as text (parsing a timestamp for every record
+// would cost more than the claim; only the first one is used, and it goes
+// back to PostgreSQL as it came). Before it picks records, it ends the claims of other
 // integrators whose lease ran out (and then looks from the oldest due
 // record on): their records are claimable again.
 //
