@@ -220,13 +220,11 @@ const beginning = "-infinity"
 // failed when given up, only while the claim they came in ($6) is still
 // this integrator's ($7) and lists them, and no newer version was stored
 // since (it is due at once, with attempts of its own); the claims in $8,
-// whose every record now has an outcome, end. Sent records, the common
-// case, cost one primary-key lookup and one update each. Being a
-// function's, the statement is planned once per server connection, not on
-// every call (about 135 µs per call, measured when it was a prepared
-// statement; it runs in about 1 ms per 100 outcomes). A newer version of
-// a record settled, claimable once its claim ends, is announced as by a
-// load, whose own notice came while it was not.
+// whose every record now has an outcome, end. Sent records cost one
+// primary-key lookup and one update each. It is planned once per server
+// connection (about 135 µs a call saved; it runs in about 1 ms per 100
+// outcomes). A newer version of a record settled, claimable once its
+// claim ends, is announced as by a load, whose notice came too early.
 const settleFunction = `CREATE OR REPLACE FUNCTION goquiz_settle_versions(bigint[], bigint[], bigint[], text[], boolean[], bigint[], text, bigint[], integer[], integer[])
 RETURNS void
 LANGUAGE plpgsql VOLATILE
