@@ -18,6 +18,9 @@ type Backlog struct {
 	Sent int64
 	// Failed counts the records given up after MaxAttempts.
 	Failed int64
+	// Rejected counts the records the CRM refused for good (GiveUpOn):
+	// done with, neither sent nor undelivered.
+	Rejected int64
 	// OldestUndelivered is the age of the oldest record not sent yet
 	// (pending or failed), or zero when there is none.
 	OldestUndelivered time.Duration
@@ -29,7 +32,7 @@ func (b Backlog) Undelivered() int64 {
 }
 
 // Total returns the number of stored records.
-func (b Backlog) Total() int64 { return b.Undelivered() + b.Sent }
+func (b Backlog) Total() int64 { return b.Undelivered() + b.Sent + b.Rejected }
 
 // ErrorCount is one distinct last error of undelivered records, with the
 // number of records whose last attempt failed with it.

@@ -182,10 +182,11 @@ const beginning = "-infinity"
 
 // settleSQL records a batch of outcomes in one statement: the ids in $1
 // were delivered, and become sent whoever holds them now (they did reach
-// the CRM); the failures in $2..$6 are scheduled for their retry, or
-// become failed when given up, only while the claim they came in ($6)
-// is still this integrator's ($7) and lists them; the claims in $8, whose
-// every record now has an outcome, end. Sent records, the common case,
+// the CRM); the failures in $2..$6 and $9 are scheduled for their retry,
+// or become failed when given up, or rejected when the CRM refused them
+// for good ($9), only while the claim they came in ($6) is still this
+// integrator's ($7) and lists them; the claims in $8, whose every record
+// now has an outcome, end. Sent records, the common case,
 // cost one primary-key lookup and one update each.
 const settleSQL = `
 	WITH sent AS (
@@ -194,12 +195,13 @@ const settleSQL = `
 		WHERE id = ANY($1::bigint[]) AND state = 'pending'
 	), failed AS (
 		UPDATE customers AS c
-		SET state = CASE WHEN r.give_up THEN 'failed' ELSE c.state END,
+		SET state = CASE WHEN r.reject THEN 'rejected' WHEN r.give_up THEN 'failed' ELSE c.state END,
 		    attempts = c.attempts + 1,
 		    last_error = r.err,
 		    next_attempt_at = now() + r.wait * interval '1 millisecond',
 		    updated_at = now()
-		FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::boolean[], $6::bigint[]) AS r(id, wait, err, give_up, claim)
+		FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::boolean[], $6::bigint[], $9::boolean[])
+			AS r(id, wait, err, give_up, claim, reject)
 		WHERE c.id = r.id AND c.state = 'pending'
 		  AND EXISTS (SELECT 1 FROM claims k WHERE k.id = r.claim AND k.owner = $7 AND r.id = ANY(k.ids))
 	)
@@ -216,7 +218,7 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished 
 	}
 	var sent, failed, waits, claims pq.Int64Array
 	var errs pq.StringArray
-	var giveUp pq.BoolArray
+	var giveUp, reject pq.BoolArray
 	for _, o := range outcomes {
 		if o.Sent {
 			sent = append(sent, o.ID)
@@ -226,6 +228,7 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished 
 		waits = append(waits, o.RetryIn.Milliseconds())
 		errs = append(errs, cleanText(o.Err))
 		giveUp = append(giveUp, o.GiveUp)
+		reject = append(reject, o.Reject)
 		claims = append(claims, o.Claim)
 	}
 	stmt, err := q.settleStmt(ctx)
@@ -234,7 +237,7 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished 
 	}
 	// A nil array is NULL, and no row matches id = ANY(NULL): that is
 	// what an empty part needs.
-	if _, err := stmt.ExecContext(ctx, sent, failed, waits, errs, giveUp, claims, q.owner, pq.Int64Array(finished)); err != nil {
+	if _, err := stmt.ExecContext(ctx, sent, failed, waits, errs, giveUp, claims, q.owner, pq.Int64Array(finished), reject); err != nil {
 		return fmt.Errorf("settle %d deliveries: %w", len(outcomes), err)
 	}
 	return nil

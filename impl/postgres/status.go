@@ -24,6 +24,9 @@ type Status struct {
 	LastErrors []common.ErrorCount
 	// SentLastMinute counts the records sent in the last minute.
 	SentLastMinute int64
+	// Rejections are the rejected records' counts by the CRM's status
+	// and their latest reasons.
+	Rejections
 }
 
 // maxLastErrors is the number of distinct errors Status returns.
@@ -44,6 +47,9 @@ func (d *DB) Status(ctx context.Context) (Status, error) {
 		return st, err
 	}
 	if st.LastErrors, err = lastErrors(ctx, tx, maxLastErrors); err != nil {
+		return st, err
+	}
+	if st.Rejections, err = rejections(ctx, tx, st.Backlog.Rejected); err != nil {
 		return st, err
 	}
 	if err := tx.QueryRowContext(ctx, `
@@ -75,7 +81,8 @@ func backlog(ctx context.Context, q queryer) (common.Backlog, time.Time, error) 
 		oldest sql.NullTime
 		ageSec sql.NullFloat64
 	)
-	err := q.QueryRowContext(ctx, `SELECT * FROM goquiz_backlog()`).Scan(&all, &b.Sent, &b.Failed, &b.InFlight, &b.WaitingRetry, &oldest, &ageSec)
+	err := q.QueryRowContext(ctx, `SELECT b.*, (SELECT coalesce(sum(rejected), 0) FROM counts) FROM goquiz_backlog() b`).
+		Scan(&all, &b.Sent, &b.Failed, &b.InFlight, &b.WaitingRetry, &oldest, &ageSec, &b.Rejected)
 	if err != nil {
 		return b, time.Time{}, fmt.Errorf("count records: %w", err)
 	}
