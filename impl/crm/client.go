@@ -193,4 +193,3 @@ func requestHeader(opts Options, credentials bool) (http.Header, string, error) 
 func (c *Client) CloseIdleConnections() {
 	c.tr.CloseIdleConnections()
 }
-
