@@ -86,7 +86,7 @@ type Client struct {
 func New(endpoint string, opts Options) (*Client, error) {
 	ep, err := parseEndpoint(endpoint)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("crm: invalid endpoint: %w", err)
 	}
 	if opts.Timeout < 0 {
 		return nil, fmt.Errorf("crm: timeout %v is negative", opts.Timeout)

@@ -33,6 +33,12 @@ type urlPart struct {
 // a URL: letters and digits, which no part of a URL escapes.
 func marker(i int) string { return "goquizPlaceholder" + strconv.Itoa(i) + "X" }
 
+// CheckEndpoint reports why endpoint cannot be a Client's (see New).
+func CheckEndpoint(endpoint string) error {
+	_, err := parseEndpoint(endpoint)
+	return err
+}
+
 // parseEndpoint parses raw, an absolute http or https URL with a host, in
 // whose path or query {id}, {first_name}, {last_name}, {email} or {phone}
 // may stand for the customer's value. Credentials in it are taken out of
@@ -49,12 +55,12 @@ func parseEndpoint(raw string) (endpoint, error) {
 		}
 		end := strings.IndexByte(rest[open:], '}')
 		if end < 0 {
-			return endpoint{}, fmt.Errorf("crm: invalid endpoint: %q opens a placeholder that no } closes", rest[open:])
+			return endpoint{}, fmt.Errorf("%q opens a placeholder that no } closes", rest[open:])
 		}
 		name := rest[open+1 : open+end]
 		f, ok := fieldByName(name)
 		if !ok {
-			return endpoint{}, fmt.Errorf("crm: invalid endpoint: unknown placeholder {%s} (known: {%s})", name, strings.Join(fieldNames[:], "}, {"))
+			return endpoint{}, fmt.Errorf("unknown placeholder {%s} (known: {%s})", name, strings.Join(fieldNames[:], "}, {"))
 		}
 		withMarkers.WriteString(rest[:open])
 		withMarkers.WriteString(marker(len(fields)))
@@ -63,13 +69,13 @@ func parseEndpoint(raw string) (endpoint, error) {
 	}
 	u, err := url.Parse(withMarkers.String())
 	if err != nil {
-		return endpoint{}, fmt.Errorf("crm: invalid endpoint: %w", err)
+		return endpoint{}, err
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return endpoint{}, fmt.Errorf("crm: invalid endpoint %q: scheme must be http or https", u.Redacted())
+		return endpoint{}, fmt.Errorf("%q: scheme must be http or https", u.Redacted())
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return endpoint{}, fmt.Errorf("crm: invalid endpoint %q: no host", u.Redacted())
+		return endpoint{}, fmt.Errorf("%q: no host", u.Redacted())
 	}
 	ep := endpoint{user: u.User}
 	u.User = nil
@@ -94,11 +100,11 @@ func parseEndpoint(raw string) (endpoint, error) {
 		m := marker(i)
 		pos := strings.Index(s[at:], m)
 		if pos < 0 || strings.Count(s, m) != 1 {
-			return endpoint{}, fmt.Errorf("crm: invalid endpoint: {%s} must stand in the path or the query", fieldNames[f])
+			return endpoint{}, fmt.Errorf("{%s} must stand in the path or the query", fieldNames[f])
 		}
 		pos += at
 		if pos < hostEnd || pos >= queryEnd {
-			return endpoint{}, fmt.Errorf("crm: invalid endpoint: {%s} must stand in the path or the query, not the host or the fragment", fieldNames[f])
+			return endpoint{}, fmt.Errorf("{%s} must stand in the path or the query, not the host or the fragment", fieldNames[f])
 		}
 		if i == 0 {
 			ep.url = s[:pos]

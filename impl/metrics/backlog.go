@@ -31,7 +31,7 @@ func NewBacklog(store BacklogReader, timeout time.Duration) prometheus.Collector
 		store:   store,
 		timeout: timeout,
 		records: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "records"),
-			"Stored records by delivery state: pending (due or never tried), in_flight (leased by an integrator), waiting_retry (failed before, not due yet), sent, failed (given up after MAX_ATTEMPTS).",
+			"Stored records by delivery state: pending (due or never tried), in_flight (leased by an integrator), waiting_retry (failed before, not due yet), sent, failed (given up after MAX_ATTEMPTS), rejected (refused by the CRM for good, GIVE_UP_ON).",
 			[]string{"state"}, nil),
 		oldest: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "oldest_undelivered_age_seconds"),
 			"Age of the oldest record not sent yet (pending or failed); 0 when every record is sent.", nil, nil),
@@ -62,7 +62,7 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 		n     int64
 	}{
 		{"pending", b.Pending}, {"in_flight", b.InFlight}, {"waiting_retry", b.WaitingRetry},
-		{"sent", b.Sent}, {"failed", b.Failed},
+		{"sent", b.Sent}, {"failed", b.Failed}, {"rejected", b.Rejected},
 	} {
 		ch <- prometheus.MustNewConstMetric(c.records, prometheus.GaugeValue, float64(s.n), s.state)
 	}
