@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 var envNames = []string{
 	"API_LISTEN", "API_TOKEN", "FAIL_RATE", "RATE_LIMIT_RATE", "RATE_LIMIT_RPS", "RATE_LIMIT_BURST", "RETRY_AFTER", "LATENCY",
 	"LATENCY_JITTER", "HANG_RATE", "HANG_FOR", "OUTAGE_EVERY", "OUTAGE_FOR",
-	"MAX_BODY_BYTES", "SEED", "LOG_INTERVAL", "METRICS_LISTEN", "LOG_FORMAT",
+	"MAX_BODY_BYTES", "SEED", "LOG_INTERVAL", "METRICS_LISTEN", "LOG_FORMAT", "API_MODE", "HUBSPOT_RATE_LIMIT",
 }
 
 // command returns the command running bin with args and, over a clean

@@ -69,6 +69,15 @@ type Config struct {
 	// Seed seeds the random faults, making a run repeatable for a given
 	// order of requests. Zero means a random seed.
 	Seed uint64
+
+	// HubSpot makes the server a HubSpot-like CRM instead of goquiz's own
+	// API: contacts at HubSpotContactsPath (see hubspot.go). The token,
+	// the token bucket and the faults apply as in the default mode.
+	HubSpot bool
+	// HubSpotLimit is the number of requests HubSpot's rolling window of
+	// HubSpotWindow allows, announced in X-HubSpot-RateLimit-* headers;
+	// zero: no limit, no headers.
+	HubSpotLimit int
 }
 
 // Validate reports the first invalid field of c: a rate outside 0..1, or a
@@ -111,6 +120,9 @@ func (c Config) Validate() error {
 	}
 	if c.RateLimitBurst < 0 {
 		return errors.New("mockcrm: rate limit burst is negative")
+	}
+	if c.HubSpotLimit < 0 {
+		return errors.New("mockcrm: HubSpot limit is negative")
 	}
 	return nil
 }
