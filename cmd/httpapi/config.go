@@ -33,7 +33,7 @@ type config struct {
 	LogInterval    time.Duration `envconfig:"LOG_INTERVAL" default:"5s" desc:"interval of the statistics log line, logged only on change"`
 	MetricsListen  string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9091; empty: none"`
 	Mode           string        `envconfig:"API_MODE" desc:"the API served: goquiz's own (unset, or goquiz), or hubspot: HubSpot's contacts at /crm/v3/objects/contacts (see docs/crm-api.md)"`
-	HubSpotLimit   int           `envconfig:"HUBSPOT_RATE_LIMIT" default:"0" desc:"with API_MODE=hubspot, requests allowed per rolling 10 s window, beyond which 429 as HubSpot answers it; announced in X-HubSpot-RateLimit-* headers; HubSpot allows 100 or 190; 0: none"`
+	HubSpotLimit   int           `envconfig:"HUBSPOT_RATE_LIMIT" default:"0" desc:"with API_MODE=hubspot (ignored otherwise), requests allowed per rolling 10 s window, beyond which 429 as HubSpot answers it; announced in X-HubSpot-RateLimit-* headers; HubSpot allows 100 or 190; 0: none"`
 	cli.Logging
 }
 
@@ -84,9 +84,6 @@ func (c config) Validate() error {
 	}
 	if c.HubSpotLimit < 0 {
 		return fmt.Errorf("HUBSPOT_RATE_LIMIT: %d is negative (0: no limit)", c.HubSpotLimit)
-	}
-	if c.HubSpotLimit > 0 && c.Mode != modeHubSpot {
-		return fmt.Errorf("HUBSPOT_RATE_LIMIT: %d needs API_MODE=hubspot", c.HubSpotLimit)
 	}
 	return nil
 }

@@ -94,7 +94,7 @@ func TestLoadConfig(t *testing.T) {
 		{name: "HubSpot mode", env: map[string]string{"API_MODE": "hubspot", "HUBSPOT_RATE_LIMIT": "190"},
 			want: func(c *config) { c.Mode, c.HubSpotLimit = "hubspot", 190 }},
 		{name: "unknown mode", env: map[string]string{"API_MODE": "salesforce"}, wantErr: `API_MODE: "salesforce" is not goquiz or hubspot`},
-		{name: "limit without the mode", env: map[string]string{"HUBSPOT_RATE_LIMIT": "100"}, wantErr: "HUBSPOT_RATE_LIMIT: 100 needs API_MODE=hubspot"},
+		{name: "limit without the mode: ignored", env: map[string]string{"HUBSPOT_RATE_LIMIT": "100"}, want: func(c *config) { c.HubSpotLimit = 100 }},
 		{name: "negative limit", env: map[string]string{"API_MODE": "hubspot", "HUBSPOT_RATE_LIMIT": "-1"}, wantErr: "HUBSPOT_RATE_LIMIT: -1 is negative"},
 	}
 	for _, tt := range tests {
@@ -120,6 +120,7 @@ func TestLoadConfig(t *testing.T) {
 
 func TestConfigMode(t *testing.T) {
 	c := validConfig()
+	c.HubSpotLimit = 100
 	assert.False(t, c.withMode(c.mock()).HubSpot, "goquiz's own API by default")
 	c.Mode, c.HubSpotLimit = "hubspot", 190
 	m := c.withMode(c.mock())
