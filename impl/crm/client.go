@@ -121,7 +121,10 @@ func New(endpoint string, opts Options) (*Client, error) {
 	if maxConns == 0 {
 		maxConns = DefaultMaxConns
 	}
-	u, _ := url.Parse(ep.of(common.Customer{}))
+	u, err := url.Parse(ep.of(common.Customer{}))
+	if err != nil {
+		return nil, fmt.Errorf("crm: invalid endpoint: %w", err)
+	}
 	proxy, err := proxyFromEnvironment(u)
 	if err != nil {
 		return nil, err
