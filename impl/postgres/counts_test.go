@@ -56,34 +56,6 @@ func scanned(t *testing.T, db *postgres.DB) postgres.Status {
 	return st
 }
 
-// scannedRejections reads the rejected records' counts by status and
-// the latest of them from the whole table.
-func scannedRejections(t *testing.T, tx *sql.Tx) postgres.Rejections {
-	t.Helper()
-	var r postgres.Rejections
-	rows, err := tx.Query(`SELECT CASE WHEN last_error ~ '^status [0-9]{3}' THEN substr(last_error, 8, 3)::int ELSE 0 END AS s,
-		count(*) AS n FROM customers WHERE state = 'rejected' GROUP BY 1 ORDER BY n DESC, s`)
-	require.NoError(t, err)
-	defer rows.Close()
-	for rows.Next() {
-		var c postgres.StatusCount
-		require.NoError(t, rows.Scan(&c.Status, &c.Records))
-		r.RejectedByStatus = append(r.RejectedByStatus, c)
-	}
-	require.NoError(t, rows.Err())
-	rows, err = tx.Query(`SELECT id, updated_at, coalesce(last_error, '') FROM customers WHERE state = 'rejected'
-		ORDER BY updated_at DESC, id DESC LIMIT 5`)
-	require.NoError(t, err)
-	defer rows.Close()
-	for rows.Next() {
-		var j postgres.Rejection
-		require.NoError(t, rows.Scan(&j.ID, &j.At, &j.Reason))
-		r.LatestRejections = append(r.LatestRejections, j)
-	}
-	require.NoError(t, rows.Err())
-	return r
-}
-
 // requireCounted checks that the status the store reads from its counts
 // is the one the table's rows give.
 func requireCounted(t *testing.T, db *postgres.DB) {
