@@ -8,6 +8,7 @@
 //	go run ./cmd/bench -short     # 100,000 records, 1 run: a quick look
 //	go run ./cmd/bench -only delivery  # one part: ingest, delivery or ratelimit
 //	go run ./cmd/bench -scale     # 10,000,000 records next to 1,000,000 (about 20 minutes)
+//	go run ./cmd/bench -only delivery -template examples/goquiz/body.json  # the delivery rows with a BODY_TEMPLATE too
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"syscall"
 	"time"
@@ -31,6 +33,7 @@ type bench struct {
 	scale          bool   // the ten-times-larger run instead of the usual one
 	ingestTime     time.Duration
 	deliverTime    time.Duration
+	template       string // BODY_TEMPLATE measured next to the defaults, or ""
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -43,6 +46,7 @@ func main() {
 	runs := flag.Int("runs", 3, "runs of each reference and product measurement, alternated")
 	only := flag.String("only", "", "run one part only: ingest, delivery or ratelimit (the end-to-end target needs ingest and delivery)")
 	scale := flag.Bool("scale", false, "run the large-table targets instead: 10 × n records next to n (about 20 minutes)")
+	template := flag.String("template", "", "a BODY_TEMPLATE file: the delivery rows are measured with it too, each run right after the run without, and compared")
 	flag.Parse()
 	switch *only {
 	case "", "ingest", "delivery", "ratelimit":
@@ -50,7 +54,18 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench: -only %q: want ingest, delivery or ratelimit\n", *only)
 		os.Exit(2)
 	}
-	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only, limitN: 20_000, scale: *scale}
+	if *template != "" {
+		abs, err := filepath.Abs(*template)
+		if err == nil {
+			_, err = os.Stat(abs)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: -template: %v\n", err)
+			os.Exit(2)
+		}
+		*template = abs
+	}
+	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only, limitN: 20_000, scale: *scale, template: *template}
 	if *short {
 		b.n, b.runs, b.latencySeconds, b.limitN = 100_000, 1, 3, 5_000
 	}
