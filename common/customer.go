@@ -62,11 +62,15 @@ type State string
 // integrator holds a pending record it carries a lease; while it waits for a
 // retry it carries the time of its next attempt. A record whose attempts
 // reached DeliverConfig.MaxAttempts (when set) is failed, with its last
-// error, until an operator puts it back to pending.
+// error, until an operator puts it back to pending. A record the CRM
+// refused with a status of DeliverConfig.GiveUpOn is rejected at once, with
+// the status and the start of the CRM's answer as its last error, until an
+// operator puts it back to pending.
 const (
-	StatePending State = "pending"
-	StateSent    State = "sent"
-	StateFailed  State = "failed"
+	StatePending  State = "pending"
+	StateSent     State = "sent"
+	StateFailed   State = "failed"
+	StateRejected State = "rejected"
 )
 
 // Delivery is a pending customer claimed by an integrator, with what the
@@ -96,4 +100,10 @@ type Outcome struct {
 	// maximum number of attempts: it becomes failed instead of being
 	// retried.
 	GiveUp bool
+	// Reject is true when Sent is false and the CRM refused the record
+	// for good (a status of DeliverConfig.GiveUpOn): it becomes rejected
+	// at once, with Err as its reason.
+	Reject bool
+	// Status is the CRM's HTTP status of a rejected record.
+	Status int
 }

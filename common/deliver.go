@@ -25,6 +25,9 @@ type DeliverStats struct {
 	// GaveUp counts records that reached MaxAttempts and became failed;
 	// they are counted in Failed too.
 	GaveUp int64
+	// Rejected counts records the CRM refused for good (GiveUpOn); they
+	// are counted in Failed too.
+	Rejected int64
 }
 
 // Deliverer is the integrator's engine: it claims due records from a Queue,
@@ -56,7 +59,7 @@ type Deliverer struct {
 	hungry   chan struct{}
 	lowWater atomic.Int64
 
-	claimed, delivered, failed, released, gaveUp atomic.Int64
+	claimed, delivered, failed, released, gaveUp, rejected atomic.Int64
 	// attempts counts requests sent, for sizing claims.
 	attempts atomic.Int64
 	// giveUp is when a shutdown stops trying the store (see giveUpAt).
@@ -97,6 +100,7 @@ func (d *Deliverer) Stats() DeliverStats {
 		Failed:    d.failed.Load(),
 		Released:  d.released.Load(),
 		GaveUp:    d.gaveUp.Load(),
+		Rejected:  d.rejected.Load(),
 	}
 }
 
@@ -151,7 +155,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 
 	err := d.releaseHeld(ctx)
 	st := d.Stats()
-	d.log.Info("integrator stopped", "delivered", st.Delivered, "failed_attempts", st.Failed, "gave_up", st.GaveUp, "released", st.Released)
+	d.log.Info("integrator stopped", "delivered", st.Delivered, "failed_attempts", st.Failed, "gave_up", st.GaveUp, "released", st.Released, "rejected", st.Rejected)
 	return err
 }
 
@@ -200,6 +204,7 @@ func (d *Deliverer) logThroughput(ctx context.Context) {
 				"per_second", int64(float64(st.Delivered-last.Delivered)/secs),
 				"failed_attempts", st.Failed-last.Failed,
 				"gave_up", st.GaveUp-last.GaveUp,
+				"rejected", st.Rejected-last.Rejected,
 				"crm_down", d.brk.isDown())
 			last, lastAt = st, now
 		}

@@ -60,6 +60,11 @@ type DeliverConfig struct {
 	// which a record is given up: it becomes failed with its last error
 	// instead of being retried. Zero retries until the CRM accepts it.
 	MaxAttempts int
+	// GiveUpOn lists the CRM's statuses that refuse a record for good:
+	// such an answer ends the record at once as rejected, with the status
+	// and the start of the answer as its reason, whatever MaxAttempts
+	// says. Empty (the default): every failure is retried.
+	GiveUpOn []int
 	// MaxRate caps request starts, in requests per second across all
 	// workers (0: no cap); below it the rate adapts to the CRM's answers
 	// (see Pacer). A CRM that never throttles is not slowed at all.
@@ -89,6 +94,14 @@ type Observer interface {
 	// records delivered for good, failed attempts scheduled for a retry
 	// or given up.
 	Settled(sent, failed int)
+}
+
+// RejectObserver, when an Observer implements it too, is told of the
+// records rejected for good (see DeliverConfig.GiveUpOn).
+type RejectObserver interface {
+	// Rejected reports n records rejected with the CRM's status, once
+	// their state is written.
+	Rejected(status, n int)
 }
 
 func (c *DeliverConfig) defaults() {

@@ -9,8 +9,8 @@ import (
 
 // Publisher delivers one customer to the CRM.
 type Publisher interface {
-	// Publish sends c. A nil error means the CRM accepted it (HTTP 200);
-	// a failed attempt is reported as a *PublishError. When ctx ends
+	// Publish sends c. A nil error means the CRM accepted it (HTTP 200,
+	// or another status the Publisher takes as success); a failed attempt is reported as a *PublishError. When ctx ends
 	// before an answer came, the error wraps ctx.Err(). The Budget is
 	// what the CRM announced of its request budget with its answer,
 	// accepted or not; its zero value means it announced none.
@@ -43,7 +43,7 @@ type FailureKind uint8
 const (
 	// FailOther is a failure the Publisher did not classify.
 	FailOther FailureKind = iota
-	// FailStatus is an answer with a status other than 200.
+	// FailStatus is an answer with a status other than success.
 	FailStatus
 	// FailTimeout is a request that got no answer in time.
 	FailTimeout
@@ -64,6 +64,9 @@ type PublishError struct {
 	// RetryAfter is the wait the CRM's Retry-After asked for, or 0. It is
 	// honoured (Wait) on the statuses that define it, 429 and 503.
 	RetryAfter time.Duration
+	// Body is the start of the CRM's answer, on one line, or "": the
+	// reason a rejected record keeps (see Refusal).
+	Body string
 	// Err is the underlying error, if any.
 	Err error
 }
@@ -135,6 +138,16 @@ func (e *PublishError) Reason() string {
 		return "connection"
 	}
 	return "other"
+}
+
+// Refusal returns the reason a record the CRM refused for good keeps:
+// the reason followed by the start of the CRM's answer, as in
+// `status 400: {"status":"error",…}`.
+func (e *PublishError) Refusal() string {
+	if e.Body == "" {
+		return e.Reason()
+	}
+	return e.Reason() + ": " + e.Body
 }
 
 // Label returns the failure's metrics label: "status_500", "timeout",

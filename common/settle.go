@@ -58,11 +58,14 @@ func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []Outcom
 		return
 	}
 	d.released.Add(int64(d.held.end(finished)))
-	var sent, gaveUp int64
+	var sent, gaveUp, rejected int64
 	for _, o := range outcomes {
-		if o.Sent {
+		switch {
+		case o.Sent:
 			sent++
-		} else if o.GiveUp {
+		case o.Reject:
+			rejected++
+		case o.GiveUp:
 			gaveUp++
 		}
 	}
@@ -70,14 +73,36 @@ func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []Outcom
 	d.delivered.Add(sent)
 	d.failed.Add(failed)
 	d.gaveUp.Add(gaveUp)
+	d.rejected.Add(rejected)
 	if d.cfg.Observer != nil && len(outcomes) > 0 {
 		d.cfg.Observer.Settled(int(sent), int(failed))
+	}
+	if rejected > 0 {
+		d.reportRejected(outcomes)
 	}
 	if again {
 		select {
 		case d.retried <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// reportRejected tells the RejectObserver, if any, of the rejected
+// records among outcomes, by status.
+func (d *Deliverer) reportRejected(outcomes []Outcome) {
+	ro, ok := d.cfg.Observer.(RejectObserver)
+	if !ok {
+		return
+	}
+	byStatus := map[int]int{}
+	for _, o := range outcomes {
+		if o.Reject {
+			byStatus[o.Status]++
+		}
+	}
+	for status, n := range byStatus {
+		ro.Rejected(status, n)
 	}
 }
 

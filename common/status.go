@@ -23,6 +23,9 @@ type Backlog struct {
 	// them): a part of Pending, InFlight and WaitingRetry, not a state of
 	// its own.
 	NewerVersion int64
+	// Rejected counts the records the CRM refused for good (GiveUpOn):
+	// done with, neither sent nor undelivered.
+	Rejected int64
 	// OldestUndelivered is the age of the oldest record not sent yet
 	// (pending or failed), or zero when there is none.
 	OldestUndelivered time.Duration
@@ -34,7 +37,7 @@ func (b Backlog) Undelivered() int64 {
 }
 
 // Total returns the number of stored records.
-func (b Backlog) Total() int64 { return b.Undelivered() + b.Sent }
+func (b Backlog) Total() int64 { return b.Undelivered() + b.Sent + b.Rejected }
 
 // ErrorCount is one distinct last error of undelivered records, with the
 // number of records whose last attempt failed with it.

@@ -2,6 +2,7 @@ package common
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -86,6 +87,11 @@ func (d *Deliverer) attempt(base context.Context, t task, tk ticket, pt paceTick
 		return Outcome{ID: r.ID, Version: r.Version, Claim: t.h.id, Sent: true}
 	}
 	failures := r.Attempts + 1
+	if failure.Kind == FailStatus && slices.Contains(d.cfg.GiveUpOn, failure.Status) {
+		reason := failure.Refusal()
+		d.log.Debug("delivery refused for good: record rejected", "id", r.ID, "attempt", failures, "reason", reason)
+		return Outcome{ID: r.ID, Claim: t.h.id, Err: reason, Reject: true, Status: failure.Status}
+	}
 	if d.cfg.MaxAttempts > 0 && failures >= d.cfg.MaxAttempts {
 		d.log.Debug("delivery failed: giving up", "id", r.ID, "attempt", failures, "error", failure)
 		return Outcome{ID: r.ID, Version: r.Version, Claim: t.h.id, Err: failure.Error(), GiveUp: true}

@@ -86,6 +86,9 @@ type crmDouble struct {
 	bad      []string  // malformed requests
 	srv      *http.Server
 	stopped  chan struct{} // closed by close: hanging requests end
+	// shaped makes the double expect requests shaped by a template (see
+	// shaped_test.go) instead of goquiz's own.
+	shaped bool
 }
 
 // newCRM starts the double on a free loopback port; it is closed when the
@@ -204,14 +207,22 @@ func decode(r *http.Request, body []byte) (common.Customer, error) {
 	return common.Customer{ID: *b.ID, FirstName: *b.FirstName, LastName: *b.LastName, Email: *b.Email, Phone: *b.Phone}, nil
 }
 
+// decodeRequest checks a request and returns its customer and key.
+func (d *crmDouble) decodeRequest(r *http.Request, body []byte) (common.Customer, string, error) {
+	if d.shaped {
+		return decodeShaped(r, body)
+	}
+	c, err := decode(r, body)
+	return c, r.Header.Get("Idempotency-Key"), err
+}
+
 func (d *crmDouble) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return // the client went away
 	}
-	c, err := decode(r, body)
-	key := r.Header.Get("Idempotency-Key")
+	c, key, err := d.decodeRequest(r, body)
 
 	d.mu.Lock()
 	d.requests++

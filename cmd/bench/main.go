@@ -10,6 +10,7 @@
 //	go run ./cmd/bench -scale     # 10,000,000 records next to 1,000,000 (about 20 minutes)
 //	go run ./cmd/bench -pacing    # the pacing matrix of docs/pacing-matrix.md (about 20 minutes)
 //	go run ./cmd/bench -pacing -cells 6-8,window  # some of its cells
+//	go run ./cmd/bench -only delivery -template examples/goquiz/body.json  # the delivery rows with a BODY_TEMPLATE too
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"syscall"
 	"time"
@@ -35,6 +37,7 @@ type bench struct {
 	cells          string // the cells of the pacing matrix to run; "" for all
 	ingestTime     time.Duration
 	deliverTime    time.Duration
+	template       string // BODY_TEMPLATE measured next to the defaults, or ""
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -49,6 +52,7 @@ func main() {
 	scale := flag.Bool("scale", false, "run the large-table targets instead: 10 × n records next to n (about 20 minutes)")
 	pacing := flag.Bool("pacing", false, "run the pacing matrix instead (docs/pacing-matrix.md, about 20 minutes)")
 	cells := flag.String("cells", "", "with -pacing, the cells to run: numbers, ranges (3-7) or text of their names, comma-separated")
+	template := flag.String("template", "", "a BODY_TEMPLATE file: the delivery rows are measured with it too, each run right after the run without, and compared")
 	flag.Parse()
 	switch *only {
 	case "", "ingest", "delivery", "ratelimit", "encoding", "sync":
@@ -56,7 +60,18 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench: -only %q: want ingest, delivery, ratelimit, encoding or sync\n", *only)
 		os.Exit(2)
 	}
-	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only, limitN: 20_000, scale: *scale, pacing: *pacing, cells: *cells}
+	if *template != "" {
+		abs, err := filepath.Abs(*template)
+		if err == nil {
+			_, err = os.Stat(abs)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: -template: %v\n", err)
+			os.Exit(2)
+		}
+		*template = abs
+	}
+	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only, limitN: 20_000, scale: *scale, pacing: *pacing, cells: *cells, template: *template}
 	if *short {
 		b.n, b.runs, b.latencySeconds, b.limitN = 100_000, 1, 3, 5_000
 	}

@@ -30,6 +30,8 @@ type composeService struct {
 	Healthcheck   map[string]any `yaml:"healthcheck"`
 	DependsOn     any            `yaml:"depends_on"` // a map with conditions, or a bare list
 	Restart       string         `yaml:"restart"`
+	EnvFile       []string       `yaml:"env_file"`
+	Volumes       []string       `yaml:"volumes"`
 }
 
 // readCompose parses the repository's docker-compose.yml.
@@ -213,6 +215,37 @@ func TestComposeEnvironmentIsKnown(t *testing.T) {
 	}
 	for _, pkg := range programs {
 		assert.True(t, ran[filepath.Base(pkg)], "no service runs %s", filepath.Base(pkg))
+	}
+}
+
+// TestComposeSpeaksEachCRM checks CRM=…: the mock CRM's API_MODE follows
+// it, and the integrators read examples/compose/$CRM.env, whose variables
+// the integrator reads, whose template is in the examples directory they
+// mount, and whose API the mock CRM serves.
+func TestComposeSpeaksEachCRM(t *testing.T) {
+	known := knownVariables(t)
+	services := readCompose(t)
+	api, _ := services["httpapi"].Environment.(map[string]any)
+	assert.Equal(t, "${CRM:-goquiz}", api["API_MODE"])
+	in := services["integrator"]
+	require.Equal(t, []string{"./examples/compose/${CRM:-goquiz}.env"}, in.EnvFile)
+	assert.Contains(t, in.Volumes, "./examples:/examples:ro")
+	assert.NotContains(t, in.envNames(t), "API_ENDPOINT", "the CRM's file sets it")
+	for _, crm := range []string{"goquiz", "hubspot"} {
+		env := readEnvFile(t, filepath.Join(repoRoot, "examples", "compose", crm+".env"))
+		for k := range env {
+			assert.Contains(t, known["integrator"], k, "examples/compose/%s.env sets %s, which the integrator does not read", crm, k)
+		}
+		require.Contains(t, env, "API_ENDPOINT", crm)
+		if tpl, ok := env["BODY_TEMPLATE"]; ok {
+			rel, found := strings.CutPrefix(tpl, "/examples/")
+			require.True(t, found, "%s: BODY_TEMPLATE %s is under the mounted /examples", crm, tpl)
+			_, err := os.Stat(filepath.Join(repoRoot, "examples", rel))
+			assert.NoError(t, err)
+		}
+		mode, err := modeOf(crm)
+		require.NoError(t, err)
+		assert.Equal(t, "http://httpapi:8080"+mode.path, env["API_ENDPOINT"], "the path the mock serves in its %s mode", crm)
 	}
 }
 

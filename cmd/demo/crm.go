@@ -18,12 +18,13 @@ func faults(s mockcrm.Stats) int64 {
 // crm is the mock CRM's address, as the demo reaches it.
 type crm struct {
 	base   string // http://127.0.0.1:PORT
+	path   string // of the endpoint
 	token  string // API_TOKEN, when the user set one
 	client *http.Client
 }
 
-// endpoint is the URL the integrators POST customers to.
-func (c crm) endpoint() string { return c.base + "/customers" }
+// endpoint is the URL the integrators send customers to.
+func (c crm) endpoint() string { return c.base + c.path }
 
 // stats fetches the CRM's counters.
 func (c crm) stats(ctx context.Context) (mockcrm.Stats, error) {

@@ -92,6 +92,7 @@ type tableCounts struct {
 	inFlight int64 // pending and listed in a live claim
 	waiting  int64 // pending after a failed attempt, not due yet
 	failed   int64 // state 'failed'
+	rejected int64 // state 'rejected'
 	retries  int64 // failed attempts recorded, all rows
 }
 
@@ -102,7 +103,7 @@ func (d *database) counts(ctx context.Context) (tableCounts, error) {
 	if err != nil {
 		return tableCounts{}, err
 	}
-	c := tableCounts{stored: b.Total(), sent: b.Sent, inFlight: b.InFlight, waiting: b.WaitingRetry, failed: b.Failed}
+	c := tableCounts{stored: b.Total(), sent: b.Sent, inFlight: b.InFlight, waiting: b.WaitingRetry, failed: b.Failed, rejected: b.Rejected}
 	err = d.db.QueryRowContext(ctx, `SELECT coalesce(sum(attempts), 0) FROM customers`).Scan(&c.retries)
 	return c, err
 }

@@ -126,7 +126,7 @@ func TestDemoInterrupted(t *testing.T) {
 }
 
 func TestCheckCatchesEveryShortfall(t *testing.T) {
-	good := result{n: 10, parserRan: true, delivered: true, integratorCodes: []int{0, 0}}
+	good := result{n: 10, parserRan: true, delivered: true, integratorCodes: []int{0, 0}, want: expected{sent: 10, accepted: 10}}
 	good.table.stored, good.table.sent, good.crm.Accepted = 10, 10, 10
 	require.Empty(t, good.failures())
 
@@ -140,6 +140,8 @@ func TestCheckCatchesEveryShortfall(t *testing.T) {
 		"integrator-2":       func(r *result) { r.integratorCodes[1] = 1 },
 		"could not read":     func(r *result) { r.crmErr = errors.New("refused") },
 		"timed out":          func(r *result) { r.abort = "timed out after 1s" },
+		"1 rows rejected":    func(r *result) { r.table.rejected = 1 },
+		"1 conflicts":        func(r *result) { r.crm.HubSpot.Conflicts = 1 },
 	} {
 		r := good
 		r.integratorCodes = []int{0, 0}

@@ -29,6 +29,8 @@ type options struct {
 	binDir string
 	// seed is the seed of the generated customers.
 	seed int64
+	// crm is the API of the mock CRM and the integrators (CRM).
+	crm crmMode
 }
 
 // errHelp reports that -h was asked for and the help was printed.
@@ -58,6 +60,12 @@ Environment:
            unset: they are built with the go command into the temporary
            directory (run the demo inside the repository)
   TMPDIR   where the temporary directory goes
+  CRM      the API the mock CRM serves and the integrators speak: goquiz
+           (unset: goquiz's own body, POST, Idempotency-Key, 200), or
+           hubspot: HubSpot's contacts, with examples/hubspot/contact.json
+           as BODY_TEMPLATE, 201 as success, and GIVE_UP_ON=400,409, so
+           that a customer whose email an earlier one has is rejected (409)
+           and the check counts it (docs/crm-api.md)
 
 Any variable of the three programs (see their -h) set in the environment is
 passed on and overrides the demo's choice, for example
@@ -69,6 +77,10 @@ except DSN, API_LISTEN, API_ENDPOINT and REJECTS, which the demo sets.
 // the help to help and returns errHelp.
 func parseFlags(args []string, help io.Writer) (options, error) {
 	o := options{dsn: os.Getenv("DSN"), binDir: os.Getenv("BIN_DIR")}
+	var err error
+	if o.crm, err = modeOf(os.Getenv("CRM")); err != nil {
+		return o, err
+	}
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Int64Var(&o.n, "n", 100_000, "number of customers to generate, load and deliver")

@@ -91,6 +91,9 @@ func (s sample) line(n int64, compact bool) string {
 		}
 		fmt.Fprintf(&b, "stored %s/%s%s  sent %s (%s in flight, %s to retry)",
 			group(t.stored), group(n), done, group(t.sent), group(t.inFlight), group(t.waiting))
+		if t.rejected > 0 {
+			fmt.Fprintf(&b, " rejected %s", group(t.rejected))
+		}
 	}
 	switch {
 	case s.crmErr != nil:

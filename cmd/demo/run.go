@@ -65,7 +65,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		}
 		return err
 	}
-	r := &result{n: o.n, integrators: o.integrators}
+	r := &result{n: o.n, integrators: o.integrators, mode: o.crm.name, want: o.crm.expect(o.n, o.seed)}
 	if !d.watch(ctx, r) {
 		return errInterrupted
 	}
@@ -99,8 +99,12 @@ func (d *demo) setUp(ctx context.Context) error {
 			faults = append(faults, k+"="+v)
 		}
 	}
-	fmt.Fprintf(d.out, "goquiz demo: %s customers, %d integrators, mock CRM %s\n",
-		group(o.n), o.integrators, strings.Join(faults, " "))
+	api := ""
+	if o.crm.name != "goquiz" {
+		api = " speaking " + o.crm.name + "'s API"
+	}
+	fmt.Fprintf(d.out, "goquiz demo: %s customers, %d integrators, mock CRM%s %s\n",
+		group(o.n), o.integrators, api, strings.Join(faults, " "))
 
 	var err error
 	if d.dir, err = os.MkdirTemp("", "goquiz-demo-"); err != nil {
@@ -131,9 +135,14 @@ func (d *demo) setUp(ctx context.Context) error {
 	}
 	d.step("mock CRM (httpapi) listening: POST %s, GET %s/stats", d.crm.endpoint(), d.crm.base)
 
+	template, err := o.crm.writeTemplate(d.dir)
+	if err != nil {
+		return err
+	}
+	settings := o.crm.settings(integratorSettings, o.crm.settings(o.crm.integratorEnv, template))
 	for i := 1; i <= o.integrators; i++ {
 		name := fmt.Sprintf("integrator-%d", i)
-		env := childEnv(integratorSettings, map[string]string{"DSN": d.db.dsn, "API_ENDPOINT": d.crm.endpoint()})
+		env := childEnv(settings, map[string]string{"DSN": d.db.dsn, "API_ENDPOINT": d.crm.endpoint()})
 		c, err := startChild(ctx, name, filepath.Join(d.bin, "integrator"), nil, env, filepath.Join(d.logDir, name+".log"), d.exited)
 		if err != nil {
 			return err
@@ -165,7 +174,7 @@ func (d *demo) setUp(ctx context.Context) error {
 // startCRM starts httpapi on a free loopback port with the demo's faults
 // and waits until it answers; a port taken in the meantime is retried.
 func (d *demo) startCRM(ctx context.Context) error {
-	d.crm = crm{token: os.Getenv("API_TOKEN"), client: &http.Client{}}
+	d.crm = crm{path: d.o.crm.path, token: os.Getenv("API_TOKEN"), client: &http.Client{}}
 	var last error
 	for attempt := 1; attempt <= 3; attempt++ {
 		port, err := testbin.FreePort()
@@ -174,7 +183,7 @@ func (d *demo) startCRM(ctx context.Context) error {
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		d.crm.base = "http://" + addr
-		env := childEnv(crmFaults, map[string]string{"API_LISTEN": addr})
+		env := childEnv(d.o.crm.settings(crmFaults, d.o.crm.crmEnv), map[string]string{"API_LISTEN": addr})
 		c, err := startChild(ctx, "httpapi", filepath.Join(d.bin, "httpapi"), nil, env, filepath.Join(d.logDir, "httpapi.log"), nil)
 		if err != nil {
 			return err
@@ -223,7 +232,8 @@ func (d *demo) sample(ctx context.Context) sample {
 }
 
 // watch shows the progress every second until every stored row is sent
-// after the parser succeeded, which it records in r.delivered, or something
+// (or rejected, refused by the CRM for good) after the parser succeeded,
+// which it records in r.delivered, or something
 // goes wrong: a timeout or a program that died, which it records in r.abort,
 // or the parser failing. It returns false when the demo was interrupted.
 func (d *demo) watch(ctx context.Context, r *result) bool {
@@ -236,7 +246,7 @@ func (d *demo) watch(ctx context.Context, r *result) bool {
 		if ctx.Err() == nil {
 			prog.show(s, d.o.n)
 		}
-		if s.parserRan && d.parser.exitCode() == 0 && s.tableErr == nil && s.table.sent == s.table.stored {
+		if s.parserRan && d.parser.exitCode() == 0 && s.tableErr == nil && s.table.sent+s.table.rejected == s.table.stored {
 			r.delivered = true
 			return true
 		}

@@ -19,6 +19,10 @@ var errCheckFailed = errors.New("check failed")
 type result struct {
 	n           int64
 	integrators int
+	// mode is the CRM's API (goquiz or hubspot), and want what the run
+	// must end with in it.
+	mode string
+	want expected
 	// delivered tells that every stored row was sent after the parser
 	// succeeded.
 	delivered bool
@@ -63,15 +67,21 @@ func (r *result) failures() []string {
 		if r.table.stored != r.n {
 			fs = append(fs, fmt.Sprintf("%s rows stored, want %s", group(r.table.stored), group(r.n)))
 		}
-		if r.table.sent != r.n {
-			fs = append(fs, fmt.Sprintf("%s rows sent, want %s", group(r.table.sent), group(r.n)))
+		if r.table.sent != r.want.sent {
+			fs = append(fs, fmt.Sprintf("%s rows sent, want %s", group(r.table.sent), group(r.want.sent)))
+		}
+		if r.table.rejected != r.want.rejected {
+			fs = append(fs, fmt.Sprintf("%s rows rejected, want %s", group(r.table.rejected), group(r.want.rejected)))
 		}
 	}
 	if r.crmErr != nil {
 		fs = append(fs, "could not read the CRM's counters: "+r.crmErr.Error())
 	} else {
-		if r.crm.Accepted != r.n {
-			fs = append(fs, fmt.Sprintf("the CRM accepted %s customers, want %s", group(r.crm.Accepted), group(r.n)))
+		if r.crm.Accepted != r.want.accepted {
+			fs = append(fs, fmt.Sprintf("the CRM accepted %s customers, want %s", group(r.crm.Accepted), group(r.want.accepted)))
+		}
+		if r.crm.HubSpot.Conflicts != r.want.conflicts {
+			fs = append(fs, fmt.Sprintf("the CRM answered %s conflicts (409), want %s", group(r.crm.HubSpot.Conflicts), group(r.want.conflicts)))
 		}
 		if r.crm.Duplicates != 0 {
 			fs = append(fs, fmt.Sprintf("the CRM saw %s duplicates, want 0", group(r.crm.Duplicates)))
@@ -109,8 +119,14 @@ func (r *result) write(w io.Writer) {
 		fmt.Fprintf(tw, "  parser exit code\t-\twant 0\tFAIL\n")
 	}
 	count("rows stored", r.table.stored, r.n, r.tableErr)
-	count("rows sent", r.table.sent, r.n, r.tableErr)
-	count("CRM accepted", r.crm.Accepted, r.n, r.crmErr)
+	count("rows sent", r.table.sent, r.want.sent, r.tableErr)
+	if r.mode == "hubspot" {
+		count("rows rejected (an email taken)", r.table.rejected, r.want.rejected, r.tableErr)
+		count("CRM contacts created", r.crm.Accepted, r.want.accepted, r.crmErr)
+		count("CRM conflicts (409)", r.crm.HubSpot.Conflicts, r.want.conflicts, r.crmErr)
+	} else {
+		count("CRM accepted", r.crm.Accepted, r.want.accepted, r.crmErr)
+	}
 	count("CRM duplicates", r.crm.Duplicates, 0, r.crmErr)
 	if r.integratorCodes != nil {
 		codes := make([]string, len(r.integratorCodes))
@@ -153,6 +169,11 @@ func (r *result) write(w io.Writer) {
 
 	if fs := r.failures(); len(fs) > 0 {
 		fmt.Fprintf(w, "\nCHECK FAILED: %s\n", strings.Join(fs, "; "))
+		return
+	}
+	if r.mode == "hubspot" {
+		fmt.Fprintf(w, "\nCHECK PASSED: %s customers stored once; %s delivered once as contacts, %s refused once for an email taken, none twice\n",
+			group(r.n), group(r.want.sent), group(r.want.rejected))
 		return
 	}
 	fmt.Fprintf(w, "\nCHECK PASSED: %s customers stored once, delivered once, and none twice\n", group(r.n))

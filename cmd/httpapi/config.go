@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +34,8 @@ type config struct {
 	Seed           uint64        `envconfig:"SEED" default:"0" desc:"seed of the random faults; 0: random"`
 	LogInterval    time.Duration `envconfig:"LOG_INTERVAL" default:"5s" desc:"interval of the statistics log line, logged only on change"`
 	MetricsListen  string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9091; empty: none"`
+	Mode           string        `envconfig:"API_MODE" desc:"the API served: goquiz's own (unset, or goquiz), or hubspot: HubSpot's contacts at /crm/v3/objects/contacts (see docs/crm-api.md)"`
+	HubSpotLimit   int           `envconfig:"HUBSPOT_RATE_LIMIT" default:"0" desc:"with API_MODE=hubspot (ignored otherwise), requests allowed per rolling 10 s window, beyond which 429 as HubSpot answers it; announced in X-HubSpot-RateLimit-* headers; HubSpot allows 100 or 190; 0: none"`
 	cli.Logging
 }
 
@@ -82,7 +85,29 @@ func (c config) Validate() error {
 			return fmt.Errorf("METRICS_LISTEN: %q is not host:port (such as :9091)", c.MetricsListen)
 		}
 	}
+	switch c.Mode {
+	case "", modeGoquiz, modeHubSpot:
+	default:
+		return fmt.Errorf("API_MODE: %q is not goquiz or hubspot", c.Mode)
+	}
+	if c.HubSpotLimit < 0 {
+		return fmt.Errorf("HUBSPOT_RATE_LIMIT: %d is negative (0: no limit)", c.HubSpotLimit)
+	}
 	return nil
+}
+
+// The values of API_MODE.
+const (
+	modeGoquiz  = "goquiz"
+	modeHubSpot = "hubspot"
+)
+
+// withMode returns m, the mock CRM's configuration, in the mode API_MODE
+// names.
+func (c config) withMode(m mockcrm.Config) mockcrm.Config {
+	m.HubSpot = c.Mode == modeHubSpot
+	m.HubSpotLimit = c.HubSpotLimit
+	return m
 }
 
 // mock returns the mock CRM's configuration.
@@ -134,6 +159,8 @@ func (c config) logValue() []slog.Attr {
 		slog.Uint64("seed", c.Seed),
 		slog.Duration("log_interval", c.LogInterval),
 		slog.String("metrics_listen", c.MetricsListen),
+		slog.String("mode", cmp.Or(c.Mode, modeGoquiz)),
+		slog.Int("hubspot_rate_limit", c.HubSpotLimit),
 	}
 }
 
@@ -141,4 +168,4 @@ const synopsis = `Usage: httpapi [-h]
 
 httpapi serves a mock CRM API: POST a customer as JSON to any path but
 /stats; GET /stats for the counters. Faults are switched on by the
-environment.`
+environment. API_MODE=hubspot serves HubSpot's contacts API instead.`

@@ -99,6 +99,11 @@ func TestLoadConfig(t *testing.T) {
 		{name: "unparsable duration", env: map[string]string{"LATENCY": "5"}, wantErr: `LATENCY="5" is not a duration`},
 		{name: "out of range", env: map[string]string{"HANG_RATE": "1.5"}, wantErr: "HANG_RATE"},
 		{name: "unknown log format", env: map[string]string{"LOG_FORMAT": "xml"}, wantErr: `LOG_FORMAT="xml" is not text or json`},
+		{name: "HubSpot mode", env: map[string]string{"API_MODE": "hubspot", "HUBSPOT_RATE_LIMIT": "190"},
+			want: func(c *config) { c.Mode, c.HubSpotLimit = "hubspot", 190 }},
+		{name: "unknown mode", env: map[string]string{"API_MODE": "salesforce"}, wantErr: `API_MODE: "salesforce" is not goquiz or hubspot`},
+		{name: "limit without the mode: ignored", env: map[string]string{"HUBSPOT_RATE_LIMIT": "100"}, want: func(c *config) { c.HubSpotLimit = 100 }},
+		{name: "negative limit", env: map[string]string{"API_MODE": "hubspot", "HUBSPOT_RATE_LIMIT": "-1"}, wantErr: "HUBSPOT_RATE_LIMIT: -1 is negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,6 +151,17 @@ func TestConfigMock(t *testing.T) {
 			assert.Equal(t, 150, m.RateLimitWindowMax)
 		})
 	}
+}
+
+func TestConfigMode(t *testing.T) {
+	c := validConfig()
+	c.HubSpotLimit = 100
+	assert.False(t, c.withMode(c.mock()).HubSpot, "goquiz's own API by default")
+	c.Mode, c.HubSpotLimit = "hubspot", 190
+	m := c.withMode(c.mock())
+	assert.True(t, m.HubSpot)
+	assert.Equal(t, 190, m.HubSpotLimit)
+	require.NoError(t, m.Validate())
 }
 
 func TestConfigLogRedactsToken(t *testing.T) {

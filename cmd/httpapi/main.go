@@ -62,7 +62,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	}
 	logger.LogAttrs(ctx, slog.LevelInfo, "httpapi starting", append(cfg.logValue(), slog.String("addr", ln.Addr().String()))...)
 
-	mock := mockcrm.New(cfg.mock())
+	mock := mockcrm.New(cfg.withMode(cfg.mock()))
 	stopMetrics, err := serveMetrics(cfg.MetricsListen, mock, logger)
 	if err != nil {
 		ln.Close()

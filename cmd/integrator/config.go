@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"goquiz/impl/crm"
 	"goquiz/impl/postgres"
 	"goquiz/internal/cli"
 )
@@ -17,7 +18,7 @@ import (
 type config struct {
 	DSN            string        `envconfig:"DSN" default:"postgres://postgres@localhost:5432/postgres?sslmode=disable" desc:"PostgreSQL connection string"`
 	ListenDSN      string        `envconfig:"LISTEN_DSN" desc:"connection string for LISTEN when DSN goes through a transaction-pooling proxy (default: DSN)"`
-	APIEndpoint    string        `envconfig:"API_ENDPOINT" default:"http://localhost:8080/customers" desc:"URL each customer is POSTed to"`
+	APIEndpoint    string        `envconfig:"API_ENDPOINT" default:"http://localhost:8080/customers" desc:"URL each customer is sent to; {id}, {email} (any field) in its path or query stand for the record's value"`
 	APIToken       string        `envconfig:"API_TOKEN" desc:"sent as Authorization: Bearer TOKEN when set; never logged"`
 	Workers        int           `envconfig:"WORKERS" default:"8" desc:"requests in flight at once"`
 	PollInterval   time.Duration `envconfig:"POLL_INTERVAL" default:"5s" desc:"how often to look for due records when no notification comes"`
@@ -32,6 +33,7 @@ type config struct {
 	MaxRate        float64       `envconfig:"MAX_RATE" default:"0" desc:"most requests per second to the CRM across all workers of this process, a decimal such as 2.5; below it the rate adapts to the CRM's 429s; 0: no cap"`
 	AdaptiveRate   bool          `envconfig:"ADAPTIVE_RATE" default:"true" desc:"adapt the rate of requests to a CRM's rate limit (true) or leave pacing to MAX_RATE and each answer's Retry-After alone (false)"`
 	MetricsListen  string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9090; empty: none"`
+	Request
 	cli.Logging
 }
 
@@ -49,6 +51,11 @@ func (c config) Validate() error {
 	}
 	if u, err := url.Parse(c.APIEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("API_ENDPOINT %q is not an http:// or https:// URL", c.APIEndpoint))
+	} else if err := crm.CheckEndpoint(c.APIEndpoint); err != nil {
+		errs = append(errs, fmt.Errorf("API_ENDPOINT: %w", err))
+	}
+	if _, err := c.crmOptions(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Workers < 1 || c.Workers > 4096 {
 		errs = append(errs, errors.New("WORKERS must be between 1 and 4096"))

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -23,15 +24,18 @@ import (
 	"goquiz/internal/cli"
 )
 
-const synopsis = `Usage: integrator [status [--recount] | retry-failed]
+const synopsis = `Usage: integrator [status [--recount] | retry-failed [--rejected[=STATUSES]]]
 
 integrator (no argument) is the daemon. It delivers every stored customer to
 the CRM at API_ENDPOINT: POST, one JSON record per request, with an
 Idempotency-Key that is the same on every attempt. A 200 marks the record
 sent; anything else is retried with exponential backoff until it succeeds,
-or until MAX_ATTEMPTS when set. Wakes on the parser's notifications; several
-integrators may run against one database. SIGINT or SIGTERM: stop claiming,
-finish the requests in flight, release the rest, exit 0.
+or until MAX_ATTEMPTS when set. API_METHOD, BODY_TEMPLATE, API_HEADERS,
+IDEMPOTENCY_HEADER and SUCCESS_STATUS shape the requests for another CRM's
+API; GIVE_UP_ON names the statuses that refuse a record for good (state
+rejected). Wakes on the parser's notifications; several integrators may run
+against one database. SIGINT or SIGTERM: stop claiming, finish the requests
+in flight, release the rest, exit 0.
 
 integrator status        prints the records by state, the oldest undelivered
                          record's age, the most frequent last errors and the
@@ -46,7 +50,12 @@ integrator status --recount
                          whole table and is safe while integrators and
                          parsers run.
 integrator retry-failed  puts the records given up after MAX_ATTEMPTS back to
-                         pending, due at once, with their attempts reset.`
+                         pending, due at once, with their attempts reset.
+integrator retry-failed --rejected
+                         does the same with the records the CRM refused for
+                         good (GIVE_UP_ON), and only with them;
+                         --rejected=409,422 with those refused with one of
+                         these statuses.`
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -67,10 +76,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return status(ctx, cfg, stdout, false) }
 	case len(args) == 2 && args[0] == "status" && args[1] == "--recount":
 		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return status(ctx, cfg, stdout, true) }
-	case len(args) == 1 && args[0] == "retry-failed":
-		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error { return retryFailed(ctx, cfg, stdout) }
+	case len(args) >= 1 && args[0] == "retry-failed":
+		which, err := parseRetry(args[1:])
+		if err != nil {
+			return out.Fail(cli.ExitUsage, err)
+		}
+		cmd = func(ctx context.Context, cfg config, _ *slog.Logger) error {
+			return retryFailed(ctx, cfg, which, stdout)
+		}
 	default:
-		return out.Fail(cli.ExitUsage, fmt.Errorf("unknown command %q: use no argument (the daemon), status, status --recount or retry-failed; the daemon is configured by the environment (see integrator -h)", strings.Join(args, " ")))
+		return out.Fail(cli.ExitUsage, fmt.Errorf("unknown command %q: use no argument (the daemon), status, status --recount, retry-failed or retry-failed --rejected; the daemon is configured by the environment (see integrator -h)", strings.Join(args, " ")))
 	}
 	log := out.Logger(cfg.level())
 	slog.SetDefault(log)
@@ -105,6 +120,12 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		"listen_dsn", postgres.Redact(listenDSN),
 		"api_endpoint", cfg.APIEndpoint,
 		"api_token", redacted(cfg.APIToken),
+		"api_method", cmp.Or(strings.ToUpper(cfg.APIMethod), "POST"),
+		"body_template", cmp.Or(cfg.BodyTemplate, "(unset)"),
+		"api_headers", cfg.headerNames(),
+		"idempotency_header", cmp.Or(cfg.IdempotencyHeader, "(none)"),
+		"success_status", cmp.Or(cfg.SuccessStatus, "200"),
+		"give_up_on", cmp.Or(cfg.GiveUpOn, "(none)"),
 		"workers", cfg.Workers,
 		"poll_interval", cfg.PollInterval,
 		"retry_delay", cfg.RetryDelay,
@@ -121,7 +142,12 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 	// WORKERS requests in flight; the client sizes its transport from the
 	// same two (dial and TLS limits, HTTP/2 pings, a connection per
 	// worker) and enforces neither on its own.
-	pub, err := crm.New(cfg.APIEndpoint, crm.Options{Token: cfg.APIToken, Timeout: cfg.RequestTimeout, MaxConns: cfg.Workers})
+	copts, err := cfg.crmOptions() // checked at start, read again
+	if err != nil {
+		return err
+	}
+	copts.Token, copts.Timeout, copts.MaxConns = cfg.APIToken, cfg.RequestTimeout, cfg.Workers
+	pub, err := crm.New(cfg.APIEndpoint, copts)
 	if err != nil {
 		return err
 	}
@@ -184,6 +210,7 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		Wake:           wake,
 		Logger:         log,
 		MaxAttempts:    cfg.MaxAttempts,
+		GiveUpOn:       cfg.giveUpOn(),
 		MaxRate:        cfg.MaxRate,
 		FixedRate:      !cfg.AdaptiveRate,
 	}

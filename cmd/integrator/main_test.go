@@ -312,7 +312,8 @@ func TestConfigurationErrors(t *testing.T) {
 	help := testbin.Run(t, integrator(t), nil, nil, "-h")
 	require.Equal(t, 0, help.Code)
 	for _, v := range []string{"DSN", "LISTEN_DSN", "API_ENDPOINT", "WORKERS", "POLL_INTERVAL", "RETRY_DELAY", "RETRY_MAX_DELAY", "REQUEST_TIMEOUT", "LEASE", "API_TOKEN",
-		"CONNECT_TIMEOUT", "DB_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT", "MAX_ATTEMPTS", "MAX_RATE", "ADAPTIVE_RATE", "METRICS_LISTEN", "status --recount", "retry-failed"} {
+		"CONNECT_TIMEOUT", "DB_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT", "MAX_ATTEMPTS", "MAX_RATE", "ADAPTIVE_RATE", "METRICS_LISTEN", "status --recount", "retry-failed",
+		"API_METHOD", "BODY_TEMPLATE", "API_HEADERS", "IDEMPOTENCY_HEADER", "SUCCESS_STATUS", "GIVE_UP_ON", "retry-failed --rejected"} {
 		assert.Contains(t, help.Stdout, v)
 	}
 }

@@ -260,7 +260,7 @@ func TestOperatorErrorsAreOneLineWithWhatToDo(t *testing.T) {
 		{"max rate not a number", []string{"MAX_RATE=fast"}, nil, 2,
 			[]string{`MAX_RATE="fast" is not a number`, "see integrator -h"}},
 		{"unknown command", nil, []string{"stats"}, 2,
-			[]string{`unknown command "stats"`, "status, status --recount or retry-failed"}},
+			[]string{`unknown command "stats"`, "status, status --recount, retry-failed or retry-failed --rejected"}},
 		{"unknown status option", nil, []string{"status", "--fast"}, 2,
 			[]string{`unknown command "status --fast"`, "status --recount"}},
 	}

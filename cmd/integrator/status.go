@@ -50,6 +50,7 @@ func writeStatus(w io.Writer, st postgres.Status) {
 		{"waiting to retry", st.WaitingRetry},
 		{"sent", st.Sent},
 		{"failed", st.Failed},
+		{"rejected", st.Rejected},
 		{"total", st.Total()},
 	} {
 		fmt.Fprintf(w, "  %-16s  %*d\n", r.name, width, r.n)
@@ -79,6 +80,29 @@ func writeStatus(w io.Writer, st postgres.Status) {
 	if st.Failed > 0 {
 		fmt.Fprintln(w, "failed records were given up after MAX_ATTEMPTS: run integrator retry-failed to send them again")
 	}
+	writeRejections(w, st)
+}
+
+// writeRejections writes the rejected records' counts by status and the
+// latest reasons, when there are any.
+func writeRejections(w io.Writer, st postgres.Status) {
+	if st.Rejected == 0 {
+		return
+	}
+	fmt.Fprintln(w, "rejected records by the CRM's status (records  status):")
+	width := len(strconv.FormatInt(st.Rejected, 10))
+	for _, c := range st.RejectedByStatus {
+		status := strconv.Itoa(c.Status)
+		if c.Status == 0 {
+			status = "(none in the reason)"
+		}
+		fmt.Fprintf(w, "  %*d  %s\n", max(width, 7), c.Records, status)
+	}
+	fmt.Fprintln(w, "latest rejected records (id  rejected at  reason):")
+	for _, r := range st.LatestRejections {
+		fmt.Fprintf(w, "  %d  %s  %s\n", r.ID, r.At.UTC().Format("2006-01-02 15:04:05 MST"), cli.OneLine(r.Reason, 300))
+	}
+	fmt.Fprintln(w, "rejected records were refused by the CRM for good (GIVE_UP_ON): once the cause is fixed, run integrator retry-failed --rejected (or --rejected=STATUS) to send them again")
 }
 
 // writeRecounted writes what a recount found, on one line.
@@ -92,7 +116,7 @@ func writeRecounted(w io.Writer, r postgres.Recounted, took time.Duration) {
 	for _, f := range []struct {
 		name string
 		n    int64
-	}{{"pending", r.Pending}, {"sent", r.Sent}, {"failed", r.Failed}, {"pending with a newer version", r.Newer}} {
+	}{{"pending", r.Pending}, {"sent", r.Sent}, {"failed", r.Failed}, {"pending with a newer version", r.Newer}, {"rejected", r.Rejected}} {
 		if f.n != 0 {
 			fixes = append(fixes, fmt.Sprintf("%s %+d", f.name, f.n))
 		}

@@ -23,6 +23,7 @@ func TestWriteStatus(t *testing.T) {
   waiting to retry  0
   sent              0
   failed            0
+  rejected          0
   total             0
 oldest undelivered record: none
 sent in the last minute: 0 (0.0/s)
@@ -40,6 +41,7 @@ last errors of undelivered records: none
   waiting to retry      7
   sent              98000
   failed                2
+  rejected              0
   total             99241
 oldest undelivered record: 3m12s old (stored 2026-11-25 18:01:02 UTC)
 sent in the last minute: 2400 (40.0/s)
@@ -57,6 +59,7 @@ failed records were given up after MAX_ATTEMPTS: run integrator retry-failed to 
   waiting to retry     0
   sent               900
   failed               0
+  rejected             0
   total             1010
 pending with a newer version: 100 (changed by a load in SYNC_MODE=upsert, sent again once)
 oldest undelivered record: 5s old (stored 2026-12-07 06:00:00 UTC)
@@ -69,11 +72,40 @@ last errors of undelivered records: none
   waiting to retry  0
   sent              0
   failed            0
+  rejected          0
   total             0
 oldest undelivered record: none
 sent in the last minute: 0 (0.0/s)
 the CRM's quota is spent: nothing is sent before 2026-12-07 00:00:00 UTC (noted by integrator-1)
 last errors of undelivered records: none
+`},
+		{"rejected records", postgres.Status{
+			Backlog: common.Backlog{Sent: 90, Rejected: 12},
+			Rejections: postgres.Rejections{
+				RejectedByStatus: []postgres.StatusCount{{Status: 400, Records: 11}, {Status: 409, Records: 1}},
+				LatestRejections: []postgres.Rejection{
+					{ID: 77, At: time.Date(2026, 11, 25, 18, 1, 2, 0, time.UTC), Reason: "status 409: {\"message\":\"Contact already exists.\n Existing ID: 5\"}"},
+					{ID: 31, At: time.Date(2026, 11, 25, 18, 1, 1, 0, time.UTC), Reason: "status 400"},
+				},
+			},
+		}, `records by state:
+  pending             0
+  in flight           0
+  waiting to retry    0
+  sent               90
+  failed              0
+  rejected           12
+  total             102
+oldest undelivered record: none
+sent in the last minute: 0 (0.0/s)
+last errors of undelivered records: none
+rejected records by the CRM's status (records  status):
+       11  400
+        1  409
+latest rejected records (id  rejected at  reason):
+  77  2026-11-25 18:01:02 UTC  status 409: {"message":"Contact already exists. Existing ID: 5"}
+  31  2026-11-25 18:01:01 UTC  status 400
+rejected records were refused by the CRM for good (GIVE_UP_ON): once the cause is fixed, run integrator retry-failed --rejected (or --rejected=STATUS) to send them again
 `},
 	}
 	for _, tt := range tests {
@@ -92,8 +124,8 @@ func TestWriteRecounted(t *testing.T) {
 		want string
 	}{
 		{"exact", postgres.Recounted{Records: 10}, "recounted 10 records in 1.5s: the counts were exact\n"},
-		{"states and counts off", postgres.Recounted{Records: 10, Pending: -4, Sent: 3, Failed: 1, Stored: 2, SentLately: 1, Errors: 3},
-			"recounted 10 records in 1.5s: corrected pending -4, sent +3, failed +1, 2 counts by time stored, 1 count by time sent, 3 counts by last error\n"},
+		{"states and counts off", postgres.Recounted{Records: 10, Pending: -4, Sent: 3, Failed: 1, Rejected: -1, Stored: 2, SentLately: 1, Errors: 3},
+			"recounted 10 records in 1.5s: corrected pending -4, sent +3, failed +1, rejected -1, 2 counts by time stored, 1 count by time sent, 3 counts by last error\n"},
 		{"one count off", postgres.Recounted{Records: 10, Errors: 1}, "recounted 10 records in 1.5s: corrected 1 count by last error\n"},
 	}
 	for _, tt := range tests {

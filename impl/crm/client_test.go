@@ -394,7 +394,10 @@ func TestNewDefaults(t *testing.T) {
 	assert.Equal(t, DefaultTimeout, c.timeout)
 	assert.Equal(t, DefaultMaxConns, c.tr.MaxConnsPerHost)
 	assert.Equal(t, DefaultMaxConns, c.tr.MaxIdleConnsPerHost)
-	assert.Empty(t, c.auth)
+	assert.Empty(t, c.header["Authorization"])
+	assert.Equal(t, http.MethodPost, c.method)
+	assert.Equal(t, []int{http.StatusOK}, c.success)
+	assert.Equal(t, DefaultIdempotencyHeader, c.keyHeader)
 }
 
 func TestPublishReusesConnections(t *testing.T) {

@@ -5,8 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"goquiz/common"
 )
@@ -22,18 +26,23 @@ const maxHeader = 64 << 10
 // userAgent is the User-Agent header of every request.
 const userAgent = "goquiz"
 
-// Header values shared by every request.
+// Header values of every request.
 var (
 	headerJSON      = []string{"application/json"}
 	headerUserAgent = []string{userAgent}
 )
 
+// maxRefusal is the most of a refusal's answer body kept as its reason.
+const maxRefusal = 512
+
 // Publish sends cust to the CRM. It returns a nil error when the CRM
-// answered 200 and a *common.PublishError for any other answer, a timeout
-// or a transport error, with the budget the answer announced (zero when
-// none, or no answer). When ctx ends before an answer came, the error wraps
-// ctx.Err() instead, and is not a *common.PublishError; the request is
-// then abandoned at once, and may still reach the CRM.
+// answered a success status (200 unless Options.Success says otherwise)
+// and a *common.PublishError for any other answer, with the start of the
+// answer's body, a timeout or a transport error, with the budget the
+// answer announced (zero when none, or no answer). When ctx ends before
+// an answer came, the error wraps ctx.Err() instead, and is not a
+// *common.PublishError; the request is then abandoned at once, and may
+// still reach the CRM.
 func (c *Client) Publish(ctx context.Context, cust common.Customer) (common.Budget, error) {
 	if err := ctx.Err(); err != nil {
 		return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)
@@ -46,21 +55,24 @@ func (c *Client) Publish(ctx context.Context, cust common.Customer) (common.Budg
 		rctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	body, err := encode(cust)
+	var body []byte
+	var err error
+	if c.body != nil {
+		body, err = c.body.render(cust)
+	} else {
+		body, err = encode(cust)
+	}
 	if err != nil {
 		return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)
 	}
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(rctx, c.method, c.endpoint.of(cust), bytes.NewReader(body))
 	if err != nil {
 		return common.Budget{}, fmt.Errorf("crm: publish customer %d: %w", cust.ID, err)
 	}
-	req.Header = http.Header{
-		"Content-Type":    headerJSON,
-		"User-Agent":      headerUserAgent,
-		"Idempotency-Key": {cust.IdempotencyKey()},
-	}
-	if c.auth != nil {
-		req.Header["Authorization"] = c.auth
+	req.Header = make(http.Header, len(c.header)+1)
+	maps.Copy(req.Header, c.header) // values shared, never changed
+	if c.keyHeader != "" {
+		req.Header[c.keyHeader] = []string{cust.IdempotencyKey()}
 	}
 	// RoundTrip, not http.Client.Do: a redirect is returned as it is, a
 	// failed attempt. A POST must not become a GET to another URL whose
@@ -75,14 +87,39 @@ func (c *Client) Publish(ctx context.Context, cust common.Customer) (common.Budg
 	now := time.Now()
 	budget := parseBudget(resp.Header, now)
 	// The status is the answer; the body is read so that the connection
-	// can carry the next request, or closed with it when too long.
-	_, _ = io.CopyN(io.Discard, resp.Body, maxBody)
+	// can carry the next request, or closed with it when too long. Of a
+	// refusal, its start is kept: the CRM's reason.
+	ok := slices.Contains(c.success, resp.StatusCode)
+	var start []byte
+	if !ok {
+		start = make([]byte, maxRefusal)
+		n, _ := io.ReadFull(resp.Body, start)
+		start = start[:n]
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, maxBody-int64(len(start)))
 	_ = resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
+	if ok {
 		return budget, nil
 	}
 	// The wait Retry-After asks for, whatever the status:
 	// common.PublishError decides where it counts.
 	wait, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), now)
-	return budget, common.StatusError(resp.StatusCode, wait)
+	pe := common.StatusError(resp.StatusCode, wait)
+	pe.Body = oneLine(start)
+	return budget, pe
+}
+
+// oneLine returns the start of an answer's body as one line of valid
+// UTF-8: runs of white space become one space, a character cut at the
+// end is dropped.
+func oneLine(b []byte) string {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				b = b[:i] // a character the cut split is not the CRM's mistake
+			}
+			break
+		}
+	}
+	return strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\uFFFD")), " ")
 }

@@ -116,7 +116,10 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished 
 		r.Attempts++
 		r.Errors = append(r.Errors, o.Err)
 		r.Due = now.Add(o.RetryIn)
-		if o.GiveUp {
+		switch {
+		case o.Reject:
+			r.State = common.StateRejected
+		case o.GiveUp:
 			r.State = common.StateFailed
 		}
 	}

@@ -32,7 +32,7 @@ func NewBacklog(store BacklogReader, timeout time.Duration) prometheus.Collector
 		store:   store,
 		timeout: timeout,
 		records: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "records"),
-			"Stored records by delivery state: pending (due or never tried), in_flight (leased by an integrator), waiting_retry (failed before, not due yet), sent, failed (given up after MAX_ATTEMPTS).",
+			"Stored records by delivery state: pending (due or never tried), in_flight (leased by an integrator), waiting_retry (failed before, not due yet), sent, failed (given up after MAX_ATTEMPTS), rejected (refused by the CRM for good, GIVE_UP_ON).",
 			[]string{"state"}, nil),
 		newer: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "records_newer_version"),
 			"Pending records waiting to be sent with a newer version of their values (changed by a load in SYNC_MODE=upsert); counted in goquiz_records too.", nil, nil),
@@ -66,7 +66,7 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 		n     int64
 	}{
 		{"pending", b.Pending}, {"in_flight", b.InFlight}, {"waiting_retry", b.WaitingRetry},
-		{"sent", b.Sent}, {"failed", b.Failed},
+		{"sent", b.Sent}, {"failed", b.Failed}, {"rejected", b.Rejected},
 	} {
 		ch <- prometheus.MustNewConstMetric(c.records, prometheus.GaugeValue, float64(s.n), s.state)
 	}

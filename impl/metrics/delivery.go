@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,7 +14,7 @@ import (
 // common.QuotaObserver.
 type Delivery struct {
 	delivered                prometheus.Counter
-	retries                  *prometheus.CounterVec
+	retries, rejected        *prometheus.CounterVec
 	duration                 prometheus.Histogram
 	crmUp                    prometheus.Gauge
 	rateLimit, inFlightLimit prometheus.Gauge
@@ -21,9 +22,10 @@ type Delivery struct {
 }
 
 var (
-	_ common.Observer      = (*Delivery)(nil)
-	_ common.PaceObserver  = (*Delivery)(nil)
-	_ common.QuotaObserver = (*Delivery)(nil)
+	_ common.Observer       = (*Delivery)(nil)
+	_ common.PaceObserver   = (*Delivery)(nil)
+	_ common.QuotaObserver  = (*Delivery)(nil)
+	_ common.RejectObserver = (*Delivery)(nil)
 )
 
 // NewDelivery returns the delivery metrics, registered in reg. The CRM
@@ -39,6 +41,10 @@ func NewDelivery(reg prometheus.Registerer) *Delivery {
 			Namespace: namespace, Name: "delivery_retries_total",
 			Help: "Delivery attempts that failed, by reason: status_NNN for an HTTP status other than 200, timeout, connection, or other.",
 		}, []string{"reason"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "records_rejected_total",
+			Help: "Records the CRM refused for good with a status of GIVE_UP_ON, recorded as rejected by this process, by status.",
+		}, []string{"status"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "request_duration_seconds",
 			Help:    "Duration of requests to the CRM, whatever their outcome.",
@@ -65,7 +71,7 @@ func NewDelivery(reg prometheus.Registerer) *Delivery {
 	for _, e := range []*common.PublishError{common.TimeoutError(nil), common.ConnectionError(nil)} {
 		m.retries.WithLabelValues(e.Label()) // present at 0 from the start
 	}
-	reg.MustRegister(m.delivered, m.retries, m.duration, m.crmUp, m.rateLimit, m.inFlightLimit, m.pausedUntil)
+	reg.MustRegister(m.delivered, m.retries, m.rejected, m.duration, m.crmUp, m.rateLimit, m.inFlightLimit, m.pausedUntil)
 	return m
 }
 
@@ -93,6 +99,11 @@ func (m *Delivery) CRMDown(down bool) {
 // are counted by Attempt, as they happen.
 func (m *Delivery) Settled(sent, failed int) {
 	m.delivered.Add(float64(sent))
+}
+
+// Rejected counts n records rejected with the CRM's status.
+func (m *Delivery) Rejected(status, n int) {
+	m.rejected.WithLabelValues(strconv.Itoa(status)).Add(float64(n))
 }
 
 // Pace sets the pacing gauges: the limit on request starts per second (0

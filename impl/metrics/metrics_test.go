@@ -59,6 +59,19 @@ func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 	assert.Equal(t, 1.0, promtest.Scrape(t, srv.URL+"/metrics")["goquiz_crm_up"], "a delivery shows the CRM up")
 }
 
+func TestRejectedByStatus(t *testing.T) {
+	reg := metrics.NewRegistry()
+	m := metrics.NewDelivery(reg)
+	srv := httptest.NewServer(metrics.Handler(reg, nil, 0))
+	defer srv.Close()
+	m.Rejected(400, 3)
+	m.Rejected(409, 1)
+	m.Rejected(400, 2)
+	got := promtest.Scrape(t, srv.URL+"/metrics")
+	assert.Equal(t, 5.0, got[`goquiz_records_rejected_total{status="400"}`])
+	assert.Equal(t, 1.0, got[`goquiz_records_rejected_total{status="409"}`])
+}
+
 func TestPaceGauges(t *testing.T) {
 	reg := metrics.NewRegistry()
 	m := metrics.NewDelivery(reg)
@@ -86,14 +99,14 @@ type fakeBacklog struct {
 func (f *fakeBacklog) Backlog(ctx context.Context) (common.Backlog, error) { return f.b, f.err }
 
 func TestBacklogIsReadOnEveryScrape(t *testing.T) {
-	store := &fakeBacklog{b: common.Backlog{Pending: 5, InFlight: 4, WaitingRetry: 3, Sent: 2, Failed: 1, NewerVersion: 6, OldestUndelivered: 90 * time.Second}}
+	store := &fakeBacklog{b: common.Backlog{Pending: 5, InFlight: 4, WaitingRetry: 3, Sent: 2, Failed: 1, NewerVersion: 6, Rejected: 7, OldestUndelivered: 90 * time.Second}}
 	reg := metrics.NewRegistry()
 	reg.MustRegister(metrics.NewBacklog(store, time.Second))
 	srv := httptest.NewServer(metrics.Handler(reg, nil, 0))
 	defer srv.Close()
 
 	got := promtest.Scrape(t, srv.URL+"/metrics")
-	for state, want := range map[string]float64{"pending": 5, "in_flight": 4, "waiting_retry": 3, "sent": 2, "failed": 1} {
+	for state, want := range map[string]float64{"pending": 5, "in_flight": 4, "waiting_retry": 3, "sent": 2, "failed": 1, "rejected": 7} {
 		assert.Equal(t, want, got[`goquiz_records{state="`+state+`"}`], state)
 	}
 	assert.Equal(t, 6.0, got["goquiz_records_newer_version"])

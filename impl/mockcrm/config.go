@@ -80,6 +80,15 @@ type Config struct {
 	// Seed seeds the random faults, making a run repeatable for a given
 	// order of requests. Zero means a random seed.
 	Seed uint64
+
+	// HubSpot makes the server a HubSpot-like CRM instead of goquiz's own
+	// API: contacts at HubSpotContactsPath (see hubspot.go). The token,
+	// the token bucket and the faults apply as in the default mode.
+	HubSpot bool
+	// HubSpotLimit is the number of requests HubSpot's rolling window of
+	// HubSpotWindow allows, announced in X-HubSpot-RateLimit-* headers;
+	// zero: no limit, no headers.
+	HubSpotLimit int
 }
 
 // Validate reports the first invalid field of c: a rate outside 0..1, or a
@@ -129,6 +138,9 @@ func (c Config) Validate() error {
 	}
 	if (c.RateLimitWindow > 0) != (c.RateLimitWindowMax > 0) {
 		return fmt.Errorf("mockcrm: a fixed window limit needs both a window (%v) and a maximum (%d)", c.RateLimitWindow, c.RateLimitWindowMax)
+	}
+	if c.HubSpotLimit < 0 {
+		return errors.New("mockcrm: HubSpot limit is negative")
 	}
 	return nil
 }

@@ -6,4 +6,11 @@
 // Idempotency-Key, optionally requiring a bearer token, enforcing a real
 // rate limit (a token bucket), and injecting faults (errors, random 429s,
 // latency, hanging requests, scheduled outages) as configured. GET /stats reports its counters as JSON.
+//
+// In its HubSpot mode (Config.HubSpot) it answers as HubSpot's CRM API
+// does for contacts instead: POST /crm/v3/objects/contacts with a
+// "properties" body, 409 for a contact whose email exists, 400 with
+// HubSpot's JSON validation error for an invalid email, PATCH and GET of a
+// contact, and HubSpot's ten-second rolling window with its
+// X-HubSpot-RateLimit-* headers (see hubspot.go).
 package mockcrm

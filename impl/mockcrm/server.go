@@ -34,6 +34,8 @@ type Server struct {
 	ids      *idSet
 	versions *versionLog
 	counts   counters
+
+	hub *hubSpot // the HubSpot mode's state; nil in the default mode
 }
 
 // New returns a server configured by cfg, with its zero fields set to
@@ -57,14 +59,19 @@ func New(cfg Config) *Server {
 	if cfg.Token != "" {
 		s.token = []byte(cfg.Token)
 	}
+	s.hub = newHubSpot(cfg)
 	return s
 }
 
 // ServeHTTP serves GET /stats and accepts customers POSTed to any other
-// path.
+// path, or, in the HubSpot mode, serves HubSpot's contacts.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == StatsPath {
 		s.serveStats(w, r)
+		return
+	}
+	if s.hub != nil {
+		s.serveHubSpot(w, r)
 		return
 	}
 	s.serveCustomer(w, r)

@@ -49,6 +49,9 @@ type Stats struct {
 	Faults FaultStats `json:"faults"`
 	// UptimeSeconds is the time since the server was created.
 	UptimeSeconds float64 `json:"uptime_seconds"`
+	// HubSpot holds the HubSpot mode's own counters (left out of the
+	// JSON in the default mode).
+	HubSpot HubSpotStats `json:"hubspot,omitzero"`
 }
 
 // FaultStats counts the injected faults by kind.
@@ -92,6 +95,7 @@ func (s *Server) Stats() Stats {
 			Outage:      c.outage.Load(),
 		},
 		UptimeSeconds: s.uptime().Seconds(),
+		HubSpot:       s.hub.stats(),
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 // not change counts 0) and appends the differences, in the statement's
 // own transaction, as new rows of
 //
-//   - counts: the records in each state (pending, sent, failed);
+//   - counts: the records in each state (pending, sent, failed, rejected);
 //   - counts_undelivered: the undelivered records (pending or failed) by
 //     the exact time they were stored, so that the oldest is the first
 //     time whose count is not zero (a chunk's rows share the time of its
@@ -35,6 +35,10 @@ import (
 // INSERT that does not (by hand) leaves a mark, by a statement-level
 // trigger that costs nothing per row, and the counts are recounted from
 // the rows before the status is next read or the counts tidied.
+//
+// A rejected record is neither sent nor undelivered: it is done with,
+// refused by the CRM for good, and its reason is its own (the start of the
+// CRM's answer: one per record, often), shown apart by the status.
 //
 // A count is the sum of its rows. Rows are only ever inserted by the
 // statements that change records, never updated, so that the settles of
@@ -66,18 +70,19 @@ const countDelta = `
 		SELECT sum(n) FROM g WHERE state = 'pending' AND newer
 		HAVING sum(n) <> 0
 	), states AS (
-		INSERT INTO counts (pending, sent, failed)
+		INSERT INTO counts (pending, sent, failed, rejected)
 		SELECT * FROM (
 			SELECT coalesce(sum(n) FILTER (WHERE state = 'pending'), 0) AS pending,
 			       coalesce(sum(n) FILTER (WHERE state = 'sent'), 0) AS sent,
-			       coalesce(sum(n) FILTER (WHERE state = 'failed'), 0) AS failed
+			       coalesce(sum(n) FILTER (WHERE state = 'failed'), 0) AS failed,
+			       coalesce(sum(n) FILTER (WHERE state = 'rejected'), 0) AS rejected
 			FROM g
 		) x
-		WHERE (pending, sent, failed) <> (0, 0, 0)
+		WHERE (pending, sent, failed, rejected) <> (0, 0, 0, 0)
 	), undelivered AS (
 		INSERT INTO counts_undelivered (created_at, records)
 		SELECT created_at, sum(n) FROM g
-		WHERE state <> 'sent'
+		WHERE state IN ('pending', 'failed')
 		GROUP BY 1 HAVING sum(n) <> 0
 	), sent AS (
 		INSERT INTO counts_sent (sent_at, records)
@@ -87,7 +92,7 @@ const countDelta = `
 	)
 	INSERT INTO counts_errors (error, records)
 	SELECT last_error, sum(n) FROM g
-	WHERE state <> 'sent' AND last_error <> ''
+	WHERE state IN ('pending', 'failed') AND last_error <> ''
 	GROUP BY 1 HAVING sum(n) <> 0`
 
 // changedRows are the queries of the rows a statement changed, by the
@@ -191,6 +196,7 @@ var countSchema = []schemaObject{
 		sent    bigint NOT NULL,
 		failed  bigint NOT NULL
 	)`},
+	{"counts.rejected", column, `ALTER TABLE counts ADD COLUMN IF NOT EXISTS rejected bigint NOT NULL DEFAULT 0`},
 	{"counts_undelivered", relation, countTable("counts_undelivered", "created_at timestamptz")},
 	{"counts_undelivered_created_at", relation, `CREATE INDEX IF NOT EXISTS counts_undelivered_created_at ON counts_undelivered (created_at)`},
 	{"counts_sent", relation, countTable("counts_sent", "sent_at timestamptz")},

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -35,13 +36,15 @@ func scanned(t *testing.T, db *postgres.DB) postgres.Status {
 		       count(*) FILTER (WHERE state = 'pending' AND NOT claimed AND next_attempt_at > now() AND attempts > 0),
 		       count(*) FILTER (WHERE state = 'sent'),
 		       count(*) FILTER (WHERE state = 'failed'),
-		       min(created_at) FILTER (WHERE state <> 'sent'),
+		       count(*) FILTER (WHERE state = 'rejected'),
+		       min(created_at) FILTER (WHERE state IN ('pending', 'failed')),
 		       count(*) FILTER (WHERE state = 'sent' AND sent_at > now() - interval '1 minute'),
 		       count(*) FILTER (WHERE state = 'pending' AND version > 1)
-		FROM c`).Scan(&st.Pending, &st.InFlight, &st.WaitingRetry, &st.Sent, &st.Failed, &oldest, &st.SentLastMinute, &st.NewerVersion))
+		FROM c`).Scan(&st.Pending, &st.InFlight, &st.WaitingRetry, &st.Sent, &st.Failed, &st.Rejected, &oldest, &st.SentLastMinute, &st.NewerVersion))
 	st.OldestCreatedAt = oldest.Time
+	st.Rejections = scannedRejections(t, tx)
 	rows, err := tx.Query(`SELECT last_error, count(*) AS n FROM customers
-		WHERE state <> 'sent' AND last_error <> ''
+		WHERE state IN ('pending', 'failed') AND last_error <> ''
 		GROUP BY last_error ORDER BY n DESC, last_error LIMIT 5`)
 	require.NoError(t, err)
 	defer rows.Close()
@@ -134,10 +137,35 @@ func TestCountsFollowEveryChange(t *testing.T) {
 			requireCounted(t, db)
 			require.NoError(t, q.Settle(ctxT(t), outcomes[20:], []int64{got.ID}))
 		}},
+		{"claimed, then rejected", func(t *testing.T) {
+			got, err := q.Claim(ctxT(t), 30, time.Minute)
+			require.NoError(t, err)
+			require.Len(t, got.Deliveries, 30)
+			var outcomes []common.Outcome
+			for i, d := range got.Deliveries {
+				switch i % 3 {
+				case 0:
+					outcomes = append(outcomes, common.Outcome{ID: d.ID, Claim: got.ID, Err: fmt.Sprintf(`status 400: {"id":%d,"error":"INVALID_EMAIL"}`, d.ID), Reject: true, Status: 400})
+				case 1:
+					outcomes = append(outcomes, common.Outcome{ID: d.ID, Claim: got.ID, Err: "status 409: exists", Reject: true, Status: 409})
+				default:
+					outcomes = append(outcomes, common.Outcome{ID: d.ID, Claim: got.ID, Sent: true})
+				}
+			}
+			require.NoError(t, q.Settle(ctxT(t), outcomes, []int64{got.ID}))
+		}},
 		{"retry-failed", func(t *testing.T) {
 			n, err := db.RetryFailed(ctxT(t))
 			require.NoError(t, err)
 			require.Equal(t, int64(11), n)
+		}},
+		{"retry-failed --rejected=409", func(t *testing.T) {
+			n, err := db.RetryRejected(ctxT(t), []int{409})
+			require.NoError(t, err)
+			require.Equal(t, int64(10), n)
+		}},
+		{"rejected by hand", func(t *testing.T) {
+			execAll(t, db, `UPDATE customers SET state = 'rejected', last_error = 'by hand' WHERE id IN (401, 402)`)
 		}},
 		{"updated by hand", func(t *testing.T) {
 			execAll(t, db,
@@ -184,6 +212,11 @@ func TestCountsFollowEveryChange(t *testing.T) {
 			assert.Zero(t, count(t, db, `SELECT count(*) FROM (SELECT created_at FROM counts_undelivered GROUP BY 1 HAVING count(*) > 1) k`), "folded")
 			assert.Zero(t, count(t, db, `SELECT count(*) FROM counts_undelivered WHERE records = 0`), "empty counts dropped")
 			assert.Zero(t, count(t, db, `SELECT count(*) FROM (SELECT error FROM counts_errors GROUP BY 1 HAVING count(*) > 1) k`), "folded")
+		}},
+		{"retry-failed --rejected", func(t *testing.T) {
+			n, err := db.RetryRejected(ctxT(t), nil)
+			require.NoError(t, err)
+			require.Positive(t, n)
 		}},
 		{"truncated, then loaded", func(t *testing.T) {
 			execAll(t, db, `TRUNCATE customers`)

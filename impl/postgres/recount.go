@@ -13,9 +13,9 @@ import (
 type Recounted struct {
 	// Records is the number of records counted.
 	Records int64
-	// Pending, Sent and Failed are the corrections made to the counts of
-	// each state (the rows' count minus the counter's).
-	Pending, Sent, Failed int64
+	// Pending, Sent, Failed and Rejected are the corrections made to the
+	// counts of each state (the rows' count minus the counter's).
+	Pending, Sent, Failed, Rejected int64
 	// Stored, SentLately and Errors are the numbers of counts corrected
 	// among the undelivered records by time stored, the records sent in
 	// the last minute by time sent, and the undelivered records by last
@@ -28,7 +28,7 @@ type Recounted struct {
 
 // Exact tells whether the counts were right.
 func (r Recounted) Exact() bool {
-	return r.Pending == 0 && r.Sent == 0 && r.Failed == 0 && r.Stored == 0 && r.SentLately == 0 && r.Errors == 0 && r.Newer == 0
+	return r.Pending == 0 && r.Sent == 0 && r.Failed == 0 && r.Rejected == 0 && r.Stored == 0 && r.SentLately == 0 && r.Errors == 0 && r.Newer == 0
 }
 
 // recountSQL counts the records from the rows and corrects the counts by
@@ -43,8 +43,8 @@ const recountSQL = `
 		       state, created_at, last_error, sent_at, count(*) AS records
 		FROM (
 			SELECT state,
-			       CASE WHEN state <> 'sent' THEN created_at END AS created_at,
-			       CASE WHEN state <> 'sent' AND last_error <> '' THEN last_error END AS last_error,
+			       CASE WHEN state IN ('pending', 'failed') THEN created_at END AS created_at,
+			       CASE WHEN state IN ('pending', 'failed') AND last_error <> '' THEN last_error END AS last_error,
 			       CASE WHEN state = 'sent' AND sent_at >= now() - interval '1 minute' THEN sent_at END AS sent_at
 			FROM customers
 		) c
@@ -53,11 +53,12 @@ const recountSQL = `
 		SELECT coalesce(sum(t.records) FILTER (WHERE t.state = 'pending'), 0) - k.pending AS pending,
 		       coalesce(sum(t.records) FILTER (WHERE t.state = 'sent'), 0) - k.sent AS sent,
 		       coalesce(sum(t.records) FILTER (WHERE t.state = 'failed'), 0) - k.failed AS failed,
+		       coalesce(sum(t.records) FILTER (WHERE t.state = 'rejected'), 0) - k.rejected AS rejected,
 		       coalesce(sum(t.records), 0) AS records
 		FROM (SELECT coalesce(sum(pending), 0) AS pending, coalesce(sum(sent), 0) AS sent,
-		             coalesce(sum(failed), 0) AS failed FROM counts) k
+		             coalesce(sum(failed), 0) AS failed, coalesce(sum(rejected), 0) AS rejected FROM counts) k
 		LEFT JOIN truth t ON t.set = 7
-		GROUP BY k.pending, k.sent, k.failed
+		GROUP BY k.pending, k.sent, k.failed, k.rejected
 	), stored AS MATERIALIZED (
 		SELECT created_at, coalesce(t.records, 0) - coalesce(k.records, 0) AS records
 		FROM (SELECT created_at, records FROM truth WHERE set = 11 AND created_at IS NOT NULL) t
@@ -80,8 +81,8 @@ const recountSQL = `
 	), fix_newer AS (
 		INSERT INTO counts_newer (records) SELECT records FROM newer WHERE records <> 0
 	), fix_states AS (
-		INSERT INTO counts (pending, sent, failed)
-		SELECT pending, sent, failed FROM states WHERE (pending, sent, failed) <> (0, 0, 0)
+		INSERT INTO counts (pending, sent, failed, rejected)
+		SELECT pending, sent, failed, rejected FROM states WHERE (pending, sent, failed, rejected) <> (0, 0, 0, 0)
 	), fix_stored AS (
 		INSERT INTO counts_undelivered (created_at, records) SELECT created_at, records FROM stored
 	), fix_lately AS (
@@ -89,7 +90,7 @@ const recountSQL = `
 	), fix_errors AS (
 		INSERT INTO counts_errors (error, records) SELECT last_error, records FROM errors
 	)
-	SELECT states.records::bigint, states.pending::bigint, states.sent::bigint, states.failed::bigint,
+	SELECT states.records::bigint, states.pending::bigint, states.sent::bigint, states.failed::bigint, states.rejected::bigint,
 	       (SELECT count(*) FROM stored), (SELECT count(*) FROM lately), (SELECT count(*) FROM errors),
 	       (SELECT records FROM newer)::bigint
 	FROM states`
@@ -101,7 +102,7 @@ type queryer interface {
 
 // recountColumns are the columns of recountSQL's row, for
 // goquiz_recount's.
-const recountColumns = `records bigint, pending bigint, sent bigint, failed bigint,
+const recountColumns = `records bigint, pending bigint, sent bigint, failed bigint, rejected bigint,
 	stored bigint, sent_lately bigint, errors bigint, newer bigint`
 
 // recount runs recountSQL on q, through goquiz_recount when locked (the
@@ -112,7 +113,7 @@ func recount(ctx context.Context, q queryer, locked bool) (Recounted, error) {
 		query, args = `SELECT * FROM goquiz_recount($1) AS r(`+recountColumns+`)`, []any{recountSQL}
 	}
 	var r Recounted
-	err := q.QueryRowContext(ctx, query, args...).Scan(&r.Records, &r.Pending, &r.Sent, &r.Failed, &r.Stored, &r.SentLately, &r.Errors, &r.Newer)
+	err := q.QueryRowContext(ctx, query, args...).Scan(&r.Records, &r.Pending, &r.Sent, &r.Failed, &r.Rejected, &r.Stored, &r.SentLately, &r.Errors, &r.Newer)
 	if err != nil {
 		return Recounted{}, fmt.Errorf("recount records: %w", err)
 	}
@@ -151,11 +152,11 @@ var tidySQL = []struct{ what, sql string }{
 	{"fold the counts by state", `
 	WITH moved AS (
 		DELETE FROM counts WHERE (SELECT count(*) FROM counts) > 1
-		RETURNING pending, sent, failed
+		RETURNING pending, sent, failed, rejected
 	)
-	INSERT INTO counts (pending, sent, failed)
-	SELECT * FROM (SELECT sum(pending) AS pending, sum(sent) AS sent, sum(failed) AS failed FROM moved) x
-	WHERE (pending, sent, failed) <> (0, 0, 0)`},
+	INSERT INTO counts (pending, sent, failed, rejected)
+	SELECT * FROM (SELECT sum(pending) AS pending, sum(sent) AS sent, sum(failed) AS failed, sum(rejected) AS rejected FROM moved) x
+	WHERE (pending, sent, failed, rejected) <> (0, 0, 0, 0)`},
 	{"fold the counts of newer versions", `
 	WITH moved AS (
 		DELETE FROM counts_newer WHERE (SELECT count(*) FROM counts_newer) > 1

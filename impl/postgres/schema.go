@@ -32,7 +32,9 @@ const schemaLock = 0x676f71756978 // "goquix"
 // is sent, so that vacuum is wasted, and it would land in the middle of a
 // long load (chunk after chunk committed), slowing a load of 10,000,000
 // rows by about a third. The partial index on failed rows finds them for
-// retry-failed. The status reads counts kept by triggers (see counts.go),
+// retry-failed; the one on rejected rows, by the time they were
+// rejected, finds the latest for the status and them all for
+// retry-failed --rejected. The status reads counts kept by triggers (see counts.go),
 // not the table; the index on the time records were sent, which it used
 // to read, is dropped: it cost every settle an index entry.
 var schema = append([]schemaObject{
@@ -42,7 +44,7 @@ var schema = append([]schemaObject{
 		last_name       text NOT NULL,
 		email           text NOT NULL,
 		phone           text NOT NULL,
-		state           text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+		state           text NOT NULL DEFAULT 'pending' CONSTRAINT customers_state CHECK (state IN ('pending', 'sent', 'failed', 'rejected')),
 		attempts        integer NOT NULL DEFAULT 0,
 		next_attempt_at timestamptz NOT NULL DEFAULT now(),
 		last_error      text,
@@ -55,6 +57,8 @@ var schema = append([]schemaObject{
 	{"customers_due", relation, `CREATE INDEX IF NOT EXISTS customers_due ON customers (next_attempt_at) WHERE state = 'pending'`},
 	{"customers_sent_at", absent, `DROP INDEX IF EXISTS customers_sent_at`},
 	{"customers_failed", relation, `CREATE INDEX IF NOT EXISTS customers_failed ON customers (created_at) WHERE state = 'failed'`},
+	{"customers_state", constraint, stateCheck},
+	{"customers_rejected", relation, `CREATE INDEX IF NOT EXISTS customers_rejected ON customers (updated_at) WHERE state = 'rejected'`},
 	{"claims", relation, `CREATE TABLE IF NOT EXISTS claims (
 		id          bigserial PRIMARY KEY,
 		owner       text NOT NULL,
@@ -70,8 +74,22 @@ var schema = append([]schemaObject{
 		noted_at   timestamptz NOT NULL DEFAULT now()
 	)`},
 	{"goquiz_claim_versions", function, claimFunction},
-	{"goquiz_settle_versions", function, settleFunction},
+	{"goquiz_settle_rejects", function, settleFunction},
 }, append(slices.Clone(countSchema), syncSchema...)...)
+
+// stateCheck names the states' CHECK constraint customers_state, which
+// allows 'rejected', in place of the unnamed one of the schemas before
+// it. The old one allowed fewer states, so the rows need no check: NOT
+// VALID spares a scan of the table, and new rows are checked all the
+// same.
+const stateCheck = `DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_constraint WHERE conname = 'customers_state' AND conrelid = 'customers'::regclass) THEN
+		ALTER TABLE customers DROP CONSTRAINT IF EXISTS customers_state_check;
+		ALTER TABLE customers ADD CONSTRAINT customers_state
+			CHECK (state IN ('pending', 'sent', 'failed', 'rejected')) NOT VALID;
+	END IF;
+END $$`
 
 // schemaObject is one object of the schema: its name, its kind, and the
 // idempotent statements that create it.
@@ -91,6 +109,8 @@ const (
 	trigger  objectKind = "trigger" // on customers
 	absent   objectKind = "absent"  // a relation of an older schema, dropped
 	option   objectKind = "option"  // a storage parameter of customers
+	// constraint is a constraint of customers.
+	constraint objectKind = "constraint"
 	// column is a column, named table.column.
 	column objectKind = "column"
 	// absentTrigger is a trigger on customers of an older schema, dropped.
@@ -107,6 +127,8 @@ const schemaExists = `
 		WHEN 'function' THEN to_regproc(o.name) IS NOT NULL
 		WHEN 'trigger' THEN EXISTS (SELECT FROM pg_trigger
 			WHERE tgname = o.name AND tgrelid = to_regclass('customers'))
+		WHEN 'constraint' THEN EXISTS (SELECT FROM pg_constraint
+			WHERE conname = o.name AND conrelid = to_regclass('customers'))
 		WHEN 'column' THEN EXISTS (SELECT FROM pg_attribute
 			WHERE attrelid = to_regclass(split_part(o.name, '.', 1)) AND attname = split_part(o.name, '.', 2)
 			  AND NOT attisdropped)

@@ -47,8 +47,8 @@ func TestMigrateFromFourProcesses(t *testing.T) {
 		assert.NoError(t, c.Wait(), "process %d", i)
 	}
 	db := openDSN(t, dsn)
-	assert.Equal(t, 5, count(t, db, `SELECT count(*) FROM pg_indexes WHERE tablename IN ('customers', 'claims')`),
-		"customers: primary key, due, failed; claims: primary key, owner")
+	assert.Equal(t, 6, count(t, db, `SELECT count(*) FROM pg_indexes WHERE tablename IN ('customers', 'claims')`),
+		"customers: primary key, due, failed, rejected; claims: primary key, owner")
 	assert.Equal(t, 3, count(t, db, `SELECT count(*) FROM pg_trigger WHERE tgrelid = 'customers'::regclass AND tgname LIKE 'customers_count_%'`),
 		"counting triggers: update, delete, truncate")
 	assert.Equal(t, 1, count(t, db, `SELECT count(*) FROM pg_trigger WHERE tgrelid = 'customers'::regclass AND tgname = 'customers_insert_uncounted'`),

@@ -29,6 +29,9 @@ type Status struct {
 	// the integrator that noted it.
 	PausedUntil time.Time
 	PausedBy    string
+	// Rejections are the rejected records' counts by the CRM's status
+	// and their latest reasons.
+	Rejections
 }
 
 // maxLastErrors is the number of distinct errors Status returns.
@@ -53,6 +56,9 @@ func (d *DB) Status(ctx context.Context) (Status, error) {
 		return st, err
 	}
 	if st.LastErrors, err = lastErrors(ctx, tx, maxLastErrors); err != nil {
+		return st, err
+	}
+	if st.Rejections, err = rejections(ctx, tx, st.Backlog.Rejected); err != nil {
 		return st, err
 	}
 	if err := tx.QueryRowContext(ctx, `
@@ -87,8 +93,8 @@ func backlog(ctx context.Context, q queryer) (common.Backlog, time.Time, error) 
 		oldest sql.NullTime
 		ageSec sql.NullFloat64
 	)
-	err := q.QueryRowContext(ctx, `SELECT b.*, (SELECT coalesce(sum(records), 0) FROM counts_newer) FROM goquiz_backlog() b`).
-		Scan(&all, &b.Sent, &b.Failed, &b.InFlight, &b.WaitingRetry, &oldest, &ageSec, &b.NewerVersion)
+	err := q.QueryRowContext(ctx, `SELECT b.*, (SELECT coalesce(sum(records), 0) FROM counts_newer), (SELECT coalesce(sum(rejected), 0) FROM counts) FROM goquiz_backlog() b`).
+		Scan(&all, &b.Sent, &b.Failed, &b.InFlight, &b.WaitingRetry, &oldest, &ageSec, &b.NewerVersion, &b.Rejected)
 	if err != nil {
 		return b, time.Time{}, fmt.Errorf("count records: %w", err)
 	}

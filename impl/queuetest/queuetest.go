@@ -60,6 +60,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"SettleSentFailedAndGivenUp", testSettle},
 		{"RetriesWaitForTheirClaim", testRetriesWaitForTheirClaim},
 		{"SettleIsIdempotent", testSettleIdempotent},
+		{"RejectedIsFinal", testRejected},
+		{"LateRejectAfterTakeover", testLateReject},
 		{"LapsedClaimIsTakenOver", testTakeover},
 		{"LateSettleAfterTakeover", testLateSettle},
 		{"ExtendKeepsTheLease", testExtendKeeps},
