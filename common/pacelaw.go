@@ -1,7 +1,6 @@
 package common
 
 import (
-	"cmp"
 	"math"
 	"time"
 
@@ -133,7 +132,10 @@ func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) 
 		l.activate(now)
 	}
 	if d := now.Sub(tk.at); o == paceAccepted && !tk.at.IsZero() {
-		l.rtt = cmp.Or(l.rtt, d) + (d-cmp.Or(l.rtt, d))/8
+		if l.rtt == 0 {
+			l.rtt = d
+		}
+		l.rtt += (d - l.rtt) / 8
 	}
 	l.budget(now, b)
 	fresh := tk.gen == l.gen

@@ -194,27 +194,10 @@ func (b *Bouncer) start(ctx context.Context, bin string, serverPort int, mode st
 		return err
 	}
 	defer db.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		_, err = db.ExecContext(pctx, `SHOW VERSION`)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("pgbouncer exited during start-up on port %d (set BouncerOptions.Log to see why)", b.port)
-		case <-ctx.Done():
-			b.kill()
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			b.kill()
-			return fmt.Errorf("pgbouncer not ready after 10s: %w", err)
-		}
-	}
+	return waitReady(ctx, "pgbouncer", b.port, 10*time.Second, exited, b.kill, "BouncerOptions.Log", func(ctx context.Context) error {
+		_, err := db.ExecContext(ctx, `SHOW VERSION`)
+		return err
+	})
 }
 
 // DSN returns a connection string for the named database through

@@ -215,27 +215,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	defer db.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		err = db.PingContext(pctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("postgres exited during start-up on port %d (set Options.Log to see why)", c.port)
-		case <-ctx.Done():
-			c.Kill()
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			c.Kill()
-			return fmt.Errorf("postgres not ready after 30s: %w", err)
-		}
-	}
+	return waitReady(ctx, "postgres", c.port, 30*time.Second, exited, c.Kill, "Options.Log", db.PingContext)
 }
 
 // DSN returns a connection string for the named database of the cluster.
@@ -308,4 +288,32 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// waitReady waits until probe answers, for a server called name started
+// on port, for at most within: it fails at once when the server exited
+// (exited closed; logHint names the option that shows why) or ctx ended,
+// killing it (kill) on the way out unless it exited.
+func waitReady(ctx context.Context, name string, port int, within time.Duration, exited <-chan struct{}, kill func(), logHint string, probe func(context.Context) error) error {
+	deadline := time.Now().Add(within)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := probe(pctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("%s exited during start-up on port %d (set %s to see why)", name, port, logHint)
+		case <-ctx.Done():
+			kill()
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			kill()
+			return fmt.Errorf("%s not ready after %s: %w", name, within, err)
+		}
+	}
 }
