@@ -73,9 +73,9 @@ const (
 	StateRejected State = "rejected"
 )
 
-// Delivery is a pending customer claimed by an integrator, with what the
-// store knows of its earlier attempts.
-type Delivery struct {
+// ClaimedRecord is one record of a Claim: a pending customer an integrator
+// holds to send, with what the store knows of its earlier attempts.
+type ClaimedRecord struct {
 	Customer
 	// Attempts is how many delivery attempts failed before this claim.
 	Attempts int

@@ -12,8 +12,8 @@ type Claim struct {
 	// ID names the claim in the store; 0 for an empty claim (nothing was
 	// due).
 	ID int64
-	// Deliveries are the records claimed, oldest due first.
-	Deliveries []Delivery
+	// Records are the records claimed, oldest due first.
+	Records []ClaimedRecord
 	// Expires is the earliest moment, by this process's clock, at which
 	// the lease may run out at the store: the lease measured from before
 	// the claim was sent. Another integrator may take the records over
@@ -60,4 +60,11 @@ type Queue interface {
 	// that no claim lists, or the end of the earliest lease of another
 	// integrator's claim. It returns false when there is neither.
 	NextDue(ctx context.Context) (time.Duration, bool, error)
+}
+
+// QuotaNoter is a Queue that records a quota pause, so that others (an
+// operator's `integrator status`) see it: no request is sent to the CRM
+// before until, the latest such time announced.
+type QuotaNoter interface {
+	NoteQuota(ctx context.Context, until time.Time) error
 }

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"goquiz/common"
+	"goquiz/common/deliver"
 	"goquiz/impl/crm"
 	"goquiz/impl/postgres"
 	"goquiz/internal/cli"
@@ -200,7 +200,7 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 	}
 
-	dcfg := common.DeliverConfig{
+	dcfg := deliver.Config{
 		Workers:        cfg.Workers,
 		PollInterval:   cfg.PollInterval,
 		RetryDelay:     cfg.RetryDelay,
@@ -219,7 +219,7 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	q := db.Queue(owner)
 	defer q.Close()
-	return common.NewDeliverer(q, pub, dcfg).Run(ctx)
+	return deliver.New(q, pub, dcfg).Run(ctx)
 }
 
 // selfTestWithin bounds the wait at start for a notification the

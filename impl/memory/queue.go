@@ -69,7 +69,7 @@ func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (comm
 	c := common.Claim{Expires: start.Add(lease)}
 	k := &claim{owner: q.owner, expires: now.Add(lease)}
 	for _, r := range due {
-		c.Deliveries = append(c.Deliveries, common.Delivery{Customer: r.Customer, Attempts: r.Attempts})
+		c.Records = append(c.Records, common.ClaimedRecord{Customer: r.Customer, Attempts: r.Attempts})
 		k.ids = append(k.ids, r.ID)
 	}
 	s.nextClaim++

@@ -10,7 +10,7 @@ import (
 )
 
 // Delivery holds an integrator's delivery metrics, its pacing gauges
-// included. It implements common.Observer, common.PaceObserver and
+// included. It implements common.DeliveryObserver, common.PaceObserver and
 // common.QuotaObserver.
 type Delivery struct {
 	delivered                prometheus.Counter
@@ -22,10 +22,10 @@ type Delivery struct {
 }
 
 var (
-	_ common.Observer       = (*Delivery)(nil)
-	_ common.PaceObserver   = (*Delivery)(nil)
-	_ common.QuotaObserver  = (*Delivery)(nil)
-	_ common.RejectObserver = (*Delivery)(nil)
+	_ common.DeliveryObserver = (*Delivery)(nil)
+	_ common.PaceObserver     = (*Delivery)(nil)
+	_ common.QuotaObserver    = (*Delivery)(nil)
+	_ common.RejectObserver   = (*Delivery)(nil)
 )
 
 // NewDelivery returns the delivery metrics, registered in reg. The CRM

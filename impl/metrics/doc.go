@@ -1,6 +1,6 @@
 // Package metrics exposes goquiz's metrics in the Prometheus exposition
 // format, with the client library: the delivery counters of an integrator
-// (an implementation of common.Observer), its backlog read from the store
+// (an implementation of common.DeliveryObserver), its backlog read from the store
 // on every scrape, the mock CRM's counters, and an HTTP handler serving
 // /metrics, /healthz and /readyz.
 //

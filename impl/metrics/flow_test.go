@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"goquiz/common"
+	"goquiz/common/deliver"
 	"goquiz/impl/crm"
 	"goquiz/impl/metrics"
 	"goquiz/impl/mockcrm"
@@ -60,7 +61,7 @@ func TestMetricsChangeAsRecordsFlow(t *testing.T) {
 	code, _ := get(t, srv.URL+"/readyz")
 	assert.Equal(t, 200, code)
 
-	d := common.NewDeliverer(db.Queue("metrics-test"), pub, common.DeliverConfig{
+	d := deliver.New(db.Queue("metrics-test"), pub, deliver.Config{
 		Workers:        4,
 		PollInterval:   100 * time.Millisecond,
 		RetryDelay:     5 * time.Millisecond,

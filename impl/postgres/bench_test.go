@@ -51,11 +51,11 @@ func benchClaimSettle(b *testing.B, batch int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(got.Deliveries) == 0 {
+		if len(got.Records) == 0 {
 			b.Fatalf("nothing to claim after %d of %d", done, total)
 		}
 		outcomes = outcomes[:0]
-		for _, d := range got.Deliveries {
+		for _, d := range got.Records {
 			outcomes = append(outcomes, common.Outcome{ID: d.ID, Claim: got.ID, Sent: true})
 		}
 		t1 := time.Now()
@@ -63,7 +63,7 @@ func benchClaimSettle(b *testing.B, batch int) {
 			b.Fatal(err)
 		}
 		settleT += time.Since(t1)
-		done += len(got.Deliveries)
+		done += len(got.Records)
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(claimT.Microseconds())/float64(total), "claim-µs/record")

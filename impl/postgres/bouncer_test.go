@@ -54,9 +54,9 @@ func TestStoreThroughPgBouncer(t *testing.T) {
 	q := db.Queue("a")
 	c, err := q.Claim(ctxT(t), 10, time.Minute)
 	require.NoError(t, err)
-	require.Len(t, c.Deliveries, 10)
+	require.Len(t, c.Records, 10)
 	var outcomes []common.Outcome
-	for _, d := range c.Deliveries {
+	for _, d := range c.Records {
 		outcomes = append(outcomes, common.Outcome{ID: d.ID, Claim: c.ID, Err: "status 400", GiveUp: true})
 	}
 	require.NoError(t, q.Settle(ctxT(t), outcomes, []int64{c.ID}))

@@ -119,9 +119,9 @@ func TestCountsFollowEveryChange(t *testing.T) {
 		{"claimed, then settled: sent, retried, given up", func(t *testing.T) {
 			got, err := q.Claim(ctxT(t), 50, time.Minute)
 			require.NoError(t, err)
-			require.Len(t, got.Deliveries, 50)
+			require.Len(t, got.Records, 50)
 			var outcomes []common.Outcome
-			for i, d := range got.Deliveries {
+			for i, d := range got.Records {
 				switch i % 5 {
 				case 0:
 					outcomes = append(outcomes, common.Outcome{ID: d.ID, Claim: got.ID, Err: "status 500", RetryIn: time.Hour})
@@ -140,9 +140,9 @@ func TestCountsFollowEveryChange(t *testing.T) {
 		{"claimed, then rejected", func(t *testing.T) {
 			got, err := q.Claim(ctxT(t), 30, time.Minute)
 			require.NoError(t, err)
-			require.Len(t, got.Deliveries, 30)
+			require.Len(t, got.Records, 30)
 			var outcomes []common.Outcome
-			for i, d := range got.Deliveries {
+			for i, d := range got.Records {
 				switch i % 3 {
 				case 0:
 					outcomes = append(outcomes, common.Outcome{ID: d.ID, Claim: got.ID, Err: fmt.Sprintf(`status 400: {"id":%d,"error":"INVALID_EMAIL"}`, d.ID), Reject: true, Status: 400})
@@ -300,7 +300,7 @@ func TestRecountWhileRecordsMove(t *testing.T) {
 				return
 			}
 			var outcomes []common.Outcome
-			for i, d := range got.Deliveries {
+			for i, d := range got.Records {
 				outcomes = append(outcomes, common.Outcome{ID: d.ID, Claim: got.ID, Sent: i%4 != 0, Err: "status 500", RetryIn: time.Minute})
 			}
 			if err := q.Settle(context.WithoutCancel(ctx), outcomes, []int64{got.ID}); err != nil {

@@ -173,21 +173,21 @@ func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (comm
 	c := common.Claim{Expires: start.Add(lease)}
 	var first, due string
 	for rows.Next() {
-		var d common.Delivery
+		var d common.ClaimedRecord
 		if err := rows.Scan(&c.ID, &d.ID, &d.FirstName, &d.LastName, &d.Email, &d.Phone, &d.Version, &d.Attempts, &due); err != nil {
 			return common.Claim{}, fmt.Errorf("claim batch: %w", err)
 		}
-		if len(c.Deliveries) == 0 {
+		if len(c.Records) == 0 {
 			first = due
 		}
-		c.Deliveries = append(c.Deliveries, d)
+		c.Records = append(c.Records, d)
 	}
 	if err := rows.Err(); err != nil {
 		return common.Claim{}, fmt.Errorf("claim batch: %w", err)
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(c.Deliveries) < limit {
+	if len(c.Records) < limit {
 		q.scanStart = "" // start from the oldest next time
 	} else {
 		q.scanStart = first

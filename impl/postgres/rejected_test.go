@@ -23,7 +23,7 @@ func rejectSome(t *testing.T, db *postgres.DB) {
 	q := db.Queue("a")
 	c, err := q.Claim(ctxT(t), 10, time.Minute)
 	require.NoError(t, err)
-	require.Len(t, c.Deliveries, 6)
+	require.Len(t, c.Records, 6)
 	reject := func(id int64, status int) common.Outcome {
 		return common.Outcome{ID: id, Claim: c.ID, Err: fmt.Sprintf("status %d: body of %d", status, id), Reject: true, Status: status}
 	}

@@ -149,7 +149,7 @@ func TestSettleGivesUp(t *testing.T) {
 				assert.Equal(t, 1, r.Attempts)
 				claimed, err := db.Queue("c").Claim(ctxT(t), 10, time.Minute)
 				require.NoError(t, err)
-				assert.Empty(t, claimed.Deliveries, "a failed record is not claimed")
+				assert.Empty(t, claimed.Records, "a failed record is not claimed")
 				_, ok, err := db.Queue("c").NextDue(ctxT(t))
 				require.NoError(t, err)
 				assert.False(t, ok, "a failed record is never due")

@@ -60,7 +60,7 @@ func TestUpsertAndDryRun(t *testing.T) {
 			c, err := q.Claim(ctxT(t), 10, 60e9)
 			require.NoError(t, err)
 			var outcomes []common.Outcome
-			for _, d := range c.Deliveries {
+			for _, d := range c.Records {
 				outcomes = append(outcomes, common.Outcome{ID: d.ID, Version: d.Version, Claim: c.ID, Sent: true})
 			}
 			require.NoError(t, q.Settle(ctxT(t), outcomes, []int64{c.ID}))

@@ -20,7 +20,7 @@ func testClaimHolds(t *testing.T, s Store) {
 	after := time.Now()
 	require.NoError(t, err)
 	assert.NotZero(t, got.ID)
-	require.Equal(t, []common.Delivery{{Customer: c}}, got.Deliveries)
+	require.Equal(t, []common.ClaimedRecord{{Customer: c}}, got.Records)
 	assert.False(t, got.Expires.Before(before.Add(time.Minute)), "the lease is counted from before the claim was sent")
 	assert.False(t, got.Expires.After(after.Add(time.Minute)), "and not from later than its answer")
 	r := s.Record(t, 7)
@@ -30,10 +30,10 @@ func testClaimHolds(t *testing.T, s Store) {
 	// Neither the holder nor anyone else claims it again while it is held.
 	again, err := q.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	assert.Empty(t, again.Deliveries)
+	assert.Empty(t, again.Records)
 	other, err := s.Queue("b").Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	assert.Empty(t, other.Deliveries)
+	assert.Empty(t, other.Records)
 }
 
 func testClaimOldestFirst(t *testing.T, s Store) {
@@ -55,7 +55,7 @@ func testClaimNothingDue(t *testing.T, s Store) {
 	got, err := s.Queue("a").Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
 	assert.Zero(t, got.ID)
-	assert.Empty(t, got.Deliveries)
+	assert.Empty(t, got.Records)
 	assert.Zero(t, s.Claims(t), "an empty claim leaves nothing")
 }
 
@@ -70,11 +70,11 @@ func testConcurrentClaimers(t *testing.T, s Store) {
 			q := s.Queue(owner)
 			for {
 				c, err := q.Claim(ctx(t), 37, time.Minute)
-				if !assert.NoError(t, err) || len(c.Deliveries) == 0 {
+				if !assert.NoError(t, err) || len(c.Records) == 0 {
 					return
 				}
 				mu.Lock()
-				for _, d := range c.Deliveries {
+				for _, d := range c.Records {
 					if prev, dup := seen[d.ID]; dup {
 						t.Errorf("record %d claimed by %s and %s", d.ID, prev, owner)
 					}
@@ -93,16 +93,16 @@ func testTakeover(t *testing.T, s Store) {
 	a, b := s.Queue("a"), s.Queue("b")
 	held, err := a.Claim(ctx(t), 10, 300*time.Millisecond)
 	require.NoError(t, err)
-	require.Len(t, held.Deliveries, 3)
+	require.Len(t, held.Records, 3)
 	none, err := b.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	require.Empty(t, none.Deliveries, "not before the lease runs out")
+	require.Empty(t, none.Records, "not before the lease runs out")
 
 	time.Sleep(400 * time.Millisecond)
 	// A's own lapsed claim is not taken back by a: it is still sending it.
 	mine, err := a.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	assert.Empty(t, mine.Deliveries, "an integrator does not take over its own claim")
+	assert.Empty(t, mine.Records, "an integrator does not take over its own claim")
 	taken, err := b.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []int64{1, 2, 3}, IDs(taken))

@@ -13,7 +13,7 @@ func testExtendKeeps(t *testing.T, s Store) {
 	a := s.Queue("a")
 	c, err := a.Claim(ctx(t), 10, 400*time.Millisecond)
 	require.NoError(t, err)
-	require.Len(t, c.Deliveries, 2)
+	require.Len(t, c.Records, 2)
 	for range 3 {
 		time.Sleep(200 * time.Millisecond)
 		renewed, err := a.Extend(ctx(t), []int64{c.ID}, 400*time.Millisecond)
@@ -22,7 +22,7 @@ func testExtendKeeps(t *testing.T, s Store) {
 	}
 	taken, err := s.Queue("b").Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	assert.Empty(t, taken.Deliveries, "a lease kept alive must not be taken over")
+	assert.Empty(t, taken.Records, "a lease kept alive must not be taken over")
 }
 
 func testExtendLapsedNotTakenOver(t *testing.T, s Store) {
@@ -38,7 +38,7 @@ func testExtendLapsedNotTakenOver(t *testing.T, s Store) {
 	assert.Equal(t, []int64{c.ID}, renewed)
 	taken, err := s.Queue("b").Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	assert.Empty(t, taken.Deliveries, "a renewed claim is not taken over")
+	assert.Empty(t, taken.Records, "a renewed claim is not taken over")
 	assert.Equal(t, "a", s.Record(t, 1).Holder)
 }
 
@@ -53,11 +53,11 @@ func testExtendOnlyHeld(t *testing.T, s Store) {
 	b := s.Queue("b")
 	taken, err := b.Claim(ctx(t), 1, time.Hour)
 	require.NoError(t, err)
-	require.Len(t, taken.Deliveries, 1)
+	require.Len(t, taken.Records, 1)
 	renewed, err := a.Extend(ctx(t), []int64{old.ID, taken.ID}, time.Hour)
 	require.NoError(t, err)
 	assert.Empty(t, renewed, "neither a claim taken over nor another's is renewed")
-	picked := taken.Deliveries[0].ID
+	picked := taken.Records[0].ID
 	assert.Equal(t, "b", s.Record(t, picked).Holder, "extending does not steal back")
 	assert.Empty(t, s.Record(t, 3-picked).Holder, "nor revive a claim taken over")
 	rest, err := s.Queue("c").Claim(ctx(t), 10, time.Hour)
@@ -70,10 +70,10 @@ func testRelease(t *testing.T, s Store) {
 	a, b := s.Queue("a"), s.Queue("b")
 	first, err := a.Claim(ctx(t), 4, time.Hour)
 	require.NoError(t, err)
-	require.Len(t, first.Deliveries, 4)
+	require.Len(t, first.Records, 4)
 	second, err := a.Claim(ctx(t), 4, time.Hour)
 	require.NoError(t, err)
-	require.Len(t, second.Deliveries, 2)
+	require.Len(t, second.Records, 2)
 	keep := []int64{IDs(first)[0]}
 	require.NoError(t, a.Release(ctx(t), []int64{first.ID}, keep))
 	got, err := b.Claim(ctx(t), 10, time.Hour)
@@ -107,7 +107,7 @@ func testSweep(t *testing.T, s Store) {
 	assert.Equal(t, "a", s.Record(t, IDs(held)[0]).Holder)
 	got, err := s.Queue("c").Claim(ctx(t), 30, time.Hour)
 	require.NoError(t, err)
-	assert.Len(t, got.Deliveries, 30-10-1)
+	assert.Len(t, got.Records, 30-10-1)
 	assert.Contains(t, IDs(got), int64(21))
 }
 

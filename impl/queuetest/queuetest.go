@@ -105,8 +105,8 @@ func customers(from, to int64) []common.Customer {
 
 // IDs returns the ids of a claim's records, in order.
 func IDs(c common.Claim) []int64 {
-	out := make([]int64, len(c.Deliveries))
-	for i, d := range c.Deliveries {
+	out := make([]int64, len(c.Records))
+	for i, d := range c.Records {
 		out[i] = d.ID
 	}
 	return out

@@ -18,7 +18,7 @@ func testRejected(t *testing.T, s Store) {
 	q := s.Queue("a")
 	c, err := q.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	require.Len(t, c.Deliveries, 3)
+	require.Len(t, c.Records, 3)
 	reason := `status 400: {"status":"error","message":"Email address x is invalid","category":"VALIDATION_ERROR"}`
 	done := []common.Outcome{
 		{ID: 1, Claim: c.ID, Err: reason, Reject: true, Status: 400},
@@ -47,7 +47,7 @@ func testRejected(t *testing.T, s Store) {
 	for _, owner := range []string{"a", "b"} {
 		got, err := s.Queue(owner).Claim(ctx(t), 10, time.Minute)
 		require.NoError(t, err)
-		assert.Empty(t, got.Deliveries, "rejected records are not claimed (%s)", owner)
+		assert.Empty(t, got.Records, "rejected records are not claimed (%s)", owner)
 	}
 }
 

@@ -15,7 +15,7 @@ func testSettle(t *testing.T, s Store) {
 	q := s.Queue("a")
 	c, err := q.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	require.Len(t, c.Deliveries, 4)
+	require.Len(t, c.Records, 4)
 	require.NoError(t, q.Settle(ctx(t), []common.Outcome{
 		{ID: 1, Claim: c.ID, Sent: true},
 		{ID: 2, Claim: c.ID, RetryIn: 2 * time.Second, Err: "status 503"},
@@ -42,11 +42,11 @@ func testSettle(t *testing.T, s Store) {
 	// Not due yet: nothing to claim. Then it comes back with its attempts.
 	none, err := q.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	assert.Empty(t, none.Deliveries)
+	assert.Empty(t, none.Records)
 	time.Sleep(2100 * time.Millisecond)
 	again, err := q.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	require.Equal(t, []common.Delivery{{Customer: customer(2), Attempts: 1}}, again.Deliveries, "a failed record is not given up")
+	require.Equal(t, []common.ClaimedRecord{{Customer: customer(2), Attempts: 1}}, again.Records, "a failed record is not given up")
 }
 
 func testRetriesWaitForTheirClaim(t *testing.T, s Store) {
@@ -59,7 +59,7 @@ func testRetriesWaitForTheirClaim(t *testing.T, s Store) {
 	for _, owner := range []string{"a", "b"} {
 		got, err := s.Queue(owner).Claim(ctx(t), 10, time.Minute)
 		require.NoError(t, err)
-		assert.Empty(t, got.Deliveries, "a retry is not claimed while its claim lasts (%s)", owner)
+		assert.Empty(t, got.Records, "a retry is not claimed while its claim lasts (%s)", owner)
 	}
 	require.NoError(t, q.Settle(ctx(t), []common.Outcome{{ID: 2, Claim: c.ID, Sent: true}}, []int64{c.ID}))
 	got, err := s.Queue("b").Claim(ctx(t), 10, time.Minute)
@@ -92,7 +92,7 @@ func testLateSettle(t *testing.T, s Store) {
 	time.Sleep(300 * time.Millisecond)
 	taken, err := b.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	require.Len(t, taken.Deliveries, 3)
+	require.Len(t, taken.Records, 3)
 
 	// a comes back late: its failure no longer touches b's record, its
 	// success counts (the CRM has the record), and ending its claim does

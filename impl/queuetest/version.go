@@ -29,10 +29,10 @@ func testVersionReplaced(t *testing.T, s Store) {
 	q := s.Queue("a")
 	c, err := q.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	require.ElementsMatch(t, []common.Delivery{
+	require.ElementsMatch(t, []common.ClaimedRecord{
 		{Customer: changed(1, "v3@example.com", 3)},
 		{Customer: customer(2)},
-	}, c.Deliveries, "only the newest version of a record goes, once")
+	}, c.Records, "only the newest version of a record goes, once")
 	require.NoError(t, q.Settle(ctx(t), []common.Outcome{
 		{ID: 1, Version: 3, Claim: c.ID, Sent: true},
 		{ID: 2, Version: 1, Claim: c.ID, Sent: true},
@@ -40,7 +40,7 @@ func testVersionReplaced(t *testing.T, s Store) {
 	assert.Equal(t, common.StateSent, s.Record(t, 1).State)
 	none, err := q.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	assert.Empty(t, none.Deliveries)
+	assert.Empty(t, none.Records)
 }
 
 func testVersionInFlight(t *testing.T, s Store) {
@@ -48,7 +48,7 @@ func testVersionInFlight(t *testing.T, s Store) {
 	a := s.Queue("a")
 	old, err := a.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	require.Equal(t, []common.Delivery{{Customer: customer(1)}}, old.Deliveries)
+	require.Equal(t, []common.ClaimedRecord{{Customer: customer(1)}}, old.Records)
 
 	// A new version arrives while version 1 is in flight: no one sends it
 	// before version 1 is finished.
@@ -56,7 +56,7 @@ func testVersionInFlight(t *testing.T, s Store) {
 	for _, owner := range []string{"a", "b"} {
 		got, err := s.Queue(owner).Claim(ctx(t), 10, time.Minute)
 		require.NoError(t, err)
-		assert.Empty(t, got.Deliveries, "version 2 waits for version 1's claim (%s)", owner)
+		assert.Empty(t, got.Records, "version 2 waits for version 1's claim (%s)", owner)
 	}
 	assert.Equal(t, "a", s.Record(t, 1).Holder)
 
@@ -68,7 +68,7 @@ func testVersionInFlight(t *testing.T, s Store) {
 	assert.Equal(t, 2, r.Version)
 	got, err := s.Queue("b").Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	require.Equal(t, []common.Delivery{{Customer: changed(1, "v2@example.com", 2)}}, got.Deliveries, "then the newer one is sent")
+	require.Equal(t, []common.ClaimedRecord{{Customer: changed(1, "v2@example.com", 2)}}, got.Records, "then the newer one is sent")
 	require.NoError(t, s.Queue("b").Settle(ctx(t), []common.Outcome{{ID: 1, Version: 2, Claim: got.ID, Sent: true}}, []int64{got.ID}))
 	assert.Equal(t, common.StateSent, s.Record(t, 1).State)
 }
@@ -88,7 +88,7 @@ func testVersionInFlightFails(t *testing.T, s Store) {
 	assert.Less(t, r.DueIn, time.Duration(0))
 	got, err := a.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	assert.Equal(t, []common.Delivery{{Customer: changed(1, "v2@example.com", 2)}}, got.Deliveries)
+	assert.Equal(t, []common.ClaimedRecord{{Customer: changed(1, "v2@example.com", 2)}}, got.Records)
 }
 
 func testVersionOfSent(t *testing.T, s Store) {
@@ -106,7 +106,7 @@ func testVersionOfSent(t *testing.T, s Store) {
 	assert.Equal(t, Record{State: common.StateSent, Version: 1}, withoutDue(s.Record(t, 1)))
 	none, err := q.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	assert.Empty(t, none.Deliveries, "unchanged records are never sent again")
+	assert.Empty(t, none.Records, "unchanged records are never sent again")
 
 	// New values: a sent record and a failed one are pending again, due
 	// now, their attempts starting over.
@@ -119,10 +119,10 @@ func testVersionOfSent(t *testing.T, s Store) {
 	}
 	got, err := q.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []common.Delivery{
+	assert.ElementsMatch(t, []common.ClaimedRecord{
 		{Customer: changed(1, "v2@example.com", 2)},
 		{Customer: changed(2, "v2@example.com", 2)},
-	}, got.Deliveries)
+	}, got.Records)
 }
 
 func testVersionTakeover(t *testing.T, s Store) {
@@ -136,7 +136,7 @@ func testVersionTakeover(t *testing.T, s Store) {
 	// only, with version 2's values.
 	taken, err := b.Claim(ctx(t), 10, time.Minute)
 	require.NoError(t, err)
-	require.Equal(t, []common.Delivery{{Customer: changed(1, "v2@example.com", 2)}}, taken.Deliveries)
+	require.Equal(t, []common.ClaimedRecord{{Customer: changed(1, "v2@example.com", 2)}}, taken.Records)
 	// a comes back late with version 1's success: recorded, but version
 	// 2 is still b's to send.
 	require.NoError(t, a.Settle(ctx(t), []common.Outcome{{ID: 1, Version: 1, Claim: old.ID, Sent: true}}, []int64{old.ID}))

@@ -1,4 +1,4 @@
-package common_test
+package deliver_test
 
 import (
 	"context"
@@ -10,16 +10,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	. "goquiz/common"
+	"goquiz/common"
+	"goquiz/common/deliver"
 )
 
 // budgetCRM accepts every customer and announces that its budget is spent
 // for an hour.
 type budgetCRM struct{ calls atomic.Int64 }
 
-func (c *budgetCRM) Publish(ctx context.Context, _ Customer) (Budget, error) {
+func (c *budgetCRM) Publish(ctx context.Context, _ common.Customer) (common.Budget, error) {
 	c.calls.Add(1)
-	return Budget{Known: true, Remaining: 0, Reset: time.Hour}, nil
+	return common.Budget{Known: true, Remaining: 0, Reset: time.Hour}, nil
 }
 
 // paceRecorder is an Observer that records the pacing limits it is told.
@@ -50,14 +51,14 @@ func TestDelivererPaces(t *testing.T) {
 		cfg.MaxRate = 2.5
 		obs := &paceRecorder{}
 		cfg.Observer = obs
-		NewDeliverer(newStore(0).Queue("a"), newFakeCRM(nil), cfg)
+		deliver.New(newStore(0).Queue("a"), newFakeCRM(nil), cfg)
 		assert.Equal(t, 2.5, obs.last())
 	})
 	t.Run("a spent budget holds the workers, and shutdown is prompt", func(t *testing.T) {
 		cfg := fastConfig()
 		q := newStore(100)
 		crm := &budgetCRM{}
-		d := NewDeliverer(q.Queue("a"), crm, cfg)
+		d := deliver.New(q.Queue("a"), crm, cfg)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- d.Run(ctx) }()
@@ -82,13 +83,13 @@ func TestDelivererPaces(t *testing.T) {
 // hour pauses every request and is recorded in the store, for status.
 func TestDelivererRecordsAQuotaPause(t *testing.T) {
 	q := newStore(20)
-	crm := newFakeCRM(func(c Customer, call int) error {
+	crm := newFakeCRM(func(c common.Customer, call int) error {
 		if call == 3 {
-			return StatusError(429, time.Hour)
+			return common.StatusError(429, time.Hour)
 		}
 		return nil
 	})
-	d := NewDeliverer(q.Queue("a"), crm, fastConfig())
+	d := deliver.New(q.Queue("a"), crm, fastConfig())
 	start := time.Now()
 	var noted time.Time
 	var requests int

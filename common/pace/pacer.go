@@ -1,4 +1,4 @@
-package common
+package pace
 
 import (
 	"context"
@@ -7,58 +7,51 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"goquiz/common"
 )
 
-// PaceConfig tunes a Pacer.
-type PaceConfig struct {
+// Config tunes a Pacer.
+type Config struct {
 	MaxRate  float64               // cap on request starts per second, all workers (0: none)
 	Fixed    bool                  // adaptation off: only MaxRate paces
 	Workers  int                   // requests allowed in flight, reported to the Observer
 	Logger   *slog.Logger          // told when the limit moves by a factor of two (default slog.Default())
-	Observer PaceObserver          // if not nil, told the limits when they change
+	Observer common.PaceObserver   // if not nil, told the limits when they change
 	OnQuota  func(until time.Time) // if not nil, told of a quota pause (QuotaWait or longer)
-
-	// now and sleep are the clock (default: the real one), for tests.
-	now   func() time.Time
-	sleep func(context.Context, time.Duration) error
 }
 
 // QuotaWait is the shortest wait a throttle or a spent budget asks for
 // that pauses all requests to the CRM until then: a quota, not a rate.
 const QuotaWait = time.Minute
 
-// PaceObserver is told a Pacer's limits in force, requests per second (0:
-// none) and in flight. Pace is called with answers, and must be quick.
-type PaceObserver interface {
-	Pace(ratePerSecond float64, inFlight int)
-}
-
 // Pacer paces the requests of all of a process's workers to the CRM with
-// MaxRate and the adaptive law of paceLaw. Until the CRM first throttles
+// MaxRate and the adaptive law of law.go. Until the CRM first throttles
 // or announces a budget, and without MaxRate, Wait costs one atomic load
 // and never waits. It is safe for concurrent use.
 type Pacer struct {
 	active           atomic.Bool
-	cfg              PaceConfig
+	cfg              Config
 	gate             chan struct{} // held by the requests waiting for a start
 	mu               sync.Mutex
-	law              *paceLaw
+	law              *law
 	reported, logged float64 // the limits last reported (NaN: none) and logged (+Inf: none)
+	// now and sleep are the clock: the real one, or a test's.
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
 }
 
-// NewPacer returns a Pacer configured by cfg.
-func NewPacer(cfg PaceConfig) *Pacer {
+// New returns a Pacer configured by cfg, on the real clock.
+func New(cfg Config) *Pacer { return newPacer(cfg, time.Now, sleepCtx) }
+
+// newPacer returns a Pacer configured by cfg that reads the time with now
+// and waits with sleep.
+func newPacer(cfg Config, now func() time.Time, sleep func(context.Context, time.Duration) error) *Pacer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.now == nil {
-		cfg.now = time.Now
-	}
-	if cfg.sleep == nil {
-		cfg.sleep = sleepCtx
-	}
-	p := &Pacer{cfg: cfg, gate: make(chan struct{}, paceWaiters), reported: math.NaN(), logged: math.Inf(1)}
-	p.law = newPaceLaw(cfg.MaxRate, cfg.now())
+	p := &Pacer{cfg: cfg, gate: make(chan struct{}, paceWaiters), reported: math.NaN(), logged: math.Inf(1), now: now, sleep: sleep}
+	p.law = newLaw(cfg.MaxRate, now())
 	p.active.Store(p.law.active)
 	p.mu.Lock()
 	p.report()
@@ -66,55 +59,55 @@ func NewPacer(cfg PaceConfig) *Pacer {
 	return p
 }
 
-// Wait waits until a request may start and returns its ticket, to be
+// Wait waits until a request may start and returns its Start, to be
 // handed back to Done with the answer. It returns ctx's error if ctx ends
 // first; the request must then not be sent.
-func (p *Pacer) Wait(ctx context.Context) (paceTicket, error) {
+func (p *Pacer) Wait(ctx context.Context) (Start, error) {
 	if !p.active.Load() {
-		return paceTicket{}, nil
+		return Start{}, nil
 	}
 	p.mu.Lock()
-	tk, ok := p.law.start(p.cfg.now())
+	st, ok := p.law.start(p.now())
 	p.mu.Unlock()
 	if ok {
-		return tk, nil
+		return st, nil
 	}
 	// A few at a time wait for the next starts: a cut applies a few
 	// requests later, not after starts every worker reserved before.
 	select {
 	case p.gate <- struct{}{}:
 	case <-ctx.Done():
-		return paceTicket{}, ctx.Err()
+		return Start{}, ctx.Err()
 	}
 	defer func() { <-p.gate }()
 	for {
 		p.mu.Lock()
-		tk, d, res := p.law.reserve(p.cfg.now())
+		st, d, res := p.law.reserve(p.now())
 		p.mu.Unlock()
 		if d <= 0 {
-			return tk, nil
+			return st, nil
 		}
-		if err := p.cfg.sleep(ctx, d); err != nil {
+		if err := p.sleep(ctx, d); err != nil {
 			if res != nil {
 				p.mu.Lock()
-				res.CancelAt(p.cfg.now())
+				res.CancelAt(p.now())
 				p.mu.Unlock()
 			}
-			return paceTicket{}, err
+			return Start{}, err
 		}
 		if res != nil { // else paused: ask again
-			return tk, nil
+			return st, nil
 		}
 	}
 }
 
-// Done takes in the answer to the request of tk: its failure (nil when
+// Done takes in the answer to the request of st: its failure (nil when
 // accepted) and the budget the CRM announced.
-func (p *Pacer) Done(tk paceTicket, failure *PublishError, b Budget) {
+func (p *Pacer) Done(st Start, failure *common.PublishError, b common.Budget) {
 	if p.cfg.Fixed {
 		return
 	}
-	o, now := paceAccepted, p.cfg.now()
+	o, now := paceAccepted, p.now()
 	if failure != nil {
 		o = paceOther
 		if failure.Throttled() {
@@ -123,13 +116,13 @@ func (p *Pacer) Done(tk paceTicket, failure *PublishError, b Budget) {
 		// A quota: a throttle asking for a minute or more (up to a day)
 		// pauses everything, and tells nothing of a rate.
 		if w := failure.Wait(); o == paceThrottled && w >= QuotaWait && w <= 24*time.Hour {
-			o, b = paceOther, Budget{Known: true, Reset: w}
+			o, b = paceOther, common.Budget{Known: true, Reset: w}
 		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	paused := p.law.pausedUntil
-	p.law.answer(now, tk, o, b)
+	p.law.answer(now, st, o, b)
 	p.active.Store(p.law.active)
 	if until := p.law.pausedUntil; until.Sub(now) >= QuotaWait && until.After(paused) {
 		if paused.Sub(now) < QuotaWait { // not already paused for a quota
@@ -145,7 +138,7 @@ func (p *Pacer) Done(tk paceTicket, failure *PublishError, b Budget) {
 // report tells the observer of the limit in force when it changed, and
 // logs a step of a factor of two or more. p.mu is held.
 func (p *Pacer) report() {
-	lim := p.law.limit(p.cfg.now())
+	lim := p.law.limit(p.now())
 	if lim == p.reported {
 		return
 	}

@@ -1,4 +1,4 @@
-package common_test
+package deliver_test
 
 import (
 	"sync"
@@ -8,7 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	. "goquiz/common"
+	"goquiz/common"
+	"goquiz/common/deliver"
 )
 
 // countingObserver is an Observer that counts what it is told.
@@ -19,7 +20,7 @@ type countingObserver struct {
 	downs                     []bool
 }
 
-func (o *countingObserver) Attempt(d time.Duration, failure *PublishError) {
+func (o *countingObserver) Attempt(d time.Duration, failure *common.PublishError) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.attempts++
@@ -69,27 +70,27 @@ func TestMaxAttempts(t *testing.T) {
 			// Record 7 always fails when attempts are limited, and is
 			// accepted at its wantTries-th attempt otherwise.
 			var tries int
-			crm := newFakeCRM(func(c Customer, call int) error {
+			crm := newFakeCRM(func(c common.Customer, call int) error {
 				if c.ID == 7 {
 					tries++ // attempts of one record never overlap
 					if tt.maxAttempts > 0 || tries < tt.wantTries {
-						return StatusError(500, 0)
+						return common.StatusError(500, 0)
 					}
 				}
 				return nil
 			})
-			d := NewDeliverer(q.Queue("a"), crm, cfg)
+			d := deliver.New(q.Queue("a"), crm, cfg)
 			runUntil(t, d, 10*time.Second, func() bool {
 				for _, r := range q.Records() {
-					if r.State == StatePending {
+					if r.State == common.StatePending {
 						return false
 					}
 				}
 				return true
 			})
 			rec := q.Records()[7]
-			assert.Equal(t, tt.wantFailed, rec.State == StateFailed)
-			assert.Equal(t, !tt.wantFailed, rec.State == StateSent)
+			assert.Equal(t, tt.wantFailed, rec.State == common.StateFailed)
+			assert.Equal(t, !tt.wantFailed, rec.State == common.StateSent)
 			if tt.wantFailed {
 				assert.Equal(t, tt.maxAttempts, rec.Attempts)
 				require.Len(t, rec.Errors, tt.maxAttempts)

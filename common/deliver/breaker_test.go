@@ -1,4 +1,4 @@
-package common
+package deliver
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"goquiz/common"
 )
 
 func TestBreakerIgnoresSuccessesFromBeforeTheOutage(t *testing.T) {
@@ -14,7 +16,7 @@ func TestBreakerIgnoresSuccessesFromBeforeTheOutage(t *testing.T) {
 	ctx := context.Background()
 	early, err := b.acquire(ctx) // goes out before the CRM goes down
 	require.NoError(t, err)
-	down := ConnectionError(nil)
+	down := common.ConnectionError(nil)
 	for range 3 {
 		tk, err := b.acquire(ctx)
 		require.NoError(t, err)
@@ -28,7 +30,7 @@ func TestBreakerIgnoresSuccessesFromBeforeTheOutage(t *testing.T) {
 func TestBreakerComesBackOnAProbe(t *testing.T) {
 	b := newBreaker(2, 10*time.Millisecond, 10*time.Millisecond, nil)
 	ctx := context.Background()
-	down := StatusError(503, 0)
+	down := common.StatusError(503, 0)
 	for range 2 {
 		tk, _ := b.acquire(ctx)
 		b.report(tk, down)

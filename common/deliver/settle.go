@@ -1,8 +1,10 @@
-package common
+package deliver
 
 import (
 	"context"
 	"time"
+
+	"goquiz/common"
 )
 
 // settle records results in batches: after the first result of a batch
@@ -13,7 +15,7 @@ import (
 // arrived. It returns when results is closed and drained.
 func (d *Deliverer) settle(ctx context.Context, results <-chan result) {
 	batch := make([]result, 0, 2*d.cfg.Batch)
-	outcomes := make([]Outcome, 0, 2*d.cfg.Batch)
+	outcomes := make([]common.Outcome, 0, 2*d.cfg.Batch)
 	for first := range results {
 		batch = append(batch[:0], first)
 		if d.cfg.SettleDelay > 0 && len(results) < cap(results)/2 {
@@ -44,7 +46,7 @@ func (d *Deliverer) settle(ctx context.Context, results <-chan result) {
 
 // write records the outcomes of one batch and ends the claims it
 // finishes, retrying while the store is out of reach (see retryStore).
-func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []Outcome) {
+func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []common.Outcome) {
 	finished, again := d.held.account(batch)
 	if len(outcomes) == 0 && len(finished) == 0 {
 		return
@@ -90,8 +92,8 @@ func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []Outcom
 
 // reportRejected tells the RejectObserver, if any, of the rejected
 // records among outcomes, by status.
-func (d *Deliverer) reportRejected(outcomes []Outcome) {
-	ro, ok := d.cfg.Observer.(RejectObserver)
+func (d *Deliverer) reportRejected(outcomes []common.Outcome) {
+	ro, ok := d.cfg.Observer.(common.RejectObserver)
 	if !ok {
 		return
 	}
@@ -139,6 +141,6 @@ func (d *Deliverer) retryStore(ctx context.Context, what string, f func(context.
 		if n == 1 || n%20 == 0 {
 			d.log.Error(what+": will retry", "error", err)
 		}
-		time.Sleep(StorePause(n)) // at most 2s, and needed even once ctx is done
+		time.Sleep(common.StorePause(n)) // at most 2s, and needed even once ctx is done
 	}
 }

@@ -1,4 +1,4 @@
-package common_test
+package deliver_test
 
 import (
 	"context"
@@ -10,9 +10,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	. "goquiz/common"
 	"goquiz/impl/memory"
 	"goquiz/internal/testbin"
+
+	"goquiz/common"
+	"goquiz/common/deliver"
 )
 
 func TestLeasesAreRenewedWhileRequestsOutlastThem(t *testing.T) {
@@ -26,7 +28,7 @@ func TestLeasesAreRenewedWhileRequestsOutlastThem(t *testing.T) {
 	cfg.Lease = 400 * time.Millisecond
 	cfg.RequestTimeout = 5 * time.Second
 	a := q.Queue("a")
-	d := NewDeliverer(a, crm, cfg)
+	d := deliver.New(a, crm, cfg)
 	// A second integrator tries to take over all the time.
 	other := q.Queue("b")
 	stolen := 0
@@ -35,7 +37,7 @@ func TestLeasesAreRenewedWhileRequestsOutlastThem(t *testing.T) {
 			return false // a has not claimed both yet
 		}
 		got, _ := other.Claim(context.Background(), 10, time.Minute)
-		stolen += len(got.Deliveries)
+		stolen += len(got.Records)
 		return allSent(q)()
 	})
 	assert.Zero(t, stolen, "a live integrator's records must not be taken over")
@@ -52,7 +54,7 @@ func TestLapsedClaimsAreNotSentFrom(t *testing.T) {
 	cfg.Workers = 20 // claims of at least 40
 	cfg.Lease = 300 * time.Millisecond
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	d := deliver.New(q.Queue("a"), crm, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -96,7 +98,7 @@ func TestRenewedLeasesAreNotFenced(t *testing.T) {
 	cfg.Batch = 4
 	cfg.Lease = 500 * time.Millisecond
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	d := deliver.New(q.Queue("a"), crm, cfg)
 	runUntil(t, d, 10*time.Second, allSent(q))
 	assert.NotContains(t, logs.String(), "lease not renewed in time")
 	assert.Zero(t, d.Stats().Released, "no record was given back unsent")
@@ -106,11 +108,11 @@ func TestRenewedLeasesAreNotFenced(t *testing.T) {
 // settleFails is a Queue whose Settle fails while fail is set; its other
 // calls work.
 type settleFails struct {
-	Queue
+	common.Queue
 	fail atomic.Bool
 }
 
-func (q *settleFails) Settle(ctx context.Context, outcomes []Outcome, finished []int64) error {
+func (q *settleFails) Settle(ctx context.Context, outcomes []common.Outcome, finished []int64) error {
 	if q.fail.Load() {
 		return memory.ErrDown
 	}
@@ -122,14 +124,14 @@ func (q *settleFails) Settle(ctx context.Context, outcomes []Outcome, finished [
 // its claims (they may have been delivered: only their lease frees them),
 // while the others it held are given back.
 func TestUnrecordedOutcomesStayReservedAtShutdown(t *testing.T) {
-	defer SetShutdownGrace(300 * time.Millisecond)()
+	defer deliver.SetShutdownGrace(300 * time.Millisecond)()
 	q := newStore(50)
 	crm := newFakeCRM(nil)
 	crm.delay = 200 * time.Millisecond
 	cfg := fastConfig()
 	cfg.Lease = time.Hour
 	sq := &settleFails{Queue: q.Queue("a")}
-	d := NewDeliverer(sq, crm, cfg)
+	d := deliver.New(sq, crm, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -146,7 +148,7 @@ func TestUnrecordedOutcomesStayReservedAtShutdown(t *testing.T) {
 	kept := 0
 	for id, r := range q.Records() {
 		switch {
-		case r.State == StateSent:
+		case r.State == common.StateSent:
 		case len(crm.calls[id]) > 0:
 			kept++
 			assert.Equal(t, "a", r.Holder, "record %d was sent and its outcome not written: it stays reserved", id)

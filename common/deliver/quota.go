@@ -1,17 +1,12 @@
-package common
+package deliver
 
 import (
 	"context"
 	"sync"
 	"time"
-)
 
-// QuotaNoter is a Queue that records a quota pause, so that others (an
-// operator's `integrator status`) see it: no request is sent to the CRM
-// before until, the latest such time announced.
-type QuotaNoter interface {
-	NoteQuota(ctx context.Context, until time.Time) error
-}
+	"goquiz/common"
+)
 
 // quotas hands the quota pauses the pacer announces (under its lock, on
 // the answer path) to a background writer: only the latest is kept.
@@ -22,9 +17,9 @@ type quotas struct {
 	inform func(until time.Time) // the Observer's, when it is a QuotaObserver
 }
 
-func newQuotas(obs Observer) *quotas {
+func newQuotas(obs common.DeliveryObserver) *quotas {
 	q := &quotas{wake: make(chan struct{}, 1)}
-	if qo, ok := obs.(QuotaObserver); ok {
+	if qo, ok := obs.(common.QuotaObserver); ok {
 		q.inform = qo.Quota
 	}
 	return q
@@ -50,7 +45,7 @@ func (q *quotas) note(until time.Time) {
 // ctx is cancelled; a write that fails is tried again at the next pause or
 // after a minute, while the pause lasts.
 func (d *Deliverer) recordQuotas(ctx context.Context) {
-	noter, ok := d.q.(QuotaNoter)
+	noter, ok := d.q.(common.QuotaNoter)
 	if !ok {
 		return
 	}

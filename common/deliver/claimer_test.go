@@ -1,4 +1,4 @@
-package common_test
+package deliver_test
 
 import (
 	"sync/atomic"
@@ -7,7 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	. "goquiz/common"
+	"goquiz/common"
+	"goquiz/common/deliver"
 )
 
 // TestRetriesFallDueWhenTheirClaimEnds checks that a retry waits for its
@@ -17,10 +18,10 @@ import (
 func TestRetriesFallDueWhenTheirClaimEnds(t *testing.T) {
 	q := newStore(2)
 	var failed atomic.Bool
-	crm := newFakeCRM(func(c Customer, _ int) error {
+	crm := newFakeCRM(func(c common.Customer, _ int) error {
 		switch {
 		case c.ID == 1 && !failed.Swap(true):
-			return StatusError(500, 0)
+			return common.StatusError(500, 0)
 		case c.ID == 2:
 			time.Sleep(300 * time.Millisecond) // ends the claim, later
 		}
@@ -29,7 +30,7 @@ func TestRetriesFallDueWhenTheirClaimEnds(t *testing.T) {
 	cfg := fastConfig()
 	cfg.PollInterval = time.Hour
 	cfg.RetryDelay = 10 * time.Millisecond
-	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	d := deliver.New(q.Queue("a"), crm, cfg)
 	runUntil(t, d, 3*time.Second, allSent(q))
 	assert.Equal(t, 1, q.Records()[1].Attempts, "record 1: one failure recorded, then delivered")
 }

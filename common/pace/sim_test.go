@@ -1,4 +1,4 @@
-package common
+package pace
 
 import (
 	"cmp"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"goquiz/common"
 )
 
 // The pacing law is tested against simulated CRMs on a simulated clock:
@@ -18,7 +20,7 @@ import (
 
 // simCRM decides the fate of a request arriving at t.
 type simCRM interface {
-	arrive(t time.Time) (paceOutcome, Budget)
+	arrive(t time.Time) (paceOutcome, common.Budget)
 }
 
 // bucketCRM is a CRM with a token bucket rate limit; it counts the
@@ -32,13 +34,13 @@ func newBucketCRM(perSecond float64, burst int) *bucketCRM {
 	return &bucketCRM{lim: rate.NewLimiter(rate.Limit(perSecond), burst)}
 }
 
-func (c *bucketCRM) arrive(t time.Time) (paceOutcome, Budget) {
+func (c *bucketCRM) arrive(t time.Time) (paceOutcome, common.Budget) {
 	if c.lim.AllowN(t, 1) {
 		c.admitted++
-		return paceAccepted, Budget{}
+		return paceAccepted, common.Budget{}
 	}
 	c.refused++
-	return paceThrottled, Budget{}
+	return paceThrottled, common.Budget{}
 }
 
 // randomCRM refuses a share of the requests at random, whatever the
@@ -54,7 +56,7 @@ type randomCRM struct {
 // simHang is the outcome of a request that hangs past the timeout.
 const simHang paceOutcome = 100
 
-func (c *randomCRM) arrive(t time.Time) (paceOutcome, Budget) {
+func (c *randomCRM) arrive(t time.Time) (paceOutcome, common.Budget) {
 	if c.next != nil {
 		if o, b := c.next.arrive(t); o != paceAccepted {
 			return o, b
@@ -62,13 +64,13 @@ func (c *randomCRM) arrive(t time.Time) (paceOutcome, Budget) {
 	}
 	switch u := c.rng.Float64(); {
 	case u < c.share:
-		return paceThrottled, Budget{}
+		return paceThrottled, common.Budget{}
 	case u < c.share+c.fail:
-		return paceOther, Budget{}
+		return paceOther, common.Budget{}
 	case u < c.share+c.fail+c.hang:
-		return simHang, Budget{}
+		return simHang, common.Budget{}
 	}
-	return paceAccepted, Budget{}
+	return paceAccepted, common.Budget{}
 }
 
 // windowCRM allows limit requests per fixed window and announces what is
@@ -82,17 +84,17 @@ type windowCRM struct {
 	cur    int64
 }
 
-func (c *windowCRM) arrive(t time.Time) (paceOutcome, Budget) {
+func (c *windowCRM) arrive(t time.Time) (paceOutcome, common.Budget) {
 	w := int64(t.Sub(c.start) / c.window)
 	if w != c.cur {
 		c.cur, c.n = w, 0
 	}
 	reset := c.start.Add(time.Duration(w+1) * c.window).Sub(t)
 	if c.n >= c.limit {
-		return paceThrottled, Budget{Known: !c.silent, Remaining: 0, Reset: reset}
+		return paceThrottled, common.Budget{Known: !c.silent, Remaining: 0, Reset: reset}
 	}
 	c.n++
-	return paceAccepted, Budget{Known: !c.silent, Remaining: c.limit - c.n, Reset: reset}
+	return paceAccepted, common.Budget{Known: !c.silent, Remaining: c.limit - c.n, Reset: reset}
 }
 
 // outageCRM throttles everything between from and to, and passes the rest
@@ -102,9 +104,9 @@ type outageCRM struct {
 	next     simCRM
 }
 
-func (c *outageCRM) arrive(t time.Time) (paceOutcome, Budget) {
+func (c *outageCRM) arrive(t time.Time) (paceOutcome, common.Budget) {
 	if !t.Before(c.from) && t.Before(c.to) {
-		return paceThrottled, Budget{}
+		return paceThrottled, common.Budget{}
 	}
 	return c.next.arrive(t)
 }
@@ -157,9 +159,9 @@ type simEvent struct {
 	kind   int // simFree, simStart, simAnswer
 	worker int
 	rec    int
-	tk     paceTicket
+	tk     Start
 	o      paceOutcome
-	b      Budget
+	b      common.Budget
 }
 
 const (
@@ -205,10 +207,10 @@ func simulate(s simSetup, t0 time.Time) simResult {
 	s.retryDelay = cmp.Or(s.retryDelay, 50*time.Millisecond)
 	s.retryMax = cmp.Or(s.retryMax, time.Second)
 	s.timeout = cmp.Or(s.timeout, 2*time.Second)
-	laws := make([]*paceLaw, s.integrators)
+	laws := make([]*law, s.integrators)
 	gates := make([]*simGateState, s.integrators)
 	for i := range laws {
-		laws[i] = newPaceLaw(s.maxRate, t0)
+		laws[i] = newLaw(s.maxRate, t0)
 		gates[i] = &simGateState{}
 	}
 	res := simResult{acceptedBy: make([]int, s.integrators)}

@@ -1,9 +1,11 @@
-package common
+package deliver
 
 import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"goquiz/common"
 )
 
 // holding is one claim a Deliverer holds: its lease deadline and what
@@ -44,8 +46,8 @@ func newHoldings() *holdings {
 }
 
 // add starts holding c.
-func (hs *holdings) add(c Claim) *holding {
-	h := &holding{id: c.ID, open: len(c.Deliveries)}
+func (hs *holdings) add(c common.Claim) *holding {
+	h := &holding{id: c.ID, open: len(c.Records)}
 	h.expires.Store(int64(c.Expires.Sub(hs.base)))
 	hs.mu.Lock()
 	hs.claims[c.ID] = h

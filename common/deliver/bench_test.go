@@ -1,4 +1,4 @@
-package common_test
+package deliver_test
 
 import (
 	"context"
@@ -6,15 +6,16 @@ import (
 	"testing"
 	"time"
 
-	. "goquiz/common"
+	"goquiz/common"
+	"goquiz/common/deliver"
 )
 
 // nopPublisher accepts every record at once.
 type nopPublisher struct{ n atomic.Int64 }
 
-func (p *nopPublisher) Publish(context.Context, Customer) (Budget, error) {
+func (p *nopPublisher) Publish(context.Context, common.Customer) (common.Budget, error) {
 	p.n.Add(1)
-	return Budget{}, nil
+	return common.Budget{}, nil
 }
 
 // seqQueue hands out n records in order and forgets outcomes: a queue that
@@ -24,16 +25,16 @@ type seqQueue struct {
 	settled         atomic.Int64
 }
 
-func (q *seqQueue) Claim(_ context.Context, limit int, lease time.Duration) (Claim, error) {
+func (q *seqQueue) Claim(_ context.Context, limit int, lease time.Duration) (common.Claim, error) {
 	q.claims++
-	c := Claim{ID: q.claims, Expires: time.Now().Add(lease)}
-	for ; q.next < q.n && len(c.Deliveries) < limit; q.next++ {
-		c.Deliveries = append(c.Deliveries, Delivery{Customer: Customer{ID: q.next + 1, FirstName: "F", LastName: "L", Email: "e@example.com", Phone: "1"}})
+	c := common.Claim{ID: q.claims, Expires: time.Now().Add(lease)}
+	for ; q.next < q.n && len(c.Records) < limit; q.next++ {
+		c.Records = append(c.Records, common.ClaimedRecord{Customer: common.Customer{ID: q.next + 1, FirstName: "F", LastName: "L", Email: "e@example.com", Phone: "1"}})
 	}
 	return c, nil
 }
 
-func (q *seqQueue) Settle(_ context.Context, o []Outcome, _ []int64) error {
+func (q *seqQueue) Settle(_ context.Context, o []common.Outcome, _ []int64) error {
 	q.settled.Add(int64(len(o)))
 	return nil
 }
@@ -55,7 +56,7 @@ func BenchmarkDeliverer(b *testing.B) {
 	pub := &nopPublisher{}
 	cfg := fastConfig()
 	cfg.Workers = 8
-	d := NewDeliverer(q, pub, cfg)
+	d := deliver.New(q, pub, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	b.ReportAllocs()

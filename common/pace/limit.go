@@ -1,17 +1,19 @@
-package common
+package pace
 
 import (
 	"math"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"goquiz/common"
 )
 
 // The pacing law's actuator (the token bucket on starts, the pause, an
 // announced budget) and the counts it reads.
 
 // limit returns the limit in force at now, per second (+Inf: none).
-func (l *paceLaw) limit(now time.Time) float64 {
+func (l *law) limit(now time.Time) float64 {
 	lim := min(l.rate, l.maxRate)
 	if now.Before(l.ceilingUntil) {
 		lim = min(lim, l.ceiling)
@@ -20,7 +22,7 @@ func (l *paceLaw) limit(now time.Time) float64 {
 }
 
 // apply sets the limiter to the limit in force.
-func (l *paceLaw) apply(now time.Time) {
+func (l *law) apply(now time.Time) {
 	lim, prev := l.limit(now), l.applied
 	if lim == prev {
 		return
@@ -46,44 +48,44 @@ func (l *paceLaw) apply(now time.Time) {
 }
 
 // start takes a start for a request at now if one is free, and returns
-// its ticket; false when the request must wait (see reserve).
-func (l *paceLaw) start(now time.Time) (paceTicket, bool) {
+// its Start; false when the request must wait (see reserve).
+func (l *law) start(now time.Time) (Start, bool) {
 	l.expire(now)
 	if now.Before(l.pausedUntil) || (!math.IsInf(l.applied, 1) && l.lim.TokensAt(now) < 1) {
 		l.waited = true
-		return paceTicket{}, false
+		return Start{}, false
 	}
 	l.lim.ReserveN(now, 1)
 	l.probe(now)
-	return paceTicket{gen: l.gen, at: now}, true
+	return Start{gen: l.gen, at: now}, true
 }
 
 // reserve takes the next start for a request that found none free, and
-// returns its ticket, how long it must wait, and the reservation to
+// returns its Start, how long it must wait, and the reservation to
 // cancel if it never starts. While paused it reserves nothing (a nil
 // reservation): the request waits for the pause's end, then asks again.
-func (l *paceLaw) reserve(now time.Time) (paceTicket, time.Duration, *rate.Reservation) {
+func (l *law) reserve(now time.Time) (Start, time.Duration, *rate.Reservation) {
 	l.expire(now)
 	l.waited = true
 	if now.Before(l.pausedUntil) {
-		return paceTicket{}, l.pausedUntil.Sub(now), nil
+		return Start{}, l.pausedUntil.Sub(now), nil
 	}
 	res := l.lim.ReserveN(now, 1)
 	d := res.DelayFrom(now)
 	l.probe(now.Add(d))
-	return paceTicket{gen: l.gen, at: now.Add(d)}, d, res
+	return Start{gen: l.gen, at: now.Add(d)}, d, res
 }
 
 // probe holds the next start, while probing, for a pause after the probe
 // starting at: one at a time, and another if its answer is lost.
-func (l *paceLaw) probe(at time.Time) {
+func (l *law) probe(at time.Time) {
 	if l.probing {
 		l.pausedUntil = maxTime(l.pausedUntil, at.Add(l.pauseFor))
 	}
 }
 
 // expire ends the budget's ceiling once its reset has passed.
-func (l *paceLaw) expire(now time.Time) {
+func (l *law) expire(now time.Time) {
 	if !now.Before(l.ceilingUntil) && !math.IsInf(l.ceiling, 1) {
 		l.ceiling = math.Inf(1)
 		l.apply(now)
@@ -92,7 +94,7 @@ func (l *paceLaw) expire(now time.Time) {
 
 // budget takes in an announced budget: its remaining requests spread
 // until its reset, or none before the reset when none remain.
-func (l *paceLaw) budget(now time.Time, b Budget) {
+func (l *law) budget(now time.Time, b common.Budget) {
 	if !b.Known || b.Reset <= 0 {
 		return
 	}
@@ -104,10 +106,10 @@ func (l *paceLaw) budget(now time.Time, b Budget) {
 	}
 }
 
-// paceCount counts answers.
-type paceCount struct{ ok, thr, other int }
+// tally counts answers.
+type tally struct{ ok, thr, other int }
 
-func (c *paceCount) add(o paceOutcome) {
+func (c *tally) add(o paceOutcome) {
 	switch o {
 	case paceAccepted:
 		c.ok++
@@ -118,43 +120,43 @@ func (c *paceCount) add(o paceOutcome) {
 	}
 }
 
-func (c paceCount) n() int { return c.ok + c.thr + c.other }
+func (c tally) n() int { return c.ok + c.thr + c.other }
 
 // share is the throttled share of the answers; 0 for none.
-func (c paceCount) share() float64 { return float64(c.thr) / float64(max(c.n(), 1)) }
+func (c tally) share() float64 { return float64(c.thr) / float64(max(c.n(), 1)) }
 
 // rush tells whether c holds paceRush answers, most of them throttled.
-func (c paceCount) rush() bool { return c.n() >= paceRush && 2*c.thr > c.n() }
+func (c tally) rush() bool { return c.n() >= paceRush && 2*c.thr > c.n() }
 
-// paceTaken counts the answers the CRM took (all but throttles), with
+// intake counts the answers the CRM took (all but throttles), with
 // marks to measure rates from: the start of the last second and of the
 // one before, and when sending last resumed after a pause or began (after
 // a lull of paceCycle).
-type paceTaken struct {
+type intake struct {
 	n                  int64
-	cur, prev, resumed paceMark
+	cur, prev, resumed mark
 	last               time.Time
 }
 
-// paceMark is the count at a time.
-type paceMark struct {
+// mark is the count at a time.
+type mark struct {
 	at time.Time
 	n  int64
 }
 
-func (t *paceTaken) add(now time.Time) {
+func (t *intake) add(now time.Time) {
 	if now.Sub(t.last) > paceCycle {
-		t.resumed, t.cur, t.prev = paceMark{now, t.n}, paceMark{now, t.n}, paceMark{now, t.n}
+		t.resumed, t.cur, t.prev = mark{now, t.n}, mark{now, t.n}, mark{now, t.n}
 	}
 	if now.Sub(t.cur.at) >= time.Second {
-		t.prev, t.cur = t.cur, paceMark{now, t.n}
+		t.prev, t.cur = t.cur, mark{now, t.n}
 	}
 	t.last = now
 	t.n++
 }
 
 // since returns the answers per second counted since m.
-func (t *paceTaken) since(m paceMark, now time.Time) float64 {
+func (t *intake) since(m mark, now time.Time) float64 {
 	return float64(t.n-m.n) / max(now.Sub(m.at), 100*time.Millisecond).Seconds()
 }
 

@@ -1,12 +1,13 @@
-package common_test
+package deliver_test
 
 import (
 	"context"
 	"sync"
 	"time"
 
-	. "goquiz/common"
 	"goquiz/impl/memory"
+
+	"goquiz/common"
 )
 
 // newStore returns an in-memory store holding customers 1..n, due now.
@@ -19,25 +20,25 @@ func newStore(n int) *memory.Store {
 // addCustomers stores n customers from id from on, due now.
 func addCustomers(s *memory.Store, from, n int) {
 	for id := from; id < from+n; id++ {
-		s.Add(Customer{ID: int64(id), FirstName: "f"})
+		s.Add(common.Customer{ID: int64(id), FirstName: "f"})
 	}
 }
 
 // fakeCRM is a Publisher whose answers a test programs per call.
 type fakeCRM struct {
 	mu       sync.Mutex
-	answer   func(c Customer, call int) error // nil answer: accepted
+	answer   func(c common.Customer, call int) error // nil answer: accepted
 	delay    time.Duration
 	calls    map[int64][]time.Time
 	accepted map[int64]int
 	total    int
 }
 
-func newFakeCRM(answer func(c Customer, call int) error) *fakeCRM {
+func newFakeCRM(answer func(c common.Customer, call int) error) *fakeCRM {
 	return &fakeCRM{answer: answer, calls: map[int64][]time.Time{}, accepted: map[int64]int{}}
 }
 
-func (f *fakeCRM) Publish(ctx context.Context, c Customer) (Budget, error) {
+func (f *fakeCRM) Publish(ctx context.Context, c common.Customer) (common.Budget, error) {
 	f.mu.Lock()
 	f.total++
 	call := f.total
@@ -48,7 +49,7 @@ func (f *fakeCRM) Publish(ctx context.Context, c Customer) (Budget, error) {
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
-			return Budget{}, TimeoutError(ctx.Err())
+			return common.Budget{}, common.TimeoutError(ctx.Err())
 		}
 	}
 	var err error
@@ -60,7 +61,7 @@ func (f *fakeCRM) Publish(ctx context.Context, c Customer) (Budget, error) {
 		f.accepted[c.ID]++
 		f.mu.Unlock()
 	}
-	return Budget{}, err
+	return common.Budget{}, err
 }
 
 func (f *fakeCRM) acceptedCount() (customers, dups int) {

@@ -1,15 +1,19 @@
-package common
+package deliver
 
 import (
 	"context"
 	"slices"
 	"time"
+
+	"goquiz/common/pace"
+
+	"goquiz/common"
 )
 
 // task is one record handed to a worker, with the claim it came in.
 type task struct {
 	h *holding
-	d Delivery
+	d common.ClaimedRecord
 }
 
 // result is what became of a task: the outcome of its attempt, or, when
@@ -17,7 +21,7 @@ type task struct {
 // claim's lease ran out).
 type result struct {
 	task      task
-	outcome   Outcome
+	outcome   common.Outcome
 	attempted bool
 }
 
@@ -63,19 +67,17 @@ func (d *Deliverer) work(ctx context.Context, work <-chan task, results chan<- r
 }
 
 // attempt sends one record and returns its outcome.
-func (d *Deliverer) attempt(base context.Context, t task, tk ticket, pt paceTicket) Outcome {
+func (d *Deliverer) attempt(base context.Context, t task, tk ticket, pt pace.Start) common.Outcome {
 	r := t.d
 	d.attempts.Add(1)
 	ctx, cancel := context.WithTimeout(base, d.cfg.RequestTimeout)
 	start := time.Now()
-	if !pt.at.IsZero() {
-		// The request starts now, not when the pacer let it: a wait for
-		// the breaker in between is not part of the CRM's round trip.
-		pt.at = start
-	}
+	// The request starts now, not when the pacer let it: a wait for the
+	// breaker in between is not part of the CRM's round trip.
+	pt = pt.StartedAt(start)
 	budget, err := d.pub.Publish(ctx, r.Customer)
 	cancel()
-	failure := AsPublishError(err)
+	failure := common.AsPublishError(err)
 	if !tk.probe { // a probe of a CRM taken as down says nothing of its rate
 		d.pace.Done(pt, failure, budget)
 	}
@@ -84,19 +86,19 @@ func (d *Deliverer) attempt(base context.Context, t task, tk ticket, pt paceTick
 		d.cfg.Observer.Attempt(time.Since(start), failure)
 	}
 	if failure == nil {
-		return Outcome{ID: r.ID, Version: r.Version, Claim: t.h.id, Sent: true}
+		return common.Outcome{ID: r.ID, Version: r.Version, Claim: t.h.id, Sent: true}
 	}
 	failures := r.Attempts + 1
-	if failure.Kind == FailStatus && slices.Contains(d.cfg.GiveUpOn, failure.Status) {
+	if failure.Kind == common.FailStatus && slices.Contains(d.cfg.GiveUpOn, failure.Status) {
 		reason := failure.Refusal()
 		d.log.Debug("delivery refused for good: record rejected", "id", r.ID, "attempt", failures, "reason", reason)
-		return Outcome{ID: r.ID, Claim: t.h.id, Err: reason, Reject: true, Status: failure.Status}
+		return common.Outcome{ID: r.ID, Claim: t.h.id, Err: reason, Reject: true, Status: failure.Status}
 	}
 	if d.cfg.MaxAttempts > 0 && failures >= d.cfg.MaxAttempts {
 		d.log.Debug("delivery failed: giving up", "id", r.ID, "attempt", failures, "error", failure)
-		return Outcome{ID: r.ID, Version: r.Version, Claim: t.h.id, Err: failure.Error(), GiveUp: true}
+		return common.Outcome{ID: r.ID, Version: r.Version, Claim: t.h.id, Err: failure.Error(), GiveUp: true}
 	}
-	wait := RetryDelay(failure, failures, d.cfg.RetryDelay, d.cfg.RetryMaxDelay)
+	wait := retryDelay(failure, failures, d.cfg.RetryDelay, d.cfg.RetryMaxDelay)
 	d.log.Debug("delivery failed", "id", r.ID, "attempt", failures, "retry_in", wait, "error", failure)
-	return Outcome{ID: r.ID, Version: r.Version, Claim: t.h.id, RetryIn: wait, Err: failure.Error()}
+	return common.Outcome{ID: r.ID, Version: r.Version, Claim: t.h.id, RetryIn: wait, Err: failure.Error()}
 }

@@ -1,8 +1,10 @@
-package common
+package deliver
 
 import (
 	"context"
 	"time"
+
+	"goquiz/common"
 )
 
 // claim fills work with due records until ctx is cancelled. It returns
@@ -37,31 +39,31 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- task) []task {
 			if storeDown == 1 || storeDown%20 == 0 {
 				d.log.Error("claim records: will retry", "error", err)
 			}
-			d.idle(ctx, StorePause(storeDown))
+			d.idle(ctx, common.StorePause(storeDown))
 			continue
 		}
 		if storeDown > 0 {
 			d.log.Info("store reachable again")
 			storeDown = 0
 		}
-		if len(c.Deliveries) == 0 {
+		if len(c.Records) == 0 {
 			d.idle(ctx, d.nextWait(ctx))
 			continue
 		}
-		d.claimed.Add(int64(len(c.Deliveries)))
+		d.claimed.Add(int64(len(c.Records)))
 		h := d.held.add(c)
-		for i, r := range c.Deliveries {
+		for i, r := range c.Records {
 			select {
 			case work <- task{h: h, d: r}:
 			case <-ctx.Done():
-				rest := make([]task, 0, len(c.Deliveries)-i)
-				for _, r := range c.Deliveries[i:] {
+				rest := make([]task, 0, len(c.Records)-i)
+				for _, r := range c.Records[i:] {
 					rest = append(rest, task{h: h, d: r})
 				}
 				return rest
 			}
 		}
-		if len(c.Deliveries) < limit {
+		if len(c.Records) < limit {
 			d.idle(ctx, d.nextWait(ctx))
 		} // else more may be due
 	}

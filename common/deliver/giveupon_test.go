@@ -1,4 +1,4 @@
-package common_test
+package deliver_test
 
 import (
 	"sync"
@@ -8,7 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	. "goquiz/common"
+	"goquiz/common"
+	"goquiz/common/deliver"
 )
 
 // rejectObserver is a countingObserver that counts rejections too.
@@ -26,7 +27,7 @@ func (o *rejectObserver) Rejected(status, n int) {
 
 func TestGiveUpOn(t *testing.T) {
 	refusal := func(status int, body string) error {
-		e := StatusError(status, 0)
+		e := common.StatusError(status, 0)
 		e.Body = body
 		return e
 	}
@@ -34,18 +35,18 @@ func TestGiveUpOn(t *testing.T) {
 		name       string
 		giveUpOn   []int
 		answer     error // of records 3 and 8, on every attempt but the fourth
-		wantState  State
+		wantState  common.State
 		wantErr    string
 		wantTries  int
 		maxAttempt int
 	}{
-		{"rejected at the first refusal", []int{400, 409}, refusal(400, `{"error":"INVALID_EMAIL"}`), StateRejected,
+		{"rejected at the first refusal", []int{400, 409}, refusal(400, `{"error":"INVALID_EMAIL"}`), common.StateRejected,
 			`status 400: {"error":"INVALID_EMAIL"}`, 1, 0},
-		{"rejected without an answer body", []int{409}, refusal(409, ""), StateRejected, "status 409", 1, 0},
-		{"rejected before MAX_ATTEMPTS", []int{422}, refusal(422, "no"), StateRejected, "status 422: no", 1, 5},
-		{"a status not listed is retried", []int{400}, refusal(500, "oops"), StateSent, "", 4, 0},
-		{"nothing listed: the default retries", nil, refusal(400, "bad"), StateSent, "", 4, 0},
-		{"no answer is never a refusal", []int{400}, ConnectionError(nil), StateSent, "", 4, 0},
+		{"rejected without an answer body", []int{409}, refusal(409, ""), common.StateRejected, "status 409", 1, 0},
+		{"rejected before MAX_ATTEMPTS", []int{422}, refusal(422, "no"), common.StateRejected, "status 422: no", 1, 5},
+		{"a status not listed is retried", []int{400}, refusal(500, "oops"), common.StateSent, "", 4, 0},
+		{"nothing listed: the default retries", nil, refusal(400, "bad"), common.StateSent, "", 4, 0},
+		{"no answer is never a refusal", []int{400}, common.ConnectionError(nil), common.StateSent, "", 4, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,7 +58,7 @@ func TestGiveUpOn(t *testing.T) {
 			cfg.Observer = obs
 			var mu sync.Mutex
 			tries := map[int64]int{}
-			crm := newFakeCRM(func(c Customer, call int) error {
+			crm := newFakeCRM(func(c common.Customer, call int) error {
 				if c.ID != 3 && c.ID != 8 {
 					return nil
 				}
@@ -69,10 +70,10 @@ func TestGiveUpOn(t *testing.T) {
 				}
 				return tt.answer
 			})
-			d := NewDeliverer(q.Queue("a"), crm, cfg)
+			d := deliver.New(q.Queue("a"), crm, cfg)
 			runUntil(t, d, 10*time.Second, func() bool {
 				for _, r := range q.Records() {
-					if r.State == StatePending {
+					if r.State == common.StatePending {
 						return false
 					}
 				}
@@ -82,18 +83,18 @@ func TestGiveUpOn(t *testing.T) {
 				rec := q.Records()[id]
 				assert.Equal(t, tt.wantState, rec.State, "record %d", id)
 				assert.Len(t, crm.calls[id], tt.wantTries, "attempts of record %d", id)
-				if tt.wantState == StateRejected {
+				if tt.wantState == common.StateRejected {
 					require.Len(t, rec.Errors, 1)
 					assert.Equal(t, tt.wantErr, rec.Errors[0])
 				}
 			}
 			customers, dups := crm.acceptedCount()
 			st := d.Stats()
-			if tt.wantState == StateRejected {
+			if tt.wantState == common.StateRejected {
 				assert.Equal(t, 18, customers, "every other record delivered")
 				assert.Equal(t, int64(2), st.Rejected)
 				assert.Zero(t, st.GaveUp)
-				status := tt.answer.(*PublishError).Status
+				status := tt.answer.(*common.PublishError).Status
 				assert.Equal(t, map[int]int{status: 2}, obs.byStatus, "rejections observed by status")
 			} else {
 				assert.Equal(t, 20, customers)
@@ -106,7 +107,7 @@ func TestGiveUpOn(t *testing.T) {
 }
 
 func TestPublishErrorRefusal(t *testing.T) {
-	e := StatusError(400, 0)
+	e := common.StatusError(400, 0)
 	assert.Equal(t, "status 400", e.Refusal())
 	assert.Equal(t, "status 400", e.Error(), "the body is only the refusal's")
 	e.Body = `{"x":1}`

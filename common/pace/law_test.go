@@ -1,4 +1,4 @@
-package common
+package pace
 
 import (
 	"bytes"
@@ -15,12 +15,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"goquiz/common"
 )
 
 // feed answers n requests started at t, one every gap: those for which
 // throttle returns true are throttled, the others accepted. It returns the
 // time after the last answer.
-func feed(l *paceLaw, t time.Time, n int, gap time.Duration, throttle func(i int) bool) time.Time {
+func feed(l *law, t time.Time, n int, gap time.Duration, throttle func(i int) bool) time.Time {
 	for i := range n {
 		tk, ok := l.start(t)
 		if !ok {
@@ -33,7 +35,7 @@ func feed(l *paceLaw, t time.Time, n int, gap time.Duration, throttle func(i int
 			o = paceThrottled
 		}
 		t = t.Add(gap)
-		l.answer(t, tk, o, Budget{})
+		l.answer(t, tk, o, common.Budget{})
 	}
 	return t
 }
@@ -42,7 +44,7 @@ func never(int) bool  { return false }
 func always(int) bool { return true }
 
 func TestPaceLawQuietCRMIsNotPaced(t *testing.T) {
-	l := newPaceLaw(0, simT0)
+	l := newLaw(0, simT0)
 	for i := range 1000 {
 		tk, ok := l.start(simT0)
 		require.True(t, ok)
@@ -50,7 +52,7 @@ func TestPaceLawQuietCRMIsNotPaced(t *testing.T) {
 		if i%3 == 0 {
 			o = paceOther // a 500, a timeout: no reason to slow down
 		}
-		l.answer(simT0.Add(time.Millisecond), tk, o, Budget{})
+		l.answer(simT0.Add(time.Millisecond), tk, o, common.Budget{})
 		require.True(t, math.IsInf(l.limit(simT0), 1), "answer %d", i)
 	}
 	assert.False(t, l.active)
@@ -69,7 +71,7 @@ func TestPaceLawMaxRate(t *testing.T) {
 		{rate: 20000, burst: 4, wantDelay: 50 * time.Microsecond},
 	}
 	for _, tt := range tests {
-		l := newPaceLaw(tt.rate, simT0)
+		l := newLaw(tt.rate, simT0)
 		assert.Equal(t, tt.rate, l.limit(simT0))
 		at := simT0.Add(time.Second) // idle: the bucket is full
 		for i := range tt.burst {
@@ -89,7 +91,7 @@ func TestPaceLawMaxRate(t *testing.T) {
 // a raise keep their times, and that the first start reserved after it
 // comes at least one interval of the new limit after the last of them.
 func TestPaceLawRaiseKeepsReservedStarts(t *testing.T) {
-	l := newPaceLaw(0, simT0)
+	l := newLaw(0, simT0)
 	l.rate = 5 // as after a cut
 	l.activate(simT0)
 	at := simT0.Add(time.Second)
@@ -113,7 +115,7 @@ func TestPaceLawRaiseKeepsReservedStarts(t *testing.T) {
 // do not lower the share, so pacing stops and the share is learnt as
 // noise, after which the same share cuts no more.
 func TestPaceLawRandomRefusalsAreNoise(t *testing.T) {
-	l := newPaceLaw(0, simT0)
+	l := newLaw(0, simT0)
 	fifth := func(i int) bool { return i%5 == 0 }
 	at := feed(l, simT0, 30, 2500*time.Microsecond, fifth)
 	require.NotNil(t, l.trial, "the first throttles are tested")
@@ -130,7 +132,7 @@ func TestPaceLawRandomRefusalsAreNoise(t *testing.T) {
 // TestPaceLawKeepsACutThatHelped checks that a cut after which the
 // throttles stop is kept: a limit, confirmed.
 func TestPaceLawKeepsACutThatHelped(t *testing.T) {
-	l := newPaceLaw(0, simT0)
+	l := newLaw(0, simT0)
 	at := feed(l, simT0, 40, 2500*time.Microsecond, func(i int) bool { return i%3 == 0 })
 	require.NotNil(t, l.trial)
 	cut := l.rate
@@ -146,14 +148,14 @@ func TestPaceLawKeepsACutThatHelped(t *testing.T) {
 // doubles the pause, and a probe taken resumes at what the CRM took since
 // sending began, spread over the time since.
 func TestPaceLawPausesWhenNearlyAllAreRefused(t *testing.T) {
-	l := newPaceLaw(0, simT0)
+	l := newLaw(0, simT0)
 	at := feed(l, simT0, 10, time.Millisecond, never)
 	for i := 0; !l.probing; i++ { // then none taken
 		require.Less(t, i, 20, "paused")
 		tk, ok := l.start(at)
 		require.True(t, ok)
 		at = at.Add(time.Millisecond)
-		l.answer(at, tk, paceThrottled, Budget{})
+		l.answer(at, tk, paceThrottled, common.Budget{})
 	}
 	_, ok := l.start(at)
 	assert.False(t, ok, "paused")
@@ -162,13 +164,13 @@ func TestPaceLawPausesWhenNearlyAllAreRefused(t *testing.T) {
 	require.True(t, ok, "one probe")
 	_, ok = l.start(at)
 	assert.False(t, ok, "one at a time")
-	l.answer(at, probe, paceThrottled, Budget{})
+	l.answer(at, probe, paceThrottled, common.Budget{})
 	assert.Equal(t, 2*pacePauseMin, l.pauseFor, "a refused probe doubles the pause")
 	at = at.Add(2 * pacePauseMin)
 	probe, ok = l.start(at)
 	require.True(t, ok)
 	at = at.Add(time.Millisecond)
-	l.answer(at, probe, paceAccepted, Budget{})
+	l.answer(at, probe, paceAccepted, common.Budget{})
 	require.False(t, l.probing, "resumed")
 	took := 11 / at.Sub(simT0.Add(time.Millisecond)).Seconds() // 10 and the probe
 	assert.InDelta(t, paceBackoff*took, l.rate, 0.1*took)
@@ -177,7 +179,7 @@ func TestPaceLawPausesWhenNearlyAllAreRefused(t *testing.T) {
 // TestPaceLawDoesNotRaiseAnIdleLimit checks that a limit that holds no
 // request back is not raised: there is no evidence the CRM takes more.
 func TestPaceLawDoesNotRaiseAnIdleLimit(t *testing.T) {
-	l := newPaceLaw(0, simT0)
+	l := newLaw(0, simT0)
 	at := feed(l, simT0, 40, 2500*time.Millisecond/1000, func(i int) bool { return i%3 == 0 })
 	at = feed(l, at, 100, 5*time.Millisecond, never) // the cut is kept
 	require.False(t, math.IsInf(l.rate, 1))
@@ -186,7 +188,7 @@ func TestPaceLawDoesNotRaiseAnIdleLimit(t *testing.T) {
 		at = at.Add(time.Second) // far slower than the limit
 		tk, ok := l.start(at)
 		require.True(t, ok)
-		l.answer(at.Add(2*time.Millisecond), tk, paceAccepted, Budget{})
+		l.answer(at.Add(2*time.Millisecond), tk, paceAccepted, common.Budget{})
 	}
 	assert.Equal(t, cut, l.rate)
 }
@@ -195,7 +197,7 @@ func TestPaceLawDoesNotRaiseAnIdleLimit(t *testing.T) {
 // accepted requests held back by the limit raise it back, never above
 // MAX_RATE.
 func TestPaceLawRaisesUpToMaxRate(t *testing.T) {
-	l := newPaceLaw(100, simT0)
+	l := newLaw(100, simT0)
 	at := feed(l, simT0, 40, 5*time.Millisecond, func(i int) bool { return i%3 == 0 })
 	at = feed(l, at, 60, 10*time.Millisecond, never)
 	cut := l.rate
@@ -213,18 +215,18 @@ func TestPaceLawRaisesUpToMaxRate(t *testing.T) {
 func TestPaceLawBudget(t *testing.T) {
 	tests := []struct {
 		name      string
-		b         Budget
+		b         common.Budget
 		wantLimit float64 // just after the answer
 		wantPause time.Duration
 	}{
-		{name: "spread until the reset", b: Budget{Known: true, Remaining: 10, Reset: 2 * time.Second}, wantLimit: 5},
-		{name: "none left: nothing before the reset", b: Budget{Known: true, Remaining: 0, Reset: 2 * time.Second}, wantLimit: math.Inf(1), wantPause: 2 * time.Second},
-		{name: "renewed now: ignored", b: Budget{Known: true, Remaining: 0, Reset: 0}, wantLimit: math.Inf(1)},
-		{name: "none announced", b: Budget{}, wantLimit: math.Inf(1)},
+		{name: "spread until the reset", b: common.Budget{Known: true, Remaining: 10, Reset: 2 * time.Second}, wantLimit: 5},
+		{name: "none left: nothing before the reset", b: common.Budget{Known: true, Remaining: 0, Reset: 2 * time.Second}, wantLimit: math.Inf(1), wantPause: 2 * time.Second},
+		{name: "renewed now: ignored", b: common.Budget{Known: true, Remaining: 0, Reset: 0}, wantLimit: math.Inf(1)},
+		{name: "none announced", b: common.Budget{}, wantLimit: math.Inf(1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := newPaceLaw(0, simT0)
+			l := newLaw(0, simT0)
 			tk, _ := l.start(simT0)
 			l.answer(simT0, tk, paceAccepted, tt.b)
 			assert.Equal(t, tt.wantLimit, l.limit(simT0))
@@ -290,13 +292,13 @@ func (o *paceObserver) Pace(rate float64, inFlight int) {
 func TestPacerQuietCRMFastPath(t *testing.T) {
 	clk := &fakeClock{t: simT0}
 	obs := &paceObserver{}
-	p := NewPacer(PaceConfig{Workers: 8, Observer: obs, now: clk.now, sleep: clk.sleep})
+	p := newPacer(Config{Workers: 8, Observer: obs}, clk.now, clk.sleep)
 	for range 100 {
 		tk, err := p.Wait(context.Background())
 		require.NoError(t, err)
-		assert.Equal(t, paceTicket{}, tk)
-		p.Done(tk, nil, Budget{})
-		p.Done(tk, StatusError(500, 0), Budget{})
+		assert.Equal(t, Start{}, tk)
+		p.Done(tk, nil, common.Budget{})
+		p.Done(tk, common.StatusError(500, 0), common.Budget{})
 	}
 	assert.False(t, p.active.Load())
 	assert.Empty(t, clk.slept)
@@ -307,7 +309,7 @@ func TestPacerQuietCRMFastPath(t *testing.T) {
 
 func TestPacerWaitCancelled(t *testing.T) {
 	clk := &fakeClock{t: simT0}
-	p := NewPacer(PaceConfig{MaxRate: 1, now: clk.now, sleep: clk.sleep})
+	p := newPacer(Config{MaxRate: 1}, clk.now, clk.sleep)
 	_, err := p.Wait(context.Background())
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -324,7 +326,7 @@ func TestPacerReportsAndLogsLargeSteps(t *testing.T) {
 	clk := &fakeClock{t: simT0}
 	obs := &paceObserver{}
 	var logs bytes.Buffer
-	p := NewPacer(PaceConfig{Workers: 4, Observer: obs, Logger: slog.New(slog.NewTextHandler(&logs, nil)), now: clk.now, sleep: clk.sleep})
+	p := newPacer(Config{Workers: 4, Observer: obs, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, clk.now, clk.sleep)
 	// A CRM that takes 10 requests per 100 ms, sent at 400/s.
 	taken := map[int64]int{}
 	for i := range 2000 {
@@ -333,14 +335,14 @@ func TestPacerReportsAndLogsLargeSteps(t *testing.T) {
 		clk.mu.Lock()
 		clk.t = clk.t.Add(2500 * time.Microsecond)
 		clk.mu.Unlock()
-		var perr *PublishError
+		var perr *common.PublishError
 		if w := clk.t.UnixMilli() / 100; taken[w] >= 10 {
-			perr = StatusError(429, time.Second)
+			perr = common.StatusError(429, time.Second)
 		} else {
 			taken[w]++
 		}
 		_ = i
-		p.Done(tk, perr, Budget{})
+		p.Done(tk, perr, common.Budget{})
 	}
 	require.Greater(t, limitOf(p), 0.0)
 	require.NotEmpty(t, obs.rates)
@@ -364,20 +366,20 @@ func TestPacerReportsAndLogsLargeSteps(t *testing.T) {
 func TestPacerThrottledKinds(t *testing.T) {
 	tests := []struct {
 		name   string
-		err    *PublishError
+		err    *common.PublishError
 		active bool
 	}{
-		{"429", StatusError(429, time.Second), true},
-		{"503 with Retry-After", StatusError(503, time.Second), true},
-		{"503 without", StatusError(503, 0), false},
-		{"500", StatusError(500, 0), false},
-		{"timeout", TimeoutError(context.DeadlineExceeded), false},
-		{"other", AsPublishError(errors.New("boom")), false},
+		{"429", common.StatusError(429, time.Second), true},
+		{"503 with Retry-After", common.StatusError(503, time.Second), true},
+		{"503 without", common.StatusError(503, 0), false},
+		{"500", common.StatusError(500, 0), false},
+		{"timeout", common.TimeoutError(context.DeadlineExceeded), false},
+		{"other", common.AsPublishError(errors.New("boom")), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := NewPacer(PaceConfig{})
-			p.Done(paceTicket{}, tt.err, Budget{})
+			p := New(Config{})
+			p.Done(Start{}, tt.err, common.Budget{})
 			assert.Equal(t, tt.active, p.active.Load())
 		})
 	}
@@ -390,17 +392,17 @@ func TestPacerReportsTheEndOfABudget(t *testing.T) {
 	clk := &fakeClock{t: simT0}
 	obs := &paceObserver{}
 	var logs bytes.Buffer
-	p := NewPacer(PaceConfig{Workers: 2, Observer: obs, Logger: slog.New(slog.NewTextHandler(&logs, nil)), now: clk.now, sleep: clk.sleep})
+	p := newPacer(Config{Workers: 2, Observer: obs, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, clk.now, clk.sleep)
 	tk, err := p.Wait(context.Background())
 	require.NoError(t, err)
-	p.Done(tk, nil, Budget{Known: true, Remaining: 10, Reset: 2 * time.Second})
+	p.Done(tk, nil, common.Budget{Known: true, Remaining: 10, Reset: 2 * time.Second})
 	require.Equal(t, []float64{0, 5}, obs.rates, "no limit, then the budget's")
 	clk.mu.Lock()
 	clk.t = clk.t.Add(3 * time.Second) // past the reset
 	clk.mu.Unlock()
 	tk, err = p.Wait(context.Background())
 	require.NoError(t, err)
-	p.Done(tk, nil, Budget{})
+	p.Done(tk, nil, common.Budget{})
 	assert.Equal(t, 0.0, limitOf(p))
 	assert.Equal(t, []float64{0, 5, 0}, obs.rates, "the ceiling's end reported")
 	assert.Contains(t, logs.String(), "pacing off")
@@ -411,7 +413,7 @@ func TestPacerReportsTheEndOfABudget(t *testing.T) {
 func limitOf(p *Pacer) float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return perSecond(p.law.limit(p.cfg.now()))
+	return perSecond(p.law.limit(p.now()))
 }
 
 // TestPacerPausesForAQuota checks a throttle asking for a minute or more:
@@ -420,25 +422,25 @@ func limitOf(p *Pacer) float64 {
 func TestPacerPausesForAQuota(t *testing.T) {
 	tests := []struct {
 		name      string
-		err       *PublishError
-		b         Budget
+		err       *common.PublishError
+		b         common.Budget
 		wantPause time.Duration
 	}{
-		{"429 with Retry-After 2h", StatusError(429, 2*time.Hour), Budget{}, 2 * time.Hour},
-		{"503 with Retry-After 60s", StatusError(503, time.Minute), Budget{}, time.Minute},
-		{"a spent budget renewed in 5m", StatusError(429, time.Second), Budget{Known: true, Remaining: 0, Reset: 5 * time.Minute}, 5 * time.Minute},
-		{"429 with Retry-After 59s", StatusError(429, 59*time.Second), Budget{}, 0},
-		{"429 with Retry-After 2 days", StatusError(429, 48*time.Hour), Budget{}, 0},
+		{"429 with Retry-After 2h", common.StatusError(429, 2*time.Hour), common.Budget{}, 2 * time.Hour},
+		{"503 with Retry-After 60s", common.StatusError(503, time.Minute), common.Budget{}, time.Minute},
+		{"a spent budget renewed in 5m", common.StatusError(429, time.Second), common.Budget{Known: true, Remaining: 0, Reset: 5 * time.Minute}, 5 * time.Minute},
+		{"429 with Retry-After 59s", common.StatusError(429, 59*time.Second), common.Budget{}, 0},
+		{"429 with Retry-After 2 days", common.StatusError(429, 48*time.Hour), common.Budget{}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := &fakeClock{t: simT0}
 			var logs bytes.Buffer
 			var quota []time.Time
-			p := NewPacer(PaceConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil)), OnQuota: func(u time.Time) { quota = append(quota, u) }, now: clk.now, sleep: clk.sleep})
-			p.Done(paceTicket{}, tt.err, tt.b)
-			p.Done(paceTicket{}, tt.err, tt.b)  // another request in flight: one line
-			p.Done(paceTicket{}, nil, Budget{}) // an answer to a request sent before
+			p := newPacer(Config{Logger: slog.New(slog.NewTextHandler(&logs, nil)), OnQuota: func(u time.Time) { quota = append(quota, u) }}, clk.now, clk.sleep)
+			p.Done(Start{}, tt.err, tt.b)
+			p.Done(Start{}, tt.err, tt.b)         // another request in flight: one line
+			p.Done(Start{}, nil, common.Budget{}) // an answer to a request sent before
 			_, err := p.Wait(context.Background())
 			require.NoError(t, err)
 			if tt.wantPause == 0 {

@@ -1,4 +1,4 @@
-package common
+package deliver
 
 import (
 	"context"
@@ -8,10 +8,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"goquiz/common/pace"
+
+	"goquiz/common"
 )
 
 // DeliverStats counts what a Deliverer did since it started.
-type DeliverStats struct {
+type Stats struct {
 	// Claimed counts records claimed from the store.
 	Claimed int64
 	// Delivered counts records the CRM accepted, whose state is recorded.
@@ -40,13 +44,13 @@ type DeliverStats struct {
 // up, workers (worker.go) that send, a settler (settle.go) that writes
 // outcomes, and a lease keeper (leases.go); what it holds is in holdings.
 type Deliverer struct {
-	q   Queue
-	pub Publisher
-	cfg DeliverConfig
+	q   common.Queue
+	pub common.Publisher
+	cfg Config
 	log *slog.Logger
 	brk *breaker
 	// pace paces request starts to what the CRM allows.
-	pace  *Pacer
+	pace  *pace.Pacer
 	quota *quotas
 	// held are the claims this Deliverer holds.
 	held *holdings
@@ -68,20 +72,20 @@ type Deliverer struct {
 }
 
 // NewDeliverer returns a Deliverer of q's records to pub.
-func NewDeliverer(q Queue, pub Publisher, cfg DeliverConfig) *Deliverer {
+func New(q common.Queue, pub common.Publisher, cfg Config) *Deliverer {
 	cfg.defaults()
 	d := &Deliverer{q: q, pub: pub, cfg: cfg, log: cfg.Logger, held: newHoldings(),
 		retried: make(chan struct{}, 1), hungry: make(chan struct{}, 1)}
 	d.brk = newBreaker(cfg.DownAfter, cfg.RetryDelay, min(cfg.ProbeMaxInterval, cfg.RetryMaxDelay), d.crmChanged)
-	po, _ := cfg.Observer.(PaceObserver)
-	pc := PaceConfig{MaxRate: cfg.MaxRate, Fixed: cfg.FixedRate, Workers: cfg.Workers, Logger: cfg.Logger, Observer: po}
+	po, _ := cfg.Observer.(common.PaceObserver)
+	pc := pace.Config{MaxRate: cfg.MaxRate, Fixed: cfg.FixedRate, Workers: cfg.Workers, Logger: cfg.Logger, Observer: po}
 	d.quota = newQuotas(cfg.Observer)
 	pc.OnQuota = d.quota.note
-	d.pace = NewPacer(pc)
+	d.pace = pace.New(pc)
 	return d
 }
 
-func (d *Deliverer) crmChanged(down bool, failure *PublishError) {
+func (d *Deliverer) crmChanged(down bool, failure *common.PublishError) {
 	if down {
 		d.log.Warn("CRM looks down: probing until it answers", "failures_in_a_row", d.cfg.DownAfter, "last_error", failure.Error())
 	} else {
@@ -93,8 +97,8 @@ func (d *Deliverer) crmChanged(down bool, failure *PublishError) {
 }
 
 // Stats returns the counts so far.
-func (d *Deliverer) Stats() DeliverStats {
-	return DeliverStats{
+func (d *Deliverer) Stats() Stats {
+	return Stats{
 		Claimed:   d.claimed.Load(),
 		Delivered: d.delivered.Load(),
 		Failed:    d.failed.Load(),

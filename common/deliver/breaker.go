@@ -1,9 +1,11 @@
-package common
+package deliver
 
 import (
 	"context"
 	"sync"
 	"time"
+
+	"goquiz/common"
 )
 
 // breaker notices when the CRM looks down (too many failures in a row that
@@ -14,7 +16,7 @@ type breaker struct {
 	threshold int
 	first     time.Duration
 	max       time.Duration
-	onChange  func(down bool, failure *PublishError)
+	onChange  func(down bool, failure *common.PublishError)
 	// notifyMu orders the calls of onChange.
 	notifyMu sync.Mutex
 
@@ -28,7 +30,7 @@ type breaker struct {
 	changed  chan struct{} // closed, and replaced, when a probe ends
 }
 
-func newBreaker(threshold int, first, max time.Duration, onChange func(bool, *PublishError)) *breaker {
+func newBreaker(threshold int, first, max time.Duration, onChange func(bool, *common.PublishError)) *breaker {
 	if first <= 0 {
 		first = 100 * time.Millisecond
 	}
@@ -83,7 +85,7 @@ func (b *breaker) acquire(ctx context.Context) (ticket, error) {
 // CRM accepted it. A success of a request that went out before the CRM
 // was taken as down says nothing about it now: it does not bring the CRM
 // back up.
-func (b *breaker) report(t ticket, failure *PublishError) {
+func (b *breaker) report(t ticket, failure *common.PublishError) {
 	outage := failure != nil && failure.Outage()
 	b.mu.Lock()
 	changed := b.update(t, outage)

@@ -1,12 +1,14 @@
-package common
+package deliver
 
 import (
 	"log/slog"
 	"time"
+
+	"goquiz/common"
 )
 
 // DeliverConfig tunes a Deliverer. Zero values take the defaults noted.
-type DeliverConfig struct {
+type Config struct {
 	// Workers is the number of requests in flight at once (default 8).
 	// More workers hide more CRM latency; each holds one connection.
 	Workers int
@@ -49,7 +51,7 @@ type DeliverConfig struct {
 	// move (default 5s).
 	LogInterval time.Duration
 	// Observer, if not nil, is told of every attempt, for metrics.
-	Observer Observer
+	Observer common.DeliveryObserver
 	// SettleDelay is the longest an outcome waits for others to be
 	// written with it (default 5ms): the window in which a crash can lose
 	// the record of a delivery, which is then sent again. Longer batches
@@ -76,35 +78,7 @@ type DeliverConfig struct {
 	FixedRate bool
 }
 
-// QuotaObserver, when the Observer is one too, is told of a quota pause:
-// a throttle or a spent budget asked for QuotaWait or longer, and no
-// request starts before until. Quota is called with answers and must be
-// quick.
-type QuotaObserver interface{ Quota(until time.Time) }
-
-// Observer is told what a Deliverer does. Its methods are called
-// concurrently and must be quick.
-type Observer interface {
-	// Attempt reports one request: its duration and its failure (nil
-	// when delivered).
-	Attempt(d time.Duration, failure *PublishError)
-	// CRMDown reports the CRM going down or coming back.
-	CRMDown(down bool)
-	// Settled reports a batch of outcomes written to the store: sent
-	// records delivered for good, failed attempts scheduled for a retry
-	// or given up.
-	Settled(sent, failed int)
-}
-
-// RejectObserver, when an Observer implements it too, is told of the
-// records rejected for good (see DeliverConfig.GiveUpOn).
-type RejectObserver interface {
-	// Rejected reports n records rejected with the CRM's status, once
-	// their state is written.
-	Rejected(status, n int)
-}
-
-func (c *DeliverConfig) defaults() {
+func (c *Config) defaults() {
 	if c.Workers <= 0 {
 		c.Workers = 8
 	}

@@ -1,15 +1,17 @@
-package common
+package deliver
 
 import (
 	"math/rand/v2"
 	"time"
+
+	"goquiz/common"
 )
 
 // Backoff returns the delay before the retry that follows the given number
 // of failed attempts (1 for the first failure): first doubled for each
 // earlier failure, capped at max, with jitter drawn from the upper half so
 // that retries of many records spread out without coming early.
-func Backoff(failures int, first, max time.Duration) time.Duration {
+func backoff(failures int, first, max time.Duration) time.Duration {
 	if first <= 0 {
 		return 0
 	}
@@ -27,19 +29,10 @@ func Backoff(failures int, first, max time.Duration) time.Duration {
 // RetryDelay returns when a record should be tried again after failure,
 // its failures-th failed attempt: the backoff, or longer when the CRM
 // asked for a longer wait (PublishError.Wait).
-func RetryDelay(failure *PublishError, failures int, first, max time.Duration) time.Duration {
-	d := Backoff(failures, first, max)
+func retryDelay(failure *common.PublishError, failures int, first, max time.Duration) time.Duration {
+	d := backoff(failures, first, max)
 	if failure != nil && failure.Wait() > d {
 		d = failure.Wait()
 	}
 	return d
-}
-
-// StorePause is the wait before the next try of a store call that failed
-// n times in a row (n from 1): 100ms, doubling up to 2s. Every retry of a
-// store operation (connecting, claiming, settling, storing a chunk again)
-// waits by it: long enough not to hammer a server that is restarting,
-// short enough to resume within two seconds of its return.
-func StorePause(n int) time.Duration {
-	return min(100*time.Millisecond<<min(max(n, 1)-1, 5), 2*time.Second)
 }

@@ -1,4 +1,4 @@
-package common_test
+package deliver_test
 
 import (
 	"context"
@@ -11,15 +11,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	. "goquiz/common"
 	"goquiz/impl/memory"
+
+	"goquiz/common"
+	"goquiz/common/deliver"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // fastConfig is a configuration with test-sized delays.
-func fastConfig() DeliverConfig {
-	return DeliverConfig{
+func fastConfig() deliver.Config {
+	return deliver.Config{
 		Workers:          4,
 		PollInterval:     50 * time.Millisecond,
 		RetryDelay:       10 * time.Millisecond,
@@ -33,7 +35,7 @@ func fastConfig() DeliverConfig {
 
 // runUntil runs d until cond holds (or the deadline), then stops it and
 // waits for Run to return.
-func runUntil(t *testing.T, d *Deliverer, within time.Duration, cond func() bool) {
+func runUntil(t *testing.T, d *deliver.Deliverer, within time.Duration, cond func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -52,7 +54,7 @@ func runUntil(t *testing.T, d *Deliverer, within time.Duration, cond func() bool
 func allSent(q *memory.Store) func() bool {
 	return func() bool {
 		for _, r := range q.Records() {
-			if r.State != StateSent {
+			if r.State != common.StateSent {
 				return false
 			}
 		}
@@ -63,24 +65,24 @@ func allSent(q *memory.Store) func() bool {
 func TestDeliverEveryRecordOnce(t *testing.T) {
 	tests := []struct {
 		name   string
-		answer func(Customer, int) error
+		answer func(common.Customer, int) error
 	}{
 		{"healthy CRM", nil},
-		{"a third of requests fail", func(c Customer, call int) error {
+		{"a third of requests fail", func(c common.Customer, call int) error {
 			if call%3 == 0 {
-				return StatusError(500, 0)
+				return common.StatusError(500, 0)
 			}
 			return nil
 		}},
-		{"rate limited without Retry-After", func(c Customer, call int) error {
+		{"rate limited without Retry-After", func(c common.Customer, call int) error {
 			if call%4 == 0 {
-				return StatusError(429, 0)
+				return common.StatusError(429, 0)
 			}
 			return nil
 		}},
-		{"connection errors", func(c Customer, call int) error {
+		{"connection errors", func(c common.Customer, call int) error {
 			if call%5 == 0 {
-				return ConnectionError(nil)
+				return common.ConnectionError(nil)
 			}
 			return nil
 		}},
@@ -89,7 +91,7 @@ func TestDeliverEveryRecordOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q := newStore(500)
 			crm := newFakeCRM(tt.answer)
-			d := NewDeliverer(q.Queue("a"), crm, fastConfig())
+			d := deliver.New(q.Queue("a"), crm, fastConfig())
 			runUntil(t, d, 10*time.Second, allSent(q))
 			customers, dups := crm.acceptedCount()
 			assert.Equal(t, 500, customers)
@@ -101,37 +103,15 @@ func TestDeliverEveryRecordOnce(t *testing.T) {
 	}
 }
 
-func TestBackoffBounds(t *testing.T) {
-	first, maxD := 100*time.Millisecond, time.Second
-	tests := []struct {
-		failures int
-		lo, hi   time.Duration
-	}{
-		{1, 50 * time.Millisecond, 100 * time.Millisecond},
-		{2, 100 * time.Millisecond, 200 * time.Millisecond},
-		{3, 200 * time.Millisecond, 400 * time.Millisecond},
-		{4, 400 * time.Millisecond, 800 * time.Millisecond},
-		{5, 500 * time.Millisecond, time.Second},
-		{60, 500 * time.Millisecond, time.Second},
-	}
-	for _, tt := range tests {
-		for range 200 {
-			d := Backoff(tt.failures, first, maxD)
-			require.GreaterOrEqual(t, d, tt.lo, "failures %d", tt.failures)
-			require.LessOrEqual(t, d, tt.hi, "failures %d", tt.failures)
-		}
-	}
-}
-
 func TestRetryAfterIsHonoured(t *testing.T) {
 	q := newStore(1)
-	crm := newFakeCRM(func(c Customer, call int) error {
+	crm := newFakeCRM(func(c common.Customer, call int) error {
 		if call == 1 {
-			return StatusError(429, 400*time.Millisecond)
+			return common.StatusError(429, 400*time.Millisecond)
 		}
 		return nil
 	})
-	d := NewDeliverer(q.Queue("a"), crm, fastConfig())
+	d := deliver.New(q.Queue("a"), crm, fastConfig())
 	runUntil(t, d, 5*time.Second, allSent(q))
 	calls := crm.calls[1]
 	require.Len(t, calls, 2)
@@ -139,41 +119,34 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	assert.Equal(t, []string{"status 429"}, q.Records()[1].Errors)
 }
 
-func TestRetryDelayUsesLongerOfBackoffAndRetryAfter(t *testing.T) {
-	err := StatusError(503, 3*time.Second)
-	assert.Equal(t, 3*time.Second, RetryDelay(err, 1, 100*time.Millisecond, time.Second))
-	d := RetryDelay(StatusError(503, time.Millisecond), 1, time.Second, time.Minute)
-	assert.GreaterOrEqual(t, d, 500*time.Millisecond)
-}
-
 func TestPoisonRecordDoesNotHoldOthersBack(t *testing.T) {
 	q := newStore(300)
-	crm := newFakeCRM(func(c Customer, call int) error {
+	crm := newFakeCRM(func(c common.Customer, call int) error {
 		if c.ID == 1 {
-			return StatusError(500, 0)
+			return common.StatusError(500, 0)
 		}
 		return nil
 	})
-	d := NewDeliverer(q.Queue("a"), crm, fastConfig())
+	d := deliver.New(q.Queue("a"), crm, fastConfig())
 	runUntil(t, d, 10*time.Second, func() bool {
 		for id, r := range q.Records() {
-			if id != 1 && r.State != StateSent {
+			if id != 1 && r.State != common.StateSent {
 				return false
 			}
 		}
 		return q.Records()[1].Attempts >= 3
 	})
 	assert.False(t, d.CRMDown(), "one failing record must not make the CRM look down")
-	assert.False(t, q.Records()[1].State == StateSent)
+	assert.False(t, q.Records()[1].State == common.StateSent)
 }
 
 func TestCRMDownIsProbedThenResumed(t *testing.T) {
 	q := newStore(200)
 	var down atomic.Bool
 	down.Store(true)
-	crm := newFakeCRM(func(c Customer, call int) error {
+	crm := newFakeCRM(func(c common.Customer, call int) error {
 		if down.Load() {
-			return ConnectionError(nil)
+			return common.ConnectionError(nil)
 		}
 		return nil
 	})
@@ -181,7 +154,7 @@ func TestCRMDownIsProbedThenResumed(t *testing.T) {
 	cfg.RetryDelay = 20 * time.Millisecond
 	cfg.ProbeMaxInterval = 100 * time.Millisecond
 	cfg.DownAfter = 5
-	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	d := deliver.New(q.Queue("a"), crm, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -214,7 +187,7 @@ func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
 	cfg := fastConfig()
 	cfg.Workers = 4
 	cfg.Lease = time.Hour
-	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	d := deliver.New(q.Queue("a"), crm, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -231,7 +204,7 @@ func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
 
 	sent, held := 0, 0
 	for _, r := range q.Records() {
-		if r.State == StateSent {
+		if r.State == common.StateSent {
 			sent++
 		} else if r.Holder != "" {
 			held++
@@ -248,14 +221,14 @@ func TestOutcomesAreWrittenInBatches(t *testing.T) {
 	const n = 16
 	q := newStore(n)
 	// The answers come one by one, 5ms apart, all within SettleDelay.
-	crm := newFakeCRM(func(_ Customer, call int) error {
+	crm := newFakeCRM(func(_ common.Customer, call int) error {
 		time.Sleep(time.Duration(call) * 5 * time.Millisecond)
 		return nil
 	})
 	cfg := fastConfig()
 	cfg.Workers = n
 	cfg.SettleDelay = time.Second
-	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	d := deliver.New(q.Queue("a"), crm, cfg)
 	runUntil(t, d, 10*time.Second, allSent(q))
 	settles := q.Calls().Settles
 	// The first outcome waits SettleDelay for the others: one write, two
@@ -270,7 +243,7 @@ func TestWakeStartsDeliveryAtOnce(t *testing.T) {
 	cfg := fastConfig()
 	cfg.PollInterval = time.Hour
 	cfg.Wake = wake
-	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	d := deliver.New(q.Queue("a"), crm, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -286,16 +259,16 @@ func TestWakeStartsDeliveryAtOnce(t *testing.T) {
 
 func TestRetriesFallDueWithoutPolling(t *testing.T) {
 	q := newStore(1)
-	crm := newFakeCRM(func(c Customer, call int) error {
+	crm := newFakeCRM(func(c common.Customer, call int) error {
 		if call == 1 {
-			return StatusError(500, 0)
+			return common.StatusError(500, 0)
 		}
 		return nil
 	})
 	cfg := fastConfig()
 	cfg.PollInterval = time.Hour
 	cfg.RetryDelay = 200 * time.Millisecond
-	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	d := deliver.New(q.Queue("a"), crm, cfg)
 	runUntil(t, d, 3*time.Second, allSent(q))
 }
 
@@ -303,7 +276,7 @@ func TestStoreOutageIsSurvived(t *testing.T) {
 	q := newStore(50)
 	crm := newFakeCRM(nil)
 	cfg := fastConfig()
-	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	d := deliver.New(q.Queue("a"), crm, cfg)
 	q.SetDown(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -325,7 +298,7 @@ func TestClaimsWhoseAnswerWasLostAreReleased(t *testing.T) {
 	cfg.Batch = 30
 	// A lease far longer than the test: only the sweep can free them.
 	cfg.Lease = time.Hour
-	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	d := deliver.New(q.Queue("a"), crm, cfg)
 	runUntil(t, d, 5*time.Second, allSent(q))
 	customers, dups := crm.acceptedCount()
 	assert.Equal(t, 100, customers)
@@ -339,7 +312,7 @@ func TestOrphanLeasesUnderOurNameAreSwept(t *testing.T) {
 	crm := newFakeCRM(nil)
 	cfg := fastConfig()
 	cfg.Lease = 300 * time.Millisecond
-	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	d := deliver.New(q.Queue("a"), crm, cfg)
 	runUntil(t, d, 5*time.Second, allSent(q))
 	customers, dups := crm.acceptedCount()
 	assert.Equal(t, 20, customers)
@@ -347,7 +320,7 @@ func TestOrphanLeasesUnderOurNameAreSwept(t *testing.T) {
 }
 
 func TestShutdownWithTheStoreDownSaysWhatWasLost(t *testing.T) {
-	defer SetShutdownGrace(500 * time.Millisecond)()
+	defer deliver.SetShutdownGrace(500 * time.Millisecond)()
 	q := newStore(200)
 	crm := newFakeCRM(nil)
 	crm.delay = 20 * time.Millisecond
@@ -355,7 +328,7 @@ func TestShutdownWithTheStoreDownSaysWhatWasLost(t *testing.T) {
 	cfg.Workers = 8
 	cfg.SettleDelay = -1 // a write per outcome: many batches to give up on
 	cfg.Lease = time.Hour
-	d := NewDeliverer(q.Queue("a"), crm, cfg)
+	d := deliver.New(q.Queue("a"), crm, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()

@@ -1,13 +1,15 @@
-package common
+package pace
 
 import (
 	"math"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"goquiz/common"
 )
 
-// The pacing law's constants (see paceLaw), chosen on the simulated
+// The pacing law's constants (see law), chosen on the simulated
 // matrix of CRMs (pacesim_cases_test.go).
 const (
 	paceMinRound      = 50 * time.Millisecond // a round: two round trips at least,
@@ -40,23 +42,24 @@ const (
 	paceThrottled
 )
 
-// paceTicket is what a request took at its start, handed back with its
-// answer: the law's generation then (cuts so far), and the start (zero
-// while the pacer was not active).
-type paceTicket struct {
+// Start is the start of one request as the Pacer granted it (Wait), to be
+// handed back to Done with the request's answer: the law's generation
+// then (cuts so far), and when the request started (zero while the Pacer
+// was not active).
+type Start struct {
 	gen uint64
 	at  time.Time
 }
 
-// paceTrial is a cut being judged: the answers before it and after it,
+// trial is a cut being judged: the answers before it and after it,
 // and of a deep cut, those after the first.
-type paceTrial struct {
+type trial struct {
 	at                   time.Time
-	before, after, first paceCount
+	before, after, first tally
 	deep                 bool
 }
 
-// paceLaw is the Pacer's control law, apart from any clock or lock: every
+// law is the Pacer's control law, apart from any clock or lock: every
 // method takes the time it acts at, so that tests drive it on a simulated
 // clock.
 //
@@ -72,7 +75,7 @@ type paceTrial struct {
 // taken; sending then resumes at what the CRM took since the last resume,
 // a quota over its period. An announced budget caps the rate at its
 // remaining requests spread until its reset.
-type paceLaw struct {
+type law struct {
 	maxRate, floor float64 // MAX_RATE (+Inf for none), and the lowest rate
 	lim            *rate.Limiter
 	applied        float64 // the limit set on lim
@@ -82,14 +85,14 @@ type paceLaw struct {
 	gen            uint64
 	rtt            time.Duration // smoothed, of accepted requests
 
-	round, since paceCount // answers to new requests this round; all since the rate changed
+	round, since tally // answers to new requests this round; all since the rate changed
 	roundAt      time.Time
 	all          int  // every answer of the round
 	waited       bool // a request waited for the limit this round
-	trial        *paceTrial
+	trial        *trial
 	cutAt        time.Time     // the last cut or resume, where the cubic starts
 	cubic        time.Duration // how long its raises take back to the peak
-	taken        paceTaken
+	taken        intake
 
 	probing      bool // nothing starts before pausedUntil, then one probe
 	pauseFor     time.Duration
@@ -98,11 +101,11 @@ type paceLaw struct {
 	ceilingUntil time.Time
 }
 
-// newPaceLaw returns the law for a cap of maxRate requests per second
+// newLaw returns the law for a cap of maxRate requests per second
 // (0: none), its rounds starting at now.
-func newPaceLaw(maxRate float64, now time.Time) *paceLaw {
+func newLaw(maxRate float64, now time.Time) *law {
 	inf := math.Inf(1)
-	l := &paceLaw{maxRate: inf, floor: paceFloor, rate: inf, peak: inf, ceiling: inf, applied: inf, cubic: paceCubic}
+	l := &law{maxRate: inf, floor: paceFloor, rate: inf, peak: inf, ceiling: inf, applied: inf, cubic: paceCubic}
 	l.lim = rate.NewLimiter(rate.Inf, 1)
 	if maxRate > 0 {
 		l.maxRate, l.floor = maxRate, min(paceFloor, maxRate)
@@ -112,16 +115,16 @@ func newPaceLaw(maxRate float64, now time.Time) *paceLaw {
 }
 
 // activate starts the rounds.
-func (l *paceLaw) activate(now time.Time) {
+func (l *law) activate(now time.Time) {
 	if !l.active {
 		l.active, l.roundAt = true, now
 		l.apply(now)
 	}
 }
 
-// answer takes in the answer at now to the request of tk, with the budget
+// answer takes in the answer at now to the request of st, with the budget
 // the CRM announced.
-func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) {
+func (l *law) answer(now time.Time, st Start, o paceOutcome, b common.Budget) {
 	if o != paceThrottled {
 		l.taken.add(now)
 	}
@@ -131,14 +134,14 @@ func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) 
 		}
 		l.activate(now)
 	}
-	if d := now.Sub(tk.at); o == paceAccepted && !tk.at.IsZero() {
+	if d := now.Sub(st.at); o == paceAccepted && !st.at.IsZero() {
 		if l.rtt == 0 {
 			l.rtt = d
 		}
 		l.rtt += (d - l.rtt) / 8
 	}
 	l.budget(now, b)
-	fresh := tk.gen == l.gen
+	fresh := st.gen == l.gen
 	if l.probing {
 		if fresh {
 			l.probed(now, o)
@@ -166,9 +169,9 @@ func (l *paceLaw) answer(now time.Time, tk paceTicket, o paceOutcome, b Budget) 
 
 // decide ends the round at now, el long: it judges the cut on trial, then
 // cuts, raises or holds the rate.
-func (l *paceLaw) decide(now time.Time, el time.Duration) {
+func (l *law) decide(now time.Time, el time.Duration) {
 	r, waited := l.round, l.waited
-	l.round, l.roundAt, l.all, l.waited = paceCount{}, now, 0, false
+	l.round, l.roundAt, l.all, l.waited = tally{}, now, 0, false
 	l.noise *= math.Exp2(-el.Seconds() / paceNoiseHalfLife.Seconds())
 	if t := l.trial; t != nil && !r.rush() {
 		a := t.after
@@ -183,14 +186,14 @@ func (l *paceLaw) decide(now time.Time, el time.Duration) {
 		case !t.deep: // a deeper cut tells a limit from noise
 			l.rate, l.cutAt, l.cubic = max(paceDeep*l.rate, l.floor), now, paceCubic
 			l.gen++
-			l.trial, l.since = &paceTrial{at: now, before: t.before, first: a, deep: true}, paceCount{}
+			l.trial, l.since = &trial{at: now, before: t.before, first: a, deep: true}, tally{}
 			return
 		default: // not even half the rate lowered it
-			both := paceCount{ok: a.ok + t.first.ok, thr: a.thr + t.first.thr, other: a.other + t.first.other}
+			both := tally{ok: a.ok + t.first.ok, thr: a.thr + t.first.thr, other: a.other + t.first.other}
 			if both.share() > paceMaxNoise {
 				return // most refused: a limit others use up, kept to
 			}
-			l.rate, l.noise, l.since = math.Inf(1), both.share(), paceCount{} // noise
+			l.rate, l.noise, l.since = math.Inf(1), both.share(), tally{} // noise
 			return
 		}
 	}
@@ -204,19 +207,19 @@ func (l *paceLaw) decide(now time.Time, el time.Duration) {
 	l.rate = max(paceBackoff*min(l.rate, max(l.peak, 1/el.Seconds())), l.floor)
 	l.cutAt, l.cubic = now, cubicTime(l.peak)
 	l.gen++
-	l.trial, l.since = &paceTrial{at: now, before: l.since}, paceCount{}
+	l.trial, l.since = &trial{at: now, before: l.since}, tally{}
 }
 
 // excess tells whether c holds more throttles than the noise explains
 // (its mean, three standard deviations, and one).
-func (l *paceLaw) excess(c paceCount) bool {
+func (l *law) excess(c tally) bool {
 	m := l.noise * float64(c.n())
 	return float64(c.thr) > m+3*math.Sqrt(m*(1-l.noise))+1
 }
 
 // exhaustedAfter is how many answers, nearly all throttled, pause: at
 // least paceRush/2, as many as the noise throttles in a row once in 10^4.
-func (l *paceLaw) exhaustedAfter() int {
+func (l *law) exhaustedAfter() int {
 	if l.noise > 0 {
 		return max(paceRush/2, int(math.Ceil(-4/math.Log10(l.noise))))
 	}
@@ -225,7 +228,7 @@ func (l *paceLaw) exhaustedAfter() int {
 
 // clearlyBelow tells whether the throttled share of a is below b's by a
 // quarter, and by more than chance explains (a z-score above 2).
-func clearlyBelow(a, b paceCount) bool {
+func clearlyBelow(a, b tally) bool {
 	pa, pb := a.share(), b.share()
 	if a.n() == 0 || b.n() == 0 || pa > 0.75*pb {
 		return false
@@ -239,7 +242,7 @@ func clearlyBelow(a, b paceCount) bool {
 // a cubic of the time since the last cut (TCP CUBIC): back to the peak in
 // l.cubic, slowly near it, ever faster above it; in proportion to the
 // peak, so the law is the same at 10/s and 10,000/s.
-func (l *paceLaw) raise(now time.Time) {
+func (l *law) raise(now time.Time) {
 	if math.IsInf(l.rate, 1) || l.rate >= l.maxRate {
 		return
 	}
@@ -257,7 +260,7 @@ func cubicTime(peak float64) time.Duration {
 
 // pause stops all starts when nearly everything is throttled: a quota
 // spent, or a rate far too high.
-func (l *paceLaw) pause(now time.Time) {
+func (l *law) pause(now time.Time) {
 	l.probing, l.trial = true, nil
 	l.pauseFor = max(pacePauseMin, 2*l.rtt)
 	l.pausedUntil = maxTime(l.pausedUntil, now.Add(l.pauseFor))
@@ -267,7 +270,7 @@ func (l *paceLaw) pause(now time.Time) {
 // probed takes in a probe's answer: throttled, the pause doubles; else
 // sending resumes at what the CRM took since it last resumed (or in the
 // last second or two, when more).
-func (l *paceLaw) probed(now time.Time, o paceOutcome) {
+func (l *law) probed(now time.Time, o paceOutcome) {
 	l.gen++
 	if o == paceThrottled {
 		l.pauseFor = min(2*l.pauseFor, pacePauseMax)
@@ -282,7 +285,17 @@ func (l *paceLaw) probed(now time.Time, o paceOutcome) {
 	} else { // a bucket refilled during the pause: the raises start fast
 		l.cutAt = now.Add(-3 * paceCubic)
 	}
-	l.taken.resumed = paceMark{now, l.taken.n}
-	l.probing, l.pausedUntil, l.since, l.trial = false, time.Time{}, paceCount{}, nil
-	l.round, l.roundAt, l.all, l.waited = paceCount{}, now, 0, false
+	l.taken.resumed = mark{now, l.taken.n}
+	l.probing, l.pausedUntil, l.since, l.trial = false, time.Time{}, tally{}, nil
+	l.round, l.roundAt, l.all, l.waited = tally{}, now, 0, false
+}
+
+// StartedAt returns s for a request that started at t, later than the
+// Pacer let it (it waited for something else in between): its round trip
+// is measured from t. The Start of a Pacer not active stays as it is.
+func (s Start) StartedAt(t time.Time) Start {
+	if !s.at.IsZero() {
+		s.at = t
+	}
+	return s
 }
