@@ -61,9 +61,9 @@ type State string
 // it pending again. While an
 // integrator holds a pending record it carries a lease; while it waits for a
 // retry it carries the time of its next attempt. A record whose attempts
-// reached DeliverConfig.MaxAttempts (when set) is failed, with its last
+// reached deliver.Config.MaxAttempts (when set) is failed, with its last
 // error, until an operator puts it back to pending. A record the CRM
-// refused with a status of DeliverConfig.GiveUpOn is rejected at once, with
+// refused with a status of deliver.Config.GiveUpOn is rejected at once, with
 // the status and the start of the CRM's answer as its last error, until an
 // operator puts it back to pending.
 const (
@@ -101,7 +101,7 @@ type Outcome struct {
 	// retried.
 	GiveUp bool
 	// Reject is true when Sent is false and the CRM refused the record
-	// for good (a status of DeliverConfig.GiveUpOn): it becomes rejected
+	// for good (a status of deliver.Config.GiveUpOn): it becomes rejected
 	// at once, with Err as its reason.
 	Reject bool
 	// Status is the CRM's HTTP status of a rejected record.

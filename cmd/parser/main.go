@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"goquiz/common"
+	"goquiz/common/load"
 	"goquiz/impl/csv"
 	"goquiz/impl/fake"
 	"goquiz/impl/postgres"
@@ -64,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	slog.SetDefault(out.Logger(slog.LevelInfo))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := load(ctx, cfg, args[0], dry, out, stdout, stderr); err != nil {
+	if err := loadFile(ctx, cfg, args[0], dry, out, stdout, stderr); err != nil {
 		if ctx.Err() != nil {
 			err = errors.New("interrupted: the chunk in progress was rolled back, committed chunks stay; rerun to finish")
 		}
@@ -90,10 +91,10 @@ func cutDryRun(args []string) (bool, []string) {
 	return false, args
 }
 
-// load loads the input arg names into the database (or, when dry is set,
+// loadFile loads the input arg names into the database (or, when dry is set,
 // counts what loading it would do), reporting progress on stderr and the
 // summary on stdout.
-func load(ctx context.Context, cfg config, arg string, dry bool, out *cli.Output, stdout, stderr io.Writer) error {
+func loadFile(ctx context.Context, cfg config, arg string, dry bool, out *cli.Output, stdout, stderr io.Writer) error {
 	mode, err := common.ParseSyncMode(cfg.SyncMode)
 	if err != nil {
 		return err // checked by Validate already
@@ -165,7 +166,7 @@ func load(ctx context.Context, cfg config, arg string, dry bool, out *cli.Output
 	start := time.Now()
 	prog := newProgress(stderr, out, cfg.ProgressInterval, src)
 	prog.outcomes = dry || mode == common.SyncUpsert
-	st, err := common.Load(ctx, src, w, rejects, common.LoadOptions{
+	st, err := load.Run(ctx, src, w, rejects, load.Options{
 		ChunkSize: cfg.ChunkSize,
 		Progress:  prog.update,
 	})
@@ -191,7 +192,7 @@ func load(ctx context.Context, cfg config, arg string, dry bool, out *cli.Output
 }
 
 // summary describes what a load in mode did, or a dry run found.
-func summary(st common.LoadStats, mode common.SyncMode, dry bool) string {
+func summary(st load.Stats, mode common.SyncMode, dry bool) string {
 	switch {
 	case dry:
 		return fmt.Sprintf("dry run (SYNC_MODE=%s), nothing stored: read %d rows: %d new, %d changed, %d unchanged, %d duplicates, %d rejected",

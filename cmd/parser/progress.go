@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"goquiz/common"
+	"goquiz/common/load"
 	"goquiz/internal/cli"
 )
 
@@ -45,7 +46,7 @@ func newProgress(w io.Writer, out *cli.Output, every time.Duration, src common.P
 }
 
 // update is called after every committed chunk.
-func (p *progress) update(st common.LoadStats) {
+func (p *progress) update(st load.Stats) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
@@ -65,11 +66,11 @@ func (p *progress) update(st common.LoadStats) {
 }
 
 // rate is the rows read per second since the start.
-func (p *progress) rate(st common.LoadStats, now time.Time) float64 {
+func (p *progress) rate(st load.Stats, now time.Time) float64 {
 	return float64(st.Read) / max(now.Sub(p.start).Seconds(), 1e-9)
 }
 
-func (p *progress) describe(st common.LoadStats, now time.Time) string {
+func (p *progress) describe(st load.Stats, now time.Time) string {
 	s := fmt.Sprintf("%d rows read, %d stored, %d duplicates, %d rejected, %.0f rows/s",
 		st.Read, st.Stored, st.Duplicates, st.Rejected, p.rate(st, now))
 	if p.outcomes {
@@ -88,7 +89,7 @@ func (p *progress) describe(st common.LoadStats, now time.Time) string {
 }
 
 // record logs the progress as a record whose attributes are the counts.
-func (p *progress) record(st common.LoadStats, now time.Time) {
+func (p *progress) record(st load.Stats, now time.Time) {
 	attrs := []slog.Attr{
 		slog.Int64("rows_read", st.Read),
 		slog.Int64("stored", st.Stored),

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"goquiz/common"
+	"goquiz/common/load"
 )
 
 func TestCutDryRun(t *testing.T) {
@@ -30,7 +31,7 @@ func TestCutDryRun(t *testing.T) {
 }
 
 func TestSummary(t *testing.T) {
-	st := common.LoadStats{Read: 1000, Stored: 10, Changed: 100, Unchanged: 880, Duplicates: 5, Rejected: 5}
+	st := load.Stats{Read: 1000, Stored: 10, Changed: 100, Unchanged: 880, Duplicates: 5, Rejected: 5}
 	tests := []struct {
 		name string
 		mode common.SyncMode

@@ -7,7 +7,7 @@ import (
 	"goquiz/common"
 )
 
-// DeliverConfig tunes a Deliverer. Zero values take the defaults noted.
+// Config tunes a Deliverer. Zero values take the defaults noted.
 type Config struct {
 	// Workers is the number of requests in flight at once (default 8).
 	// More workers hide more CRM latency; each holds one connection.

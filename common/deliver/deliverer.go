@@ -71,7 +71,7 @@ type Deliverer struct {
 	giveUp   time.Time
 }
 
-// NewDeliverer returns a Deliverer of q's records to pub.
+// New returns a Deliverer of q's records to pub.
 func New(q common.Queue, pub common.Publisher, cfg Config) *Deliverer {
 	cfg.defaults()
 	d := &Deliverer{q: q, pub: pub, cfg: cfg, log: cfg.Logger, held: newHoldings(),

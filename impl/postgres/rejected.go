@@ -10,7 +10,7 @@ import (
 )
 
 // Rejections are what the store shows of the rejected records: the
-// records the CRM refused for good (see common.DeliverConfig.GiveUpOn).
+// records the CRM refused for good (see deliver.Config.GiveUpOn).
 type Rejections struct {
 	// RejectedByStatus counts the rejected records by the CRM's status,
 	// most frequent first.

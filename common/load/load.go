@@ -1,29 +1,31 @@
-package common
+package load
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
+
+	"goquiz/common"
 )
 
 // DefaultChunkSize is the number of rows stored per transaction when no
 // other is configured.
 const DefaultChunkSize = 10000
 
-// LoadOptions tunes Load.
-type LoadOptions struct {
+// Options tunes Run.
+type Options struct {
 	// ChunkSize is the number of customers stored per transaction;
 	// DefaultChunkSize when zero.
 	ChunkSize int
 	// Progress, if not nil, is called after every committed chunk with the
 	// totals so far. It runs on the loading goroutine: keep it quick.
-	Progress func(LoadStats)
+	Progress func(Stats)
 }
 
-// LoadStats counts what a load did. Read = Stored + Changed + Unchanged +
+// Stats counts what a load did. Read = Stored + Changed + Unchanged +
 // Duplicates + Rejected once the load has finished without error.
-type LoadStats struct {
+type Stats struct {
 	// Read counts the data records read, rejected ones included.
 	Read int64
 	// Stored counts the customers inserted: new ids.
@@ -42,16 +44,16 @@ type LoadStats struct {
 	Rejected int64
 }
 
-// Load reads src to its end and stores its customers in chunks through w,
+// Run reads src to its end and stores its customers in chunks through w,
 // reporting rejected records to rejects (which may be nil). Reading the next
 // chunk overlaps storing the previous one, and at most three chunks are in
 // memory at once.
 //
 // On a fatal error (the source fails, a chunk cannot be stored, rejects
-// cannot be written, ctx is cancelled) Load stops and returns it with the
+// cannot be written, ctx is cancelled) Run stops and returns it with the
 // totals of what was committed: the chunk in progress is not stored, the
 // chunks committed before it stay.
-func Load(ctx context.Context, src Source, w ChunkWriter, rejects RejectWriter, opts LoadOptions) (LoadStats, error) {
+func Run(ctx context.Context, src common.Source, w common.ChunkWriter, rejects common.RejectWriter, opts Options) (Stats, error) {
 	size := opts.ChunkSize
 	if size <= 0 {
 		size = DefaultChunkSize
@@ -60,9 +62,9 @@ func Load(ctx context.Context, src Source, w ChunkWriter, rejects RejectWriter, 
 	defer cancel()
 
 	full := make(chan chunk, 1)
-	free := make(chan []Customer, 3)
+	free := make(chan []common.Customer, 3)
 	for range cap(free) {
-		free <- make([]Customer, 0, size)
+		free <- make([]common.Customer, 0, size)
 	}
 	readDone := make(chan readResult, 1)
 	go func() {
@@ -70,7 +72,7 @@ func Load(ctx context.Context, src Source, w ChunkWriter, rejects RejectWriter, 
 		readDone <- readChunks(ctx, src, rejects, size, full, free)
 	}()
 
-	var st LoadStats
+	var st Stats
 	var writeErr error
 	for c := range full {
 		if writeErr == nil {
@@ -108,7 +110,7 @@ func Load(ctx context.Context, src Source, w ChunkWriter, rejects RejectWriter, 
 // chunk is a batch of customers on its way from the reader to the writer,
 // with the reader's totals at the time it was cut.
 type chunk struct {
-	rows           []Customer
+	rows           []common.Customer
 	first          int64 // ordinal of the chunk's first data record, from 1
 	read, rejected int64
 }
@@ -120,9 +122,9 @@ type readResult struct {
 
 // readChunks reads src into chunks of size customers and sends them on full,
 // taking empty buffers from free.
-func readChunks(ctx context.Context, src Source, rejects RejectWriter, size int, full chan<- chunk, free <-chan []Customer) readResult {
+func readChunks(ctx context.Context, src common.Source, rejects common.RejectWriter, size int, full chan<- chunk, free <-chan []common.Customer) readResult {
 	var r readResult
-	var rows []Customer
+	var rows []common.Customer
 	first := int64(1)
 	send := func() bool {
 		select {

@@ -1,4 +1,4 @@
-package common
+package load
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"goquiz/common"
 )
 
 // sliceSource yields a fixed list of rows, then err (io.EOF by default).
@@ -17,19 +19,19 @@ type sliceSource struct {
 	i    int
 }
 
-func (s *sliceSource) Next() (Customer, *Reject, error) {
+func (s *sliceSource) Next() (common.Customer, *common.Reject, error) {
 	if s.i == len(s.rows) {
 		if s.err != nil {
-			return Customer{}, nil, s.err
+			return common.Customer{}, nil, s.err
 		}
-		return Customer{}, nil, io.EOF
+		return common.Customer{}, nil, io.EOF
 	}
 	r := s.rows[s.i]
 	s.i++
-	if rej, ok := r.(Reject); ok {
-		return Customer{}, &rej, nil
+	if rej, ok := r.(common.Reject); ok {
+		return common.Customer{}, &rej, nil
 	}
-	return r.(Customer), nil, nil
+	return r.(common.Customer), nil, nil
 }
 
 // memWriter stores chunks in memory, failing the chunk number failAt.
@@ -39,11 +41,11 @@ type memWriter struct {
 	failAt int
 }
 
-func (w *memWriter) WriteChunk(ctx context.Context, chunk []Customer) (ChunkResult, error) {
+func (w *memWriter) WriteChunk(ctx context.Context, chunk []common.Customer) (common.ChunkResult, error) {
 	if w.failAt == len(w.chunks)+1 {
-		return ChunkResult{}, errors.New("database went away")
+		return common.ChunkResult{}, errors.New("database went away")
 	}
-	var res ChunkResult
+	var res common.ChunkResult
 	var ids []int64
 	for _, c := range chunk {
 		ids = append(ids, c.ID)
@@ -58,19 +60,19 @@ func (w *memWriter) WriteChunk(ctx context.Context, chunk []Customer) (ChunkResu
 	return res, nil
 }
 
-type memRejects []Reject
+type memRejects []common.Reject
 
-func (m *memRejects) WriteReject(r Reject) error { *m = append(*m, r); return nil }
+func (m *memRejects) WriteReject(r common.Reject) error { *m = append(*m, r); return nil }
 
-func TestLoad(t *testing.T) {
-	c := func(id int64) Customer { return Customer{ID: id} }
-	rej := Reject{Line: 3, Reason: "bad", Text: "x"}
+func TestRun(t *testing.T) {
+	c := func(id int64) common.Customer { return common.Customer{ID: id} }
+	rej := common.Reject{Line: 3, Reason: "bad", Text: "x"}
 	tests := []struct {
 		name     string
 		rows     []any
 		srcErr   error
 		failAt   int
-		want     LoadStats
+		want     Stats
 		chunks   [][]int64
 		rejects  int
 		wantErr  string
@@ -79,13 +81,13 @@ func TestLoad(t *testing.T) {
 		{
 			name:   "chunks of three",
 			rows:   []any{c(1), c(2), c(3), c(4), c(5), c(6), c(7)},
-			want:   LoadStats{Read: 7, Stored: 7},
+			want:   Stats{Read: 7, Stored: 7},
 			chunks: [][]int64{{1, 2, 3}, {4, 5, 6}, {7}},
 		},
 		{
 			name:    "rejects are counted and reported, not stored",
 			rows:    []any{c(1), rej, c(2), rej, rej, c(3), c(1)},
-			want:    LoadStats{Read: 7, Stored: 3, Duplicates: 1, Rejected: 3},
+			want:    Stats{Read: 7, Stored: 3, Duplicates: 1, Rejected: 3},
 			chunks:  [][]int64{{1, 2, 3}, {1}},
 			rejects: 3,
 		},
@@ -93,7 +95,7 @@ func TestLoad(t *testing.T) {
 			name:    "a failing chunk keeps the committed ones",
 			rows:    []any{c(1), c(2), c(3), c(4), c(5), c(6), c(7)},
 			failAt:  2,
-			want:    LoadStats{Read: 3, Stored: 3},
+			want:    Stats{Read: 3, Stored: 3},
 			chunks:  [][]int64{{1, 2, 3}},
 			wantErr: "store records 4 to 6: database went away",
 		},
@@ -101,13 +103,13 @@ func TestLoad(t *testing.T) {
 			name:    "a source error is fatal after what was read",
 			rows:    []any{c(1), c(2), c(3), c(4)},
 			srcErr:  errors.New("gzip: invalid checksum"),
-			want:    LoadStats{Read: 4, Stored: 3},
+			want:    Stats{Read: 4, Stored: 3},
 			chunks:  [][]int64{{1, 2, 3}},
 			wantErr: "read record 5: gzip: invalid checksum",
 		},
 		{
 			name: "empty input",
-			want: LoadStats{},
+			want: Stats{},
 		},
 	}
 	for _, tt := range tests {
@@ -115,8 +117,8 @@ func TestLoad(t *testing.T) {
 			w := &memWriter{stored: map[int64]bool{}, failAt: tt.failAt}
 			var rejects memRejects
 			calls := 0
-			st, err := Load(context.Background(), &sliceSource{rows: tt.rows, err: tt.srcErr}, w, &rejects,
-				LoadOptions{ChunkSize: 3, Progress: func(LoadStats) { calls++ }})
+			st, err := Run(context.Background(), &sliceSource{rows: tt.rows, err: tt.srcErr}, w, &rejects,
+				Options{ChunkSize: 3, Progress: func(Stats) { calls++ }})
 			if tt.wantErr != "" {
 				require.EqualError(t, err, tt.wantErr)
 			} else {
@@ -135,13 +137,13 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-func TestLoadCancelled(t *testing.T) {
+func TestRunCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	rows := make([]any, 100)
 	for i := range rows {
-		rows[i] = Customer{ID: int64(i + 1)}
+		rows[i] = common.Customer{ID: int64(i + 1)}
 	}
-	_, err := Load(ctx, &sliceSource{rows: rows}, &memWriter{stored: map[int64]bool{}}, nil, LoadOptions{ChunkSize: 10})
+	_, err := Run(ctx, &sliceSource{rows: rows}, &memWriter{stored: map[int64]bool{}}, nil, Options{ChunkSize: 10})
 	require.ErrorIs(t, err, context.Canceled)
 }
