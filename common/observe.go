@@ -27,7 +27,7 @@ type RejectObserver interface {
 
 // QuotaObserver, when a DeliveryObserver implements it too, is told of a
 // quota pause: a throttle or a spent budget asked for a minute or more
-// (pace.QuotaWait), and no request starts before until. Quota is called
+// (see package pace), and no request starts before until. Quota is called
 // with answers and must be quick.
 type QuotaObserver interface{ Quota(until time.Time) }
 

@@ -40,28 +40,30 @@ func newBreaker(threshold int, first, max time.Duration, onChange func(bool, *co
 	return &breaker{threshold: threshold, first: first, max: max, onChange: onChange}
 }
 
-// ticket is what acquire hands a request, to be given back to report.
-type ticket struct {
+// permit is the breaker's leave for one request to go out, handed out by
+// acquire and given back to report with the request's result (or to
+// abandon when the request was not sent after all).
+type permit struct {
 	probe bool   // the request is the probe of a CRM that looks down
 	gen   uint64 // the breaker's generation when the request went out
 }
 
-// acquire waits until a request may go out and returns its ticket, which
+// acquire waits until a request may go out and returns its permit, which
 // report takes back with the request's result.
-func (b *breaker) acquire(ctx context.Context) (ticket, error) {
+func (b *breaker) acquire(ctx context.Context) (permit, error) {
 	for {
 		b.mu.Lock()
 		if !b.down {
-			t := ticket{gen: b.gen}
+			p := permit{gen: b.gen}
 			b.mu.Unlock()
-			return t, nil
+			return p, nil
 		}
 		now := time.Now()
 		if !b.probing && !now.Before(b.probeAt) {
 			b.probing = true
-			t := ticket{probe: true, gen: b.gen}
+			p := permit{probe: true, gen: b.gen}
 			b.mu.Unlock()
-			return t, nil
+			return p, nil
 		}
 		changed := b.changed
 		wait := b.probeAt.Sub(now)
@@ -73,7 +75,7 @@ func (b *breaker) acquire(ctx context.Context) (ticket, error) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ticket{}, ctx.Err()
+			return permit{}, ctx.Err()
 		case <-changed:
 		case <-t.C:
 		}
@@ -85,10 +87,10 @@ func (b *breaker) acquire(ctx context.Context) (ticket, error) {
 // CRM accepted it. A success of a request that went out before the CRM
 // was taken as down says nothing about it now: it does not bring the CRM
 // back up.
-func (b *breaker) report(t ticket, failure *common.PublishError) {
+func (b *breaker) report(p permit, failure *common.PublishError) {
 	outage := failure != nil && failure.Outage()
 	b.mu.Lock()
-	changed := b.update(t, outage)
+	changed := b.update(p, outage)
 	if changed && b.onChange != nil {
 		// Taken before mu is let go, so that changes are told in the
 		// order they happened; the callback runs without mu.
@@ -104,12 +106,12 @@ func (b *breaker) report(t ticket, failure *common.PublishError) {
 
 // update applies a request's result to the state, under mu, and tells
 // whether the CRM went down or came back.
-func (b *breaker) update(t ticket, outage bool) (changed bool) {
-	if t.probe {
+func (b *breaker) update(p permit, outage bool) (changed bool) {
+	if p.probe {
 		b.probing = false
 		defer b.signal()
 	}
-	if !outage && b.down && t.gen != b.gen {
+	if !outage && b.down && p.gen != b.gen {
 		return false
 	}
 	if !outage {
@@ -118,7 +120,7 @@ func (b *breaker) update(t ticket, outage bool) (changed bool) {
 			return false
 		}
 		b.down = false
-		if !t.probe {
+		if !p.probe {
 			b.signal()
 		}
 		return true
@@ -132,16 +134,16 @@ func (b *breaker) update(t ticket, outage bool) (changed bool) {
 		b.interval = b.first
 		b.probeAt = time.Now().Add(b.interval)
 		return true
-	case b.down && t.probe:
+	case b.down && p.probe:
 		b.interval = min(2*b.interval, b.max)
 		b.probeAt = time.Now().Add(b.interval)
 	}
 	return false
 }
 
-// abandon gives back a ticket whose request was not sent after all.
-func (b *breaker) abandon(t ticket) {
-	if !t.probe {
+// abandon gives back a permit whose request was not sent after all.
+func (b *breaker) abandon(p permit) {
+	if !p.probe {
 		return
 	}
 	b.mu.Lock()

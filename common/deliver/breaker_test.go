@@ -18,9 +18,9 @@ func TestBreakerIgnoresSuccessesFromBeforeTheOutage(t *testing.T) {
 	require.NoError(t, err)
 	down := common.ConnectionError(nil)
 	for range 3 {
-		tk, err := b.acquire(ctx)
+		p, err := b.acquire(ctx)
 		require.NoError(t, err)
-		b.report(tk, down)
+		b.report(p, down)
 	}
 	require.True(t, b.isDown())
 	b.report(early, nil) // a late answer to the early request
@@ -32,8 +32,8 @@ func TestBreakerComesBackOnAProbe(t *testing.T) {
 	ctx := context.Background()
 	down := common.StatusError(503, 0)
 	for range 2 {
-		tk, _ := b.acquire(ctx)
-		b.report(tk, down)
+		p, _ := b.acquire(ctx)
+		b.report(p, down)
 	}
 	require.True(t, b.isDown())
 	probe, err := b.acquire(ctx)

@@ -8,8 +8,8 @@ import (
 )
 
 // claim fills work with due records until ctx is cancelled. It returns
-// the tasks of a claim it could not finish handing over.
-func (d *Deliverer) claim(ctx context.Context, work chan<- task) []task {
+// the jobs of a claim it could not finish handing over.
+func (d *Deliverer) claim(ctx context.Context, work chan<- job) []job {
 	storeDown := 0
 	// A claim whose answer was lost (the connection died after its commit)
 	// reserved records under our name in a claim we never saw: sweep
@@ -26,7 +26,7 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- task) []task {
 			}
 		}
 		limit := size.next(d.attempts.Load())
-		if !d.waitHungry(ctx, work, limit) {
+		if !d.waitForRoom(ctx, work, limit) {
 			return nil
 		}
 		c, err := d.q.Claim(ctx, limit, d.cfg.Lease)
@@ -51,14 +51,14 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- task) []task {
 			continue
 		}
 		d.claimed.Add(int64(len(c.Records)))
-		h := d.held.add(c)
+		held := d.held.add(c)
 		for i, r := range c.Records {
 			select {
-			case work <- task{h: h, d: r}:
+			case work <- job{claim: held, record: r}:
 			case <-ctx.Done():
-				rest := make([]task, 0, len(c.Records)-i)
+				rest := make([]job, 0, len(c.Records)-i)
 				for _, r := range c.Records[i:] {
-					rest = append(rest, task{h: h, d: r})
+					rest = append(rest, job{claim: held, record: r})
 				}
 				return rest
 			}
@@ -70,14 +70,14 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- task) []task {
 	return nil
 }
 
-// waitHungry waits until at most limit records wait in work, so that a
+// waitForRoom waits until at most limit records wait in work, so that a
 // claim of limit more fits without blocking. It returns false when ctx is
 // done first.
-func (d *Deliverer) waitHungry(ctx context.Context, work chan<- task, limit int) bool {
+func (d *Deliverer) waitForRoom(ctx context.Context, work chan<- job, limit int) bool {
 	d.lowWater.Store(int64(limit))
 	for len(work) > limit {
 		select {
-		case <-d.hungry:
+		case <-d.needWork:
 		case <-ctx.Done():
 			return false
 		}

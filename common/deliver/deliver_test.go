@@ -155,6 +155,7 @@ func TestCRMDownIsProbedThenResumed(t *testing.T) {
 	cfg.ProbeMaxInterval = 100 * time.Millisecond
 	cfg.DownAfter = 5
 	d := deliver.New(q.Queue("a"), crm, cfg)
+	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -188,6 +189,7 @@ func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
 	cfg.Workers = 4
 	cfg.Lease = time.Hour
 	d := deliver.New(q.Queue("a"), crm, cfg)
+	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -229,6 +231,7 @@ func TestOutcomesAreWrittenInBatches(t *testing.T) {
 	cfg.Workers = n
 	cfg.SettleDelay = time.Second
 	d := deliver.New(q.Queue("a"), crm, cfg)
+	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	runUntil(t, d, 10*time.Second, allSent(q))
 	settles := q.Calls().Settles
 	// The first outcome waits SettleDelay for the others: one write, two
@@ -244,6 +247,7 @@ func TestWakeStartsDeliveryAtOnce(t *testing.T) {
 	cfg.PollInterval = time.Hour
 	cfg.Wake = wake
 	d := deliver.New(q.Queue("a"), crm, cfg)
+	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -269,6 +273,7 @@ func TestRetriesFallDueWithoutPolling(t *testing.T) {
 	cfg.PollInterval = time.Hour
 	cfg.RetryDelay = 200 * time.Millisecond
 	d := deliver.New(q.Queue("a"), crm, cfg)
+	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	runUntil(t, d, 3*time.Second, allSent(q))
 }
 
@@ -277,6 +282,7 @@ func TestStoreOutageIsSurvived(t *testing.T) {
 	crm := newFakeCRM(nil)
 	cfg := fastConfig()
 	d := deliver.New(q.Queue("a"), crm, cfg)
+	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	q.SetDown(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -299,6 +305,7 @@ func TestClaimsWhoseAnswerWasLostAreReleased(t *testing.T) {
 	// A lease far longer than the test: only the sweep can free them.
 	cfg.Lease = time.Hour
 	d := deliver.New(q.Queue("a"), crm, cfg)
+	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	runUntil(t, d, 5*time.Second, allSent(q))
 	customers, dups := crm.acceptedCount()
 	assert.Equal(t, 100, customers)
@@ -313,6 +320,7 @@ func TestOrphanLeasesUnderOurNameAreSwept(t *testing.T) {
 	cfg := fastConfig()
 	cfg.Lease = 300 * time.Millisecond
 	d := deliver.New(q.Queue("a"), crm, cfg)
+	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	runUntil(t, d, 5*time.Second, allSent(q))
 	customers, dups := crm.acceptedCount()
 	assert.Equal(t, 20, customers)
@@ -320,7 +328,6 @@ func TestOrphanLeasesUnderOurNameAreSwept(t *testing.T) {
 }
 
 func TestShutdownWithTheStoreDownSaysWhatWasLost(t *testing.T) {
-	defer deliver.SetShutdownGrace(500 * time.Millisecond)()
 	q := newStore(200)
 	crm := newFakeCRM(nil)
 	crm.delay = 20 * time.Millisecond
@@ -329,6 +336,7 @@ func TestShutdownWithTheStoreDownSaysWhatWasLost(t *testing.T) {
 	cfg.SettleDelay = -1 // a write per outcome: many batches to give up on
 	cfg.Lease = time.Hour
 	d := deliver.New(q.Queue("a"), crm, cfg)
+	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()

@@ -49,8 +49,8 @@ type Deliverer struct {
 	cfg Config
 	log *slog.Logger
 	brk *breaker
-	// pace paces request starts to what the CRM allows.
-	pace  *pace.Pacer
+	// pacer paces request starts to what the CRM allows.
+	pacer *pace.Pacer
 	quota *quotas
 	// held are the claims this Deliverer holds.
 	held *holdings
@@ -58,30 +58,32 @@ type Deliverer struct {
 	// again (retries scheduled, records not sent), which it could not see
 	// while it held them.
 	retried chan struct{}
-	// hungry wakes the claimer when the records waiting for a worker have
-	// run down to lowWater.
-	hungry   chan struct{}
+	// needWork wakes the claimer when the records waiting for a worker
+	// have run down to lowWater.
+	needWork chan struct{}
 	lowWater atomic.Int64
 
 	claimed, delivered, failed, released, gaveUp, rejected atomic.Int64
 	// attempts counts requests sent, for sizing claims.
 	attempts atomic.Int64
-	// giveUp is when a shutdown stops trying the store (see giveUpAt).
+	// giveUp is when a shutdown stops trying the store: grace after it
+	// began (see giveUpAt).
 	stopping sync.Once
 	giveUp   time.Time
+	grace    time.Duration
 }
 
 // New returns a Deliverer of q's records to pub.
 func New(q common.Queue, pub common.Publisher, cfg Config) *Deliverer {
 	cfg.defaults()
-	d := &Deliverer{q: q, pub: pub, cfg: cfg, log: cfg.Logger, held: newHoldings(),
-		retried: make(chan struct{}, 1), hungry: make(chan struct{}, 1)}
+	d := &Deliverer{q: q, pub: pub, cfg: cfg, log: cfg.Logger, held: newHoldings(), grace: shutdownGrace,
+		retried: make(chan struct{}, 1), needWork: make(chan struct{}, 1)}
 	d.brk = newBreaker(cfg.DownAfter, cfg.RetryDelay, min(cfg.ProbeMaxInterval, cfg.RetryMaxDelay), d.crmChanged)
 	po, _ := cfg.Observer.(common.PaceObserver)
 	pc := pace.Config{MaxRate: cfg.MaxRate, Fixed: cfg.FixedRate, Workers: cfg.Workers, Logger: cfg.Logger, Observer: po}
 	d.quota = newQuotas(cfg.Observer)
 	pc.OnQuota = d.quota.note
-	d.pace = pace.New(pc)
+	d.pacer = pace.New(pc)
 	return d
 }
 
@@ -108,9 +110,6 @@ func (d *Deliverer) Stats() Stats {
 	}
 }
 
-// CRMDown tells whether the CRM looks down now.
-func (d *Deliverer) CRMDown() bool { return d.brk.isDown() }
-
 // Run delivers until ctx is cancelled, then shuts down gracefully: it stops
 // claiming, lets the requests in flight finish (each bounded by
 // RequestTimeout), records what they delivered and gives the records it
@@ -124,7 +123,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	// Room for two claims: the claimer tops the queue up once it has run
 	// down to one claim's worth, so that it never blocks on a send (which
 	// would cost a wake-up per record) and the workers never run dry.
-	work := make(chan task, 2*d.cfg.Batch)
+	work := make(chan job, 2*d.cfg.Batch)
 	results := make(chan result, 2*d.cfg.Batch)
 
 	// The lease keeper and the throughput log outlive the workers: they
@@ -148,11 +147,11 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	left := d.claim(ctx, work)
 	close(work)
 	workers.Wait()
-	for t := range work { // claimed, never picked up
-		left = append(left, t)
+	for j := range work { // claimed, never picked up
+		left = append(left, j)
 	}
-	for _, t := range left {
-		results <- result{task: t}
+	for _, j := range left {
+		results <- result{job: j}
 	}
 	close(results)
 	settler.Wait()

@@ -2,10 +2,9 @@ package deliver
 
 import "time"
 
-// SetShutdownGrace sets how long a stopping Deliverer tries the store, for
-// tests; it returns the function that restores it.
-func SetShutdownGrace(d time.Duration) (restore func()) {
-	old := shutdownGrace
-	shutdownGrace = d
-	return func() { shutdownGrace = old }
-}
+// SetShutdownGrace sets how long d, once stopping, tries the store (30s
+// otherwise), for tests of a shutdown with the store down.
+func SetShutdownGrace(d *Deliverer, grace time.Duration) { d.grace = grace }
+
+// CRMDown tells whether d takes the CRM as down now.
+func (d *Deliverer) CRMDown() bool { return d.brk.isDown() }

@@ -8,9 +8,9 @@ import (
 	"goquiz/common"
 )
 
-// holding is one claim a Deliverer holds: its lease deadline and what
+// heldClaim is one claim a Deliverer holds: its lease deadline and what
 // became of its records.
-type holding struct {
+type heldClaim struct {
 	id int64
 	// expires is when the lease may run out at the store, in nanoseconds
 	// after the holdings' base (a monotonic clock reading); renewals move
@@ -25,10 +25,10 @@ type holding struct {
 	// whether a record is claimable again once the claim ends (a retry
 	// scheduled, or not sent); records whose outcome could not be written
 	// before shutdown.
-	open       int
-	skipped    int
-	again      bool
-	unrecorded []int64
+	open        int
+	skipped     int
+	reclaimable bool
+	unrecorded  []int64
 }
 
 // holdings are the claims a Deliverer holds. The Deliverer is their only
@@ -38,16 +38,16 @@ type holding struct {
 type holdings struct {
 	base   time.Time
 	mu     sync.Mutex
-	claims map[int64]*holding
+	claims map[int64]*heldClaim
 }
 
 func newHoldings() *holdings {
-	return &holdings{base: time.Now(), claims: map[int64]*holding{}}
+	return &holdings{base: time.Now(), claims: map[int64]*heldClaim{}}
 }
 
 // add starts holding c.
-func (hs *holdings) add(c common.Claim) *holding {
-	h := &holding{id: c.ID, open: len(c.Records)}
+func (hs *holdings) add(c common.Claim) *heldClaim {
+	h := &heldClaim{id: c.ID, open: len(c.Records)}
 	h.expires.Store(int64(c.Expires.Sub(hs.base)))
 	hs.mu.Lock()
 	hs.claims[c.ID] = h
@@ -56,7 +56,7 @@ func (hs *holdings) add(c common.Claim) *holding {
 }
 
 // lapsed tells whether h's lease may have run out by now.
-func (hs *holdings) lapsed(h *holding) bool {
+func (hs *holdings) lapsed(h *heldClaim) bool {
 	return int64(time.Since(hs.base)) >= h.expires.Load()
 }
 
@@ -84,39 +84,39 @@ func (hs *holdings) renewed(ids []int64, expires time.Time) {
 	}
 }
 
-// account decides the fate of the records of batch (an outcome to write,
+// decide decides the fate of the records of batch (an outcome to write,
 // or not sent) and returns the claims with no record left undecided,
 // which end with the batch's write, and whether ending them makes records
 // claimable again. A claim with a record whose outcome could not be
 // written does not end: it is released at shutdown.
-func (hs *holdings) account(batch []result) (finished []int64, again bool) {
+func (hs *holdings) decide(batch []result) (finished []int64, reclaimable bool) {
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	for _, r := range batch {
-		h := r.task.h
+		h := r.job.claim
 		h.open--
 		if !r.attempted {
 			h.skipped++
 		}
 		if !r.attempted || !r.outcome.Sent && !r.outcome.GiveUp {
-			h.again = true
+			h.reclaimable = true
 		}
 		if h.open == 0 && len(h.unrecorded) == 0 {
 			finished = append(finished, h.id)
-			again = again || h.again
+			reclaimable = reclaimable || h.reclaimable
 		}
 	}
-	return finished, again
+	return finished, reclaimable
 }
 
-// unrecord marks the outcomes of batch as not written: their records
+// writeFailed marks the outcomes of batch as not written: their records
 // may have been delivered, so their claims keep them at shutdown.
-func (hs *holdings) unrecord(batch []result) {
+func (hs *holdings) writeFailed(batch []result) {
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	for _, r := range batch {
 		if r.attempted {
-			r.task.h.unrecorded = append(r.task.h.unrecorded, r.outcome.ID)
+			r.job.claim.unrecorded = append(r.job.claim.unrecorded, r.outcome.ID)
 		}
 	}
 }

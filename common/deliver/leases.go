@@ -44,7 +44,7 @@ func (d *Deliverer) keepLeases(ctx context.Context) {
 // was not renewed in time, so another integrator may have taken them over
 // and be sending them now. They are given back instead; the store decides
 // who holds them. The first record found fenced logs it.
-func (d *Deliverer) fenced(h *holding) bool {
+func (d *Deliverer) fenced(h *heldClaim) bool {
 	if !d.held.lapsed(h) {
 		return false
 	}

@@ -124,7 +124,6 @@ func (q *settleFails) Settle(ctx context.Context, outcomes []common.Outcome, fin
 // its claims (they may have been delivered: only their lease frees them),
 // while the others it held are given back.
 func TestUnrecordedOutcomesStayReservedAtShutdown(t *testing.T) {
-	defer deliver.SetShutdownGrace(300 * time.Millisecond)()
 	q := newStore(50)
 	crm := newFakeCRM(nil)
 	crm.delay = 200 * time.Millisecond
@@ -132,6 +131,7 @@ func TestUnrecordedOutcomesStayReservedAtShutdown(t *testing.T) {
 	cfg.Lease = time.Hour
 	sq := &settleFails{Queue: q.Queue("a")}
 	d := deliver.New(sq, crm, cfg)
+	deliver.SetShutdownGrace(d, 300*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()

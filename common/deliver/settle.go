@@ -47,7 +47,7 @@ func (d *Deliverer) settle(ctx context.Context, results <-chan result) {
 // write records the outcomes of one batch and ends the claims it
 // finishes, retrying while the store is out of reach (see retryStore).
 func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []common.Outcome) {
-	finished, again := d.held.account(batch)
+	finished, reclaimable := d.held.decide(batch)
 	if len(outcomes) == 0 && len(finished) == 0 {
 		return
 	}
@@ -55,7 +55,7 @@ func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []common
 		return d.q.Settle(ctx, outcomes, finished)
 	})
 	if err != nil {
-		d.held.unrecord(batch)
+		d.held.writeFailed(batch)
 		d.log.Error("could not record delivery outcomes before shutdown; the records are resent after their lease", "records", len(outcomes), "error", err)
 		return
 	}
@@ -82,7 +82,7 @@ func (d *Deliverer) write(ctx context.Context, batch []result, outcomes []common
 	if rejected > 0 {
 		d.reportRejected(outcomes)
 	}
-	if again {
+	if reclaimable {
 		select {
 		case d.retried <- struct{}{}:
 		default:
@@ -110,21 +110,23 @@ func (d *Deliverer) reportRejected(outcomes []common.Outcome) {
 
 // Store calls are tried again after failing: each try bounded by
 // storeCallTimeout, and, once the Deliverer is stopping, all tries by
-// shutdownGrace (a variable for tests).
-const storeCallTimeout = 30 * time.Second
-
-var shutdownGrace = 30 * time.Second
+// shutdownGrace.
+const (
+	storeCallTimeout = 30 * time.Second
+	shutdownGrace    = 30 * time.Second
+)
 
 // giveUpAt returns when the store calls of a shutdown stop being tried
-// again: shutdownGrace after the first time it is asked.
+// again: the Deliverer's grace (shutdownGrace) after the first time it is
+// asked.
 func (d *Deliverer) giveUpAt() time.Time {
-	d.stopping.Do(func() { d.giveUp = time.Now().Add(shutdownGrace) })
+	d.stopping.Do(func() { d.giveUp = time.Now().Add(d.grace) })
 	return d.giveUp
 }
 
 // retryStore calls f until it succeeds. While ctx is live it tries for
 // ever, since the store will come back; once ctx is done (shutdown), until
-// shutdownGrace after the first store call that failed during the
+// the grace after the first store call that failed during the
 // shutdown, for all calls together, then it returns the last error.
 // Failures are logged as "<what>: will retry", the first and every 20th.
 func (d *Deliverer) retryStore(ctx context.Context, what string, f func(context.Context) error) error {

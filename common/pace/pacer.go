@@ -18,12 +18,12 @@ type Config struct {
 	Workers  int                   // requests allowed in flight, reported to the Observer
 	Logger   *slog.Logger          // told when the limit moves by a factor of two (default slog.Default())
 	Observer common.PaceObserver   // if not nil, told the limits when they change
-	OnQuota  func(until time.Time) // if not nil, told of a quota pause (QuotaWait or longer)
+	OnQuota  func(until time.Time) // if not nil, told of a quota pause (a minute or longer)
 }
 
-// QuotaWait is the shortest wait a throttle or a spent budget asks for
+// quotaWait is the shortest wait a throttle or a spent budget asks for
 // that pauses all requests to the CRM until then: a quota, not a rate.
-const QuotaWait = time.Minute
+const quotaWait = time.Minute
 
 // Pacer paces the requests of all of a process's workers to the CRM with
 // MaxRate and the adaptive law of law.go. Until the CRM first throttles
@@ -115,7 +115,7 @@ func (p *Pacer) Done(st Start, failure *common.PublishError, b common.Budget) {
 		}
 		// A quota: a throttle asking for a minute or more (up to a day)
 		// pauses everything, and tells nothing of a rate.
-		if w := failure.Wait(); o == paceThrottled && w >= QuotaWait && w <= 24*time.Hour {
+		if w := failure.Wait(); o == paceThrottled && w >= quotaWait && w <= 24*time.Hour {
 			o, b = paceOther, common.Budget{Known: true, Reset: w}
 		}
 	}
@@ -124,8 +124,8 @@ func (p *Pacer) Done(st Start, failure *common.PublishError, b common.Budget) {
 	paused := p.law.pausedUntil
 	p.law.answer(now, st, o, b)
 	p.active.Store(p.law.active)
-	if until := p.law.pausedUntil; until.Sub(now) >= QuotaWait && until.After(paused) {
-		if paused.Sub(now) < QuotaWait { // not already paused for a quota
+	if until := p.law.pausedUntil; until.Sub(now) >= quotaWait && until.After(paused) {
+		if paused.Sub(now) < quotaWait { // not already paused for a quota
 			p.cfg.Logger.Warn("the CRM's quota is spent: no request is sent before it is renewed", "until", until.UTC().Format(time.RFC3339))
 		}
 		if p.cfg.OnQuota != nil {
