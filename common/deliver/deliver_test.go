@@ -155,7 +155,6 @@ func TestCRMDownIsProbedThenResumed(t *testing.T) {
 	cfg.ProbeMaxInterval = 100 * time.Millisecond
 	cfg.DownAfter = 5
 	d := deliver.New(q.Queue("a"), crm, cfg)
-	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -189,7 +188,6 @@ func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
 	cfg.Workers = 4
 	cfg.Lease = time.Hour
 	d := deliver.New(q.Queue("a"), crm, cfg)
-	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -231,7 +229,6 @@ func TestOutcomesAreWrittenInBatches(t *testing.T) {
 	cfg.Workers = n
 	cfg.SettleDelay = time.Second
 	d := deliver.New(q.Queue("a"), crm, cfg)
-	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	runUntil(t, d, 10*time.Second, allSent(q))
 	settles := q.Calls().Settles
 	// The first outcome waits SettleDelay for the others: one write, two
@@ -247,7 +244,6 @@ func TestWakeStartsDeliveryAtOnce(t *testing.T) {
 	cfg.PollInterval = time.Hour
 	cfg.Wake = wake
 	d := deliver.New(q.Queue("a"), crm, cfg)
-	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -273,7 +269,6 @@ func TestRetriesFallDueWithoutPolling(t *testing.T) {
 	cfg.PollInterval = time.Hour
 	cfg.RetryDelay = 200 * time.Millisecond
 	d := deliver.New(q.Queue("a"), crm, cfg)
-	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	runUntil(t, d, 3*time.Second, allSent(q))
 }
 
@@ -282,7 +277,6 @@ func TestStoreOutageIsSurvived(t *testing.T) {
 	crm := newFakeCRM(nil)
 	cfg := fastConfig()
 	d := deliver.New(q.Queue("a"), crm, cfg)
-	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	q.SetDown(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -305,7 +299,6 @@ func TestClaimsWhoseAnswerWasLostAreReleased(t *testing.T) {
 	// A lease far longer than the test: only the sweep can free them.
 	cfg.Lease = time.Hour
 	d := deliver.New(q.Queue("a"), crm, cfg)
-	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	runUntil(t, d, 5*time.Second, allSent(q))
 	customers, dups := crm.acceptedCount()
 	assert.Equal(t, 100, customers)
@@ -320,7 +313,6 @@ func TestOrphanLeasesUnderOurNameAreSwept(t *testing.T) {
 	cfg := fastConfig()
 	cfg.Lease = 300 * time.Millisecond
 	d := deliver.New(q.Queue("a"), crm, cfg)
-	deliver.SetShutdownGrace(d, 500*time.Millisecond)
 	runUntil(t, d, 5*time.Second, allSent(q))
 	customers, dups := crm.acceptedCount()
 	assert.Equal(t, 20, customers)

@@ -10,7 +10,7 @@ import (
 )
 
 // The pacing law's constants (see law), chosen on the simulated
-// matrix of CRMs (pacesim_cases_test.go).
+// matrix of CRMs (sim_cases_test.go).
 const (
 	paceMinRound      = 50 * time.Millisecond // a round: two round trips at least,
 	paceRoundAnswers  = 10                    // and this many answers,
