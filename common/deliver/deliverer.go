@@ -9,9 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"goquiz/common/pace"
-
 	"goquiz/common"
+	"goquiz/common/pace"
 )
 
 // DeliverStats counts what a Deliverer did since it started.

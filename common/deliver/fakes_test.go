@@ -5,9 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"goquiz/impl/memory"
-
 	"goquiz/common"
+	"goquiz/impl/memory"
 )
 
 // newStore returns an in-memory store holding customers 1..n, due now.

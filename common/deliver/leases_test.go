@@ -10,11 +10,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"goquiz/impl/memory"
-	"goquiz/internal/testbin"
-
 	"goquiz/common"
 	"goquiz/common/deliver"
+	"goquiz/impl/memory"
+	"goquiz/internal/testbin"
 )
 
 func TestLeasesAreRenewedWhileRequestsOutlastThem(t *testing.T) {

@@ -5,9 +5,8 @@ import (
 	"slices"
 	"time"
 
-	"goquiz/common/pace"
-
 	"goquiz/common"
+	"goquiz/common/pace"
 )
 
 // job is one record handed to a worker, with the claim it came in.
