@@ -13,8 +13,8 @@ import (
 	"goquiz/common/pace"
 )
 
-// DeliverStats counts what a Deliverer did since it started.
-type Stats struct {
+// counts are what a Deliverer did since it started, for its logs.
+type counts struct {
 	// Claimed counts records claimed from the store.
 	Claimed int64
 	// Delivered counts records the CRM accepted, whose state is recorded.
@@ -97,9 +97,9 @@ func (d *Deliverer) crmChanged(down bool, failure *common.PublishError) {
 	}
 }
 
-// Stats returns the counts so far.
-func (d *Deliverer) Stats() Stats {
-	return Stats{
+// counts returns the counts so far.
+func (d *Deliverer) counts() counts {
+	return counts{
 		Claimed:   d.claimed.Load(),
 		Delivered: d.delivered.Load(),
 		Failed:    d.failed.Load(),
@@ -156,7 +156,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	settler.Wait()
 
 	err := d.releaseHeld(ctx)
-	st := d.Stats()
+	st := d.counts()
 	d.log.Info("integrator stopped", "delivered", st.Delivered, "failed_attempts", st.Failed, "gave_up", st.GaveUp, "released", st.Released, "rejected", st.Rejected)
 	return err
 }
@@ -190,13 +190,13 @@ func (d *Deliverer) releaseHeld(ctx context.Context) error {
 func (d *Deliverer) logThroughput(ctx context.Context) {
 	t := time.NewTicker(d.cfg.LogInterval)
 	defer t.Stop()
-	last, lastAt := d.Stats(), time.Now()
+	last, lastAt := d.counts(), time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			st := d.Stats()
+			st := d.counts()
 			if st == last {
 				continue
 			}
