@@ -64,7 +64,7 @@ func main() {
 // run runs the integrator with the command line args — the daemon, or one
 // of its commands — and returns its exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	var cfg config
+	cfg := defaultConfig()
 	out, args, code, ok := cli.Start("integrator", synopsis, &cfg, args, stdout, stderr)
 	if !ok {
 		return code

@@ -52,7 +52,7 @@ func main() {
 // run runs the parser with the command line args and returns its exit
 // code.
 func run(args []string, stdout, stderr io.Writer) int {
-	var cfg config
+	cfg := defaultConfig()
 	dry, args := cutDryRun(args)
 	out, args, code, ok := cli.Start("parser", synopsis, &cfg, args, stdout, stderr)
 	if !ok {
