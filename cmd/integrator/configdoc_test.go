@@ -1,0 +1,15 @@
+package main
+
+import (
+	"testing"
+
+	"goquiz/internal/cli"
+	"goquiz/internal/configdoc"
+)
+
+// TestConfigurationDoc fails when the integrator's table in
+// docs/configuration.md and its configuration differ: a variable missing
+// on either side, or another default.
+func TestConfigurationDoc(t *testing.T) {
+	configdoc.Check(t, "../../docs/configuration.md", "integrator", cli.Vars(defaultConfig()))
+}
