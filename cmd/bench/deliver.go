@@ -145,7 +145,7 @@ func waitAccepted(ctx context.Context, srv *mockcrm.Server, n int64) (accepted, 
 // read in proportion to the table after a load of millions (-scale) that
 // no vacuum followed.
 func waitAllSent(ctx context.Context, dsn string) error {
-	db, err := postgres.Open(ctx, dsn, postgres.Options{Wait: 10 * time.Second})
+	db, err := postgres.Open(ctx, dsn, postgres.Options{ConnectTimeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func defaultConfig() config {
 // store returns the options of the integrator's store; log receives what
 // it does by itself.
 func (c config) store(log *slog.Logger) postgres.Options {
-	return postgres.Options{Wait: c.ConnectTimeout, Timeout: c.DBTimeout, App: "goquiz integrator", Reap: true, Logger: log}
+	return postgres.Options{ConnectTimeout: c.ConnectTimeout, Timeout: c.DBTimeout, App: "goquiz integrator", EndLostLoads: true, Logger: log}
 }
 
 // Validate checks the values of the configuration.

@@ -77,7 +77,7 @@ func (c config) input() (csv.Options, error) {
 // store returns the options of the parser's store; log receives what it
 // does by itself (chunks stored again, lost sessions ended).
 func (c config) store(log *slog.Logger) postgres.Options {
-	return postgres.Options{Wait: c.ConnectTimeout, Timeout: c.DBTimeout, App: "goquiz parser", Reap: true, Logger: log}
+	return postgres.Options{ConnectTimeout: c.ConnectTimeout, Timeout: c.DBTimeout, App: "goquiz parser", EndLostLoads: true, Logger: log}
 }
 
 // Validate checks the values of the configuration.
