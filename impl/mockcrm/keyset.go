@@ -124,14 +124,3 @@ func (s *idSet) len() int64 {
 	defer s.mu.Unlock()
 	return int64(len(s.ids))
 }
-
-// all returns the ids in the set, in no particular order.
-func (s *idSet) all() []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := make([]int64, 0, len(s.ids))
-	for id := range s.ids {
-		ids = append(ids, id)
-	}
-	return ids
-}
