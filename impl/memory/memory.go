@@ -136,18 +136,17 @@ func (s *Store) Calls() Calls {
 }
 
 // SetDown makes every call fail with ErrDown (true), or work again.
-func (s *Store) SetDown(down bool) {
-	s.mu.Lock()
-	s.down = down
-	s.mu.Unlock()
-}
+func (s *Store) SetDown(down bool) { s.locked(func() { s.down = down }) }
 
 // LoseClaims makes the next n claims that find records take effect and
 // fail all the same, as when the connection dies before the answer.
-func (s *Store) LoseClaims(n int) {
+func (s *Store) LoseClaims(n int) { s.locked(func() { s.lose = n }) }
+
+// locked runs fn with s.mu held.
+func (s *Store) locked(fn func()) {
 	s.mu.Lock()
-	s.lose = n
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	fn()
 }
 
 // Quota returns the latest end of the CRM's quota pause noted.

@@ -136,14 +136,31 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	if opts.EndLostLoads {
-		d.wg.Add(1)
-		go func() { defer d.wg.Done(); d.reapLoop() }()
+		seen := map[int]stalled{}
+		d.every(d.timeout/2, func() { d.reapLost(seen) })
 	}
 	if opts.FoldCounts {
-		d.wg.Add(1)
-		go func() { defer d.wg.Done(); d.foldCountsLoop() }()
+		d.every(foldCountsEvery, d.foldCountsLogged)
 	}
 	return d, nil
+}
+
+// every runs fn every interval, in a goroutine of its own, until Close.
+func (d *DB) every(interval time.Duration, fn func()) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-d.done.Done():
+				return
+			case <-t.C:
+			}
+			fn()
+		}
+	}()
 }
 
 // retryable tells whether a connection error may go away by waiting: the

@@ -217,18 +217,10 @@ func (d *DB) FoldCounts(ctx context.Context) error {
 // folds the counts (a variable for tests).
 var foldCountsEvery = 10 * time.Second
 
-// foldCountsLoop folds the counts every foldCountsEvery until Close.
-func (d *DB) foldCountsLoop() {
-	t := time.NewTicker(foldCountsEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-d.done.Done():
-			return
-		case <-t.C:
-		}
-		if err := d.FoldCounts(d.done); err != nil && d.done.Err() == nil {
-			d.log.Warn("could not tidy the record counts; trying again later", "error", err)
-		}
+// foldCountsLogged folds the counts, logging a failure; Open runs it
+// every foldCountsEvery (Options.FoldCounts).
+func (d *DB) foldCountsLogged() {
+	if err := d.FoldCounts(d.done); err != nil && d.done.Err() == nil {
+		d.log.Warn("could not tidy the record counts; trying again later", "error", err)
 	}
 }
