@@ -173,13 +173,21 @@ func (s *Store) holders() map[int64]string {
 	return out
 }
 
-// check fails while the store is down or ctx is done; s.mu is held.
-func (s *Store) check(ctx context.Context) error {
+// enter takes s.mu for a call of a Queue and counts the call in *n (nil:
+// not counted), unless ctx is done or the store is down (ErrDown): then
+// s.mu is released and the error returned. The caller defers unlock.
+func (s *Store) enter(ctx context.Context, n *int) (unlock func(), err error) {
+	s.mu.Lock()
 	if err := ctx.Err(); err != nil {
-		return err
+		s.mu.Unlock()
+		return nil, err
 	}
 	if s.down {
-		return ErrDown
+		s.mu.Unlock()
+		return nil, ErrDown
 	}
-	return nil
+	if n != nil {
+		*n++
+	}
+	return s.mu.Unlock, nil
 }
