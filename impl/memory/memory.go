@@ -122,17 +122,15 @@ func snapshot(r *Record, holders map[int64]string) Record {
 }
 
 // Claims returns the number of claims in the store.
-func (s *Store) Claims() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.claims)
+func (s *Store) Claims() (n int) {
+	s.locked(func() { n = len(s.claims) })
+	return n
 }
 
 // Calls returns the calls answered so far.
-func (s *Store) Calls() Calls {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls
+func (s *Store) Calls() (c Calls) {
+	s.locked(func() { c = s.calls })
+	return c
 }
 
 // SetDown makes every call fail with ErrDown (true), or work again.
@@ -150,10 +148,9 @@ func (s *Store) locked(fn func()) {
 }
 
 // Quota returns the latest end of the CRM's quota pause noted.
-func (s *Store) Quota() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.quota
+func (s *Store) Quota() (until time.Time) {
+	s.locked(func() { until = s.quota })
+	return until
 }
 
 // Queue returns the queue of the integrator named owner.
