@@ -1,5 +1,7 @@
 // Package cli holds what goquiz's three mains share: configuration from the
-// environment, help text, logs in the format LOG_FORMAT names, and one-line
+// environment (each main's defaultConfig holds its defaults, which -h
+// prints, see Vars), the defaults of the database variables two of them
+// share, help text, logs in the format LOG_FORMAT names, and one-line
 // fatal errors. It never exits: each main has a run function that returns
 // its exit code, and only main calls os.Exit with it.
 package cli

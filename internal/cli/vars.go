@@ -54,7 +54,7 @@ func Vars(spec any) []Var {
 // formatValue writes v as its environment variable would be set.
 func formatValue(v reflect.Value) string {
 	if d, ok := v.Interface().(time.Duration); ok {
-		return FormatDuration(d)
+		return formatDuration(d)
 	}
 	switch v.Kind() {
 	case reflect.String:
@@ -71,9 +71,9 @@ func formatValue(v reflect.Value) string {
 	return fmt.Sprint(v.Interface())
 }
 
-// FormatDuration writes d as a person would set it: 5m rather than
+// formatDuration writes d as a person would set it: 5m rather than
 // time.Duration's 5m0s, 1h rather than 1h0m0s; 0 is 0s.
-func FormatDuration(d time.Duration) string {
+func formatDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
