@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"testing"
 
 	"goquiz/internal/cli"
@@ -12,4 +13,16 @@ import (
 // on either side, or another default.
 func TestConfigurationDoc(t *testing.T) {
 	configdoc.Check(t, "../../docs/configuration.md", "integrator", cli.Vars(defaultConfig()))
+}
+
+// TestDocsPagesGiveTheDefaults fails when a page of docs/ about the
+// program repeats one of
+// the integrator's variables in a table with another default than the
+// program's.
+func TestDocsPagesGiveTheDefaults(t *testing.T) {
+	var pages []string
+	for _, p := range []string{"pacing.md", "crm-api.md", "integrator.md", "pgbouncer.md", "operating.md", "failover.md", "daily-exports.md"} {
+		pages = append(pages, filepath.Join("../../docs", p))
+	}
+	configdoc.CheckPages(t, pages, cli.Vars(defaultConfig()))
 }

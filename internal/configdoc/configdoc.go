@@ -160,3 +160,61 @@ func Check(t testing.TB, path, heading string, vars []cli.Var) {
 		t.Errorf("%s, %s: %s", path, heading, d)
 	}
 }
+
+var varName = regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
+
+// Defaults returns what differs between vars and the default column of
+// every row of a settings table (one whose second column is headed
+// "default") in page, a Markdown text, whose first cell names one of vars, such as the settings table of a feature's page: those pages repeat
+// a default for the reader, and must repeat the program's. Rows naming
+// variables the program does not have are another program's and are left
+// alone.
+func Defaults(page string, vars []cli.Var) []string {
+	want := map[string]string{}
+	for _, v := range vars {
+		want[v.Name] = v.Default
+		if v.Default == "" {
+			want[v.Name] = Unset
+		}
+	}
+	var diffs []string
+	settings, inTable := false, false
+	for n, l := range strings.Split(page, "\n") {
+		if !strings.HasPrefix(l, "|") {
+			inTable = false
+			continue
+		}
+		cells := splitRow(l)
+		if !inTable { // the header: a settings table has "default" second
+			inTable = true
+			settings = len(cells) >= 2 && cells[1] == "default"
+			continue
+		}
+		if !settings {
+			continue
+		}
+		for _, m := range varName.FindAllStringSubmatch(cells[0], -1) {
+			w, ok := want[m[1]]
+			if ok && unquote(cells[1]) != w {
+				diffs = append(diffs, fmt.Sprintf("line %d: %s: the page says the default is %s, the program takes %s", n+1, m[1], cell(unquote(cells[1])), cell(w)))
+			}
+		}
+	}
+	return diffs
+}
+
+// CheckPages fails t when a table row of one of the Markdown files at
+// paths gives one of vars another default than the program's (see
+// Defaults).
+func CheckPages(t testing.TB, paths []string, vars []cli.Var) {
+	t.Helper()
+	for _, path := range paths {
+		page, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range Defaults(string(page), vars) {
+			t.Errorf("%s, %s", path, d)
+		}
+	}
+}

@@ -66,3 +66,18 @@ func TestDiff(t *testing.T) {
 		})
 	}
 }
+
+func TestDefaults(t *testing.T) {
+	vars := cli.Vars(spec{Chunk: 10, Sep: "|"})
+	feature := "# A feature\n\n| variable | default | meaning |\n| --- | --- | --- |\n" +
+		"| `CHUNK` | `20` | rows per chunk |\n" +
+		"| `SEP`, `NAME` | `\\|` | two at once |\n" +
+		"| `OTHER` | `5` | another program's |\n" +
+		"| `NAME` | unset | a name |\n\n" +
+		"| run | CHUNK |\n| --- | --- |\n| `CHUNK` | `30` |\n"
+	assert.Equal(t, []string{
+		"line 5: CHUNK: the page says the default is `20`, the program takes `10`",
+		"line 6: NAME: the page says the default is `|`, the program takes unset",
+	}, configdoc.Defaults(feature, vars))
+	assert.Empty(t, configdoc.Defaults(page, vars))
+}
