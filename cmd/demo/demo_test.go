@@ -16,6 +16,7 @@ import (
 
 	"goquiz/impl/pgtest"
 	"goquiz/impl/postgres"
+	"goquiz/internal/harness"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -126,13 +127,13 @@ func TestDemoInterrupted(t *testing.T) {
 }
 
 func TestCheckCatchesEveryShortfall(t *testing.T) {
-	good := result{n: 10, parserRan: true, delivered: true, integratorCodes: []int{0, 0}, want: expected{sent: 10, accepted: 10}}
-	good.table.stored, good.table.sent, good.crm.Accepted = 10, 10, 10
+	good := result{n: 10, parserRan: true, delivered: true, integratorCodes: []int{0, 0}, want: harness.Once(10)}
+	good.table.Stored, good.table.Sent, good.crm.Accepted = 10, 10, 10
 	require.Empty(t, good.failures())
 
 	for name, spoil := range map[string]func(*result){
-		"rows stored, want":  func(r *result) { r.table.stored = 9 },
-		"rows sent, want":    func(r *result) { r.table.sent = 9 },
+		"rows stored, want":  func(r *result) { r.table.Stored = 9 },
+		"rows sent, want":    func(r *result) { r.table.Sent = 9 },
 		"the CRM accepted 9": func(r *result) { r.crm.Accepted = 9 },
 		"1 duplicates":       func(r *result) { r.crm.Duplicates = 1 },
 		"the parser failed":  func(r *result) { r.parserCode, r.parserStatus = 1, "exit status 1" },
@@ -140,7 +141,7 @@ func TestCheckCatchesEveryShortfall(t *testing.T) {
 		"integrator-2":       func(r *result) { r.integratorCodes[1] = 1 },
 		"could not read":     func(r *result) { r.crmErr = errors.New("refused") },
 		"timed out":          func(r *result) { r.abort = "timed out after 1s" },
-		"1 rows rejected":    func(r *result) { r.table.rejected = 1 },
+		"1 rows rejected":    func(r *result) { r.table.Rejected = 1 },
 		"1 conflicts":        func(r *result) { r.crm.HubSpot.Conflicts = 1 },
 	} {
 		r := good
@@ -172,12 +173,6 @@ func TestParseFlags(t *testing.T) {
 	for _, args := range [][]string{{"-n", "0"}, {"-integrators", "0"}, {"-reset"}, {"extra"}, {"-timeout", "0s"}} {
 		_, err := parseFlags(args, nil)
 		assert.Error(t, err, args)
-	}
-}
-
-func TestGroup(t *testing.T) {
-	for v, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 100000: "100,000", 1234567: "1,234,567", -1234: "-1,234"} {
-		assert.Equal(t, want, group(v))
 	}
 }
 
