@@ -17,6 +17,7 @@ import (
 	"goquiz/common"
 	"goquiz/impl/pgtest"
 	"goquiz/impl/postgres"
+	"goquiz/internal/harness"
 	"goquiz/internal/testbin"
 )
 
@@ -24,10 +25,7 @@ import (
 // database of db.
 func waitListening(t *testing.T, db *sql.DB, n int) {
 	t.Helper()
-	waitFor(t, 30*time.Second, 20*time.Millisecond, fmt.Sprintf("%d integrators listening", n), func() bool {
-		return count(db, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND query ILIKE 'LISTEN%'`) >= n
-	})
+	require.NoError(t, harness.WaitReady(context.Background(), nil, 30*time.Second, "integrators not listening", harness.Listening(db, n)))
 }
 
 // Scenario 1: a clean run, the integrator idle and waiting before the
@@ -36,10 +34,8 @@ func waitListening(t *testing.T, db *sql.DB, n int) {
 // notification wakes the integrator (its poll interval is a minute).
 func TestCleanRun(t *testing.T) {
 	const n = 30000
-	dsn := pgtest.DSN(t)
-	db := openDB(t, dsn)
-	path, want := writeInput(t, n, 1)
-	crm := newCRM(t, faults{}, 1)
+	sc := newScenario(t, n, 1, faults{})
+	dsn, db, crm := sc.dsn, sc.db, sc.crm
 
 	p := startIntegrator(t, integratorEnv(dsn, crm.URL(), "POLL_INTERVAL=1m"))
 	waitListening(t, db, 1)
@@ -54,15 +50,11 @@ func TestCleanRun(t *testing.T) {
 	}()
 
 	start := time.Now()
-	parsed(t, runParser(t, dsn, path, "CHUNK_SIZE=5000"), n, n, 0, 0)
-	waitAllSent(t, db, n)
-	took := time.Since(start)
+	parsed(t, runParser(t, dsn, sc.path, "CHUNK_SIZE=5000"), n, n, 0, 0)
+	took := deliverAll(t, db, sc.want, p, start)
 	committed := <-firstCommit
-	stopIntegrator(t, p)
 
-	st := crm.check(t, want)
-	checkStored(t, db, want, true)
-	require.Zero(t, st.Duplicates)
+	st := checkOnce(t, crm, db, sc.want)
 	latency := crm.firstRequest().Sub(committed)
 	require.Less(t, latency, time.Second, "first delivery after the first committed chunk")
 	figures(t, "1 (clean run)", n, took, st, fmt.Sprintf("first_delivery=%dms after the first commit", latency.Milliseconds()))
@@ -74,21 +66,19 @@ func TestCleanRun(t *testing.T) {
 // no customer told to wait is tried again before its Retry-After ran out.
 func TestFlakyCRM(t *testing.T) {
 	const n = 20000
-	dsn := pgtest.DSN(t)
-	db := openDB(t, dsn)
-	path, want := writeInput(t, n, 2)
-	crm := newCRM(t, faults{
+	sc := newScenario(t, n, 2, faults{
 		FailRate:   1.0 / 3,
 		LimitRate:  0.05,
 		RetryAfter: 1,
 		HangRate:   0.003,
 		Jitter:     5 * time.Millisecond,
-	}, 2)
+	})
+	dsn, db, crm := sc.dsn, sc.db, sc.crm
 
 	// More workers than in the other scenarios: many requests wait for
 	// their latency, and each hung request holds a worker for 2s.
-	took := loadAndDeliver(t, dsn, db, path, n, integratorEnv(dsn, crm.URL(), "WORKERS=32"))
-	st, waits := checkOnceWithRetryAfter(t, crm, db, want)
+	took := loadAndDeliver(t, dsn, db, sc.path, n, integratorEnv(dsn, crm.URL(), "WORKERS=32"))
+	st, waits := checkOnceWithRetryAfter(t, crm, db, sc.want)
 	require.Positive(t, crm.statusCount(0), "some requests hung")
 	figures(t, "2 (flaky CRM)", n, took, st, fmt.Sprintf("status_500=%d status_429=%d hung=%d retry_after_checked=%d",
 		crm.statusCount(500), crm.statusCount(429), crm.statusCount(0), waits))
@@ -105,13 +95,11 @@ func TestCRMOutage(t *testing.T) {
 		refused = 3 * time.Second
 		down503 = 2 * time.Second
 	)
-	dsn := pgtest.DSN(t)
-	db := openDB(t, dsn)
-	path, want := writeInput(t, n, 3)
-	crm := newCRM(t, faults{Jitter: time.Millisecond, RetryAfter: 1}, 3)
+	sc := newScenario(t, n, 3, faults{Jitter: time.Millisecond, RetryAfter: 1})
+	dsn, db, crm := sc.dsn, sc.db, sc.crm
 
 	start := time.Now()
-	parsed(t, runParser(t, dsn, path), n, n, 0, 0)
+	parsed(t, runParser(t, dsn, sc.path), n, n, 0, 0)
 	// Debug logs tell of every failed attempt: the only way to count the
 	// requests that found no listener.
 	p := startIntegrator(t, integratorEnv(dsn, crm.URL(), fmt.Sprintf("WORKERS=%d", workers), "LOG_LEVEL=debug"))
@@ -135,9 +123,7 @@ func TestCRMOutage(t *testing.T) {
 	requireRunning(t, p)
 	stopIntegrator(t, p)
 
-	st := crm.check(t, want)
-	checkStored(t, db, want, true)
-	require.Zero(t, st.Duplicates)
+	st := checkOnce(t, crm, db, sc.want)
 	crm.checkRetryAfter(t)
 	requests503 := crm.statusCount(503)
 	out := p.Output()
@@ -196,31 +182,14 @@ func TestKillIntegrator(t *testing.T) {
 		n     = 20000
 		kills = 3
 	)
-	dsn := pgtest.DSN(t)
-	db := openDB(t, dsn)
-	path, want := writeInput(t, n, 4)
 	// Some latency keeps requests in flight when the kill comes.
-	crm := newCRM(t, faults{Latency: time.Millisecond, Jitter: 2 * time.Millisecond}, 4)
+	sc := newScenario(t, n, 4, faults{Latency: time.Millisecond, Jitter: 2 * time.Millisecond})
 	// A short lease: what a killed integrator held is due again 2s after
 	// its last renewal.
-	env := integratorEnv(dsn, crm.URL(), "LEASE=2s")
+	env := integratorEnv(sc.dsn, sc.crm.URL(), "LEASE=2s")
 
-	start := time.Now()
-	parsed(t, runParser(t, dsn, path), n, n, 0, 0)
-	p := startIntegrator(t, env)
-	held := 0
-	for k := 1; k <= kills; k++ {
-		waitAccepted(t, crm, k*n/(kills+1))
-		p.Kill()
-		held += count(db, `SELECT count(*) FROM customers WHERE state = 'pending' AND id IN (SELECT unnest(ids) FROM claims)`)
-		p = startIntegrator(t, env)
-	}
-	waitAllSent(t, db, n)
-	took := time.Since(start)
-	stopIntegrator(t, p)
-
-	st := crm.check(t, want)
-	checkStored(t, db, want, true)
+	held, took := sc.killAndRestart(t, env, kills, time.Now())
+	st := checkDelivered(t, sc.crm, sc.db, sc.want)
 	require.LessOrEqual(t, st.Duplicates, held, "duplicates are records the killed integrators held")
 	figures(t, fmt.Sprintf("4 (SIGKILL integrator x%d)", kills), n, took, st, fmt.Sprintf("held_by_the_killed=%d", held))
 }
@@ -269,13 +238,11 @@ func TestPostgresRestart(t *testing.T) {
 	// while the store was away is recorded when it returns.
 	t.Run("during delivery", func(t *testing.T) {
 		const n = 20000
-		dsn := c.DSN("postgres")
-		db := openDB(t, dsn)
-		path, want := writeInput(t, n, 5)
-		crm := newCRM(t, faults{Jitter: 2 * time.Millisecond}, 5)
+		sc := newScenarioOn(t, c.DSN("postgres"), n, 5, faults{Jitter: 2 * time.Millisecond})
+		dsn, db, crm := sc.dsn, sc.db, sc.crm
 
 		start := time.Now()
-		parsed(t, runParser(t, dsn, path), n, n, 0, 0)
+		parsed(t, runParser(t, dsn, sc.path), n, n, 0, 0)
 		p := startIntegrator(t, integratorEnv(dsn, crm.URL()))
 		waitAccepted(t, crm, n/4)
 		down1 := restart(t, c, false)
@@ -288,9 +255,7 @@ func TestPostgresRestart(t *testing.T) {
 		requireRunning(t, p)
 		stopIntegrator(t, p)
 
-		st := crm.check(t, want)
-		checkStored(t, db, want, true)
-		require.Zero(t, st.Duplicates)
+		st := checkOnce(t, crm, db, sc.want)
 		figures(t, "5a (PostgreSQL restarted during delivery: fast shutdown, then SIGKILL)", n, took, st,
 			fmt.Sprintf("downtime=%dms,%dms", down1.Milliseconds(), down2.Milliseconds()))
 	})
@@ -314,12 +279,10 @@ func TestPostgresRestart(t *testing.T) {
 			admin := openDB(t, c.DSN("postgres"))
 			_, err := admin.Exec(`CREATE DATABASE ` + name)
 			require.NoError(t, err)
-			dsn := c.DSN(name)
-			db := openDB(t, dsn)
-			path, want := writeInput(t, n, 6)
-			input, err := os.ReadFile(path)
+			sc := newScenarioOn(t, c.DSN(name), n, 6, faults{Jitter: 2 * time.Millisecond})
+			dsn, db, want, crm := sc.dsn, sc.db, sc.want, sc.crm
+			input, err := os.ReadFile(sc.path)
 			require.NoError(t, err)
-			crm := newCRM(t, faults{Jitter: 2 * time.Millisecond}, 6)
 
 			start := time.Now()
 			p := startIntegrator(t, integratorEnv(dsn, crm.URL()))
@@ -354,9 +317,7 @@ func TestPostgresRestart(t *testing.T) {
 			requireRunning(t, p)
 			stopIntegrator(t, p)
 
-			st := crm.check(t, want)
-			checkStored(t, db, want, true)
-			require.Zero(t, st.Duplicates)
+			st := checkOnce(t, crm, db, want)
 			figures(t, fmt.Sprintf("5b (PostgreSQL restarted during a parser run, %s)", tt.name), n, took, st,
 				fmt.Sprintf("committed_before_restart=%d chunk_retries=%d stored_twice=0 downtime=%dms", committed, retried, down.Milliseconds()))
 		})
@@ -442,12 +403,10 @@ func waitStored(t *testing.T, db *sql.DB, n int) {
 // the last one loads the rest: every row stored once, and delivered once.
 func TestKillParser(t *testing.T) {
 	const n, chunk = 20000, 2000
-	dsn := pgtest.DSN(t)
-	db := openDB(t, dsn)
-	path, want := writeInput(t, n, 7)
-	input, err := os.ReadFile(path)
+	sc := newScenario(t, n, 7, faults{Jitter: 2 * time.Millisecond})
+	dsn, db, want, crm := sc.dsn, sc.db, sc.want, sc.crm
+	input, err := os.ReadFile(sc.path)
 	require.NoError(t, err)
-	crm := newCRM(t, faults{Jitter: 2 * time.Millisecond}, 7)
 	parserEnv := []string{"DSN=" + dsn, fmt.Sprintf("CHUNK_SIZE=%d", chunk)}
 
 	start := time.Now()
@@ -474,14 +433,10 @@ func TestKillParser(t *testing.T) {
 	second.p.Kill()
 	require.Equal(t, 7*chunk, count(db, `SELECT count(*) FROM customers`))
 
-	parsed(t, runParser(t, dsn, path, fmt.Sprintf("CHUNK_SIZE=%d", chunk)), n, n-7*chunk, 7*chunk, 0)
-	waitAllSent(t, db, n)
-	took := time.Since(start)
-	stopIntegrator(t, p)
+	parsed(t, runParser(t, dsn, sc.path, fmt.Sprintf("CHUNK_SIZE=%d", chunk)), n, n-7*chunk, 7*chunk, 0)
+	took := deliverAll(t, db, want, p, start)
 
-	st := crm.check(t, want)
-	checkStored(t, db, want, true)
-	require.Zero(t, st.Duplicates)
+	st := checkOnce(t, crm, db, want)
 	figures(t, "6 (SIGKILL parser x2, mid-copy and between chunks)", n, took, st,
 		fmt.Sprintf("stored_by_run=%d,%d,%d stored_twice=0", 3*chunk, 4*chunk, n-7*chunk))
 }
@@ -494,10 +449,8 @@ func TestConcurrentIntegrators(t *testing.T) {
 	for _, k := range []int{2, 3} {
 		t.Run(fmt.Sprintf("%d integrators", k), func(t *testing.T) {
 			const n = 20000
-			dsn := pgtest.DSN(t)
-			db := openDB(t, dsn)
-			path, want := writeInput(t, n, int64(70+k))
-			crm := newCRM(t, faults{FailRate: 0.1, Jitter: 2 * time.Millisecond}, uint64(70+k))
+			sc := newScenario(t, n, int64(70+k), faults{FailRate: 0.1, Jitter: 2 * time.Millisecond})
+			dsn, db, crm := sc.dsn, sc.db, sc.crm
 
 			start := time.Now()
 			// Eight workers each: together as many as one integrator of
@@ -508,7 +461,7 @@ func TestConcurrentIntegrators(t *testing.T) {
 				ps[i] = startIntegrator(t, env)
 			}
 			waitListening(t, db, k)
-			parsed(t, runParser(t, dsn, path, "CHUNK_SIZE=2000"), n, n, 0, 0)
+			parsed(t, runParser(t, dsn, sc.path, "CHUNK_SIZE=2000"), n, n, 0, 0)
 			waitAllSent(t, db, n)
 			took := time.Since(start)
 			shares := make([]string, k)
@@ -522,9 +475,7 @@ func TestConcurrentIntegrators(t *testing.T) {
 			}
 			require.Equal(t, n, total, "each customer delivered by one integrator")
 
-			st := crm.check(t, want)
-			checkStored(t, db, want, true)
-			require.Zero(t, st.Duplicates)
+			st := checkOnce(t, crm, db, sc.want)
 			figures(t, fmt.Sprintf("7 (%d integrators at once)", k), n, took, st, "delivered_by_each="+strings.Join(shares, ","))
 		})
 	}
@@ -540,14 +491,12 @@ func TestSIGTERMIntegrator(t *testing.T) {
 		n     = 20000
 		stops = 2
 	)
-	dsn := pgtest.DSN(t)
-	db := openDB(t, dsn)
-	path, want := writeInput(t, n, 8)
-	crm := newCRM(t, faults{Latency: time.Millisecond, Jitter: 2 * time.Millisecond}, 8)
+	sc := newScenario(t, n, 8, faults{Latency: time.Millisecond, Jitter: 2 * time.Millisecond})
+	dsn, db, crm := sc.dsn, sc.db, sc.crm
 	env := integratorEnv(dsn, crm.URL(), "LEASE=1m")
 
 	start := time.Now()
-	parsed(t, runParser(t, dsn, path), n, n, 0, 0)
+	parsed(t, runParser(t, dsn, sc.path), n, n, 0, 0)
 	p := startIntegrator(t, env)
 	var took []string
 	released := 0
@@ -564,13 +513,9 @@ func TestSIGTERMIntegrator(t *testing.T) {
 		require.Zero(t, count(db, `SELECT count(*) FROM claims`), "claims left behind")
 		p = startIntegrator(t, env)
 	}
-	waitAllSent(t, db, n)
-	elapsed := time.Since(start)
-	stopIntegrator(t, p)
+	elapsed := deliverAll(t, db, sc.want, p, start)
 
-	st := crm.check(t, want)
-	checkStored(t, db, want, true)
-	require.Zero(t, st.Duplicates)
+	st := checkOnce(t, crm, db, sc.want)
 	figures(t, fmt.Sprintf("8 (SIGTERM integrator x%d)", stops), n, elapsed, st,
 		fmt.Sprintf("exit_after=%s released=%d", strings.Join(took, ","), released))
 }
