@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,7 +79,7 @@ func (b *bench) deliver(ctx context.Context, n int64, workers int, latency time.
 // preload stores n unique records in a fresh, vacuumed database and
 // returns its DSN.
 func (b *bench) preload(ctx context.Context, n int64) (string, error) {
-	file := filepath.Join(b.env.dir, "deliver-"+strconv.FormatInt(n, 10)+".csv")
+	file := b.file("deliver-" + strconv.FormatInt(n, 10) + ".csv")
 	if _, err := os.Stat(file); err != nil {
 		if err := writeUnique(file, n); err != nil {
 			return "", err

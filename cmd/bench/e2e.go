@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"goquiz/impl/mockcrm"
@@ -15,7 +14,7 @@ import (
 // integrator running while the parser loads, against the longer of the
 // two stages alone.
 func (b *bench) endToEnd(ctx context.Context) ([]row, error) {
-	file := filepath.Join(b.env.dir, "unique.csv")
+	file := b.file("unique.csv")
 	var samples []sample
 	for i := 0; i < b.runs; i++ {
 		dsn, err := b.env.freshDB(ctx)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/text/encoding/charmap"
@@ -30,8 +29,8 @@ var exportEnv = []string{"ENCODING=windows-1252", "DELIMITER=;", "COLUMNS=" + ex
 // gzip-compressed, and the parser with the default settings against psql
 // \copy into a plain table of the five columns with its primary key.
 func (b *bench) encoding(ctx context.Context) ([]row, error) {
-	utf8File := filepath.Join(b.env.dir, "enc-utf8.csv")
-	export := filepath.Join(b.env.dir, "enc-export.csv")
+	utf8File := b.file("enc-utf8.csv")
+	export := b.file("enc-export.csv")
 	if err := writeExports(utf8File, export, b.n); err != nil {
 		return nil, err
 	}

@@ -71,6 +71,9 @@ func newEnv(ctx context.Context) (*env, error) {
 	return e, nil
 }
 
+// file is the path of the scratch file name.
+func (b *bench) file(name string) string { return filepath.Join(b.env.dir, name) }
+
 func (e *env) close() {
 	if e.admin != nil {
 		e.admin.Close()

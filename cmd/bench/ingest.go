@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 
 	"goquiz/internal/harness"
@@ -12,8 +11,7 @@ import (
 // ingest measures target 1 (parser against psql \copy) and target 5 for
 // the parser (peak RSS, flat in the input size).
 func (b *bench) ingest(ctx context.Context) ([]row, error) {
-	unique := filepath.Join(b.env.dir, "unique.csv")
-	repeating := filepath.Join(b.env.dir, "repeating.csv")
+	unique, repeating := b.file("unique.csv"), b.file("repeating.csv")
 	if err := writeUnique(unique, b.n); err != nil {
 		return nil, err
 	}
@@ -45,7 +43,7 @@ func (b *bench) ingest(ctx context.Context) ([]row, error) {
 	rows[1].pass = rows[1].ratio <= 2
 
 	// Memory: the same for n and 4n rows, and under 64 MiB.
-	big := filepath.Join(b.env.dir, "big.csv")
+	big := b.file("big.csv")
 	if err := writeUnique(big, 4*b.n); err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -38,8 +37,8 @@ func (f flow) lastRate() float64 { return float64(f.n/10) / f.last.Seconds() }
 // table's growth.
 func (b *bench) atScale(ctx context.Context) ([]row, error) {
 	small, big := b.n, 10*b.n
-	smallFile := filepath.Join(b.env.dir, "scale-"+strconv.FormatInt(small, 10)+".csv")
-	bigFile := filepath.Join(b.env.dir, "scale-"+strconv.FormatInt(big, 10)+".csv")
+	smallFile := b.file("scale-" + strconv.FormatInt(small, 10) + ".csv")
+	bigFile := b.file("scale-" + strconv.FormatInt(big, 10) + ".csv")
 	for _, f := range []struct {
 		path string
 		n    int64

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"goquiz/common"
@@ -19,8 +18,7 @@ import (
 // changed and new customers; the parser in insert mode against the same
 // reference; the parser's peak RSS in both modes.
 func (b *bench) syncExports(ctx context.Context) ([]row, error) {
-	day1 := filepath.Join(b.env.dir, "sync-day1.csv")
-	day2 := filepath.Join(b.env.dir, "sync-day2.csv")
+	day1, day2 := b.file("sync-day1.csv"), b.file("sync-day2.csv")
 	changed, added, err := writeDays(day1, day2, b.n)
 	if err != nil {
 		return nil, err

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -111,7 +110,7 @@ func TestDemoInterrupted(t *testing.T) {
 	bin := buildPrograms(t)
 	o, tmp := demoOptions(t, bin, 200_000)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncWriter
+	var out harness.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, o, &out) }()
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "parser started") }, time.Minute, 50*time.Millisecond)
@@ -174,22 +173,4 @@ func TestParseFlags(t *testing.T) {
 		_, err := parseFlags(args, nil)
 		assert.Error(t, err, args)
 	}
-}
-
-// syncWriter is a buffer written by one goroutine and read by another.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }
