@@ -1,11 +1,12 @@
 // Package harness is the one way goquiz's tools and end-to-end tests run
 // the programs and check a delivery: cmd/demo, cmd/bench, the e2e suite
-// and the tests that run binaries (through internal/testbin) build the
-// programs with Build, start each as a Process (environment, output
-// captured, stopped with SIGTERM then killed after a bound), wait for it
-// with WaitReady or WaitListening, and count what the store and the mock
-// CRM hold with ReadStore and CheckStore/CheckCRM: every record delivered
-// once, none twice.
+// and the tests that run binaries (through internal/testbin). Build
+// compiles the programs; Start runs one as a Process (environment added to
+// the caller's, output captured, SIGTERM then a kill after a bound);
+// WaitReady waits for it to answer (Answers, for the mock CRM) or listen
+// (Listening, for integrators); ReadStore and WaitStore count the
+// customers table by state, and CheckStore and CheckCRM say how a run
+// falls short of every record delivered once, none twice.
 package harness
 
 import (
