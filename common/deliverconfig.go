@@ -5,6 +5,18 @@ import (
 	"time"
 )
 
+// The defaults of DeliverConfig, taken by its zero fields; the
+// integrator's defaults of WORKERS, POLL_INTERVAL, RETRY_DELAY,
+// RETRY_MAX_DELAY, REQUEST_TIMEOUT and LEASE.
+const (
+	DefaultWorkers        = 8
+	DefaultPollInterval   = 5 * time.Second
+	DefaultRetryDelay     = time.Second
+	DefaultRetryMaxDelay  = 5 * time.Minute
+	DefaultRequestTimeout = 10 * time.Second
+	DefaultLease          = 30 * time.Second
+)
+
 // DeliverConfig tunes a Deliverer. Zero values take the defaults noted.
 type DeliverConfig struct {
 	// Workers is the number of requests in flight at once (default 8).
@@ -106,26 +118,26 @@ type RejectObserver interface {
 
 func (c *DeliverConfig) defaults() {
 	if c.Workers <= 0 {
-		c.Workers = 8
+		c.Workers = DefaultWorkers
 	}
 	if c.Batch <= 0 {
 		c.Batch = 1000
 	}
 	c.Batch = max(c.Batch, 2*c.Workers)
 	if c.PollInterval <= 0 {
-		c.PollInterval = 5 * time.Second
+		c.PollInterval = DefaultPollInterval
 	}
 	if c.RetryDelay <= 0 {
-		c.RetryDelay = time.Second
+		c.RetryDelay = DefaultRetryDelay
 	}
 	if c.RetryMaxDelay < c.RetryDelay {
-		c.RetryMaxDelay = max(5*time.Minute, c.RetryDelay)
+		c.RetryMaxDelay = max(DefaultRetryMaxDelay, c.RetryDelay)
 	}
 	if c.RequestTimeout <= 0 {
-		c.RequestTimeout = 10 * time.Second
+		c.RequestTimeout = DefaultRequestTimeout
 	}
 	if c.Lease <= 0 {
-		c.Lease = 30 * time.Second
+		c.Lease = DefaultLease
 	}
 	if c.DownAfter <= 0 {
 		c.DownAfter = 10

@@ -15,7 +15,7 @@ import (
 
 	"goquiz/common"
 	"goquiz/impl/csv"
-	"goquiz/impl/fake"
+	"goquiz/impl/gen"
 	"goquiz/impl/pgtest"
 )
 
@@ -56,7 +56,7 @@ func makeBrokenInput(n int, seed int64) brokenInput {
 	in := brokenInput{good: map[int64]common.Customer{}, rejects: map[int64]wantReject{}, kinds: map[string]int{}, records: n}
 	rng := rand.New(rand.NewPCG(uint64(seed), 99))
 	var b strings.Builder
-	b.WriteString(fake.Header + "\n")
+	b.WriteString(gen.Header + "\n")
 	line := int64(2)
 	row := func(fields ...string) string { return strings.Join(fields, ",") }
 	reject := func(kind, text, reason string) {
@@ -65,7 +65,7 @@ func makeBrokenInput(n int, seed int64) brokenInput {
 		b.WriteString(text + "\n")
 		line++
 	}
-	for c := range fake.Customers(int64(n), seed) {
+	for c := range gen.Customers(int64(n), seed) {
 		id := strconv.FormatInt(c.ID, 10)
 		f, l, e, p := csvField(c.FirstName), csvField(c.LastName), c.Email, c.Phone
 		switch {

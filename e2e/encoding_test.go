@@ -16,7 +16,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"goquiz/common"
-	"goquiz/impl/fake"
+	"goquiz/impl/gen"
 	"goquiz/impl/mockcrm"
 	"goquiz/impl/pgtest"
 )
@@ -54,7 +54,7 @@ func writeExport(t *testing.T, n int, seed int64) (string, map[int64]common.Cust
 	_, err = w.WriteString("Kundennummer;Vorname;Nachname;E-Mail-Adresse;Telefonnummer;Umsatz in €\r\n")
 	require.NoError(t, err)
 	want := make(map[int64]common.Customer, n)
-	for c := range fake.Customers(int64(n), seed) {
+	for c := range gen.Customers(int64(n), seed) {
 		if c.ID%10 == 0 || !inWindows1252(c.FirstName) {
 			c.FirstName = exportFirsts[c.ID%int64(len(exportFirsts))]
 		}

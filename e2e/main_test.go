@@ -27,7 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"goquiz/common"
-	"goquiz/impl/fake"
+	"goquiz/impl/gen"
 	"goquiz/impl/pgtest"
 	"goquiz/internal/testbin"
 )
@@ -63,15 +63,15 @@ func writeInput(t *testing.T, n int, seed int64) (string, map[int64]common.Custo
 	path := filepath.Join(t.TempDir(), "customers.csv")
 	f, err := os.Create(path)
 	require.NoError(t, err)
-	require.NoError(t, fake.WriteCSV(f, int64(n), seed))
+	require.NoError(t, gen.WriteCSV(f, int64(n), seed))
 	require.NoError(t, f.Close())
 	return path, generated(n, seed)
 }
 
-// generated returns the customers fake.WriteCSV writes for n and seed.
+// generated returns the customers gen.WriteCSV writes for n and seed.
 func generated(n int, seed int64) map[int64]common.Customer {
 	want := make(map[int64]common.Customer, n)
-	for c := range fake.Customers(int64(n), seed) {
+	for c := range gen.Customers(int64(n), seed) {
 		want[c.ID] = c
 	}
 	return want

@@ -193,7 +193,7 @@ func TestPartitionedIntegrator(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the reconnect's own wake-up passes
 
 	// Our own listener takes the time of the chunk's commit.
-	ln, err := postgres.Listen(base, postgres.Options{Wait: 10 * time.Second}, nil)
+	ln, err := postgres.Listen(base, postgres.Options{ConnectTimeout: 10 * time.Second}, nil)
 	require.NoError(t, err)
 	defer ln.Close()
 	commit := make(chan time.Time, 1)

@@ -33,7 +33,7 @@ func TestCleanRun(t *testing.T) {
 	p := startIntegrator(t, integratorEnv(dsn, crm.URL(), "POLL_INTERVAL=1m"))
 	waitListening(t, db, 1)
 	// Our own listener takes the time of the first committed chunk.
-	ln, err := postgres.Listen(dsn, postgres.Options{Wait: 10 * time.Second}, nil)
+	ln, err := postgres.Listen(dsn, postgres.Options{ConnectTimeout: 10 * time.Second}, nil)
 	require.NoError(t, err)
 	defer ln.Close()
 	firstCommit := make(chan time.Time, 1)

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"goquiz/common"
-	"goquiz/impl/fake"
+	"goquiz/impl/gen"
 	"goquiz/impl/mockcrm"
 	"goquiz/impl/postgres"
 	"goquiz/internal/harness"
@@ -157,7 +157,7 @@ func waitAccepted(ctx context.Context, srv *mockcrm.Server, n int64) (accepted, 
 // read in proportion to the table after a load of millions (-scale) that
 // no vacuum followed.
 func waitAllSent(ctx context.Context, dsn string) error {
-	db, err := postgres.Open(ctx, dsn, postgres.Options{Wait: 10 * time.Second})
+	db, err := postgres.Open(ctx, dsn, postgres.Options{ConnectTimeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func (b *bench) plainClient(ctx context.Context, n int64, workers int) (time.Dur
 	}
 	defer crm.close()
 	customers := make([]common.Customer, 0, n)
-	for c := range fake.Customers(n, 1) {
+	for c := range gen.Customers(n, 1) {
 		customers = append(customers, c)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"goquiz/common"
-	"goquiz/impl/fake"
+	"goquiz/impl/gen"
 )
 
 // exportColumns is the parser's COLUMNS for the export written by
@@ -134,9 +134,9 @@ func writeExports(utf8Path, exportPath string, n int64) error {
 	line := func(c common.Customer, sep, eol string, quote func(string) string) string {
 		return fmt.Sprint(c.ID) + sep + quote(c.FirstName) + sep + quote(c.LastName) + sep + quote(c.Email) + sep + quote(c.Phone) + eol
 	}
-	fmt.Fprint(utf.buf, fake.Header+"\n")
+	fmt.Fprint(utf.buf, gen.Header+"\n")
 	fmt.Fprint(both, "Customer ID;First Name;Last Name;E-mail Address;Phone number\r\n")
-	for c := range fake.Customers(n, 25) {
+	for c := range gen.Customers(n, 25) {
 		if _, err := enc.String(c.FirstName); err != nil || c.ID%10 == 0 {
 			c.FirstName = firsts[c.ID%int64(len(firsts))]
 		}

@@ -101,7 +101,7 @@ func (e *env) freshDB(ctx context.Context) (string, error) {
 		return "", err
 	}
 	dsn := e.cluster.DSN(name)
-	db, err := postgres.Open(ctx, dsn, postgres.Options{Wait: 10 * time.Second})
+	db, err := postgres.Open(ctx, dsn, postgres.Options{ConnectTimeout: 10 * time.Second})
 	if err != nil {
 		return "", err
 	}

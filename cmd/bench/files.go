@@ -8,7 +8,7 @@ import (
 	"os"
 	"strconv"
 
-	"goquiz/impl/fake"
+	"goquiz/impl/gen"
 )
 
 // writeUnique writes n customers with unique ids to path.
@@ -18,7 +18,7 @@ func writeUnique(path string, n int64) error {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	if err := fake.WriteCSV(w, n, 1); err != nil {
+	if err := gen.WriteCSV(w, n, 1); err != nil {
 		f.Close()
 		return err
 	}
@@ -42,7 +42,7 @@ func writeRepeating(path string, n int64) error {
 	rng := rand.New(rand.NewPCG(2, 3))
 	var written int64
 	var lastID int64
-	for c := range fake.Customers(n, 2) {
+	for c := range gen.Customers(n, 2) {
 		if written == n {
 			break
 		}

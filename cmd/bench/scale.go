@@ -136,7 +136,7 @@ func (b *bench) flow(ctx context.Context, n int64, file string) (flow, error) {
 	if err != nil {
 		return f, err
 	}
-	db, err := postgres.Open(ctx, dsn, postgres.Options{Wait: 10 * time.Second})
+	db, err := postgres.Open(ctx, dsn, postgres.Options{ConnectTimeout: 10 * time.Second})
 	if err != nil {
 		return f, err
 	}

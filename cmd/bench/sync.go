@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"goquiz/common"
-	"goquiz/impl/fake"
+	"goquiz/impl/gen"
 	"goquiz/impl/mockcrm"
 )
 
@@ -141,9 +141,9 @@ func writeDays(day1, day2 string, n int64) (changed, added int64, err error) {
 		q := quoteFor(",")
 		fmt.Fprintf(w, "%d,%s,%s,%s,%s\n", c.ID, q(c.FirstName), q(c.LastName), q(c.Email), q(c.Phone))
 	}
-	fmt.Fprint(w1.buf, fake.Header+"\n")
-	fmt.Fprint(w2.buf, fake.Header+"\n")
-	for c := range fake.Customers(n+n/100, 22) {
+	fmt.Fprint(w1.buf, gen.Header+"\n")
+	fmt.Fprint(w2.buf, gen.Header+"\n")
+	for c := range gen.Customers(n+n/100, 22) {
 		if c.ID > n {
 			line(w2.buf, c)
 			added++

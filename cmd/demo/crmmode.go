@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"goquiz/impl/fake"
+	"goquiz/impl/gen"
 	"goquiz/impl/mockcrm"
 	"goquiz/internal/harness"
 )
@@ -94,7 +94,7 @@ func (m crmMode) expect(n, seed int64) harness.Want {
 		return harness.Once(n)
 	}
 	emails := make(map[string]struct{}, n)
-	for c := range fake.Customers(n, seed) {
+	for c := range gen.Customers(n, seed) {
 		emails[strings.ToLower(c.Email)] = struct{}{}
 	}
 	distinct := int64(len(emails))

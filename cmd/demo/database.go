@@ -41,7 +41,7 @@ func openDatabase(ctx context.Context, o options, logPath string) (*database, er
 		d.dsn = d.cluster.DSN("postgres")
 	}
 	// postgres.Open creates the schema, as the parser and integrators would.
-	pg, err := postgres.Open(ctx, d.dsn, postgres.Options{Wait: 10 * time.Second})
+	pg, err := postgres.Open(ctx, d.dsn, postgres.Options{ConnectTimeout: 10 * time.Second})
 	if err != nil {
 		d.close()
 		return nil, err

@@ -66,7 +66,7 @@ func TestDemoRefusesTableWithRowsUnlessReset(t *testing.T) {
 	bin := buildPrograms(t)
 	o, _ := demoOptions(t, bin, 50)
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, o.dsn, postgres.Options{Wait: 10 * time.Second})
+	db, err := postgres.Open(ctx, o.dsn, postgres.Options{ConnectTimeout: 10 * time.Second})
 	require.NoError(t, err)
 	defer db.Close()
 	_, err = db.SQL().ExecContext(ctx,

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"goquiz/impl/fake"
+	"goquiz/impl/gen"
 	"goquiz/internal/harness"
 )
 
@@ -208,7 +208,7 @@ func writeCSV(path string, n, seed int64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := fake.WriteCSV(f, n, seed); err != nil {
+	if err := gen.WriteCSV(f, n, seed); err != nil {
 		f.Close()
 		return 0, fmt.Errorf("write %s: %w", path, err)
 	}

@@ -15,28 +15,41 @@ import (
 
 // config is the mock CRM's configuration, read from the environment.
 type config struct {
-	Listen         string        `envconfig:"API_LISTEN" default:":8080" desc:"address to listen on, host:port"`
+	Listen         string        `envconfig:"API_LISTEN" desc:"address to listen on, host:port"`
 	Token          string        `envconfig:"API_TOKEN" desc:"bearer token required of every request; empty: none"`
-	FailRate       float64       `envconfig:"FAIL_RATE" default:"0" desc:"probability 0..1 of answering a valid request 500"`
-	RateLimitRate  float64       `envconfig:"RATE_LIMIT_RATE" default:"0" desc:"probability 0..1 of answering a valid request 429 at random"`
-	RateLimitRPS   float64       `envconfig:"RATE_LIMIT_RPS" default:"0" desc:"a real rate limit: requests per second allowed (a token bucket), beyond which 429 with Retry-After: 1; 0: none"`
-	RateLimitBurst int           `envconfig:"RATE_LIMIT_BURST" default:"0" desc:"requests the rate limit lets through at once; 0: a tenth of RATE_LIMIT_RPS, at least 1"`
-	WindowLength   time.Duration `envconfig:"RATE_LIMIT_WINDOW" default:"0s" desc:"a fixed window limit: length of each window, counted from start, in which RATE_LIMIT_WINDOW_MAX requests are allowed; beyond, 429 with no Retry-After and no budget header; 0: none"`
-	WindowMax      int           `envconfig:"RATE_LIMIT_WINDOW_MAX" default:"0" desc:"requests allowed in each RATE_LIMIT_WINDOW; needs RATE_LIMIT_WINDOW, and the other way round"`
-	RetryAfter     time.Duration `envconfig:"RETRY_AFTER" default:"1s" desc:"Retry-After of the random 429 answers, rounded up to seconds; 0: none sent"`
-	Latency        time.Duration `envconfig:"LATENCY" default:"0s" desc:"fixed delay of every valid request"`
-	LatencyJitter  time.Duration `envconfig:"LATENCY_JITTER" default:"0s" desc:"random extra delay, 0 to this, of every valid request"`
-	HangRate       float64       `envconfig:"HANG_RATE" default:"0" desc:"probability 0..1 of a valid request hanging for HANG_FOR, then 500"`
-	HangFor        time.Duration `envconfig:"HANG_FOR" default:"30s" desc:"how long hanging requests hang"`
-	OutageEvery    time.Duration `envconfig:"OUTAGE_EVERY" default:"0s" desc:"period of scheduled outages; 0: none"`
-	OutageFor      time.Duration `envconfig:"OUTAGE_FOR" default:"0s" desc:"length of the outage at the start of each period after the first (503)"`
-	MaxBodyBytes   int64         `envconfig:"MAX_BODY_BYTES" default:"8388608" desc:"largest request body accepted, in bytes (413 above)"`
-	Seed           uint64        `envconfig:"SEED" default:"0" desc:"seed of the random faults; 0: random"`
-	LogInterval    time.Duration `envconfig:"LOG_INTERVAL" default:"5s" desc:"interval of the statistics log line, logged only on change"`
+	FailRate       float64       `envconfig:"FAIL_RATE" desc:"probability 0..1 of answering a valid request 500"`
+	RateLimitRate  float64       `envconfig:"RATE_LIMIT_RATE" desc:"probability 0..1 of answering a valid request 429 at random"`
+	RateLimitRPS   float64       `envconfig:"RATE_LIMIT_RPS" desc:"a real rate limit: requests per second allowed (a token bucket), beyond which 429 with Retry-After: 1; 0: none"`
+	RateLimitBurst int           `envconfig:"RATE_LIMIT_BURST" desc:"requests the rate limit lets through at once; 0: a tenth of RATE_LIMIT_RPS, at least 1"`
+	WindowLength   time.Duration `envconfig:"RATE_LIMIT_WINDOW" desc:"a fixed window limit: length of each window, counted from start, in which RATE_LIMIT_WINDOW_MAX requests are allowed; beyond, 429 with no Retry-After and no budget header; 0: none"`
+	WindowMax      int           `envconfig:"RATE_LIMIT_WINDOW_MAX" desc:"requests allowed in each RATE_LIMIT_WINDOW; needs RATE_LIMIT_WINDOW, and the other way round"`
+	RetryAfter     time.Duration `envconfig:"RETRY_AFTER" desc:"Retry-After of the random 429 answers, rounded up to seconds; 0: none sent"`
+	Latency        time.Duration `envconfig:"LATENCY" desc:"fixed delay of every valid request"`
+	LatencyJitter  time.Duration `envconfig:"LATENCY_JITTER" desc:"random extra delay, 0 to this, of every valid request"`
+	HangRate       float64       `envconfig:"HANG_RATE" desc:"probability 0..1 of a valid request hanging for HANG_FOR, then 500"`
+	HangFor        time.Duration `envconfig:"HANG_FOR" desc:"how long hanging requests hang"`
+	OutageEvery    time.Duration `envconfig:"OUTAGE_EVERY" desc:"period of scheduled outages; 0: none"`
+	OutageFor      time.Duration `envconfig:"OUTAGE_FOR" desc:"length of the outage at the start of each period after the first (503)"`
+	MaxBodyBytes   int64         `envconfig:"MAX_BODY_BYTES" desc:"largest request body accepted, in bytes (413 above)"`
+	Seed           uint64        `envconfig:"SEED" desc:"seed of the random faults; 0: random"`
+	LogInterval    time.Duration `envconfig:"LOG_INTERVAL" desc:"interval of the statistics log line, logged only on change"`
 	MetricsListen  string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9091; empty: none"`
 	Mode           string        `envconfig:"API_MODE" desc:"the API served: goquiz's own (unset, or goquiz), or hubspot: HubSpot's contacts at /crm/v3/objects/contacts (see docs/crm-api.md)"`
-	HubSpotLimit   int           `envconfig:"HUBSPOT_RATE_LIMIT" default:"0" desc:"with API_MODE=hubspot (ignored otherwise), requests allowed per rolling 10 s window, beyond which 429 as HubSpot answers it; announced in X-HubSpot-RateLimit-* headers; HubSpot allows 100 or 190; 0: none"`
+	HubSpotLimit   int           `envconfig:"HUBSPOT_RATE_LIMIT" desc:"with API_MODE=hubspot (ignored otherwise), requests allowed per rolling 10 s window, beyond which 429 as HubSpot answers it; announced in X-HubSpot-RateLimit-* headers; HubSpot allows 100 or 190; 0: none"`
 	cli.Logging
+}
+
+// defaultConfig is the mock CRM's defaults: the value of each variable
+// that is unset, shown by -h and in docs/configuration.md.
+func defaultConfig() config {
+	return config{
+		Listen:       ":8080",
+		RetryAfter:   mockcrm.DefaultRetryAfter,
+		HangFor:      mockcrm.DefaultHangFor,
+		MaxBodyBytes: mockcrm.DefaultMaxBodyBytes,
+		LogInterval:  mockcrm.DefaultLogInterval,
+		Logging:      cli.DefaultLogging,
+	}
 }
 
 // Validate reports the first invalid value of the configuration, naming

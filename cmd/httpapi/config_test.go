@@ -178,7 +178,7 @@ func TestConfigLogRedactsToken(t *testing.T) {
 // loadConfig reads the configuration from the environment as run does;
 // its error is what run reports.
 func loadConfig() (config, error) {
-	var cfg config
+	cfg := defaultConfig()
 	var stderr bytes.Buffer
 	if _, _, code, ok := cli.Start("httpapi", synopsis, &cfg, nil, io.Discard, &stderr); !ok {
 		return cfg, fmt.Errorf("exit code %d: %s", code, stderr.String())

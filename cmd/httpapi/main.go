@@ -35,7 +35,7 @@ func main() {
 // run runs the mock CRM with the command line args and returns its exit
 // code.
 func run(args []string, stdout, stderr io.Writer) int {
-	var cfg config
+	cfg := defaultConfig()
 	out, args, code, ok := cli.Start("httpapi", synopsis, &cfg, args, stdout, stderr)
 	if !ok {
 		return code

@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
+	"goquiz/common"
 	"goquiz/impl/crm"
 	"goquiz/impl/postgres"
 	"goquiz/internal/cli"
@@ -16,31 +19,56 @@ import (
 
 // config is the integrator's environment.
 type config struct {
-	DSN            string        `envconfig:"DSN" default:"postgres://postgres@localhost:5432/postgres?sslmode=disable" desc:"PostgreSQL connection string"`
+	DSN            string        `envconfig:"DSN" desc:"PostgreSQL connection string"`
 	ListenDSN      string        `envconfig:"LISTEN_DSN" desc:"connection string for LISTEN when DSN goes through a transaction-pooling proxy (default: DSN)"`
-	APIEndpoint    string        `envconfig:"API_ENDPOINT" default:"http://localhost:8080/customers" desc:"URL each customer is sent to; {id}, {email} (any field) in its path or query stand for the record's value"`
+	APIEndpoint    string        `envconfig:"API_ENDPOINT" desc:"URL each customer is sent to; {id}, {email} (any field) in its path or query stand for the record's value"`
 	APIToken       string        `envconfig:"API_TOKEN" desc:"sent as Authorization: Bearer TOKEN when set; never logged"`
-	Workers        int           `envconfig:"WORKERS" default:"8" desc:"requests in flight at once"`
-	PollInterval   time.Duration `envconfig:"POLL_INTERVAL" default:"5s" desc:"how often to look for due records when no notification comes"`
-	RetryDelay     time.Duration `envconfig:"RETRY_DELAY" default:"1s" desc:"delay before the first retry of a record; doubles per failure"`
-	RetryMaxDelay  time.Duration `envconfig:"RETRY_MAX_DELAY" default:"5m" desc:"cap of the retry delay"`
-	RequestTimeout time.Duration `envconfig:"REQUEST_TIMEOUT" default:"10s" desc:"time limit of one request to the CRM"`
-	Lease          time.Duration `envconfig:"LEASE" default:"30s" desc:"how long claimed records stay reserved before another integrator may take them over after a crash"`
-	ConnectTimeout time.Duration `envconfig:"CONNECT_TIMEOUT" default:"10s" desc:"how long to retry an unreachable database at start"`
-	DBTimeout      time.Duration `envconfig:"DB_TIMEOUT" default:"30s" desc:"longest wait for an answer of the database; then the connection is closed and a new one used"`
-	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
-	MaxAttempts    int           `envconfig:"MAX_ATTEMPTS" default:"0" desc:"failed attempts after which a record is given up (state failed, see integrator retry-failed); 0: retry until delivered"`
-	MaxRate        float64       `envconfig:"MAX_RATE" default:"0" desc:"most requests per second to the CRM across all workers of this process, a decimal such as 2.5; below it the rate adapts to the CRM's 429s; 0: no cap"`
-	AdaptiveRate   bool          `envconfig:"ADAPTIVE_RATE" default:"true" desc:"adapt the rate of requests to a CRM's rate limit (true) or leave pacing to MAX_RATE and each answer's Retry-After alone (false)"`
+	Workers        int           `envconfig:"WORKERS" desc:"requests in flight at once"`
+	PollInterval   time.Duration `envconfig:"POLL_INTERVAL" desc:"how often to look for due records when no notification comes"`
+	RetryDelay     time.Duration `envconfig:"RETRY_DELAY" desc:"delay before the first retry of a record; doubles per failure"`
+	RetryMaxDelay  time.Duration `envconfig:"RETRY_MAX_DELAY" desc:"cap of the retry delay"`
+	RequestTimeout time.Duration `envconfig:"REQUEST_TIMEOUT" desc:"time limit of one request to the CRM"`
+	Lease          time.Duration `envconfig:"LEASE" desc:"how long claimed records stay reserved before another integrator may take them over after a crash"`
+	ConnectTimeout time.Duration `envconfig:"CONNECT_TIMEOUT" desc:"how long to retry an unreachable database at start"`
+	DBTimeout      time.Duration `envconfig:"DB_TIMEOUT" desc:"longest wait for an answer of the database; then the connection is closed and a new one used"`
+	LogLevel       string        `envconfig:"LOG_LEVEL" desc:"debug, info, warn or error"`
+	MaxAttempts    int           `envconfig:"MAX_ATTEMPTS" desc:"failed attempts after which a record is given up (state failed, see integrator retry-failed); 0: retry until delivered"`
+	MaxRate        float64       `envconfig:"MAX_RATE" desc:"most requests per second to the CRM across all workers of this process, a decimal such as 2.5; below it the rate adapts to the CRM's 429s; 0: no cap"`
+	AdaptiveRate   bool          `envconfig:"ADAPTIVE_RATE" desc:"adapt the rate of requests to a CRM's rate limit (true) or leave pacing to MAX_RATE and each answer's Retry-After alone (false)"`
 	MetricsListen  string        `envconfig:"METRICS_LISTEN" desc:"host:port serving /metrics (Prometheus), /healthz and /readyz, e.g. :9090; empty: none"`
 	Request
 	cli.Logging
 }
 
+// defaultConfig is the integrator's defaults: the value of each variable
+// that is unset, shown by -h and in docs/configuration.md.
+func defaultConfig() config {
+	return config{
+		DSN:            cli.DefaultDSN,
+		APIEndpoint:    "http://localhost:8080/customers",
+		Workers:        common.DefaultWorkers,
+		PollInterval:   common.DefaultPollInterval,
+		RetryDelay:     common.DefaultRetryDelay,
+		RetryMaxDelay:  common.DefaultRetryMaxDelay,
+		RequestTimeout: common.DefaultRequestTimeout,
+		Lease:          common.DefaultLease,
+		ConnectTimeout: cli.DefaultConnectTimeout,
+		DBTimeout:      postgres.DefaultTimeout,
+		LogLevel:       "info",
+		AdaptiveRate:   true,
+		Request: Request{
+			APIMethod:         http.MethodPost,
+			IdempotencyHeader: crm.DefaultIdempotencyHeader,
+			SuccessStatus:     strconv.Itoa(http.StatusOK),
+		},
+		Logging: cli.DefaultLogging,
+	}
+}
+
 // store returns the options of the integrator's store; log receives what
 // it does by itself.
 func (c config) store(log *slog.Logger) postgres.Options {
-	return postgres.Options{Wait: c.ConnectTimeout, Timeout: c.DBTimeout, App: "goquiz integrator", Reap: true, Logger: log}
+	return postgres.Options{ConnectTimeout: c.ConnectTimeout, Timeout: c.DBTimeout, App: "goquiz integrator", EndLostLoads: true, Logger: log}
 }
 
 // Validate checks the values of the configuration.

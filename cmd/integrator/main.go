@@ -64,7 +64,7 @@ func main() {
 // run runs the integrator with the command line args — the daemon, or one
 // of its commands — and returns its exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	var cfg config
+	cfg := defaultConfig()
 	out, args, code, ok := cli.Start("integrator", synopsis, &cfg, args, stdout, stderr)
 	if !ok {
 		return code
@@ -152,19 +152,19 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	// The counts the status and the metrics read are tidied by the
-	// integrators (see postgres.DB.Tidy).
+	// integrators (see postgres.DB.FoldCounts).
 	opts := cfg.store(log)
-	opts.Tidy = true
+	opts.FoldCounts = true
 	db, err := postgres.Open(ctx, cfg.DSN, opts)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	ln, err := postgres.Listen(listenDSN, cfg.store(log), func(event string, err error) {
+	ln, err := postgres.Listen(listenDSN, cfg.store(log), func(event postgres.ListenerEvent, err error) {
 		switch event {
-		case "disconnected":
+		case postgres.ListenerDisconnected:
 			log.Warn("listener lost its database connection; reconnecting", "error", err)
-		case "reconnected":
+		case postgres.ListenerReconnected:
 			log.Info("listener reconnected; looking for due records")
 		}
 	})

@@ -111,7 +111,7 @@ func seed(t *testing.T, dsn string, from, n int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := postgres.Open(ctx, dsn, postgres.Options{Wait: 10 * time.Second})
+	db, err := postgres.Open(ctx, dsn, postgres.Options{ConnectTimeout: 10 * time.Second})
 	require.NoError(t, err)
 	defer db.Close()
 	chunk := make([]common.Customer, n)
@@ -251,7 +251,7 @@ func TestSIGTERMReleasesWhatWasNotSent(t *testing.T) {
 func TestRequestBodyAndHeaders(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, dsn, postgres.Options{Wait: 10 * time.Second})
+	db, err := postgres.Open(ctx, dsn, postgres.Options{ConnectTimeout: 10 * time.Second})
 	require.NoError(t, err)
 	_, err = db.Writer().WriteChunk(ctx, []common.Customer{{ID: 42, FirstName: "Zoë", LastName: "O\"Neil", Email: "", Phone: " 555 "}})
 	require.NoError(t, err)

@@ -15,19 +15,37 @@ import (
 
 // config is the parser's environment.
 type config struct {
-	DSN              string        `envconfig:"DSN" default:"postgres://postgres@localhost:5432/postgres?sslmode=disable" desc:"PostgreSQL connection string"`
-	ChunkSize        int           `envconfig:"CHUNK_SIZE" default:"10000" desc:"rows stored per transaction"`
-	SyncMode         string        `envconfig:"SYNC_MODE" default:"insert" desc:"what a row whose id is stored already does: insert, the values first stored stay (a duplicate); upsert, other values are stored as the customer's next version and delivered again once, the same values are unchanged"`
-	MaxRecordBytes   int           `envconfig:"MAX_RECORD_BYTES" default:"1048576" desc:"largest record accepted, in bytes; larger ones are rejected"`
+	DSN              string        `envconfig:"DSN" desc:"PostgreSQL connection string"`
+	ChunkSize        int           `envconfig:"CHUNK_SIZE" desc:"rows stored per transaction"`
+	SyncMode         string        `envconfig:"SYNC_MODE" desc:"what a row whose id is stored already does: insert, the values first stored stay (a duplicate); upsert, other values are stored as the customer's next version and delivered again once, the same values are unchanged"`
+	MaxRecordBytes   int           `envconfig:"MAX_RECORD_BYTES" desc:"largest record accepted, in bytes; larger ones are rejected"`
 	Rejects          string        `envconfig:"REJECTS" desc:"path of a CSV file (line,reason,record) to write rejected records to"`
-	Encoding         string        `envconfig:"ENCODING" default:"utf-8" desc:"character encoding of the input by its WHATWG name: utf-8, windows-1252, iso-8859-15, utf-16 (needs a byte-order mark)... (iso-8859-1 reads as windows-1252, as in browsers); a byte-order mark at the start wins"`
-	Delimiter        string        `envconfig:"DELIMITER" default:"," desc:"field delimiter of the input: , ; | or a tab (\\t or the tab character)"`
+	Encoding         string        `envconfig:"ENCODING" desc:"character encoding of the input by its WHATWG name: utf-8, windows-1252, iso-8859-15, utf-16 (needs a byte-order mark)... (iso-8859-1 reads as windows-1252, as in browsers); a byte-order mark at the start wins"`
+	Delimiter        string        `envconfig:"DELIMITER" desc:"field delimiter of the input: , ; | or a tab (\\t or the tab character)"`
 	Columns          string        `envconfig:"COLUMNS" desc:"header names to read fields from, e.g. id=Customer ID,email=E-mail Address (any case; a field not named keeps its own); a bare number (a shell's terminal width) is ignored"`
-	ConnectTimeout   time.Duration `envconfig:"CONNECT_TIMEOUT" default:"10s" desc:"how long to retry an unreachable database before giving up, at start and when a chunk's connection is lost"`
-	DBTimeout        time.Duration `envconfig:"DB_TIMEOUT" default:"30s" desc:"longest wait for an answer of the database; then the connection is closed and the chunk stored again on a new one"`
-	ProgressInterval time.Duration `envconfig:"PROGRESS_INTERVAL" default:"5s" desc:"how often to log progress when standard error is not a terminal or LOG_FORMAT is json"`
-	Seed             int64         `envconfig:"SEED" default:"1" desc:"seed of the generated customers of 'parser N'"`
+	ConnectTimeout   time.Duration `envconfig:"CONNECT_TIMEOUT" desc:"how long to retry an unreachable database before giving up, at start and when a chunk's connection is lost"`
+	DBTimeout        time.Duration `envconfig:"DB_TIMEOUT" desc:"longest wait for an answer of the database; then the connection is closed and the chunk stored again on a new one"`
+	ProgressInterval time.Duration `envconfig:"PROGRESS_INTERVAL" desc:"how often to log progress when standard error is not a terminal or LOG_FORMAT is json"`
+	Seed             int64         `envconfig:"SEED" desc:"seed of the generated customers of 'parser N'"`
 	cli.Logging
+}
+
+// defaultConfig is the parser's defaults: the value of each variable that
+// is unset, shown by -h and in docs/configuration.md.
+func defaultConfig() config {
+	return config{
+		DSN:              cli.DefaultDSN,
+		ChunkSize:        common.DefaultChunkSize,
+		SyncMode:         string(common.SyncInsert),
+		MaxRecordBytes:   csv.DefaultMaxRecordBytes,
+		Encoding:         "utf-8",
+		Delimiter:        ",",
+		ConnectTimeout:   cli.DefaultConnectTimeout,
+		DBTimeout:        postgres.DefaultTimeout,
+		ProgressInterval: 5 * time.Second,
+		Seed:             1,
+		Logging:          cli.DefaultLogging,
+	}
 }
 
 // terminalWidth matches a value of COLUMNS that is a shell's terminal
@@ -59,7 +77,7 @@ func (c config) input() (csv.Options, error) {
 // store returns the options of the parser's store; log receives what it
 // does by itself (chunks stored again, lost sessions ended).
 func (c config) store(log *slog.Logger) postgres.Options {
-	return postgres.Options{Wait: c.ConnectTimeout, Timeout: c.DBTimeout, App: "goquiz parser", Reap: true, Logger: log}
+	return postgres.Options{ConnectTimeout: c.ConnectTimeout, Timeout: c.DBTimeout, App: "goquiz parser", EndLostLoads: true, Logger: log}
 }
 
 // Validate checks the values of the configuration.

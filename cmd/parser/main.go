@@ -16,7 +16,7 @@ import (
 
 	"goquiz/common"
 	"goquiz/impl/csv"
-	"goquiz/impl/fake"
+	"goquiz/impl/gen"
 	"goquiz/impl/postgres"
 	"goquiz/internal/cli"
 )
@@ -52,7 +52,7 @@ func main() {
 // run runs the parser with the command line args and returns its exit
 // code.
 func run(args []string, stdout, stderr io.Writer) int {
-	var cfg config
+	cfg := defaultConfig()
 	dry, args := cutDryRun(args)
 	out, args, code, ok := cli.Start("parser", synopsis, &cfg, args, stdout, stderr)
 	if !ok {
@@ -111,7 +111,7 @@ func load(ctx context.Context, cfg config, arg string, dry bool, out *cli.Output
 	if in.generate > 0 {
 		pr, pw := io.Pipe()
 		defer pr.Close()
-		go func() { pw.CloseWithError(fake.WriteCSV(pw, in.generate, cfg.Seed)) }()
+		go func() { pw.CloseWithError(gen.WriteCSV(pw, in.generate, cfg.Seed)) }()
 		r = pr
 		// Generated customers are written as UTF-8 CSV with commas and
 		// the default header, whatever the settings for files.

@@ -245,10 +245,10 @@ func TestNotifiesWhenAChunkCommits(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := postgres.Open(ctx, dsn, postgres.Options{Wait: 10 * time.Second}) // the schema, for LISTEN
+	db, err := postgres.Open(ctx, dsn, postgres.Options{ConnectTimeout: 10 * time.Second}) // the schema, for LISTEN
 	require.NoError(t, err)
 	db.Close()
-	ln, err := postgres.Listen(dsn, postgres.Options{Wait: 10 * time.Second}, nil)
+	ln, err := postgres.Listen(dsn, postgres.Options{ConnectTimeout: 10 * time.Second}, nil)
 	require.NoError(t, err)
 	defer ln.Close()
 	res := testbin.Run(t, parser(t), []string{"DSN=" + dsn}, nil, "10")

@@ -122,39 +122,35 @@ func snapshot(r *Record, holders map[int64]string) Record {
 }
 
 // Claims returns the number of claims in the store.
-func (s *Store) Claims() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.claims)
+func (s *Store) Claims() (n int) {
+	s.locked(func() { n = len(s.claims) })
+	return n
 }
 
 // Calls returns the calls answered so far.
-func (s *Store) Calls() Calls {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls
+func (s *Store) Calls() (c Calls) {
+	s.locked(func() { c = s.calls })
+	return c
 }
 
 // SetDown makes every call fail with ErrDown (true), or work again.
-func (s *Store) SetDown(down bool) {
-	s.mu.Lock()
-	s.down = down
-	s.mu.Unlock()
-}
+func (s *Store) SetDown(down bool) { s.locked(func() { s.down = down }) }
 
 // LoseClaims makes the next n claims that find records take effect and
 // fail all the same, as when the connection dies before the answer.
-func (s *Store) LoseClaims(n int) {
+func (s *Store) LoseClaims(n int) { s.locked(func() { s.lose = n }) }
+
+// locked runs fn with s.mu held.
+func (s *Store) locked(fn func()) {
 	s.mu.Lock()
-	s.lose = n
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	fn()
 }
 
 // Quota returns the latest end of the CRM's quota pause noted.
-func (s *Store) Quota() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.quota
+func (s *Store) Quota() (until time.Time) {
+	s.locked(func() { until = s.quota })
+	return until
 }
 
 // Queue returns the queue of the integrator named owner.
@@ -174,13 +170,21 @@ func (s *Store) holders() map[int64]string {
 	return out
 }
 
-// check fails while the store is down or ctx is done; s.mu is held.
-func (s *Store) check(ctx context.Context) error {
+// enter takes s.mu for a call of a Queue and counts the call in *n (nil:
+// not counted), unless ctx is done or the store is down (ErrDown): then
+// s.mu is released and the error returned. The caller defers unlock.
+func (s *Store) enter(ctx context.Context, n *int) (unlock func(), err error) {
+	s.mu.Lock()
 	if err := ctx.Err(); err != nil {
-		return err
+		s.mu.Unlock()
+		return nil, err
 	}
 	if s.down {
-		return ErrDown
+		s.mu.Unlock()
+		return nil, ErrDown
 	}
-	return nil
+	if n != nil {
+		*n++
+	}
+	return s.mu.Unlock, nil
 }

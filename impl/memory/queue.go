@@ -22,11 +22,11 @@ var (
 
 // NoteQuota records a quota pause until until, keeping the latest.
 func (q *Queue) NoteQuota(ctx context.Context, until time.Time) error {
-	q.s.mu.Lock()
-	defer q.s.mu.Unlock()
-	if err := q.s.check(ctx); err != nil {
+	unlock, err := q.s.enter(ctx, nil)
+	if err != nil {
 		return err
 	}
+	defer unlock()
 	if until.After(q.s.quota) {
 		q.s.quota = until
 	}
@@ -38,12 +38,11 @@ func (q *Queue) NoteQuota(ctx context.Context, until time.Time) error {
 func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (common.Claim, error) {
 	start := time.Now()
 	s := q.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.check(ctx); err != nil {
+	unlock, err := s.enter(ctx, &s.calls.Claims)
+	if err != nil {
 		return common.Claim{}, err
 	}
-	s.calls.Claims++
+	defer unlock()
 	now := time.Now()
 	for id, k := range s.claims {
 		if k.owner != q.owner && !k.expires.After(now) {
@@ -86,12 +85,11 @@ func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (comm
 // outcome counts for the version it was sent with only.
 func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished []int64) error {
 	s := q.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.check(ctx); err != nil {
+	unlock, err := s.enter(ctx, &s.calls.Settles)
+	if err != nil {
 		return err
 	}
-	s.calls.Settles++
+	defer unlock()
 	now := time.Now()
 	for _, o := range outcomes {
 		r := s.recs[o.ID]
@@ -134,12 +132,11 @@ func (q *Queue) Settle(ctx context.Context, outcomes []common.Outcome, finished 
 // Extend renews the leases of this owner's listed claims.
 func (q *Queue) Extend(ctx context.Context, claims []int64, lease time.Duration) ([]int64, error) {
 	s := q.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.check(ctx); err != nil {
+	unlock, err := s.enter(ctx, &s.calls.Extends)
+	if err != nil {
 		return nil, err
 	}
-	s.calls.Extends++
+	defer unlock()
 	var renewed []int64
 	for _, id := range claims {
 		if k := s.claims[id]; k != nil && k.owner == q.owner {
@@ -154,12 +151,11 @@ func (q *Queue) Extend(ctx context.Context, claims []int64, lease time.Duration)
 // ending those left with none.
 func (q *Queue) Release(ctx context.Context, claims []int64, keep []int64) error {
 	s := q.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.check(ctx); err != nil {
+	unlock, err := s.enter(ctx, &s.calls.Releases)
+	if err != nil {
 		return err
 	}
-	s.calls.Releases++
+	defer unlock()
 	for _, id := range claims {
 		k := s.claims[id]
 		if k == nil || k.owner != q.owner {
@@ -176,12 +172,11 @@ func (q *Queue) Release(ctx context.Context, claims []int64, keep []int64) error
 // Sweep ends this owner's claims that are not in held.
 func (q *Queue) Sweep(ctx context.Context, held []int64) error {
 	s := q.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.check(ctx); err != nil {
+	unlock, err := s.enter(ctx, &s.calls.Sweeps)
+	if err != nil {
 		return err
 	}
-	s.calls.Sweeps++
+	defer unlock()
 	for id, k := range s.claims {
 		if k.owner == q.owner && !slices.Contains(held, id) {
 			delete(s.claims, id)
@@ -194,11 +189,11 @@ func (q *Queue) Sweep(ctx context.Context, held []int64) error {
 // lists falls due, or the earliest lease of another owner's claim ends.
 func (q *Queue) NextDue(ctx context.Context) (time.Duration, bool, error) {
 	s := q.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.check(ctx); err != nil {
+	unlock, err := s.enter(ctx, nil)
+	if err != nil {
 		return 0, false, err
 	}
+	defer unlock()
 	var next time.Time
 	earlier := func(t time.Time) {
 		if next.IsZero() || t.Before(next) {

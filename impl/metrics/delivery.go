@@ -37,35 +37,23 @@ func NewDelivery(reg prometheus.Registerer) *Delivery {
 			Namespace: namespace, Name: "records_delivered_total",
 			Help: "Records the CRM accepted (HTTP 200) whose state is recorded as sent.",
 		}),
-		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "delivery_retries_total",
-			Help: "Delivery attempts that failed, by reason: status_NNN for an HTTP status other than 200, timeout, connection, or other.",
-		}, []string{"reason"}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "records_rejected_total",
-			Help: "Records the CRM refused for good with a status of GIVE_UP_ON, recorded as rejected by this process, by status.",
-		}, []string{"status"}),
+		retries: counterVec("delivery_retries_total", "reason",
+			"Delivery attempts that failed, by reason: status_NNN for an HTTP status other than 200, timeout, connection, or other."),
+		rejected: counterVec("records_rejected_total", "status",
+			"Records the CRM refused for good with a status of GIVE_UP_ON, recorded as rejected by this process, by status."),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "request_duration_seconds",
 			Help:    "Duration of requests to the CRM, whatever their outcome.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
-		crmUp: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "crm_up",
-			Help: "1 while the CRM answers, 0 while it looks down (failures in a row: only probes are sent).",
-		}),
-		rateLimit: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "delivery_rate_limit",
-			Help: "Requests per second this integrator allows itself to start (MAX_RATE, or the rate found from the CRM's 429s and budget); 0 while there is no limit.",
-		}),
-		inFlightLimit: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "delivery_in_flight_limit",
-			Help: "Requests to the CRM this integrator allows in flight at once (WORKERS).",
-		}),
-		pausedUntil: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "delivery_paused_until_seconds",
-			Help: "Unix time until which no request is sent because the CRM's quota is spent (a 429 or 503 asking for a minute or more, or a spent budget); 0 when none was.",
-		}),
+		crmUp: gauge("crm_up",
+			"1 while the CRM answers, 0 while it looks down (failures in a row: only probes are sent)."),
+		rateLimit: gauge("delivery_rate_limit",
+			"Requests per second this integrator allows itself to start (MAX_RATE, or the rate found from the CRM's 429s and budget); 0 while there is no limit."),
+		inFlightLimit: gauge("delivery_in_flight_limit",
+			"Requests to the CRM this integrator allows in flight at once (WORKERS)."),
+		pausedUntil: gauge("delivery_paused_until_seconds",
+			"Unix time until which no request is sent because the CRM's quota is spent (a 429 or 503 asking for a minute or more, or a spent budget); 0 when none was."),
 	}
 	m.crmUp.Set(1)
 	for _, e := range []*common.PublishError{common.TimeoutError(nil), common.ConnectionError(nil)} {
@@ -73,6 +61,16 @@ func NewDelivery(reg prometheus.Registerer) *Delivery {
 	}
 	reg.MustRegister(m.delivered, m.retries, m.rejected, m.duration, m.crmUp, m.rateLimit, m.inFlightLimit, m.pausedUntil)
 	return m
+}
+
+// gauge returns a gauge of goquiz's namespace.
+func gauge(name, help string) prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help})
+}
+
+// counterVec returns a counter of goquiz's namespace with one label.
+func counterVec(name, label, help string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, []string{label})
 }
 
 // Attempt records one request's duration and, when it failed, its

@@ -29,7 +29,7 @@ func TestMetricsChangeAsRecordsFlow(t *testing.T) {
 	const n = 300
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{Wait: 10 * time.Second})
+	db, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{ConnectTimeout: 10 * time.Second})
 	require.NoError(t, err)
 	defer db.Close()
 	chunk := make([]common.Customer, n)

@@ -81,13 +81,7 @@ var propertyName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // serveHubSpot serves a request in the HubSpot mode.
 func (s *Server) serveHubSpot(w http.ResponseWriter, r *http.Request) {
-	s.counts.requests.Add(1)
-	if !s.authorized(r) {
-		s.unauthorized(w)
-		return
-	}
-	now := s.now()
-	if s.throttle(w, now) || s.hubSpotThrottle(w, now) {
+	if !s.admit(w, r, s.hubSpotThrottle) {
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), HubSpotContactsPath)

@@ -40,10 +40,15 @@ func (s *keySet) add(key string) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := s.strs[key]; dup {
+	return addNew(s.strs, key)
+}
+
+// addNew adds k to the set m and reports whether it was new.
+func addNew[K comparable](m map[K]struct{}, k K) bool {
+	if _, dup := m[k]; dup {
 		return false
 	}
-	s.strs[key] = struct{}{}
+	m[k] = struct{}{}
 	return true
 }
 
@@ -52,12 +57,7 @@ func (s *keySet) add(key string) bool {
 func (s *keySet) addVersion(id int64, v int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := versionKey{id, int32(v)}
-	if _, dup := s.vers[k]; dup {
-		return false
-	}
-	s.vers[k] = struct{}{}
-	return true
+	return addNew(s.vers, versionKey{id, int32(v)})
 }
 
 // versionKey is a key common.VersionKey(id, v) of a version after the
@@ -72,11 +72,7 @@ type versionKey struct {
 func (s *keySet) addID(id int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := s.ids[id]; dup {
-		return false
-	}
-	s.ids[id] = struct{}{}
-	return true
+	return addNew(s.ids, id)
 }
 
 // parseGoquizKey returns n when key is exactly common.IdempotencyKey(n).
@@ -123,15 +119,4 @@ func (s *idSet) len() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return int64(len(s.ids))
-}
-
-// all returns the ids in the set, in no particular order.
-func (s *idSet) all() []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := make([]int64, 0, len(s.ids))
-	for id := range s.ids {
-		ids = append(ids, id)
-	}
-	return ids
 }

@@ -77,15 +77,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serveCustomer(w, r)
 }
 
-// serveCustomer checks, possibly faults, and accepts one customer.
-func (s *Server) serveCustomer(w http.ResponseWriter, r *http.Request) {
+// admit counts a request and tells whether it may go on: false when it
+// was answered 401 without the token, or 429 by the rate limit or by
+// limit, the limit of the API served (which answers when it refuses).
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, limit func(w http.ResponseWriter, now time.Time) bool) bool {
 	s.counts.requests.Add(1)
 	if !s.authorized(r) {
 		s.unauthorized(w)
-		return
+		return false
 	}
 	now := s.now()
-	if s.throttle(w, now) || s.windowFull(w, now) {
+	return !s.throttle(w, now) && !limit(w, now)
+}
+
+// serveCustomer checks, possibly faults, and accepts one customer.
+func (s *Server) serveCustomer(w http.ResponseWriter, r *http.Request) {
+	if !s.admit(w, r, s.windowFull) {
 		return
 	}
 	s.counts.admitted.Add(1)

@@ -23,7 +23,7 @@ func TestServeCustomerAccepts(t *testing.T) {
 	assert.True(t, s.Accepted(42))
 	assert.False(t, s.Accepted(43))
 	assert.Equal(t, int64(1), s.AcceptedCount())
-	assert.Equal(t, []int64{42}, s.AcceptedIDs())
+	assert.Equal(t, []int64{42}, s.acceptedIDs())
 	st := s.Stats()
 	assert.Equal(t, int64(1), st.Requests)
 	assert.Equal(t, int64(1), st.Accepted)

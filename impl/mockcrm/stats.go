@@ -3,7 +3,6 @@ package mockcrm
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -109,14 +108,6 @@ func (s *Server) Accepted(id int64) bool {
 // for the same id.
 func (s *Server) AcceptedCount() int64 {
 	return s.ids.len()
-}
-
-// AcceptedIDs returns the distinct customer ids accepted, in increasing
-// order.
-func (s *Server) AcceptedIDs() []int64 {
-	ids := s.ids.all()
-	slices.Sort(ids)
-	return ids
 }
 
 // serveStats answers GET /stats with the counters as JSON.

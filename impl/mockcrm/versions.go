@@ -68,35 +68,8 @@ func (l *versionLog) accepted(id int64, version int, hadFirst bool) {
 	l.order[id] = append(o, int32(version))
 }
 
-// versions returns the versions of id in the order they were accepted.
-func (l *versionLog) versions(id int64, hadFirst bool) []int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	o, ok := l.order[id]
-	if !ok {
-		if hadFirst {
-			return []int{1}
-		}
-		return nil
-	}
-	out := make([]int, len(o))
-	for i, v := range o {
-		out[i] = int(v)
-	}
-	return out
-}
-
 func (l *versionLog) counts() (newer, behind int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.newer, l.behind
-}
-
-// AcceptedVersions returns the versions of customer id the server
-// accepted (each key once), in the order it accepted them: [1] for a
-// customer sent once, [1 2] for one sent again after a change, nil for one
-// never accepted. Versions are told by the Idempotency-Key
-// (common.VersionKey); a request with another key counts as version 1.
-func (s *Server) AcceptedVersions(id int64) []int {
-	return s.versions.versions(id, s.ids.has(id))
 }

@@ -54,11 +54,11 @@ func TestVersionsInOrder(t *testing.T) {
 	for _, st := range steps {
 		require.Equal(t, http.StatusOK, post(st.id, st.version))
 	}
-	assert.Equal(t, []int{1, 2, 3}, s.AcceptedVersions(1))
-	assert.Equal(t, []int{1}, s.AcceptedVersions(2))
-	assert.Equal(t, []int{3, 2}, s.AcceptedVersions(3))
-	assert.Equal(t, []int{2}, s.AcceptedVersions(4))
-	assert.Nil(t, s.AcceptedVersions(5))
+	assert.Equal(t, []int{1, 2, 3}, s.acceptedVersions(1))
+	assert.Equal(t, []int{1}, s.acceptedVersions(2))
+	assert.Equal(t, []int{3, 2}, s.acceptedVersions(3))
+	assert.Equal(t, []int{2}, s.acceptedVersions(4))
+	assert.Nil(t, s.acceptedVersions(5))
 	st := s.Stats()
 	assert.Equal(t, int64(5), st.NewerVersions, "versions after the first accepted, duplicates not counted")
 	assert.Equal(t, int64(1), st.OutOfOrder)

@@ -73,7 +73,7 @@ func TestStoreThroughPgBouncer(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, r.Exact(), "%+v", r)
 	assert.Equal(t, int64(2001), r.Records)
-	require.NoError(t, db.Tidy(ctxT(t)))
+	require.NoError(t, db.FoldCounts(ctxT(t)))
 }
 
 // Notifications need a session of their own: through a transaction
@@ -82,7 +82,7 @@ func TestStoreThroughPgBouncer(t *testing.T) {
 // session pooler, it hears at once.
 func TestListenerHearsOnlyOnASession(t *testing.T) {
 	db, pooled, direct := bounced(t)
-	through, err := postgres.Listen(pooled, postgres.Options{Wait: 5 * time.Second}, nil)
+	through, err := postgres.Listen(pooled, postgres.Options{ConnectTimeout: 5 * time.Second}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { through.Close() })
 	const within = 2 * time.Second

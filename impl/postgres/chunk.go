@@ -58,7 +58,7 @@ func (w *Writer) analyzeIfNew(ctx context.Context) error {
 		return nil
 	}
 	// ANALYZE of a large table may take longer than a round trip.
-	err := w.db.long(ctx, nil, func(tx *sql.Tx) error {
+	err := w.db.longRunningTx(ctx, nil, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `ANALYZE customers`)
 		return err
 	})
@@ -87,7 +87,7 @@ func (d *DB) Writer() *Writer {
 // the same order and cannot deadlock.
 //
 // A chunk whose connection is lost (see lost) is stored again on a new
-// connection, for up to the store's Wait after the first loss: its
+// connection, for up to the store's ConnectTimeout after the first loss: its
 // transaction never committed, so nothing is stored twice. When the loss
 // hit the commit itself, the chunk's rows tell whether it committed (see
 // committed): then it is stored, not stored again. Each retry is logged.

@@ -37,7 +37,7 @@ func TestConnectErrorsNameTheirCause(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			_, err := postgres.Open(ctxT(t), tt.dsn, postgres.Options{Wait: 3 * time.Second, Timeout: 2 * time.Second})
+			_, err := postgres.Open(ctxT(t), tt.dsn, postgres.Options{ConnectTimeout: 3 * time.Second, Timeout: 2 * time.Second})
 			require.Error(t, err)
 			t.Log(err)
 			for _, w := range tt.want {

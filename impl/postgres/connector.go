@@ -105,7 +105,7 @@ func multiHostURL(dsn string) string {
 
 // connector opens goquiz's connections: lib/pq's, through the bounded
 // dialer, each wrapped so that the store can reach its socket (to let the
-// answer of a long statement outlast the bound, see long.go).
+// answer of a long statement outlast the bound, see longtx.go).
 type connector struct {
 	pq *pq.Connector
 }

@@ -30,7 +30,7 @@ END $f$`
 // stale, it recounts the records (the statement recount, recountSQL) and
 // drops the marks it saw, in one statement, and returns the number of
 // marks; 0 when there were none, or when another process is recounting or
-// tidying the counts (it will do). The marks are read before the recount,
+// folding the counts (it will do). The marks are read before the recount,
 // whose own snapshot is taken later: the rows of every transaction that
 // left a mark it drops are counted. The recount is an argument, not a
 // part of the function: a later version's recount is run by the function
@@ -100,7 +100,7 @@ func (d *DB) FixCounts(ctx context.Context) (bool, error) {
 	}
 	// A recount reads the whole table: rightly longer than a round trip.
 	var marks int64
-	err := d.long(ctx, nil, func(tx *sql.Tx) error {
+	err := d.longRunningTx(ctx, nil, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, `SELECT goquiz_fix_counts($1)`, recountSQL).Scan(&marks)
 	})
 	if err != nil {

@@ -44,7 +44,7 @@ import (
 // statements that change records, never updated, so that the settles of
 // several integrators and the chunks of several parsers never wait for
 // each other's counter rows (nor fail on them in a REPEATABLE READ
-// transaction): each statement is a shard of its own. Tidy, run by the
+// transaction): each statement is a shard of its own. FoldCounts, run by the
 // integrators, folds the rows of each count into one, so reading them
 // costs the same however long delivery has run. TRUNCATE, which has no
 // transition table, empties the counts.
@@ -131,7 +131,7 @@ func countTrigger(event string) string {
 
 // countTruncate empties the counts when the table is emptied. TRUNCATE
 // waits for every transaction that changed customers, so none is adding
-// to the counts; the lock of Tidy keeps it from tidying meanwhile.
+// to the counts; the lock of FoldCounts keeps it from folding meanwhile.
 var countTruncate = `CREATE OR REPLACE FUNCTION goquiz_count_truncate() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $f$
 BEGIN

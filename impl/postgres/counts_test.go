@@ -207,7 +207,7 @@ func TestCountsFollowEveryChange(t *testing.T) {
 			require.NoError(t, tx.Commit())
 		}},
 		{"tidied", func(t *testing.T) {
-			require.NoError(t, db.Tidy(ctxT(t)))
+			require.NoError(t, db.FoldCounts(ctxT(t)))
 			assert.Equal(t, 1, count(t, db, `SELECT count(*) FROM counts`), "folded")
 			assert.Zero(t, count(t, db, `SELECT count(*) FROM (SELECT created_at FROM counts_undelivered GROUP BY 1 HAVING count(*) > 1) k`), "folded")
 			assert.Zero(t, count(t, db, `SELECT count(*) FROM counts_undelivered WHERE records = 0`), "empty counts dropped")
@@ -382,11 +382,11 @@ func TestMigrateCountsAnExistingTable(t *testing.T) {
 
 func withoutAge(b common.Backlog) common.Backlog { b.OldestUndelivered = 0; return b }
 
-// TestStoreOpenedToTidyTidies checks Options.Tidy: the rows the triggers
-// append are folded while the store is open.
-func TestStoreOpenedToTidyTidies(t *testing.T) {
-	defer postgres.SetTidyEvery(50 * time.Millisecond)()
-	db := openWith(t, pgtest.DSN(t), postgres.Options{Wait: 10 * time.Second, Tidy: true})
+// TestStoreOpenedToFoldCountsFoldsThem checks Options.FoldCounts: the
+// rows the triggers append are folded while the store is open.
+func TestStoreOpenedToFoldCountsFoldsThem(t *testing.T) {
+	defer postgres.SetFoldCountsEvery(50 * time.Millisecond)()
+	db := openWith(t, pgtest.DSN(t), postgres.Options{ConnectTimeout: 10 * time.Second, FoldCounts: true})
 	execAll(t, db,
 		`INSERT INTO customers (id, first_name, last_name, email, phone) VALUES (1, 'f', 'l', 'e', 'p')`,
 		`INSERT INTO customers (id, first_name, last_name, email, phone) VALUES (2, 'f', 'l', 'e', 'p')`)

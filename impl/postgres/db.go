@@ -31,10 +31,10 @@ const DefaultTimeout = 30 * time.Second
 
 // Options tunes Open and Listen.
 type Options struct {
-	// Wait is how long an unreachable server is retried at start
-	// (CONNECT_TIMEOUT); a chunk whose connection was lost is stored again
-	// for as long.
-	Wait time.Duration
+	// ConnectTimeout is how long an unreachable server is retried at
+	// start (CONNECT_TIMEOUT); a chunk whose connection was lost is stored
+	// again for as long.
+	ConnectTimeout time.Duration
 	// Timeout bounds every round trip (DB_TIMEOUT, DefaultTimeout when
 	// zero): a request that gets no answer for this long fails and its
 	// connection is closed. The server's own limits on goquiz's
@@ -44,13 +44,13 @@ type Options struct {
 	// unless the DSN sets one); "goquiz" when empty. Lost load sessions
 	// are recognised by a name that starts with "goquiz".
 	App string
-	// Reap ends, while the store is open, the load sessions that a lost
-	// client left waiting in the middle of a COPY (see reap.go).
-	Reap bool
-	// Tidy folds the rows the counting triggers append, every 10 s
-	// while the store is open (see DB.Tidy): the daemons set it, so that
-	// reading the counts stays cheap.
-	Tidy bool
+	// EndLostLoads ends, while the store is open, the load sessions that
+	// a lost client left waiting in the middle of a COPY (see reap.go).
+	EndLostLoads bool
+	// FoldCounts folds the rows the counting triggers append, every 10 s
+	// while the store is open (see DB.FoldCounts): the daemons set it, so
+	// that reading the counts stays cheap.
+	FoldCounts bool
 	// Logger receives what the store does by itself: lost sessions ended,
 	// chunks stored again. Nil discards it.
 	Logger *slog.Logger
@@ -90,12 +90,12 @@ type DB struct {
 	wg       sync.WaitGroup
 }
 
-// Open connects to dsn, retrying for up to opts.Wait while the server
+// Open connects to dsn, retrying for up to opts.ConnectTimeout while the server
 // cannot be reached, and makes sure the schema exists. Every connection it
 // opens bounds its round trips by opts.Timeout. The returned error never
 // contains the DSN's password.
 func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
-	d := &DB{timeout: opts.timeout(), wait: opts.Wait, log: opts.logger()}
+	d := &DB{timeout: opts.timeout(), wait: opts.ConnectTimeout, log: opts.logger()}
 	d.done, d.stop = context.WithCancel(context.Background())
 	d.txLimits = fmt.Sprintf("SET LOCAL idle_in_transaction_session_timeout = %[1]d; SET LOCAL statement_timeout = %[1]d",
 		d.timeout.Milliseconds())
@@ -110,7 +110,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	d.db = sql.OpenDB(connector)
 	d.db.SetMaxIdleConns(8)
 	d.db.SetConnMaxIdleTime(5 * time.Minute)
-	deadline := time.Now().Add(opts.Wait)
+	deadline := time.Now().Add(opts.ConnectTimeout)
 	for attempt := 1; ; attempt++ {
 		delay := common.StorePause(attempt)
 		err = d.Ping(ctx)
@@ -135,15 +135,32 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		d.db.Close()
 		return nil, err
 	}
-	if opts.Reap {
-		d.wg.Add(1)
-		go func() { defer d.wg.Done(); d.reapLoop() }()
+	if opts.EndLostLoads {
+		seen := map[int]stalled{}
+		d.every(d.timeout/2, func() { d.reapLost(seen) })
 	}
-	if opts.Tidy {
-		d.wg.Add(1)
-		go func() { defer d.wg.Done(); d.tidyLoop() }()
+	if opts.FoldCounts {
+		d.every(foldCountsEvery, d.foldCountsLogged)
 	}
 	return d, nil
+}
+
+// every runs fn every interval, in a goroutine of its own, until Close.
+func (d *DB) every(interval time.Duration, fn func()) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-d.done.Done():
+				return
+			case <-t.C:
+			}
+			fn()
+		}
+	}()
 }
 
 // retryable tells whether a connection error may go away by waiting: the

@@ -70,7 +70,7 @@ func (r *DryRun) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 
 // record records ids as read, in a transaction of their own, and returns
 // those read for the first time, retrying on a new connection for up to
-// the store's Wait when the connection is lost.
+// the store's ConnectTimeout when the connection is lost.
 func (r *DryRun) record(ctx context.Context, ids []int64) ([]int64, error) {
 	w := r.w
 	var giveUp time.Time

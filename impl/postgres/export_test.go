@@ -6,12 +6,12 @@ import (
 	"time"
 )
 
-// SetTidyEvery sets how often a store opened with Options.Tidy tidies the
-// counts, for the tests of this package, and returns what restores it.
-func SetTidyEvery(d time.Duration) (restore func()) {
-	old := tidyEvery
-	tidyEvery = d
-	return func() { tidyEvery = old }
+// SetFoldCountsEvery sets how often a store opened with
+// Options.FoldCounts folds the counts, for the tests of this package, and returns what restores it.
+func SetFoldCountsEvery(d time.Duration) (restore func()) {
+	old := foldCountsEvery
+	foldCountsEvery = d
+	return func() { foldCountsEvery = old }
 }
 
 // Begin starts a transaction of the store, with the limits the server

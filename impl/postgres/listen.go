@@ -39,13 +39,49 @@ type Listener struct {
 	wg        sync.WaitGroup
 }
 
-// Listen connects to dsn and listens on Channel, waiting up to opts.Wait
-// (at least 5s) for the first connection; its round trips are bounded by
-// opts.Timeout. onEvent, if not nil, is told of connection changes
-// ("connected", "disconnected", "reconnected", "connectionAttemptFailed")
-// with the error that caused them.
-func Listen(dsn string, opts Options, onEvent func(event string, err error)) (*Listener, error) {
-	wait, timeout := max(opts.Wait, 5*time.Second), opts.timeout()
+// ListenerEvent is a change of a Listener's connection, told to the
+// onEvent function of Listen.
+type ListenerEvent int
+
+// The changes of a Listener's connection.
+const (
+	// ListenerConnected: the first connection is up.
+	ListenerConnected ListenerEvent = iota + 1
+	// ListenerDisconnected: the connection was lost (the listener
+	// reconnects by itself).
+	ListenerDisconnected
+	// ListenerReconnected: a new connection is up after a loss;
+	// notifications sent meanwhile are lost.
+	ListenerReconnected
+	// ListenerConnectFailed: an attempt to connect failed.
+	ListenerConnectFailed
+)
+
+// listenerEvents maps lib/pq's events to ListenerEvent.
+var listenerEvents = map[pq.ListenerEventType]ListenerEvent{
+	pq.ListenerEventConnected:               ListenerConnected,
+	pq.ListenerEventDisconnected:            ListenerDisconnected,
+	pq.ListenerEventReconnected:             ListenerReconnected,
+	pq.ListenerEventConnectionAttemptFailed: ListenerConnectFailed,
+}
+
+// String returns the event's name as lib/pq writes it: "connected",
+// "disconnected", "reconnected" or "connectionAttemptFailed".
+func (e ListenerEvent) String() string {
+	for pe, le := range listenerEvents {
+		if le == e {
+			return pe.String()
+		}
+	}
+	return fmt.Sprintf("ListenerEvent(%d)", int(e))
+}
+
+// Listen connects to dsn and listens on Channel, waiting up to
+// opts.ConnectTimeout (at least 5s) for the first connection; its round
+// trips are bounded by opts.Timeout. onEvent, if not nil, is told of
+// connection changes with the error that caused them.
+func Listen(dsn string, opts Options, onEvent func(event ListenerEvent, err error)) (*Listener, error) {
+	wait, timeout := max(opts.ConnectTimeout, 5*time.Second), opts.timeout()
 	full, err := sessionDSN(dsn, opts.app())
 	if err == nil {
 		_, err = pq.NewConnector(full)
@@ -68,7 +104,7 @@ func Listen(dsn string, opts Options, onEvent func(event string, err error)) (*L
 			ln.lastErr.Store(&err)
 		}
 		if onEvent != nil {
-			onEvent(ev.String(), err)
+			onEvent(listenerEvents[ev], err)
 		}
 	})
 	// pq's Listen blocks until a connection is up, retrying for ever.

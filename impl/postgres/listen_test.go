@@ -15,7 +15,7 @@ import (
 
 func listen(t *testing.T, dsn string) *postgres.Listener {
 	t.Helper()
-	ln, err := postgres.Listen(dsn, postgres.Options{Wait: 10 * time.Second}, nil)
+	ln, err := postgres.Listen(dsn, postgres.Options{ConnectTimeout: 10 * time.Second}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
 	return ln
@@ -94,8 +94,8 @@ func TestListenerHealsAFrozenConnection(t *testing.T) {
 	base := pgtest.DSN(t)
 	db := openDSN(t, base)
 	p, dsn := pgtest.Proxy(t, base)
-	events := make(chan string, 16)
-	ln, err := postgres.Listen(dsn, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout}, func(ev string, _ error) {
+	events := make(chan postgres.ListenerEvent, 16)
+	ln, err := postgres.Listen(dsn, postgres.Options{ConnectTimeout: 5 * time.Second, Timeout: testTimeout}, func(ev postgres.ListenerEvent, _ error) {
 		select {
 		case events <- ev:
 		default:
@@ -106,22 +106,22 @@ func TestListenerHealsAFrozenConnection(t *testing.T) {
 	require.Eventually(t, ln.Connected, 5*time.Second, 10*time.Millisecond)
 	// Idle for several timeouts, a healthy connection stays: its pings
 	// are answered.
-	requireNoEvent(t, events, "disconnected", 3*testTimeout)
+	requireNoEvent(t, events, postgres.ListenerDisconnected, 3*testTimeout)
 	require.Equal(t, 1, p.Freeze())
 	frozen := time.Now()
 
 	// A ping at most half a timeout later gets no answer within the
 	// timeout.
-	requireEvent(t, events, "disconnected", 3*testTimeout)
+	requireEvent(t, events, postgres.ListenerDisconnected, 3*testTimeout)
 	assert.Less(t, time.Since(frozen), 2*testTimeout, "the frozen connection is noticed within 1.5 timeouts")
-	requireEvent(t, events, "reconnected", 5*time.Second)
+	requireEvent(t, events, postgres.ListenerReconnected, 5*time.Second)
 	requireWake(t, ln, time.Second, "the reconnect wakes the integrator")
 	_, err = db.Writer().WriteChunk(ctxT(t), []common.Customer{cust(1, "a")})
 	require.NoError(t, err)
 	requireWake(t, ln, time.Second, "a notification over the new connection")
 }
 
-func requireEvent(t *testing.T, events <-chan string, want string, within time.Duration) {
+func requireEvent(t *testing.T, events <-chan postgres.ListenerEvent, want postgres.ListenerEvent, within time.Duration) {
 	t.Helper()
 	deadline := time.After(within)
 	for {
@@ -136,7 +136,7 @@ func requireEvent(t *testing.T, events <-chan string, want string, within time.D
 	}
 }
 
-func requireNoEvent(t *testing.T, events <-chan string, unwanted string, during time.Duration) {
+func requireNoEvent(t *testing.T, events <-chan postgres.ListenerEvent, unwanted postgres.ListenerEvent, during time.Duration) {
 	t.Helper()
 	end := time.After(during)
 	for {
@@ -148,5 +148,17 @@ func requireNoEvent(t *testing.T, events <-chan string, unwanted string, during 
 		case <-end:
 			return
 		}
+	}
+}
+
+func TestListenerEventString(t *testing.T) {
+	for ev, want := range map[postgres.ListenerEvent]string{
+		postgres.ListenerConnected:     "connected",
+		postgres.ListenerDisconnected:  "disconnected",
+		postgres.ListenerReconnected:   "reconnected",
+		postgres.ListenerConnectFailed: "connectionAttemptFailed",
+		postgres.ListenerEvent(0):      "ListenerEvent(0)",
+	} {
+		assert.Equal(t, want, ev.String())
 	}
 }

@@ -57,7 +57,7 @@ const loadTableDDL = `CREATE UNLOGGED TABLE %s (id bigint PRIMARY KEY, at timest
 
 // newLoad registers a load, creates its table and drops the tables of
 // loads untouched for staleLoad (parsers that crashed), in one
-// transaction, tried again on a new connection for up to the store's Wait
+// transaction, tried again on a new connection for up to the store's ConnectTimeout
 // when the connection is lost (a commit whose answer was lost leaves a
 // table that nobody uses, dropped a day later).
 func (d *DB) newLoad(ctx context.Context) (*loadTable, error) {
@@ -88,7 +88,7 @@ func (d *DB) newLoad(ctx context.Context) (*loadTable, error) {
 // newLoadOnce is one try of newLoad.
 func (d *DB) newLoadOnce(ctx context.Context) (*loadTable, error) {
 	var l *loadTable
-	err := d.long(ctx, nil, func(tx *sql.Tx) error {
+	err := d.longRunningTx(ctx, nil, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `DELETE FROM loads WHERE touched_at < now() - $1 * interval '1 second' RETURNING id`,
 			int64(staleLoad.Seconds()))
 		if err != nil {
@@ -139,7 +139,7 @@ func loadTableName(id int64) string {
 func (l *loadTable) addAll(ctx context.Context, d *DB, s *seenIDs) error {
 	const batch = 100000
 	ids := make(pq.Int64Array, 0, batch)
-	return d.long(ctx, nil, func(tx *sql.Tx) error {
+	return d.longRunningTx(ctx, nil, func(tx *sql.Tx) error {
 		var err error
 		flush := func() {
 			if err == nil && len(ids) > 0 {

@@ -67,7 +67,7 @@ func TestWriteChunkStoredAgainAfterALostConnection(t *testing.T) {
 			const n = 20000
 			base := pgtest.DSN(t)
 			p, dsn := pgtest.Proxy(t, base)
-			db := openWith(t, dsn, postgres.Options{Wait: 10 * time.Second, Timeout: testTimeout, Reap: true})
+			db := openWith(t, dsn, postgres.Options{ConnectTimeout: 10 * time.Second, Timeout: testTimeout, EndLostLoads: true})
 			p.FreezeWhen(tt.rule)
 
 			start := time.Now()
@@ -85,14 +85,14 @@ func TestWriteChunkStoredAgainAfterALostConnection(t *testing.T) {
 	}
 }
 
-// A chunk that cannot be stored again within Wait fails; a rerun stores
+// A chunk that cannot be stored again within ConnectTimeout fails; a rerun stores
 // it without waiting for the session the first run lost mid-copy.
 func TestWriteChunkGivesUpAndARerunFinishes(t *testing.T) {
 	const n = 20000
 	base := pgtest.DSN(t)
 	p, dsn := pgtest.Proxy(t, base)
 	const wait = 3 * time.Second
-	db := openWith(t, dsn, postgres.Options{Wait: wait, Timeout: testTimeout})
+	db := openWith(t, dsn, postgres.Options{ConnectTimeout: wait, Timeout: testTimeout})
 	p.FreezeWhen(midCopy())
 	p.SetNew(faultproxy.NewHang)
 
@@ -103,7 +103,7 @@ func TestWriteChunkGivesUpAndARerunFinishes(t *testing.T) {
 	assert.Contains(t, err.Error(), "connection lost, stored again for 3s (CONNECT_TIMEOUT) without success")
 	assert.Less(t, took, testTimeout+wait+2*testTimeout, "gives up after about CONNECT_TIMEOUT")
 
-	rerun := openWith(t, base, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout, Reap: true})
+	rerun := openWith(t, base, postgres.Options{ConnectTimeout: 5 * time.Second, Timeout: testTimeout, EndLostLoads: true})
 	start = time.Now()
 	res, err := rerun.Writer().WriteChunk(ctxT(t), chunkOf(1, n))
 	require.NoError(t, err)

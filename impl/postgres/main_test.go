@@ -28,7 +28,7 @@ func openDSN(t testing.TB, dsn string) *postgres.DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db, err := postgres.Open(ctx, dsn, postgres.Options{Wait: 10 * time.Second})
+	db, err := postgres.Open(ctx, dsn, postgres.Options{ConnectTimeout: 10 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db

@@ -32,7 +32,7 @@ import (
 // call; the cost is measured with the delivery and ingest benchmarks.
 //
 // A few statements may rightly run longer than the timeout (see
-// long.go): while one runs, a watchdog that sees the server at work on it
+// longtx.go): while one runs, a watchdog that sees the server at work on it
 // (checking from another connection) keeps pushing the deadline of its
 // answer further out (Extend). When the server is done, or cannot say,
 // the pushes stop and the answer must come within the bound, as for any

@@ -26,22 +26,13 @@ type stalled struct {
 	since time.Time
 }
 
-// reapLoop looks for lost load sessions every half timeout until Close.
-func (d *DB) reapLoop() {
-	seen := map[int]stalled{}
-	t := time.NewTicker(d.timeout / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-d.done.Done():
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(d.done, d.timeout)
-		if err := d.reap(ctx, seen); err != nil {
-			d.log.Debug("look for lost load sessions", "error", err)
-		}
-		cancel()
+// reapLost looks for lost load sessions once, what it saw before in
+// seen; Open runs it every half timeout (Options.EndLostLoads).
+func (d *DB) reapLost(seen map[int]stalled) {
+	ctx, cancel := context.WithTimeout(d.done, d.timeout)
+	defer cancel()
+	if err := d.reap(ctx, seen); err != nil {
+		d.log.Debug("look for lost load sessions", "error", err)
 	}
 }
 

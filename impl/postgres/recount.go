@@ -128,7 +128,7 @@ func recount(ctx context.Context, q queryer, locked bool) (Recounted, error) {
 func (d *DB) Recount(ctx context.Context) (Recounted, error) {
 	// Reading the whole table rightly takes longer than a round trip.
 	var r Recounted
-	err := d.long(ctx, nil, func(tx *sql.Tx) error {
+	err := d.longRunningTx(ctx, nil, func(tx *sql.Tx) error {
 		var err error
 		r, err = recount(ctx, tx, true)
 		return err
@@ -136,19 +136,19 @@ func (d *DB) Recount(ctx context.Context) (Recounted, error) {
 	if err != nil {
 		return Recounted{}, err
 	}
-	return r, d.Tidy(ctx)
+	return r, d.FoldCounts(ctx)
 }
 
-// countLock is the advisory lock key under which the counts are tidied,
+// countLock is the advisory lock key under which the counts are folded,
 // by one integrator at a time.
 const countLock = 0x676f71756977 // "goquiw"
 
-// tidySQL folds the rows of each count into one and drops what counts
+// foldCountsSQL folds the rows of each count into one and drops what counts
 // nothing: counts of zero, and the records sent more than a minute ago,
 // which can never count again. It deletes only committed rows, which no
 // one else changes (statements only append), so it waits for no lock
 // but its own and makes no statement wait.
-var tidySQL = []struct{ what, sql string }{
+var foldCountsSQL = []struct{ what, sql string }{
 	{"fold the counts by state", `
 	WITH moved AS (
 		DELETE FROM counts WHERE (SELECT count(*) FROM counts) > 1
@@ -182,10 +182,11 @@ func foldSQL(table, key string) string {
 	SELECT %[2]s, sum(records) FROM moved GROUP BY 1 HAVING sum(records) <> 0`, table, key)
 }
 
-// Tidy folds the rows the triggers append to the counts, so that reading
-// them costs the same however long delivery has run (see counts.go). One
-// process at a time tidies; Tidy returns at once while another does.
-func (d *DB) Tidy(ctx context.Context) error {
+// FoldCounts folds the rows the triggers append to the counts, so that
+// reading them costs the same however long delivery has run (see
+// counts.go). One process at a time folds them; FoldCounts returns at once
+// while another does. (Its errors and log lines say "tidy counts".)
+func (d *DB) FoldCounts(ctx context.Context) error {
 	if _, err := d.FixCounts(ctx); err != nil {
 		return fmt.Errorf("tidy counts: %w", err)
 	}
@@ -201,7 +202,7 @@ func (d *DB) Tidy(ctx context.Context) error {
 	if !mine {
 		return nil
 	}
-	for _, s := range tidySQL {
+	for _, s := range foldCountsSQL {
 		if _, err := tx.ExecContext(ctx, s.sql); err != nil {
 			return fmt.Errorf("tidy counts: %s: %w", s.what, err)
 		}
@@ -212,22 +213,14 @@ func (d *DB) Tidy(ctx context.Context) error {
 	return nil
 }
 
-// tidyEvery is how often a store opened with Options.Tidy tidies the
-// counts (a variable for tests).
-var tidyEvery = 10 * time.Second
+// foldCountsEvery is how often a store opened with Options.FoldCounts
+// folds the counts (a variable for tests).
+var foldCountsEvery = 10 * time.Second
 
-// tidyLoop tidies the counts every tidyEvery until Close.
-func (d *DB) tidyLoop() {
-	t := time.NewTicker(tidyEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-d.done.Done():
-			return
-		case <-t.C:
-		}
-		if err := d.Tidy(d.done); err != nil && d.done.Err() == nil {
-			d.log.Warn("could not tidy the record counts; trying again later", "error", err)
-		}
+// foldCountsLogged folds the counts, logging a failure; Open runs it
+// every foldCountsEvery (Options.FoldCounts).
+func (d *DB) foldCountsLogged() {
+	if err := d.FoldCounts(d.done); err != nil && d.done.Err() == nil {
+		d.log.Warn("could not tidy the record counts; trying again later", "error", err)
 	}
 }

@@ -158,7 +158,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 	// Waiting for the lock (another process creating the schema, or DDL
 	// queued behind a long transaction) may rightly take longer than a
 	// round trip.
-	err := d.long(ctx, nil, func(tx *sql.Tx) error {
+	err := d.longRunningTx(ctx, nil, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, schemaLock); err != nil {
 			return fmt.Errorf("take lock: %w", err)
 		}

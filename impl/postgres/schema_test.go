@@ -25,7 +25,7 @@ func TestMigrateHelperProcess(t *testing.T) {
 	if dsn == "" {
 		t.Skip("helper process only")
 	}
-	db, err := postgres.Open(context.Background(), dsn, postgres.Options{Wait: 10 * time.Second})
+	db, err := postgres.Open(context.Background(), dsn, postgres.Options{ConnectTimeout: 10 * time.Second})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(3)

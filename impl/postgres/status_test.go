@@ -162,7 +162,7 @@ func TestRetryFailedMovesFailedRecordsBack(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	db := openDSN(t, dsn)
 	knownState(t, db)
-	ln, err := postgres.Listen(dsn, postgres.Options{Wait: 10 * time.Second}, nil)
+	ln, err := postgres.Listen(dsn, postgres.Options{ConnectTimeout: 10 * time.Second}, nil)
 	require.NoError(t, err)
 	defer ln.Close()
 	drain(ln)

@@ -39,7 +39,7 @@ func requireNoAnswer(t *testing.T, err error) {
 
 func TestRoundTripOnAFrozenConnectionFailsAfterTheTimeout(t *testing.T) {
 	p, dsn := pgtest.Proxy(t, pgtest.DSN(t))
-	db := openWith(t, dsn, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout})
+	db := openWith(t, dsn, postgres.Options{ConnectTimeout: 5 * time.Second, Timeout: testTimeout})
 	var one int
 	require.NoError(t, db.SQL().QueryRowContext(ctxT(t), `SELECT 1`).Scan(&one))
 	require.Equal(t, 1, p.Freeze())
@@ -59,7 +59,7 @@ func TestRoundTripOnAFrozenConnectionFailsAfterTheTimeout(t *testing.T) {
 
 func TestPingReturnsWhenItsContextEnds(t *testing.T) {
 	p, dsn := pgtest.Proxy(t, pgtest.DSN(t))
-	db := openWith(t, dsn, postgres.Options{Wait: 5 * time.Second, Timeout: time.Minute})
+	db := openWith(t, dsn, postgres.Options{ConnectTimeout: 5 * time.Second, Timeout: time.Minute})
 	p.Freeze()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -98,7 +98,7 @@ func TestTransactionsCarryServerLimitsSessionsNone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db := openWith(t, tt.dsn(pgtest.DSN(t)), postgres.Options{Wait: 5 * time.Second, Timeout: 2 * time.Second, App: "goquiz test"})
+			db := openWith(t, tt.dsn(pgtest.DSN(t)), postgres.Options{ConnectTimeout: 5 * time.Second, Timeout: 2 * time.Second, App: "goquiz test"})
 			db.SQL().SetMaxOpenConns(1) // the transaction's connection is checked after it
 			tx, err := db.Begin(ctxT(t))
 			require.NoError(t, err)
@@ -122,7 +122,7 @@ func TestTransactionsCarryServerLimitsSessionsNone(t *testing.T) {
 func TestServerEndsALostTransaction(t *testing.T) {
 	base := pgtest.DSN(t)
 	p, dsn := pgtest.Proxy(t, base)
-	db := openWith(t, dsn, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout})
+	db := openWith(t, dsn, postgres.Options{ConnectTimeout: 5 * time.Second, Timeout: testTimeout})
 	tx, err := db.Begin(ctxT(t))
 	require.NoError(t, err)
 	defer tx.Rollback()
@@ -142,7 +142,7 @@ func TestSeveralHostsTheFirstThatAnswers(t *testing.T) {
 	require.NoError(t, err)
 	// Nothing listens on port 1: lib/pq goes on to the next host.
 	u.Host = "127.0.0.1:1," + u.Host
-	db := openWith(t, u.String()+"&target_session_attrs=read-write", postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout})
+	db := openWith(t, u.String()+"&target_session_attrs=read-write", postgres.Options{ConnectTimeout: 5 * time.Second, Timeout: testTimeout})
 	require.NoError(t, db.Ping(ctxT(t)))
 }
 
@@ -156,7 +156,7 @@ func TestSchemaCreationWaitsForALockLongerThanTheTimeout(t *testing.T) {
 	go func() { time.Sleep(held); holder.Rollback() }()
 
 	start := time.Now()
-	db := openWith(t, dsn, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout})
+	db := openWith(t, dsn, postgres.Options{ConnectTimeout: 5 * time.Second, Timeout: testTimeout})
 	assert.GreaterOrEqual(t, time.Since(start), held, "Open waited for the lock")
 
 	holdSchemaLock(t, dsn)
@@ -179,7 +179,7 @@ func TestLongStatementCutWhenItsAnswerIsLost(t *testing.T) {
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		db, err := postgres.Open(context.Background(), dsn, postgres.Options{Wait: 5 * time.Second, Timeout: testTimeout})
+		db, err := postgres.Open(context.Background(), dsn, postgres.Options{ConnectTimeout: 5 * time.Second, Timeout: testTimeout})
 		if err == nil {
 			db.Close()
 		}

@@ -32,7 +32,7 @@ func TestUpsertChunkStoredOnceAfterALostConnection(t *testing.T) {
 			_, err := direct.Writer().WriteChunk(ctxT(t), chunkOf(1, n/2))
 			require.NoError(t, err)
 			p, dsn := pgtest.Proxy(t, base)
-			db := openWith(t, dsn, postgres.Options{Wait: 10 * time.Second, Timeout: testTimeout, Reap: true})
+			db := openWith(t, dsn, postgres.Options{ConnectTimeout: 10 * time.Second, Timeout: testTimeout, EndLostLoads: true})
 			chunk := chunkOf(1, n)
 			for i := 0; i < n/2; i += 2 {
 				chunk[i].Email = "changed"

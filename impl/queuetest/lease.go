@@ -9,11 +9,7 @@ import (
 )
 
 func testExtendKeeps(t *testing.T, s Store) {
-	s.Add(t, time.Now(), customers(1, 2)...)
-	a := s.Queue("a")
-	c, err := a.Claim(ctx(t), 10, 400*time.Millisecond)
-	require.NoError(t, err)
-	require.Len(t, c.Deliveries, 2)
+	a, c := addAndClaim(t, s, 2, 400*time.Millisecond)
 	for range 3 {
 		time.Sleep(200 * time.Millisecond)
 		renewed, err := a.Extend(ctx(t), []int64{c.ID}, 400*time.Millisecond)
@@ -26,10 +22,7 @@ func testExtendKeeps(t *testing.T, s Store) {
 }
 
 func testExtendLapsedNotTakenOver(t *testing.T, s Store) {
-	s.Add(t, time.Now(), customers(1, 2)...)
-	a := s.Queue("a")
-	c, err := a.Claim(ctx(t), 10, 200*time.Millisecond)
-	require.NoError(t, err)
+	a, c := addAndClaim(t, s, 2, 200*time.Millisecond)
 	time.Sleep(300 * time.Millisecond)
 	// Lapsed, but no one took it over: it is still a's, and renewed (as
 	// after a partition shorter than it took another to come for it).
@@ -43,10 +36,7 @@ func testExtendLapsedNotTakenOver(t *testing.T, s Store) {
 }
 
 func testExtendOnlyHeld(t *testing.T, s Store) {
-	s.Add(t, time.Now(), customers(1, 2)...)
-	a := s.Queue("a")
-	old, err := a.Claim(ctx(t), 10, 200*time.Millisecond)
-	require.NoError(t, err)
+	a, old := addAndClaim(t, s, 2, 200*time.Millisecond)
 	time.Sleep(300 * time.Millisecond)
 	// b takes over a's lapsed claim as a whole: the record it picks is
 	// b's, the other is free again.

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"goquiz/common"
 )
 
@@ -83,6 +85,18 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 }
 
 // ctx returns a context that ends with the test, or after a minute.
+// addAndClaim stores customers 1 to n (at most 10), due now, and claims them all as
+// the integrator "a" under lease; it returns a's queue and the claim.
+func addAndClaim(t *testing.T, s Store, n int64, lease time.Duration) (common.Queue, common.Claim) {
+	t.Helper()
+	s.Add(t, time.Now(), customers(1, n)...)
+	q := s.Queue("a")
+	c, err := q.Claim(ctx(t), 10, lease)
+	require.NoError(t, err)
+	require.Len(t, c.Deliveries, int(n))
+	return q, c
+}
+
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)

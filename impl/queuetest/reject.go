@@ -14,11 +14,7 @@ import (
 // once, with its reason, whatever its attempts; it is never claimed again
 // nor counted as due, and writing the outcome again changes nothing.
 func testRejected(t *testing.T, s Store) {
-	s.Add(t, time.Now(), customers(1, 3)...)
-	q := s.Queue("a")
-	c, err := q.Claim(ctx(t), 10, time.Minute)
-	require.NoError(t, err)
-	require.Len(t, c.Deliveries, 3)
+	q, c := addAndClaim(t, s, 3, time.Minute)
 	reason := `status 400: {"status":"error","message":"Email address x is invalid","category":"VALIDATION_ERROR"}`
 	done := []common.Outcome{
 		{ID: 1, Claim: c.ID, Err: reason, Reject: true, Status: 400},

@@ -11,11 +11,7 @@ import (
 )
 
 func testSettle(t *testing.T, s Store) {
-	s.Add(t, time.Now(), customers(1, 4)...)
-	q := s.Queue("a")
-	c, err := q.Claim(ctx(t), 10, time.Minute)
-	require.NoError(t, err)
-	require.Len(t, c.Deliveries, 4)
+	q, c := addAndClaim(t, s, 4, time.Minute)
 	require.NoError(t, q.Settle(ctx(t), []common.Outcome{
 		{ID: 1, Claim: c.ID, Sent: true},
 		{ID: 2, Claim: c.ID, RetryIn: 2 * time.Second, Err: "status 503"},
@@ -50,10 +46,7 @@ func testSettle(t *testing.T, s Store) {
 }
 
 func testRetriesWaitForTheirClaim(t *testing.T, s Store) {
-	s.Add(t, time.Now(), customers(1, 2)...)
-	q := s.Queue("a")
-	c, err := q.Claim(ctx(t), 10, time.Minute)
-	require.NoError(t, err)
+	q, c := addAndClaim(t, s, 2, time.Minute)
 	require.NoError(t, q.Settle(ctx(t), []common.Outcome{{ID: 1, Claim: c.ID, Err: "status 500"}}, nil))
 	require.Less(t, s.Record(t, 1).DueIn, time.Duration(0), "due again at once")
 	for _, owner := range []string{"a", "b"} {
@@ -68,10 +61,7 @@ func testRetriesWaitForTheirClaim(t *testing.T, s Store) {
 }
 
 func testSettleIdempotent(t *testing.T, s Store) {
-	s.Add(t, time.Now(), customers(1, 2)...)
-	q := s.Queue("a")
-	c, err := q.Claim(ctx(t), 10, time.Minute)
-	require.NoError(t, err)
+	q, c := addAndClaim(t, s, 2, time.Minute)
 	done := []common.Outcome{{ID: 1, Claim: c.ID, Sent: true}, {ID: 2, Claim: c.ID, Err: "x", GiveUp: true}}
 	require.NoError(t, q.Settle(ctx(t), done, []int64{c.ID}))
 	// Written again (a retried write whose first answer was lost), or

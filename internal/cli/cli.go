@@ -1,10 +1,13 @@
 // Package cli holds what goquiz's three mains share: configuration from the
-// environment, help text, logs in the format LOG_FORMAT names, and one-line
+// environment (each main's defaultConfig holds its defaults, which -h
+// prints, see Vars), the defaults of the database variables two of them
+// share, help text, logs in the format LOG_FORMAT names, and one-line
 // fatal errors. It never exits: each main has a run function that returns
 // its exit code, and only main calls os.Exit with it.
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,14 +27,17 @@ const (
 
 // Spec is a program's configuration: a pointer to a struct whose envconfig
 // tags name its variables (embedding Logging, so that -h lists
-// LOG_FORMAT), which checks the values it was given.
+// LOG_FORMAT), filled with the program's defaults, which checks the
+// values it was given. The defaults are the struct's values, not default
+// tags: a variable that is unset leaves its field as it is, so that the
+// one value serves the program, its -h text and its documentation.
 type Spec interface {
 	Validate() error
 }
 
 // Start begins a run of the program name. It reads LOG_FORMAT, parses args
-// (-h or --help writes the help, synopsis and the variables of spec, to
-// stdout), loads the environment into spec and validates it. It returns
+// (-h or --help writes the help, synopsis and the variables of spec with
+// their defaults, to stdout), loads the environment into spec and validates it. It returns
 // the output the run reports to and the positional arguments, with ok
 // true; or, when the run is over already — after the help, or a usage or
 // configuration error it reported on stderr — ok false and the exit code.
@@ -59,7 +65,8 @@ func Start(name, synopsis string, spec Spec, args []string, stdout, stderr io.Wr
 }
 
 // LoadEnv fills spec (a pointer to a struct with envconfig tags) from the
-// environment, applying its defaults. Its error is one line.
+// environment: the fields of variables that are unset keep their values.
+// Its error is one line.
 func LoadEnv(spec any) error {
 	err := envconfig.Process("", spec)
 	var pe *envconfig.ParseError
@@ -89,17 +96,16 @@ func kind(typeName string) string {
 	return "a valid " + typeName
 }
 
-const usageFormat = `{{range .}}  {{usage_key .}}	{{if usage_default .}}{{usage_default .}}{{else}}(unset){{end}}	{{usage_description .}}
-{{end}}`
-
 // Usage writes the help text: the synopsis, then every environment
-// variable of spec with its default and description.
+// variable of spec with its default (see Vars) and meaning.
 func Usage(w io.Writer, synopsis string, spec any) {
 	fmt.Fprintln(w, strings.TrimRight(synopsis, "\n"))
 	fmt.Fprintln(w, "\nEnvironment:")
 	tw := tabwriter.NewWriter(w, 1, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
-	_ = envconfig.Usagef("", spec, tw, usageFormat)
+	for _, v := range Vars(spec) {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, cmp.Or(v.Default, "(unset)"), v.Meaning)
+	}
 	tw.Flush()
 }
 

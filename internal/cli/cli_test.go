@@ -17,9 +17,15 @@ import (
 
 // spec is a program configuration as the mains have them.
 type spec struct {
-	Chunk   int           `envconfig:"CLI_TEST_CHUNK" default:"10" desc:"rows per chunk"`
-	Timeout time.Duration `envconfig:"CLI_TEST_TIMEOUT" default:"1s" desc:"a time limit"`
+	Chunk   int           `envconfig:"CLI_TEST_CHUNK" desc:"rows per chunk"`
+	Timeout time.Duration `envconfig:"CLI_TEST_TIMEOUT" desc:"a time limit"`
+	Name    string        `envconfig:"CLI_TEST_NAME" desc:"a name"`
 	cli.Logging
+}
+
+// defaultSpec is spec's defaults, as the mains' defaultConfig.
+func defaultSpec() spec {
+	return spec{Chunk: 10, Timeout: time.Second, Logging: cli.DefaultLogging}
 }
 
 func (s *spec) Validate() error {
@@ -67,7 +73,7 @@ func TestStart(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			var s spec
+			s := defaultSpec()
 			var stdout, stderr bytes.Buffer
 			out, rest, code, ok := cli.Start("prog", "Usage: prog", &s, tt.args, &stdout, &stderr)
 			require.NotNil(t, out)
@@ -101,10 +107,33 @@ func TestStartLoadsTheEnvironment(t *testing.T) {
 	t.Setenv("CLI_TEST_CHUNK", "7")
 	t.Setenv("LOG_FORMAT", "") // restored after the test
 	require.NoError(t, os.Unsetenv("LOG_FORMAT"))
-	var s spec
+	s := defaultSpec()
 	_, _, _, ok := cli.Start("prog", "Usage: prog", &s, nil, &bytes.Buffer{}, &bytes.Buffer{})
 	require.True(t, ok)
 	assert.Equal(t, spec{Chunk: 7, Timeout: time.Second, Logging: cli.Logging{LogFormat: "text"}}, s)
+}
+
+func TestUsageWritesTheDefaults(t *testing.T) {
+	var w bytes.Buffer
+	s := defaultSpec()
+	cli.Usage(&w, "Usage: prog\n", &s)
+	assert.Equal(t, `Usage: prog
+
+Environment:
+  VARIABLE          DEFAULT  MEANING
+  CLI_TEST_CHUNK    10       rows per chunk
+  CLI_TEST_TIMEOUT  1s       a time limit
+  CLI_TEST_NAME     (unset)  a name
+  LOG_FORMAT        text     `+cli.Vars(cli.Logging{})[0].Meaning+"\n", w.String())
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0s", 250 * time.Millisecond: "250ms", 5 * time.Second: "5s", 5 * time.Minute: "5m",
+		90 * time.Second: "1m30s", time.Hour: "1h", 90 * time.Minute: "1h30m", time.Hour + time.Second: "1h0m1s",
+	} {
+		assert.Equal(t, want, cli.FormatDuration(d), "%d", d)
+	}
 }
 
 func TestOutput(t *testing.T) {

@@ -17,10 +17,15 @@ const (
 )
 
 // Logging is the setting of what a program writes to standard error.
-// Embed it in a program's configuration so that -h lists it.
+// Embed it in a program's configuration so that -h lists it, set to
+// DefaultLogging among the program's defaults.
 type Logging struct {
-	LogFormat string `envconfig:"LOG_FORMAT" default:"text" desc:"text, or json: every line written to standard error is then a JSON object (log/slog's JSON handler), the fatal error at exit included"`
+	LogFormat string `envconfig:"LOG_FORMAT" desc:"text, or json: every line written to standard error is then a JSON object (log/slog's JSON handler), the fatal error at exit included"`
 }
+
+// DefaultLogging is the default of Logging: text (LOG_FORMAT unset or
+// empty is text).
+var DefaultLogging = Logging{LogFormat: FormatText}
 
 // Output is where a program reports on standard error: its log records
 // and the one-line error it ends with, as text or, under LOG_FORMAT=json,

@@ -1,10 +1,10 @@
-// Package fake generates realistic mock customers, for demos and load tests.
+// Package gen generates realistic customers, for demos and load tests.
 //
 // The customers of a seed are always the same: ids 1 to n in order, names
 // drawn from embedded lists (a few of them needing CSV quoting, some with
 // accented letters), emails derived from the names at common mail domains
 // and phone numbers like "840 586 9744".
-package fake
+package gen
 
 import (
 	"bufio"

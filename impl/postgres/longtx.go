@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// long runs fn in a transaction whose statements may rightly take longer
+// longRunningTx runs fn in a transaction whose statements may rightly take longer
 // than the round-trip timeout: schema creation waiting for another
 // process's lock, ANALYZE, a recount. They are exempt from
 // statement_timeout (SET LOCAL), and the wait for their answers outlasts
@@ -24,7 +24,7 @@ import (
 // transaction's. Through a transaction-pooling proxy this holds as well:
 // a transaction keeps its server connection, whose backend is the one
 // watched.
-func (d *DB) long(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+func (d *DB) longRunningTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
 	return d.onConn(ctx, func(c *sql.Conn, nc *timeoutConn) error {
 		tx, err := d.begin(ctx, c, opts)
 		if err != nil {

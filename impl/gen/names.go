@@ -1,4 +1,4 @@
-package fake
+package gen
 
 // Name lists, separated by spaces; the odd names holding spaces, commas or
 // quotes, which need CSV quoting, are listed apart.

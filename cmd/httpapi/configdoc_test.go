@@ -1,0 +1,28 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"goquiz/internal/cli"
+	"goquiz/internal/configdoc"
+)
+
+// TestConfigurationDoc fails when the httpapi's table in
+// docs/configuration.md and its configuration differ: a variable missing
+// on either side, or another default.
+func TestConfigurationDoc(t *testing.T) {
+	configdoc.Check(t, "../../docs/configuration.md", "httpapi", cli.Vars(defaultConfig()))
+}
+
+// TestDocsPagesGiveTheDefaults fails when a page of docs/ about the
+// program repeats one of
+// the httpapi's variables in a table with another default than the
+// program's.
+func TestDocsPagesGiveTheDefaults(t *testing.T) {
+	var pages []string
+	for _, p := range []string{"mockcrm.md", "crm-api.md"} {
+		pages = append(pages, filepath.Join("../../docs", p))
+	}
+	configdoc.CheckPages(t, pages, cli.Vars(defaultConfig()))
+}

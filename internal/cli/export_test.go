@@ -1,0 +1,4 @@
+package cli
+
+// FormatDuration is formatDuration, for the tests.
+var FormatDuration = formatDuration
