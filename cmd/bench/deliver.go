@@ -21,6 +21,7 @@ import (
 	"goquiz/impl/mockcrm"
 	"goquiz/impl/postgres"
 	"goquiz/internal/harness"
+	"goquiz/internal/harness/check"
 )
 
 // delivery is one integrator run: records preloaded, then the integrator
@@ -115,7 +116,7 @@ func (b *bench) startIntegrator(ctx context.Context, dsn, endpoint string, worke
 // once fails unless the CRM accepted each of n customers once, and none
 // twice.
 func once(st mockcrm.Stats, n int64) error {
-	if fs := harness.CheckCRM(st, harness.Want{Accepted: n}); len(fs) > 0 {
+	if fs := check.InCRM(st, check.Want{Accepted: n}); len(fs) > 0 {
 		return errors.New(strings.Join(fs, "; "))
 	}
 	return nil
@@ -162,7 +163,7 @@ func waitAllSent(ctx context.Context, dsn string) error {
 		return err
 	}
 	defer db.Close()
-	_, err = harness.WaitStore(ctx, db, 5*time.Millisecond, harness.Store.Settled)
+	_, err = check.WaitStore(ctx, db, 5*time.Millisecond, check.Store.Settled)
 	return err
 }
 

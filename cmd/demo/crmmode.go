@@ -9,7 +9,7 @@ import (
 
 	"goquiz/impl/gen"
 	"goquiz/impl/mockcrm"
-	"goquiz/internal/harness"
+	"goquiz/internal/harness/check"
 )
 
 // hubspotContact is examples/hubspot/contact.json, the body template of a
@@ -89,14 +89,14 @@ func (m crmMode) writeTemplate(dir string) (map[string]string, error) {
 // goquiz's mode every customer sent and accepted; in HubSpot's, a contact
 // per distinct email (compared without case, as HubSpot does), and each
 // customer whose email an earlier one had refused 409 and rejected.
-func (m crmMode) expect(n, seed int64) harness.Want {
+func (m crmMode) expect(n, seed int64) check.Want {
 	if m.name != "hubspot" {
-		return harness.Once(n)
+		return check.Once(n)
 	}
 	emails := make(map[string]struct{}, n)
 	for c := range gen.Customers(n, seed) {
 		emails[strings.ToLower(c.Email)] = struct{}{}
 	}
 	distinct := int64(len(emails))
-	return harness.Want{Stored: n, Sent: distinct, Rejected: n - distinct, Accepted: distinct, Conflicts: n - distinct}
+	return check.Want{Stored: n, Sent: distinct, Rejected: n - distinct, Accepted: distinct, Conflicts: n - distinct}
 }

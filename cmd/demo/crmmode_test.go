@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"goquiz/internal/harness"
+	"goquiz/internal/harness/check"
 )
 
 // The demo's copy of the HubSpot template is the one the repository
@@ -54,7 +55,7 @@ func TestModeOf(t *testing.T) {
 		m, err := modeOf(name)
 		require.NoError(t, err)
 		assert.Equal(t, "goquiz", m.name)
-		assert.Equal(t, harness.Once(50), m.expect(50, 1))
+		assert.Equal(t, check.Once(50), m.expect(50, 1))
 	}
 	m, err := modeOf("hubspot")
 	require.NoError(t, err)

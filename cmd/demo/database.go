@@ -11,7 +11,7 @@ import (
 
 	"goquiz/impl/pgtest"
 	"goquiz/impl/postgres"
-	"goquiz/internal/harness"
+	"goquiz/internal/harness/check"
 )
 
 // database is the PostgreSQL database the demo runs on: DSN's, or one of a
@@ -88,14 +88,14 @@ func (d *database) close() {
 // tableCounts are the customers table's numbers: the states as
 // `integrator status` counts them, and the failed attempts recorded.
 type tableCounts struct {
-	harness.Store
+	check.Store
 	retries int64 // failed attempts recorded, all rows
 }
 
 // counts reads the table's numbers: the states in one snapshot, through
 // the store's Backlog, then the failed attempts.
 func (d *database) counts(ctx context.Context) (tableCounts, error) {
-	s, err := harness.ReadStore(ctx, d.pg)
+	s, err := check.ReadStore(ctx, d.pg)
 	if err != nil {
 		return tableCounts{}, err
 	}

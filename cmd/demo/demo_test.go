@@ -16,6 +16,7 @@ import (
 	"goquiz/impl/pgtest"
 	"goquiz/impl/postgres"
 	"goquiz/internal/harness"
+	"goquiz/internal/harness/check"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -126,7 +127,7 @@ func TestDemoInterrupted(t *testing.T) {
 }
 
 func TestCheckCatchesEveryShortfall(t *testing.T) {
-	good := result{n: 10, parserRan: true, delivered: true, integratorCodes: []int{0, 0}, want: harness.Once(10)}
+	good := result{n: 10, parserRan: true, delivered: true, integratorCodes: []int{0, 0}, want: check.Once(10)}
 	good.table.Stored, good.table.Sent, good.crm.Accepted = 10, 10, 10
 	require.Empty(t, good.failures())
 

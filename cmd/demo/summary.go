@@ -10,6 +10,7 @@ import (
 
 	"goquiz/impl/mockcrm"
 	"goquiz/internal/harness"
+	"goquiz/internal/harness/check"
 )
 
 // errCheckFailed reports that the summary's check failed; the summary says
@@ -23,7 +24,7 @@ type result struct {
 	// mode is the CRM's API (goquiz or hubspot), and want what the run
 	// must end with in it.
 	mode string
-	want harness.Want
+	want check.Want
 	// delivered tells that every stored row was sent after the parser
 	// succeeded.
 	delivered bool
@@ -65,12 +66,12 @@ func (r *result) failures() []string {
 	if r.tableErr != nil {
 		fs = append(fs, "could not count the stored rows: "+r.tableErr.Error())
 	} else {
-		fs = append(fs, harness.CheckStore(r.table.Store, r.want)...)
+		fs = append(fs, check.InStore(r.table.Store, r.want)...)
 	}
 	if r.crmErr != nil {
 		fs = append(fs, "could not read the CRM's counters: "+r.crmErr.Error())
 	} else {
-		fs = append(fs, harness.CheckCRM(r.crm, r.want)...)
+		fs = append(fs, check.InCRM(r.crm, r.want)...)
 	}
 	for i, code := range r.integratorCodes {
 		if code != 0 {

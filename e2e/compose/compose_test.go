@@ -16,6 +16,7 @@ import (
 
 	"goquiz/impl/mockcrm"
 	"goquiz/internal/harness"
+	harnesscheck "goquiz/internal/harness/check"
 	"goquiz/internal/testbin"
 )
 
@@ -175,7 +176,7 @@ func verify(ctx context.Context, cs map[string][]container, integrators, crmPort
 	if err != nil {
 		return fmt.Sprintf("the CRM's counters on CRM_PORT=%d: %v", crmPort, err)
 	}
-	return strings.Join(harness.CheckCRM(st, harness.Want{Accepted: customers}), "; ")
+	return strings.Join(harnesscheck.InCRM(st, harnesscheck.Want{Accepted: customers}), "; ")
 }
 
 // logFailing logs the state of every container, the end of compose's own

@@ -1,14 +1,19 @@
-package harness
+// Package check is the delivery check of the tools and the compose test:
+// what the customers table holds by state (ReadStore, WaitStore) and how a
+// run falls short of what it must end with (InStore, InCRM): every record
+// stored once and delivered once, none twice. It lives apart from package
+// harness, which starts the programs, because it reads the product's
+// store and mock CRM, whose own tests start programs through harness.
+package check
 
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"goquiz/impl/mockcrm"
 	"goquiz/impl/postgres"
+	"goquiz/internal/harness"
 )
 
 // Store is what the customers table holds, by delivery state, as
@@ -65,55 +70,35 @@ type Want struct {
 // stored once and delivered once.
 func Once(n int64) Want { return Want{Stored: n, Sent: n, Accepted: n} }
 
-// CheckStore lists every way the store s falls short of w ("1,999 rows
+// InStore lists every way the store s falls short of w ("1,999 rows
 // sent, want 2,000"); none when it holds what w wants.
-func CheckStore(s Store, w Want) []string {
+func InStore(s Store, w Want) []string {
 	var fs []string
 	if s.Stored != w.Stored {
-		fs = append(fs, fmt.Sprintf("%s rows stored, want %s", Group(s.Stored), Group(w.Stored)))
+		fs = append(fs, fmt.Sprintf("%s rows stored, want %s", harness.Group(s.Stored), harness.Group(w.Stored)))
 	}
 	if s.Sent != w.Sent {
-		fs = append(fs, fmt.Sprintf("%s rows sent, want %s", Group(s.Sent), Group(w.Sent)))
+		fs = append(fs, fmt.Sprintf("%s rows sent, want %s", harness.Group(s.Sent), harness.Group(w.Sent)))
 	}
 	if s.Rejected != w.Rejected {
-		fs = append(fs, fmt.Sprintf("%s rows rejected, want %s", Group(s.Rejected), Group(w.Rejected)))
+		fs = append(fs, fmt.Sprintf("%s rows rejected, want %s", harness.Group(s.Rejected), harness.Group(w.Rejected)))
 	}
 	return fs
 }
 
-// CheckCRM lists every way the mock CRM's counters st fall short of w,
+// InCRM lists every way the mock CRM's counters st fall short of w,
 // duplicates included, which must be none; none when every customer
 // reached it once.
-func CheckCRM(st mockcrm.Stats, w Want) []string {
+func InCRM(st mockcrm.Stats, w Want) []string {
 	var fs []string
 	if st.Accepted != w.Accepted {
-		fs = append(fs, fmt.Sprintf("the CRM accepted %s customers, want %s", Group(st.Accepted), Group(w.Accepted)))
+		fs = append(fs, fmt.Sprintf("the CRM accepted %s customers, want %s", harness.Group(st.Accepted), harness.Group(w.Accepted)))
 	}
 	if st.HubSpot.Conflicts != w.Conflicts {
-		fs = append(fs, fmt.Sprintf("the CRM answered %s conflicts (409), want %s", Group(st.HubSpot.Conflicts), Group(w.Conflicts)))
+		fs = append(fs, fmt.Sprintf("the CRM answered %s conflicts (409), want %s", harness.Group(st.HubSpot.Conflicts), harness.Group(w.Conflicts)))
 	}
 	if st.Duplicates != 0 {
-		fs = append(fs, fmt.Sprintf("the CRM saw %s duplicates, want 0", Group(st.Duplicates)))
+		fs = append(fs, fmt.Sprintf("the CRM saw %s duplicates, want 0", harness.Group(st.Duplicates)))
 	}
 	return fs
-}
-
-// Group writes v with thousands separators: 100,000.
-func Group(v int64) string {
-	s := strconv.FormatInt(v, 10)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

@@ -1,4 +1,4 @@
-package harness
+package check
 
 import (
 	"testing"
@@ -7,12 +7,6 @@ import (
 
 	"goquiz/impl/mockcrm"
 )
-
-func TestGroup(t *testing.T) {
-	for v, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 100000: "100,000", 1234567: "1,234,567", -1234: "-1,234"} {
-		assert.Equal(t, want, Group(v))
-	}
-}
 
 func TestCheck(t *testing.T) {
 	tests := []struct {
@@ -28,7 +22,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := append(CheckStore(tt.store, Once(2000)), CheckCRM(tt.crm, Once(2000))...)
+			got := append(InStore(tt.store, Once(2000)), InCRM(tt.crm, Once(2000))...)
 			assert.Equal(t, tt.want, got)
 		})
 	}
