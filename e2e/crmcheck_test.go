@@ -37,12 +37,19 @@ func (d *crmDouble) statusCount(status int) int {
 // answeredBetween counts the requests answered status from from until
 // to.
 func (d *crmDouble) answeredBetween(status int, from, to time.Time) int {
+	return d.countAttempts(func(a attempt) bool {
+		return a.status == status && !a.answered.Before(from) && a.answered.Before(to)
+	})
+}
+
+// countAttempts counts the requests for which match holds.
+func (d *crmDouble) countAttempts(match func(attempt) bool) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	n := 0
 	for _, as := range d.attempts {
 		for _, a := range as {
-			if a.status == status && !a.answered.Before(from) && a.answered.Before(to) {
+			if match(a) {
 				n++
 			}
 		}

@@ -67,15 +67,5 @@ func TestQuotaPause(t *testing.T) {
 
 // arrivedBefore counts the requests that arrived before t.
 func (d *crmDouble) arrivedBefore(t time.Time) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	n := 0
-	for _, as := range d.attempts {
-		for _, a := range as {
-			if a.at.Before(t) {
-				n++
-			}
-		}
-	}
-	return n
+	return d.countAttempts(func(a attempt) bool { return a.at.Before(t) })
 }
