@@ -235,32 +235,12 @@ func TestDailyExports(t *testing.T) {
 
 // acceptedSince counts the requests answered 200 that arrived after t.
 func (d *crmDouble) acceptedSince(t time.Time) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	n := 0
-	for _, as := range d.attempts {
-		for _, a := range as {
-			if a.status == http.StatusOK && !a.at.Before(t) {
-				n++
-			}
-		}
-	}
-	return n
+	return d.countAttempts(func(a attempt) bool { return a.status == http.StatusOK && !a.at.Before(t) })
 }
 
 // statsSince counts the requests that arrived after t.
 func (d *crmDouble) statsSince(t time.Time) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	n := 0
-	for _, as := range d.attempts {
-		for _, a := range as {
-			if !a.at.Before(t) {
-				n++
-			}
-		}
-	}
-	return n
+	return d.countAttempts(func(a attempt) bool { return !a.at.Before(t) })
 }
 
 // Scenario 18: a customer changed while its previous version hangs in

@@ -104,8 +104,7 @@ func TestFailover(t *testing.T) {
 	stopIntegrator(t, a)
 	stopIntegrator(t, b)
 
-	st := crm.check(t, want)
-	checkStored(t, db, want, true)
+	st := checkDelivered(t, crm, db, want)
 	figures(t, "11 (failover: primary SIGKILLed mid-delivery and mid-COPY, synchronous standby promoted)", n, took, st,
 		fmt.Sprintf("downtime=%dms (promoted %s after the kill) settles_resumed=%dms after the promotion parser_retries=%d stored_twice=0",
 			downtime.Milliseconds(), promoteAfter, resumed.Milliseconds(), retried))

@@ -260,6 +260,83 @@ func checkStored(t *testing.T, db *sql.DB, want map[int64]common.Customer, sent 
 	require.Len(t, seen, len(want), "customers stored")
 }
 
+// scenario is how most scenarios start: a database, n generated customers
+// in a CSV file, and a CRM double.
+type scenario struct {
+	dsn  string
+	db   *sql.DB
+	path string                    // the input
+	want map[int64]common.Customer // its customers
+	crm  *crmDouble
+}
+
+// newScenario sets up a scenario on a fresh test database: n customers
+// written from seed, and a double with faults f drawing its fates from
+// seed too.
+func newScenario(t *testing.T, n int, seed int64, f faults) *scenario {
+	t.Helper()
+	return newScenarioOn(t, pgtest.DSN(t), n, seed, f)
+}
+
+// newScenarioOn is newScenario on the database of dsn.
+func newScenarioOn(t *testing.T, dsn string, n int, seed int64, f faults) *scenario {
+	t.Helper()
+	s := &scenario{dsn: dsn, db: openDB(t, dsn)}
+	s.path, s.want = writeInput(t, n, seed)
+	s.crm = newCRM(t, f, uint64(seed))
+	return s
+}
+
+// deliverAll waits until the database of db holds every customer of want
+// sent, then stops the integrator p (checking that it exits 0 promptly).
+// It returns the time from start until all were sent.
+func deliverAll(t *testing.T, db *sql.DB, want map[int64]common.Customer, p *testbin.Process, start time.Time) time.Duration {
+	t.Helper()
+	waitAllSent(t, db, len(want))
+	took := time.Since(start)
+	stopIntegrator(t, p)
+	return took
+}
+
+// checkDelivered is the delivery check of a scenario: the CRM accepted
+// each customer of want, with its values and its key (a duplicate with
+// the key of the first attempt), and the database holds each once, sent.
+// It returns the CRM's figures.
+func checkDelivered(t *testing.T, crm *crmDouble, db *sql.DB, want map[int64]common.Customer) crmStats {
+	t.Helper()
+	st := crm.check(t, want)
+	checkStored(t, db, want, true)
+	return st
+}
+
+// checkOnce is checkDelivered, and no customer was accepted twice.
+func checkOnce(t *testing.T, crm *crmDouble, db *sql.DB, want map[int64]common.Customer) crmStats {
+	t.Helper()
+	st := checkDelivered(t, crm, db, want)
+	require.Zero(t, st.Duplicates, "customers accepted twice")
+	return st
+}
+
+// killAndRestart loads the scenario's input, starts an integrator with env
+// and kills it with SIGKILL kills times during delivery, each time once
+// another share of the customers was accepted, restarting it at once; then
+// it waits until everything is sent and stops the last one. It returns how
+// many records the killed integrators held (pending, claimed) when they
+// died, and the time from start until all were sent.
+func (s *scenario) killAndRestart(t *testing.T, env []string, kills int, start time.Time) (held int, took time.Duration) {
+	t.Helper()
+	n := len(s.want)
+	parsed(t, runParser(t, s.dsn, s.path), n, n, 0, 0)
+	p := startIntegrator(t, env)
+	for k := 1; k <= kills; k++ {
+		waitAccepted(t, s.crm, k*n/(kills+1))
+		p.Kill()
+		held += count(s.db, `SELECT count(*) FROM customers WHERE state = 'pending' AND id IN (SELECT unnest(ids) FROM claims)`)
+		p = startIntegrator(t, env)
+	}
+	return held, deliverAll(t, s.db, s.want, p, start)
+}
+
 // figures prints a scenario's line of figures.
 func figures(t *testing.T, scenario string, records int, took time.Duration, st crmStats, extra ...string) {
 	t.Helper()

@@ -209,8 +209,7 @@ func TestPartitionedIntegrator(t *testing.T) {
 	requireRunning(t, b)
 	stopIntegrator(t, b)
 
-	st := crm.check(t, want)
-	checkStored(t, db, want, true)
+	st := checkDelivered(t, crm, db, want)
 	figures(t, "10a (one of 2 integrators cut mid-claim, mid-settle, idle LISTEN; DB_TIMEOUT=1s)", 3*chunk, took, st,
 		fmt.Sprintf("longest_stall=%dms,%dms heal=%dms,%dms,%dms (claim, settle, listen) first_delivery_after_new_listen=%dms",
 			stallClaim.Milliseconds(), stallSettle.Milliseconds(), healClaim.Milliseconds(), healSettle.Milliseconds(),
@@ -295,8 +294,7 @@ func TestPartitionedParser(t *testing.T) {
 			waitAllSent(t, db, n)
 			total += time.Since(start)
 			stopIntegrator(t, ig)
-			st := crm.check(t, want)
-			checkStored(t, db, want, true)
+			st := checkDelivered(t, crm, db, want)
 			stats.Requests += st.Requests
 			stats.Retries += st.Retries
 			stats.Duplicates += st.Duplicates

@@ -100,8 +100,7 @@ func TestThroughPgBouncer(t *testing.T) {
 	require.Equal(t, 0, res.Code, res.Stderr)
 	require.Regexp(t, fmt.Sprintf(`(?m)^  sent +%d$`, n), res.Stdout)
 
-	st := crm.check(t, want)
-	checkStored(t, db, want, true)
+	st := checkDelivered(t, crm, db, want)
 	require.Zero(t, st.Duplicates, "no record the CRM accepted was sent again")
 	refused := regexp.MustCompile(`prepared statement|unsupported startup parameter|does not exist`)
 	for name, out := range map[string]string{"A": a.Output(), "B": b.Output()} {

@@ -60,24 +60,12 @@ func TestQuotaPause(t *testing.T) {
 	assert.Equal(t, inFlight, crm.arrivedBefore(spent.Add(quota-time.Second)), "no request during the pause")
 	assert.GreaterOrEqual(t, resumed.Sub(spent), quota-time.Second, "sending resumed when the quota was renewed")
 	assert.Less(t, resumed.Sub(spent), quota+5*time.Second, "and not much later")
-	st := crm.check(t, want)
-	require.Zero(t, st.Duplicates)
+	st := checkOnce(t, crm, db, want)
 	crm.checkRetryAfter(t)
-	checkStored(t, db, want, true)
 	figures(t, "16 (CRM quota spent)", n, time.Since(start), st, fmt.Sprintf("429s=%d paused=%s", crm.statusCount(http.StatusTooManyRequests), resumed.Sub(spent).Round(100*time.Millisecond)))
 }
 
 // arrivedBefore counts the requests that arrived before t.
 func (d *crmDouble) arrivedBefore(t time.Time) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	n := 0
-	for _, as := range d.attempts {
-		for _, a := range as {
-			if a.at.Before(t) {
-				n++
-			}
-		}
-	}
-	return n
+	return d.countAttempts(func(a attempt) bool { return a.at.Before(t) })
 }

@@ -16,6 +16,7 @@ import (
 	"goquiz/common"
 	"goquiz/impl/mockcrm"
 	"goquiz/impl/pgtest"
+	"goquiz/internal/harness"
 	"goquiz/internal/testbin"
 )
 
@@ -62,9 +63,7 @@ func loadAndDeliver(t *testing.T, dsn string, db *sql.DB, path string, n int, en
 // waits checked.
 func checkOnceWithRetryAfter(t *testing.T, crm *crmDouble, db *sql.DB, want map[int64]common.Customer) (crmStats, int) {
 	t.Helper()
-	st := crm.check(t, want)
-	checkStored(t, db, want, true)
-	require.Zero(t, st.Duplicates)
+	st := checkOnce(t, crm, db, want)
 	waits := crm.checkRetryAfter(t)
 	require.Positive(t, waits, "some customers were told to wait")
 	return st, waits
@@ -79,13 +78,7 @@ func startHTTPAPI(t *testing.T, env ...string) (string, *testbin.Process) {
 	addr := testbin.FreeAddr(t)
 	p := testbin.Start(t, httpapiBin(t), append([]string{"API_LISTEN=" + addr}, env...))
 	base := "http://" + addr
-	waitFor(t, 30*time.Second, 20*time.Millisecond, "httpapi answering", func() bool {
-		resp, err := http.Get(base + "/stats")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
+	require.NoError(t, harness.WaitReady(context.Background(), p.Process, 30*time.Second, "httpapi not answering", harness.Answers(nil, base, "/stats")))
 	return base, p
 }
 

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"goquiz/common"
-	"goquiz/impl/pgtest"
 )
 
 // shapedTemplate is the body of the shaped requests: the customer nested
@@ -101,29 +100,13 @@ func TestKillIntegratorWithATemplate(t *testing.T) {
 		n     = 20000
 		kills = 3
 	)
-	dsn := pgtest.DSN(t)
-	db := openDB(t, dsn)
-	path, want := writeInput(t, n, 16)
-	crm := newCRM(t, faults{Latency: time.Millisecond, Jitter: 2 * time.Millisecond, FailRate: 0.05}, 16)
+	sc := newScenario(t, n, 16, faults{Latency: time.Millisecond, Jitter: 2 * time.Millisecond, FailRate: 0.05})
+	crm := sc.crm
 	crm.shaped = true
-	env := shapedEnv(t, dsn, crm.URL(), "LEASE=2s")
+	env := shapedEnv(t, sc.dsn, crm.URL(), "LEASE=2s")
 
-	start := time.Now()
-	parsed(t, runParser(t, dsn, path), n, n, 0, 0)
-	p := startIntegrator(t, env)
-	held := 0
-	for k := 1; k <= kills; k++ {
-		waitAccepted(t, crm, k*n/(kills+1))
-		p.Kill()
-		held += count(db, `SELECT count(*) FROM customers WHERE state = 'pending' AND id IN (SELECT unnest(ids) FROM claims)`)
-		p = startIntegrator(t, env)
-	}
-	waitAllSent(t, db, n)
-	took := time.Since(start)
-	stopIntegrator(t, p)
-
-	st := crm.check(t, want)
-	checkStored(t, db, want, true)
+	held, took := sc.killAndRestart(t, env, kills, time.Now())
+	st := checkDelivered(t, crm, sc.db, sc.want)
 	if st.Duplicates > held {
 		t.Fatalf("%d duplicates, more than the %d records the killed integrators held", st.Duplicates, held)
 	}

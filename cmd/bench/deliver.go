@@ -5,22 +5,23 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"goquiz/common"
 	"goquiz/impl/gen"
 	"goquiz/impl/mockcrm"
 	"goquiz/impl/postgres"
+	"goquiz/internal/harness"
+	"goquiz/internal/harness/check"
 )
 
 // delivery is one integrator run: records preloaded, then the integrator
@@ -48,12 +49,12 @@ func (b *bench) deliver(ctx context.Context, n int64, workers int, latency time.
 		return delivery{}, err
 	}
 	defer crm.close()
-	p, err := b.startIntegrator(dsn, crm.URL, workers, env...)
+	p, err := b.startIntegrator(ctx, dsn, crm.URL, workers, env...)
 	if err != nil {
 		return delivery{}, err
 	}
-	defer p.Process.Kill()
-	peak := watchRSS(p.Process.Pid)
+	defer p.Kill()
+	peak := watchRSS(p.Pid())
 	start := time.Now()
 	acc, err := waitAccepted(ctx, crm.srv, n)
 	if err != nil {
@@ -68,13 +69,10 @@ func (b *bench) deliver(ctx context.Context, n int64, workers int, latency time.
 	d.total = time.Since(start)
 	d.accepted = crm.srv.AcceptedCount()
 	d.rss = peak()
-	_ = p.Process.Signal(syscall.SIGTERM)
-	_ = p.Wait()
-	if ps := p.ProcessState; ps != nil {
-		d.cpu = ps.UserTime() + ps.SystemTime()
-	}
-	if st := crm.srv.Stats(); st.Duplicates != 0 {
-		return delivery{}, fmt.Errorf("the CRM saw %d duplicates", st.Duplicates)
+	p.Stop()
+	d.cpu = p.CPU()
+	if err := once(crm.srv.Stats(), n); err != nil {
+		return delivery{}, err
 	}
 	return d, nil
 }
@@ -82,7 +80,7 @@ func (b *bench) deliver(ctx context.Context, n int64, workers int, latency time.
 // preload stores n unique records in a fresh, vacuumed database and
 // returns its DSN.
 func (b *bench) preload(ctx context.Context, n int64) (string, error) {
-	file := filepath.Join(b.env.dir, "deliver-"+strconv.FormatInt(n, 10)+".csv")
+	file := b.file("deliver-" + strconv.FormatInt(n, 10) + ".csv")
 	if _, err := os.Stat(file); err != nil {
 		if err := writeUnique(file, n); err != nil {
 			return "", err
@@ -92,21 +90,36 @@ func (b *bench) preload(ctx context.Context, n int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, _, err := run(ctx, []string{"DSN=" + dsn}, filepath.Join(b.env.bin, "parser"), file); err != nil {
+	if _, err := b.parseInto(ctx, dsn, file); err != nil {
 		return "", err
 	}
 	return dsn, vacuum(ctx, dsn)
 }
 
+// stopGrace bounds an integrator's exit after SIGTERM: its requests in
+// flight end within REQUEST_TIMEOUT (10s).
+const stopGrace = 30 * time.Second
+
 // startIntegrator starts an integrator with workers workers, env added to
-// its environment.
-func (b *bench) startIntegrator(dsn, endpoint string, workers int, env ...string) (*exec.Cmd, error) {
-	cmd := exec.Command(filepath.Join(b.env.bin, "integrator"))
-	cmd.Env = append(os.Environ(), "DSN="+dsn, "API_ENDPOINT="+endpoint, "WORKERS="+strconv.Itoa(workers),
-		"LOG_LEVEL=warn", "POLL_INTERVAL=1s")
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return cmd, cmd.Start()
+// its environment, its output going to the bench's standard error. It gets
+// SIGTERM when ctx ends or Stop is called, and is killed stopGrace later.
+func (b *bench) startIntegrator(ctx context.Context, dsn, endpoint string, workers int, env ...string) (*harness.Process, error) {
+	return harness.Start(ctx, harness.Spec{
+		Path: harness.Bin(b.env.bin, harness.Integrator),
+		Env: append([]string{"DSN=" + dsn, "API_ENDPOINT=" + endpoint, "WORKERS=" + strconv.Itoa(workers),
+			"LOG_LEVEL=warn", "POLL_INTERVAL=1s"}, env...),
+		Output: os.Stderr,
+		Grace:  stopGrace,
+	})
+}
+
+// once fails unless the CRM accepted each of n customers once, and none
+// twice.
+func once(st mockcrm.Stats, n int64) error {
+	if fs := check.InCRM(st, check.Want{Accepted: n}); len(fs) > 0 {
+		return errors.New(strings.Join(fs, "; "))
+	}
+	return nil
 }
 
 // accepted is when a mock CRM had accepted its first customer, a tenth
@@ -150,20 +163,8 @@ func waitAllSent(ctx context.Context, dsn string) error {
 		return err
 	}
 	defer db.Close()
-	for {
-		bl, err := db.Backlog(ctx)
-		if err != nil {
-			return err
-		}
-		if bl.Undelivered() == bl.Failed {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	_, err = check.WaitStore(ctx, db, 5*time.Millisecond, check.Store.Settled)
+	return err
 }
 
 // vacuum makes the freshly loaded table's visibility map and statistics

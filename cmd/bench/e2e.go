@@ -2,19 +2,19 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
-	"path/filepath"
-	"syscall"
 	"time"
 
 	"goquiz/impl/mockcrm"
+	"goquiz/internal/harness"
 )
 
 // endToEnd measures target 6: a file of n customers to the CRM with the
 // integrator running while the parser loads, against the longer of the
 // two stages alone.
 func (b *bench) endToEnd(ctx context.Context) ([]row, error) {
-	file := filepath.Join(b.env.dir, "unique.csv")
+	file := b.file("unique.csv")
 	var samples []sample
 	for i := 0; i < b.runs; i++ {
 		dsn, err := b.env.freshDB(ctx)
@@ -25,15 +25,20 @@ func (b *bench) endToEnd(ctx context.Context) ([]row, error) {
 		if err != nil {
 			return nil, err
 		}
-		p, err := b.startIntegrator(dsn, crm.URL, 8)
+		p, err := b.startIntegrator(ctx, dsn, crm.URL, 8)
+		if err == nil {
+			err = b.waitListening(ctx, dsn, p) // idle, listening
+		}
 		if err != nil {
+			if p != nil {
+				p.Kill()
+			}
 			crm.close()
 			return nil, err
 		}
-		time.Sleep(300 * time.Millisecond) // idle, listening
 		start := time.Now()
-		if _, _, err := run(ctx, []string{"DSN=" + dsn}, filepath.Join(b.env.bin, "parser"), file); err != nil {
-			p.Process.Kill()
+		if _, err := b.parseInto(ctx, dsn, file); err != nil {
+			p.Kill()
 			crm.close()
 			return nil, err
 		}
@@ -42,8 +47,10 @@ func (b *bench) endToEnd(ctx context.Context) ([]row, error) {
 		}
 		err = waitAllSent(ctx, dsn)
 		elapsed := time.Since(start)
-		_ = p.Process.Signal(syscall.SIGTERM)
-		_ = p.Wait()
+		p.Stop()
+		if err == nil {
+			err = once(crm.srv.Stats(), b.n)
+		}
 		crm.close()
 		if err != nil {
 			return nil, err
@@ -60,4 +67,15 @@ func (b *bench) endToEnd(ctx context.Context) ([]row, error) {
 		ratio:    ratio, bound: "<= 1.20",
 		pass: ratio <= 1.2,
 	}}, nil
+}
+
+// waitListening waits until the integrator p listens for notifications on
+// dsn's database.
+func (b *bench) waitListening(ctx context.Context, dsn string, p *harness.Process) error {
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return harness.WaitReady(ctx, p, 30*time.Second, "the integrator does not listen", harness.Listening(db, 1))
 }

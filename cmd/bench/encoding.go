@@ -2,18 +2,13 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"database/sql"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"slices"
 	"strings"
-	"time"
 
 	"golang.org/x/text/encoding/charmap"
 
@@ -34,45 +29,28 @@ var exportEnv = []string{"ENCODING=windows-1252", "DELIMITER=;", "COLUMNS=" + ex
 // gzip-compressed, and the parser with the default settings against psql
 // \copy into a plain table of the five columns with its primary key.
 func (b *bench) encoding(ctx context.Context) ([]row, error) {
-	utf8File := filepath.Join(b.env.dir, "enc-utf8.csv")
-	export := filepath.Join(b.env.dir, "enc-export.csv")
+	utf8File := b.file("enc-utf8.csv")
+	export := b.file("enc-export.csv")
 	if err := writeExports(utf8File, export, b.n); err != nil {
 		return nil, err
 	}
-	var plain, gz []sample
-	var utf, exp []cpuSample
-	for i := 0; i < b.runs; i++ {
-		s, err := b.copyPlain(ctx, utf8File)
-		if err != nil {
-			return nil, err
-		}
-		plain = append(plain, s)
-		// The two compared take turns at running first after the
-		// reference, so that neither always follows it.
-		var su, se cpuSample
-		if i%2 == 1 {
-			se, err = b.parseWith(ctx, export, exportEnv...)
-		}
-		if err == nil {
-			su, err = b.parseWith(ctx, utf8File)
-		}
-		if err == nil && i%2 == 0 {
-			se, err = b.parseWith(ctx, export, exportEnv...)
-		}
-		if err != nil {
-			return nil, err
-		}
-		utf, exp = append(utf, su), append(exp, se)
-		sg, err := b.parseWith(ctx, export+".gz", exportEnv...)
-		if err != nil {
-			return nil, err
-		}
-		gz = append(gz, sg.sample)
+	// The two compared take turns at running first after the reference,
+	// so that neither always follows it.
+	runs, err := b.rounds(ctx, 2, func(i int, r []sample) {
 		b.logf("encoding run %d: psql \\copy into a plain table %s, parser utf-8 %s (CPU %s), windows-1252 export %s (CPU %s), gzip %s (%s)",
-			i+1, plain[i].elapsed.Round(1e7), su.elapsed.Round(1e7), su.cpu.Round(1e7), se.elapsed.Round(1e7), se.cpu.Round(1e7),
-			gz[i].elapsed.Round(1e7), mib(gz[i].rss))
+			i, r[0].elapsed.Round(1e7), r[1].elapsed.Round(1e7), r[1].cpu.Round(1e7), r[2].elapsed.Round(1e7), r[2].cpu.Round(1e7),
+			r[3].elapsed.Round(1e7), mib(r[3].rss))
+	},
+		func(ctx context.Context) (sample, error) { return b.copyPlain(ctx, utf8File) },
+		func(ctx context.Context) (sample, error) { return b.parseWith(ctx, utf8File) },
+		func(ctx context.Context) (sample, error) { return b.parseWith(ctx, export, exportEnv...) },
+		func(ctx context.Context) (sample, error) { return b.parseWith(ctx, export+".gz", exportEnv...) },
+	)
+	if err != nil {
+		return nil, err
 	}
-	p, u, e := median(plain), median(samples(utf)), median(samples(exp))
+	plain, utf, exp, gz := runs[0], runs[1], runs[2], runs[3]
+	p, u, e := median(plain), median(utf), median(exp)
 	uc, ec := medianCPU(utf), medianCPU(exp)
 	peak := maxRSSOf(gz)
 	rows := []row{
@@ -117,67 +95,19 @@ func (b *bench) copyPlain(ctx context.Context, file string) (sample, error) {
 	if err != nil {
 		return sample{}, fmt.Errorf("create the plain table: %w", err)
 	}
-	d, rss, err := run(ctx, nil, b.env.psql, dsn, "-v", "ON_ERROR_STOP=1", "-c",
-		fmt.Sprintf(`\copy plain (id, first_name, last_name, email, phone) from '%s' with (format csv, header true)`, file))
-	return sample{d, rss}, err
-}
-
-// cpuSample is a timed run with the CPU time the process used.
-type cpuSample struct {
-	sample
-	cpu time.Duration // user and system
-}
-
-func samples(s []cpuSample) []sample {
-	out := make([]sample, len(s))
-	for i, x := range s {
-		out[i] = x.sample
-	}
-	return out
-}
-
-// medianCPU returns the median CPU time of s.
-func medianCPU(s []cpuSample) time.Duration {
-	d := make([]time.Duration, len(s))
-	for i, x := range s {
-		d[i] = x.cpu
-	}
-	slices.Sort(d)
-	return d[len(d)/2]
+	return b.psqlCopy(ctx, dsn, "plain", file)
 }
 
 // parseWith loads file with the parser, with env added to its
 // environment, into an empty database, and returns its wall time, peak
 // RSS and CPU time: on a machine others share, the CPU time shows the
 // parser's own cost, which the wall time hides in the noise.
-func (b *bench) parseWith(ctx context.Context, file string, env ...string) (cpuSample, error) {
+func (b *bench) parseWith(ctx context.Context, file string, env ...string) (sample, error) {
 	dsn, err := b.env.freshDB(ctx)
 	if err != nil {
-		return cpuSample{}, err
+		return sample{}, err
 	}
-	return b.parseEnv(ctx, file, append([]string{"DSN=" + dsn}, env...))
-}
-
-// parseEnv runs the parser on file with env added to its environment and
-// returns its wall time, peak RSS and CPU time.
-func (b *bench) parseEnv(ctx context.Context, file string, env []string) (cpuSample, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(b.env.bin, "parser"), file)
-	cmd.Env = append(os.Environ(), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return cpuSample{}, err
-	}
-	peak := watchRSS(cmd.Process.Pid)
-	err := cmd.Wait()
-	elapsed := time.Since(start)
-	rss := peak()
-	if err != nil {
-		return cpuSample{}, fmt.Errorf("parser: %v: %s", err, lastLine(out.Bytes()))
-	}
-	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	return cpuSample{sample{elapsed, rss}, cpu}, nil
+	return measure(ctx, append([]string{"DSN=" + dsn}, env...), b.parser(), file)
 }
 
 // writeExports writes the same n generated customers twice: to utf8Path

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -21,6 +19,7 @@ import (
 	"goquiz/impl/mockcrm"
 	"goquiz/impl/pgtest"
 	"goquiz/impl/postgres"
+	"goquiz/internal/harness"
 )
 
 // env is what every measurement runs against: one durable cluster, the
@@ -42,11 +41,9 @@ func newEnv(ctx context.Context) (*env, error) {
 		return nil, err
 	}
 	e.bin = filepath.Join(e.dir, "bin")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	build := exec.CommandContext(ctx, gobin, "build", "-o", e.bin+"/", "goquiz/cmd/parser", "goquiz/cmd/integrator")
-	if out, err := build.CombinedOutput(); err != nil {
+	if err := harness.Build(ctx, e.bin, false, harness.Parser, harness.Integrator); err != nil {
 		e.close()
-		return nil, fmt.Errorf("build binaries: %v: %s", err, out)
+		return nil, fmt.Errorf("build binaries: %w", err)
 	}
 	bindir, err := pgtest.BinDir()
 	if err != nil {
@@ -73,6 +70,9 @@ func newEnv(ctx context.Context) (*env, error) {
 	}
 	return e, nil
 }
+
+// file is the path of the scratch file name.
+func (b *bench) file(name string) string { return filepath.Join(b.env.dir, name) }
 
 func (e *env) close() {
 	if e.admin != nil {
@@ -111,25 +111,22 @@ func (e *env) freshDB(ctx context.Context) (string, error) {
 	return dsn, nil
 }
 
-// run runs a binary of the product (or psql) to its end and returns its
-// wall time and peak RSS in bytes.
-func run(ctx context.Context, env []string, name string, args ...string) (time.Duration, int64, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return 0, 0, err
-	}
-	peak := watchRSS(cmd.Process.Pid)
-	err := cmd.Wait()
-	elapsed := time.Since(start)
-	rss := peak()
+// measure runs a program of the product (or psql) to its end, with env
+// added to its environment, and returns its wall time, peak RSS and CPU
+// time.
+func measure(ctx context.Context, env []string, path string, args ...string) (sample, error) {
+	var out harness.SyncBuffer
+	p, err := harness.Start(ctx, harness.Spec{Path: path, Args: args, Env: env, Output: &out})
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %v: %s", filepath.Base(name), err, lastLine(out.Bytes()))
+		return sample{}, err
 	}
-	return elapsed, rss, nil
+	peak := watchRSS(p.Pid())
+	<-p.Done()
+	s := sample{elapsed: p.Ended.Sub(p.Started), rss: peak(), cpu: p.CPU()}
+	if err := p.Err(); err != nil {
+		return sample{}, fmt.Errorf("%s: %v: %s", p.Name, err, harness.LastLines(out.String(), 1))
+	}
+	return s, nil
 }
 
 // watchRSS samples the peak resident set size (VmHWM) of process pid every
@@ -175,19 +172,6 @@ func vmHWM(pid int) int64 {
 		}
 	}
 	return 0
-}
-
-func lastLine(b []byte) string {
-	s := string(b)
-	for len(s) > 0 && s[len(s)-1] == '\n' {
-		s = s[:len(s)-1]
-	}
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '\n' {
-			return s[i+1:]
-		}
-	}
-	return s
 }
 
 // crm is a mock CRM on a loopback port.

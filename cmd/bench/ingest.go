@@ -3,38 +3,28 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"slices"
+
+	"goquiz/internal/harness"
 )
 
 // ingest measures target 1 (parser against psql \copy) and target 5 for
 // the parser (peak RSS, flat in the input size).
 func (b *bench) ingest(ctx context.Context) ([]row, error) {
-	unique := filepath.Join(b.env.dir, "unique.csv")
-	repeating := filepath.Join(b.env.dir, "repeating.csv")
+	unique, repeating := b.file("unique.csv"), b.file("repeating.csv")
 	if err := writeUnique(unique, b.n); err != nil {
 		return nil, err
 	}
 	if err := writeRepeating(repeating, b.n); err != nil {
 		return nil, err
 	}
-	var ref, prod, dup []sample
-	for i := 0; i < b.runs; i++ {
-		s, err := b.copyRef(ctx, unique)
-		if err != nil {
-			return nil, err
-		}
-		ref = append(ref, s)
-		if s, err = b.parse(ctx, unique); err != nil {
-			return nil, err
-		}
-		prod = append(prod, s)
-		if s, err = b.parse(ctx, repeating); err != nil {
-			return nil, err
-		}
-		dup = append(dup, s)
-		b.logf("ingest run %d: psql \\copy %s, parser %s, parser 10%% repeats %s", i+1,
-			ref[i].elapsed, prod[i].elapsed, dup[i].elapsed)
+	runs, err := b.rounds(ctx, 0, func(i int, r []sample) {
+		b.logf("ingest run %d: psql \\copy %s, parser %s, parser 10%% repeats %s", i, r[0].elapsed, r[1].elapsed, r[2].elapsed)
+	}, b.copying(unique), b.parsing(unique), b.parsing(repeating))
+	if err != nil {
+		return nil, err
 	}
+	ref, prod, dup := runs[0], runs[1], runs[2]
 	b.ingestTime = median(prod)
 	r, p, d := median(ref), median(prod), median(dup)
 	rows := []row{
@@ -53,19 +43,16 @@ func (b *bench) ingest(ctx context.Context) ([]row, error) {
 	rows[1].pass = rows[1].ratio <= 2
 
 	// Memory: the same for n and 4n rows, and under 64 MiB.
-	big := filepath.Join(b.env.dir, "big.csv")
+	big := b.file("big.csv")
 	if err := writeUnique(big, 4*b.n); err != nil {
 		return nil, err
 	}
 	// The same statistic on both sides: the largest peak of as many runs.
-	var bigs []sample
-	for i := 0; i < b.runs; i++ {
-		s, err := b.parse(ctx, big)
-		if err != nil {
-			return nil, err
-		}
-		bigs = append(bigs, s)
+	runs, err = b.rounds(ctx, 0, func(int, []sample) {}, b.parsing(big))
+	if err != nil {
+		return nil, err
 	}
+	bigs := runs[0]
 	large, small := maxRSSOf(bigs), maxRSSOf(prod)
 	rssRatio := float64(large) / float64(small)
 	rows = append(rows, row{
@@ -84,17 +71,57 @@ func (b *bench) copyRef(ctx context.Context, file string) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
-	d, rss, err := run(ctx, nil, b.env.psql, dsn, "-v", "ON_ERROR_STOP=1", "-c",
-		fmt.Sprintf(`\copy customers (id, first_name, last_name, email, phone) from '%s' with (format csv, header true)`, file))
-	return sample{d, rss}, err
+	return b.psqlCopy(ctx, dsn, "customers", file)
 }
 
-// parse loads file with the parser into an empty database.
-func (b *bench) parse(ctx context.Context, file string) (sample, error) {
-	dsn, err := b.env.freshDB(ctx)
-	if err != nil {
-		return sample{}, err
-	}
-	d, rss, err := run(ctx, []string{"DSN=" + dsn}, filepath.Join(b.env.bin, "parser"), file)
-	return sample{d, rss}, err
+// psqlCopy loads the CSV file into table of dsn with psql \copy.
+func (b *bench) psqlCopy(ctx context.Context, dsn, table, file string) (sample, error) {
+	return measure(ctx, nil, b.env.psql, dsn, "-v", "ON_ERROR_STOP=1", "-c",
+		fmt.Sprintf(`\copy %s (id, first_name, last_name, email, phone) from '%s' with (format csv, header true)`, table, file))
 }
+
+// copying is the step of a round that loads file with copyRef.
+func (b *bench) copying(file string) step {
+	return func(ctx context.Context) (sample, error) { return b.copyRef(ctx, file) }
+}
+
+// parsing is the step of a round that loads file with the parser into an
+// empty database.
+func (b *bench) parsing(file string) step {
+	return func(ctx context.Context) (sample, error) { return b.parseWith(ctx, file) }
+}
+
+// step is one measurement of a round.
+type step func(context.Context) (sample, error)
+
+// rounds runs steps b.runs times, in order, and returns each step's
+// samples, calling logRound after each round with its number (from 1) and
+// samples. The turns steps after the first (the reference) take turns at
+// running first: in reverse order every other round, so that none always
+// follows the reference.
+func (b *bench) rounds(ctx context.Context, turns int, logRound func(int, []sample), steps ...step) ([][]sample, error) {
+	runs := make([][]sample, len(steps))
+	for i := 0; i < b.runs; i++ {
+		order := make([]int, len(steps))
+		for k := range order {
+			order[k] = k
+		}
+		if i%2 == 1 {
+			slices.Reverse(order[1 : 1+turns])
+		}
+		round := make([]sample, len(steps))
+		for _, k := range order {
+			s, err := steps[k](ctx)
+			if err != nil {
+				return nil, err
+			}
+			round[k] = s
+			runs[k] = append(runs[k], s)
+		}
+		logRound(i+1, round)
+	}
+	return runs, nil
+}
+
+// parser is the parser's binary.
+func (b *bench) parser() string { return harness.Bin(b.env.bin, harness.Parser) }

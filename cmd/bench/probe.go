@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"goquiz/internal/cli"
+	"goquiz/internal/harness"
 )
 
 // probes are the times of repeated reads of the backlog, and how many of
@@ -99,7 +99,7 @@ func (p *prober) status(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("integrator status: %v: %s", err, lastLine(out))
+		return 0, fmt.Errorf("integrator status: %v: %s", err, harness.LastLines(string(out), 1))
 	}
 	return time.Since(start), nil
 }
@@ -149,14 +149,4 @@ func (p *prober) every(ctx context.Context, interval time.Duration) func() (prob
 		wg.Wait()
 		return scrapes, statuses
 	}
-}
-
-// freeAddr returns a loopback address with a port free at the time.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

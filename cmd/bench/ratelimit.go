@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strconv"
-	"syscall"
 	"time"
 
 	"goquiz/impl/mockcrm"
+	"goquiz/internal/harness"
 )
 
 // The rate-limited CRM of the rate-limit targets: R requests per second
@@ -68,15 +67,14 @@ func (b *bench) deliverTo(ctx context.Context, r crmRun) (limited, error) {
 		return limited{}, err
 	}
 	defer crm.close()
-	var ps []*exec.Cmd
+	var ps []*harness.Process
 	defer func() {
 		for _, p := range ps {
-			_ = p.Process.Kill()
-			_ = p.Wait()
+			p.Kill()
 		}
 	}()
 	for i := range r.integrators {
-		p, err := b.startIntegrator(dsn, crm.URL+"/"+strconv.Itoa(i), r.workers, r.env...)
+		p, err := b.startIntegrator(ctx, dsn, crm.URL+"/"+strconv.Itoa(i), r.workers, r.env...)
 		if err != nil {
 			return limited{}, err
 		}
@@ -100,8 +98,7 @@ func (b *bench) deliverTo(ctx context.Context, r crmRun) (limited, error) {
 		}
 	}
 	for _, p := range ps {
-		_ = p.Process.Signal(syscall.SIGTERM)
-		_ = p.Wait()
+		p.Stop()
 	}
 	ps = nil
 	st := crm.srv.Stats()
@@ -141,8 +138,8 @@ func (b *bench) rateLimit(ctx context.Context) ([]row, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.st.Duplicates != 0 {
-			return nil, fmt.Errorf("the CRM saw %d duplicates", m.st.Duplicates)
+		if err := once(m.st, n); err != nil {
+			return nil, err
 		}
 		ratio := m.rate / limitRPS
 		b.logf("rate limit%s: %.0f/s accepted, %.1f%% of %d requests refused", r.name, m.rate, 100*m.refused, m.st.Requests)

@@ -13,13 +13,27 @@ import (
 type sample struct {
 	elapsed time.Duration
 	rss     int64
+	// cpu is the CPU time, user and system, the process used: on a
+	// machine others share, it shows the process's own cost, which the
+	// wall time hides in the noise.
+	cpu time.Duration
 }
 
 // median returns the median duration of samples.
 func median(s []sample) time.Duration {
+	return medianOf(s, func(x sample) time.Duration { return x.elapsed })
+}
+
+// medianCPU returns the median CPU time of samples.
+func medianCPU(s []sample) time.Duration {
+	return medianOf(s, func(x sample) time.Duration { return x.cpu })
+}
+
+// medianOf returns the median of the durations f reads of samples.
+func medianOf(s []sample, f func(sample) time.Duration) time.Duration {
 	d := make([]time.Duration, len(s))
 	for i, x := range s {
-		d[i] = x.elapsed
+		d[i] = f(x)
 	}
 	slices.Sort(d)
 	return d[len(d)/2]

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"goquiz/impl/mockcrm"
 	"goquiz/impl/postgres"
+	"goquiz/internal/harness"
 )
 
 // flow is one run of the real flow: a file loaded by the parser into an
@@ -38,8 +37,8 @@ func (f flow) lastRate() float64 { return float64(f.n/10) / f.last.Seconds() }
 // table's growth.
 func (b *bench) atScale(ctx context.Context) ([]row, error) {
 	small, big := b.n, 10*b.n
-	smallFile := filepath.Join(b.env.dir, "scale-"+strconv.FormatInt(small, 10)+".csv")
-	bigFile := filepath.Join(b.env.dir, "scale-"+strconv.FormatInt(big, 10)+".csv")
+	smallFile := b.file("scale-" + strconv.FormatInt(small, 10) + ".csv")
+	bigFile := b.file("scale-" + strconv.FormatInt(big, 10) + ".csv")
 	for _, f := range []struct {
 		path string
 		n    int64
@@ -48,19 +47,13 @@ func (b *bench) atScale(ctx context.Context) ([]row, error) {
 			return nil, err
 		}
 	}
-	var ref, prod []sample
-	for i := 0; i < b.runs; i++ {
-		s, err := b.copyRef(ctx, bigFile)
-		if err != nil {
-			return nil, err
-		}
-		ref = append(ref, s)
-		if s, err = b.parse(ctx, bigFile); err != nil {
-			return nil, err
-		}
-		prod = append(prod, s)
-		b.logf("scale ingest run %d: psql \\copy %s, parser %s", i+1, ref[i].elapsed.Round(1e7), prod[i].elapsed.Round(1e7))
+	runs, err := b.rounds(ctx, 0, func(i int, r []sample) {
+		b.logf("scale ingest run %d: psql \\copy %s, parser %s", i, r[0].elapsed.Round(1e7), r[1].elapsed.Round(1e7))
+	}, b.copying(bigFile), b.parsing(bigFile))
+	if err != nil {
+		return nil, err
 	}
+	ref, prod := runs[0], runs[1]
 	// The usual size before and after the large one, so that a machine
 	// whose load changes meanwhile moves the reference with it.
 	before, err := b.flow(ctx, small, smallFile)
@@ -148,9 +141,11 @@ func (b *bench) flow(ctx context.Context, n int64, file string) (flow, error) {
 		return f, err
 	}
 	defer db.Close()
-	if f.load, f.parserRSS, err = run(ctx, []string{"DSN=" + dsn}, filepath.Join(b.env.bin, "parser"), file); err != nil {
+	s, err := b.parseInto(ctx, dsn, file)
+	if err != nil {
 		return f, err
 	}
+	f.load, f.parserRSS = s.elapsed, s.rss
 	if f.loaded, err = tableBytes(ctx, db); err != nil {
 		return f, err
 	}
@@ -159,16 +154,16 @@ func (b *bench) flow(ctx context.Context, n int64, file string) (flow, error) {
 		return f, err
 	}
 	defer crm.close()
-	metricsAddr, err := freeAddr()
+	metricsAddr, err := harness.FreeAddr()
 	if err != nil {
 		return f, err
 	}
-	p, err := b.startIntegrator(dsn, crm.URL, 8, "METRICS_LISTEN="+metricsAddr)
+	p, err := b.startIntegrator(ctx, dsn, crm.URL, 8, "METRICS_LISTEN="+metricsAddr)
 	if err != nil {
 		return f, err
 	}
-	defer p.Process.Kill()
-	peak := watchRSS(p.Process.Pid)
+	defer p.Kill()
+	peak := watchRSS(p.Pid())
 	start := time.Now()
 	pr := b.prober(dsn, "http://"+metricsAddr+"/metrics")
 	stopProbing := pr.every(ctx, 5*time.Second)
@@ -191,10 +186,9 @@ func (b *bench) flow(ctx context.Context, n int64, file string) (flow, error) {
 		return f, err
 	}
 	f.intRSS = peak()
-	_ = p.Process.Signal(syscall.SIGTERM)
-	_ = p.Wait()
-	if st := crm.srv.Stats(); st.Duplicates != 0 {
-		return f, fmt.Errorf("the CRM saw %d duplicates", st.Duplicates)
+	p.Stop()
+	if err := once(crm.srv.Stats(), n); err != nil {
+		return f, err
 	}
 	b.logf("flow of %d: load %s, delivery %s (%.0f/s, last tenth %.0f/s), /metrics %s then %s, status %s then %s, %s -> %s",
 		n, f.load.Round(1e7), f.total.Round(1e7), f.rate(), f.lastRate(), f.scrapeDuring, f.scrapeAfter,

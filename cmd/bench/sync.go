@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"goquiz/common"
@@ -19,64 +18,53 @@ import (
 // changed and new customers; the parser in insert mode against the same
 // reference; the parser's peak RSS in both modes.
 func (b *bench) syncExports(ctx context.Context) ([]row, error) {
-	day1 := filepath.Join(b.env.dir, "sync-day1.csv")
-	day2 := filepath.Join(b.env.dir, "sync-day2.csv")
+	day1, day2 := b.file("sync-day1.csv"), b.file("sync-day2.csv")
 	changed, added, err := writeDays(day1, day2, b.n)
 	if err != nil {
 		return nil, err
 	}
-	var plain, insert, upsert []cpuSample
+	// The two compared take turns at running first after the reference.
 	var lastDSN string
-	for i := 0; i < b.runs; i++ {
-		s, err := b.copyPlain(ctx, day1)
-		if err != nil {
-			return nil, err
-		}
-		plain = append(plain, cpuSample{sample: s})
-		// The two compared take turns at running first after the
-		// reference.
-		var si, su cpuSample
-		if i%2 == 1 {
-			su, lastDSN, err = b.upsertDay2(ctx, day1, day2)
-		}
-		if err == nil {
-			si, err = b.parseWith(ctx, day1)
-		}
-		if err == nil && i%2 == 0 {
-			su, lastDSN, err = b.upsertDay2(ctx, day1, day2)
-		}
-		if err != nil {
-			return nil, err
-		}
-		insert, upsert = append(insert, si), append(upsert, su)
+	runs, err := b.rounds(ctx, 2, func(i int, r []sample) {
 		b.logf("sync run %d: psql \\copy into a plain table %s, parser insert %s (CPU %s, %s), upsert of day 2 %s (CPU %s, %s)",
-			i+1, s.elapsed.Round(1e7), si.elapsed.Round(1e7), si.cpu.Round(1e7), mib(si.rss),
-			su.elapsed.Round(1e7), su.cpu.Round(1e7), mib(su.rss))
+			i, r[0].elapsed.Round(1e7), r[1].elapsed.Round(1e7), r[1].cpu.Round(1e7), mib(r[1].rss),
+			r[2].elapsed.Round(1e7), r[2].cpu.Round(1e7), mib(r[2].rss))
+	},
+		func(ctx context.Context) (sample, error) { return b.copyPlain(ctx, day1) },
+		func(ctx context.Context) (sample, error) { return b.parseWith(ctx, day1) },
+		func(ctx context.Context) (s sample, err error) {
+			s, lastDSN, err = b.upsertDay2(ctx, day1, day2)
+			return s, err
+		},
+	)
+	if err != nil {
+		return nil, err
 	}
+	plain, insert, upsert := runs[0], runs[1], runs[2]
 	sent, err := b.sendDay2(ctx, lastDSN)
 	if err != nil {
 		return nil, err
 	}
-	p, in, up := median(samples(plain)), median(samples(insert)), median(samples(upsert))
-	peak := max(maxRSSOf(samples(insert)), maxRSSOf(samples(upsert)))
+	p, in, up := median(plain), median(insert), median(upsert)
+	peak := max(maxRSSOf(insert), maxRSSOf(upsert))
 	want := changed + added
 	rows := []row{
 		{
 			target: fmt.Sprintf("S1. upsert %d rows (%d changed, %d new) into the day before's %d vs psql \\copy of %d into a plain table",
 				b.n+added, changed, added, b.n, b.n),
 			measured: fmt.Sprintf("copy %s (%s), upsert %s (%s; runs %s); integrator sent %d of %d (%d newer versions, %d out of order)",
-				p.Round(1e7), rate(b.n, p), up.Round(1e7), rate(b.n+added, up), durs(samples(upsert)),
+				p.Round(1e7), rate(b.n, p), up.Round(1e7), rate(b.n+added, up), durs(upsert),
 				sent.Accepted, want, sent.NewerVersions, sent.OutOfOrder),
 			ratio: up.Seconds() / p.Seconds(), bound: "<= 2.00, sends exactly the changed and new",
 		},
 		{
 			target:   fmt.Sprintf("S2. ingest %d rows, SYNC_MODE=insert, vs psql \\copy into a plain table", b.n),
-			measured: fmt.Sprintf("copy %s (%s), parser %s (%s; runs %s)", p.Round(1e7), rate(b.n, p), in.Round(1e7), rate(b.n, in), durs(samples(insert))),
+			measured: fmt.Sprintf("copy %s (%s), parser %s (%s; runs %s)", p.Round(1e7), rate(b.n, p), in.Round(1e7), rate(b.n, in), durs(insert)),
 			ratio:    in.Seconds() / p.Seconds(), bound: "<= 1.25",
 		},
 		{
 			target:   fmt.Sprintf("S3. parser peak RSS, %d rows, insert and upsert", b.n),
-			measured: fmt.Sprintf("insert %s, upsert %s", mib(maxRSSOf(samples(insert))), mib(maxRSSOf(samples(upsert)))),
+			measured: fmt.Sprintf("insert %s, upsert %s", mib(maxRSSOf(insert)), mib(maxRSSOf(upsert))),
 			ratio:    float64(peak) / (64 << 20), bound: "<= 64 MiB",
 			pass: peak <= 64<<20,
 		},
@@ -90,25 +78,25 @@ func (b *bench) syncExports(ctx context.Context) ([]row, error) {
 // delivered, as the day before left it (vacuumed, as autovacuum would have
 // by the next day), then times the parser loading day2 in
 // SYNC_MODE=upsert. It returns the sample and the database.
-func (b *bench) upsertDay2(ctx context.Context, day1, day2 string) (cpuSample, string, error) {
+func (b *bench) upsertDay2(ctx context.Context, day1, day2 string) (sample, string, error) {
 	dsn, err := b.env.freshDB(ctx)
 	if err != nil {
-		return cpuSample{}, "", err
+		return sample{}, "", err
 	}
-	if _, _, err := run(ctx, []string{"DSN=" + dsn}, filepath.Join(b.env.bin, "parser"), day1); err != nil {
-		return cpuSample{}, "", err
+	if _, err := b.parseInto(ctx, dsn, day1); err != nil {
+		return sample{}, "", err
 	}
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
-		return cpuSample{}, "", err
+		return sample{}, "", err
 	}
 	_, err = db.ExecContext(ctx, `UPDATE customers SET state = 'sent', sent_at = now() - interval '1 day'`)
 	db.Close()
 	if err != nil {
-		return cpuSample{}, "", fmt.Errorf("mark day 1 sent: %w", err)
+		return sample{}, "", fmt.Errorf("mark day 1 sent: %w", err)
 	}
 	if err := vacuum(ctx, dsn); err != nil {
-		return cpuSample{}, "", err
+		return sample{}, "", err
 	}
 	_, _ = b.env.admin.ExecContext(ctx, "CHECKPOINT")
 	s, err := b.parseInto(ctx, dsn, day2, "SYNC_MODE=upsert")
@@ -123,11 +111,11 @@ func (b *bench) sendDay2(ctx context.Context, dsn string) (mockcrm.Stats, error)
 		return mockcrm.Stats{}, err
 	}
 	defer c.close()
-	cmd, err := b.startIntegrator(dsn, c.URL, 64)
+	p, err := b.startIntegrator(ctx, dsn, c.URL, 64)
 	if err != nil {
 		return mockcrm.Stats{}, err
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	defer p.Kill()
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	if err := waitAllSent(wctx, dsn); err != nil {
@@ -178,6 +166,6 @@ func writeDays(day1, day2 string, n int64) (changed, added int64, err error) {
 
 // parseInto runs the parser on file into the database dsn as it is, with
 // env added to its environment.
-func (b *bench) parseInto(ctx context.Context, dsn, file string, env ...string) (cpuSample, error) {
-	return b.parseEnv(ctx, file, append([]string{"DSN=" + dsn}, env...))
+func (b *bench) parseInto(ctx context.Context, dsn, file string, env ...string) (sample, error) {
+	return measure(ctx, append([]string{"DSN=" + dsn}, env...), b.parser(), file)
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"goquiz/internal/harness"
 )
 
 // repoRoot is the repository's root, seen from this package's directory.
@@ -67,7 +69,7 @@ func (s composeService) program(t *testing.T) string {
 	default:
 		t.Fatalf("command %v is neither a string nor a list", c)
 	}
-	if len(argv) > 0 && slices.Contains(programs, "goquiz/cmd/"+filepath.Base(argv[0])) {
+	if len(argv) > 0 && slices.Contains(harness.Programs, "goquiz/cmd/"+filepath.Base(argv[0])) {
 		return filepath.Base(argv[0])
 	}
 	return ""
@@ -167,7 +169,7 @@ func knownVariables(t *testing.T) map[string][]string {
 	t.Helper()
 	bin := buildPrograms(t)
 	known := map[string][]string{}
-	for _, pkg := range programs {
+	for _, pkg := range harness.Programs {
 		name := filepath.Base(pkg)
 		out, err := exec.Command(filepath.Join(bin, name), "-h").Output()
 		require.NoError(t, err, "%s -h", name)
@@ -213,7 +215,7 @@ func TestComposeEnvironmentIsKnown(t *testing.T) {
 			assert.Contains(t, known[prog], v, "service %s sets %s, which %s does not read (see %s -h)", name, v, prog, prog)
 		}
 	}
-	for _, pkg := range programs {
+	for _, pkg := range harness.Programs {
 		assert.True(t, ran[filepath.Base(pkg)], "no service runs %s", filepath.Base(pkg))
 	}
 }
@@ -326,7 +328,7 @@ func TestDockerfile(t *testing.T) {
 		cgoOff = cgoOff || (strings.HasPrefix(l, "ENV ") && strings.Contains(l, "CGO_ENABLED=0"))
 	}
 	assert.True(t, cgoOff, "the build must set CGO_ENABLED=0 for static binaries")
-	for _, pkg := range programs {
+	for _, pkg := range harness.Programs {
 		assert.Contains(t, build, "./cmd/"+filepath.Base(pkg), "the image must hold %s", filepath.Base(pkg))
 	}
 	assert.Equal(t, dependencyImports(t), dockerfileDependencies(t, lines),
@@ -368,10 +370,10 @@ func dockerfileDependencies(t *testing.T, lines []string) []string {
 // packages in the three programs import, sorted.
 func dependencyImports(t *testing.T) []string {
 	t.Helper()
-	gobin, err := goCommand()
+	gobin, err := harness.GoCommand()
 	require.NoError(t, err)
 	args := append([]string{"list", "-deps", "-f",
-		`{{if and (not .Standard) (eq .Module.Path "goquiz")}}{{range .Imports}}{{.}} {{end}}{{end}}`}, programs...)
+		`{{if and (not .Standard) (eq .Module.Path "goquiz")}}{{range .Imports}}{{.}} {{end}}{{end}}`}, harness.Programs...)
 	cmd := exec.Command(gobin, args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.Output()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"goquiz/impl/mockcrm"
+	"goquiz/internal/harness"
 )
 
 // faults is the number of injected faults of every kind.
@@ -36,21 +37,12 @@ func (c crm) stats(ctx context.Context) (mockcrm.Stats, error) {
 // waitReady waits until the CRM answers GET /stats, or proc exits, or
 // timeout passes.
 func (c crm) waitReady(ctx context.Context, proc *child, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
+	err := harness.WaitReady(ctx, proc.Process, timeout, "httpapi does not answer at "+c.base, func(ctx context.Context) error {
 		_, err := c.stats(ctx)
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("httpapi does not answer at %s after %s: %v", c.base, timeout, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-proc.done:
-			return fmt.Errorf("httpapi exited at start (%s):\n%s", proc.status(), proc.tail(5))
-		case <-time.After(50 * time.Millisecond):
-		}
+		return err
+	})
+	if _, ok := err.(*harness.ExitedError); ok {
+		return fmt.Errorf("%w:\n%s", err, proc.tail(5))
 	}
+	return err
 }

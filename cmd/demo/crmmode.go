@@ -9,6 +9,7 @@ import (
 
 	"goquiz/impl/gen"
 	"goquiz/impl/mockcrm"
+	"goquiz/internal/harness/check"
 )
 
 // hubspotContact is examples/hubspot/contact.json, the body template of a
@@ -84,27 +85,18 @@ func (m crmMode) writeTemplate(dir string) (map[string]string, error) {
 	return map[string]string{"BODY_TEMPLATE": path}, nil
 }
 
-// expected is what a run of n customers generated from seed must end
-// with.
-type expected struct {
-	sent, rejected int64 // rows
-	// accepted is what the CRM accepts: customers, or contacts created;
-	// conflicts are HubSpot's 409s, each a record rejected.
-	accepted, conflicts int64
-}
-
 // expect returns what a run of n customers from seed ends with: in
 // goquiz's mode every customer sent and accepted; in HubSpot's, a contact
 // per distinct email (compared without case, as HubSpot does), and each
 // customer whose email an earlier one had refused 409 and rejected.
-func (m crmMode) expect(n, seed int64) expected {
+func (m crmMode) expect(n, seed int64) check.Want {
 	if m.name != "hubspot" {
-		return expected{sent: n, accepted: n}
+		return check.Once(n)
 	}
 	emails := make(map[string]struct{}, n)
 	for c := range gen.Customers(n, seed) {
 		emails[strings.ToLower(c.Email)] = struct{}{}
 	}
 	distinct := int64(len(emails))
-	return expected{sent: distinct, rejected: n - distinct, accepted: distinct, conflicts: n - distinct}
+	return check.Want{Stored: n, Sent: distinct, Rejected: n - distinct, Accepted: distinct, Conflicts: n - distinct}
 }

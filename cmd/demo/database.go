@@ -11,6 +11,7 @@ import (
 
 	"goquiz/impl/pgtest"
 	"goquiz/impl/postgres"
+	"goquiz/internal/harness/check"
 )
 
 // database is the PostgreSQL database the demo runs on: DSN's, or one of a
@@ -87,23 +88,18 @@ func (d *database) close() {
 // tableCounts are the customers table's numbers: the states as
 // `integrator status` counts them, and the failed attempts recorded.
 type tableCounts struct {
-	stored   int64 // rows
-	sent     int64 // state 'sent'
-	inFlight int64 // pending and listed in a live claim
-	waiting  int64 // pending after a failed attempt, not due yet
-	failed   int64 // state 'failed'
-	rejected int64 // state 'rejected'
-	retries  int64 // failed attempts recorded, all rows
+	check.Store
+	retries int64 // failed attempts recorded, all rows
 }
 
 // counts reads the table's numbers: the states in one snapshot, through
 // the store's Backlog, then the failed attempts.
 func (d *database) counts(ctx context.Context) (tableCounts, error) {
-	b, err := d.pg.Backlog(ctx)
+	s, err := check.ReadStore(ctx, d.pg)
 	if err != nil {
 		return tableCounts{}, err
 	}
-	c := tableCounts{stored: b.Total(), sent: b.Sent, inFlight: b.InFlight, waiting: b.WaitingRetry, failed: b.Failed, rejected: b.Rejected}
+	c := tableCounts{Store: s}
 	err = d.db.QueryRowContext(ctx, `SELECT coalesce(sum(attempts), 0) FROM customers`).Scan(&c.retries)
 	return c, err
 }

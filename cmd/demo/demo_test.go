@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,8 @@ import (
 
 	"goquiz/impl/pgtest"
 	"goquiz/impl/postgres"
+	"goquiz/internal/harness"
+	"goquiz/internal/harness/check"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -110,7 +111,7 @@ func TestDemoInterrupted(t *testing.T) {
 	bin := buildPrograms(t)
 	o, tmp := demoOptions(t, bin, 200_000)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncWriter
+	var out harness.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, o, &out) }()
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "parser started") }, time.Minute, 50*time.Millisecond)
@@ -126,13 +127,13 @@ func TestDemoInterrupted(t *testing.T) {
 }
 
 func TestCheckCatchesEveryShortfall(t *testing.T) {
-	good := result{n: 10, parserRan: true, delivered: true, integratorCodes: []int{0, 0}, want: expected{sent: 10, accepted: 10}}
-	good.table.stored, good.table.sent, good.crm.Accepted = 10, 10, 10
+	good := result{n: 10, parserRan: true, delivered: true, integratorCodes: []int{0, 0}, want: check.Once(10)}
+	good.table.Stored, good.table.Sent, good.crm.Accepted = 10, 10, 10
 	require.Empty(t, good.failures())
 
 	for name, spoil := range map[string]func(*result){
-		"rows stored, want":  func(r *result) { r.table.stored = 9 },
-		"rows sent, want":    func(r *result) { r.table.sent = 9 },
+		"rows stored, want":  func(r *result) { r.table.Stored = 9 },
+		"rows sent, want":    func(r *result) { r.table.Sent = 9 },
 		"the CRM accepted 9": func(r *result) { r.crm.Accepted = 9 },
 		"1 duplicates":       func(r *result) { r.crm.Duplicates = 1 },
 		"the parser failed":  func(r *result) { r.parserCode, r.parserStatus = 1, "exit status 1" },
@@ -140,7 +141,7 @@ func TestCheckCatchesEveryShortfall(t *testing.T) {
 		"integrator-2":       func(r *result) { r.integratorCodes[1] = 1 },
 		"could not read":     func(r *result) { r.crmErr = errors.New("refused") },
 		"timed out":          func(r *result) { r.abort = "timed out after 1s" },
-		"1 rows rejected":    func(r *result) { r.table.rejected = 1 },
+		"1 rows rejected":    func(r *result) { r.table.Rejected = 1 },
 		"1 conflicts":        func(r *result) { r.crm.HubSpot.Conflicts = 1 },
 	} {
 		r := good
@@ -173,28 +174,4 @@ func TestParseFlags(t *testing.T) {
 		_, err := parseFlags(args, nil)
 		assert.Error(t, err, args)
 	}
-}
-
-func TestGroup(t *testing.T) {
-	for v, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 100000: "100,000", 1234567: "1,234,567", -1234: "-1,234"} {
-		assert.Equal(t, want, group(v))
-	}
-}
-
-// syncWriter is a buffer written by one goroutine and read by another.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }

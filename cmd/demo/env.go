@@ -33,11 +33,11 @@ var parserSettings = map[string]string{
 	"PROGRESS_INTERVAL": "2s",
 }
 
-// childEnv returns a child's environment: the demo's own, then each of
-// defaults the user did not set, then forced, which always wins (the last
-// value of a variable is the one a child sees).
+// childEnv returns what a child's environment adds to the demo's own:
+// each of defaults the user did not set, then forced, which always wins
+// (the last value of a variable is the one a child sees).
 func childEnv(defaults, forced map[string]string) []string {
-	env := os.Environ()
+	var env []string
 	for _, k := range slices.Sorted(maps.Keys(defaults)) {
 		if _, set := os.LookupEnv(k); !set {
 			env = append(env, k+"="+defaults[k])

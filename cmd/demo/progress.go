@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	"goquiz/impl/mockcrm"
 	"goquiz/internal/cli"
+	"goquiz/internal/harness"
 )
 
 // sample is what the demo sees of the pipeline at one moment.
@@ -83,49 +83,29 @@ func (s sample) line(n int64, compact bool) string {
 	case s.tableErr != nil:
 		fmt.Fprintf(&b, "database: %s", cli.OneLine(s.tableErr.Error(), 50))
 	case compact:
-		fmt.Fprintf(&b, "stored %s/%s sent %s retry %s", group(t.stored), group(n), group(t.sent), group(t.waiting))
+		fmt.Fprintf(&b, "stored %s/%s sent %s retry %s", harness.Group(t.Stored), harness.Group(n), harness.Group(t.Sent), harness.Group(t.Waiting))
 	default:
 		done := ""
 		if s.parserRan {
 			done = " done"
 		}
 		fmt.Fprintf(&b, "stored %s/%s%s  sent %s (%s in flight, %s to retry)",
-			group(t.stored), group(n), done, group(t.sent), group(t.inFlight), group(t.waiting))
-		if t.rejected > 0 {
-			fmt.Fprintf(&b, " rejected %s", group(t.rejected))
+			harness.Group(t.Stored), harness.Group(n), done, harness.Group(t.Sent), harness.Group(t.InFlight), harness.Group(t.Waiting))
+		if t.Rejected > 0 {
+			fmt.Fprintf(&b, " rejected %s", harness.Group(t.Rejected))
 		}
 	}
 	switch {
 	case s.crmErr != nil:
 		b.WriteString("  CRM: unreachable")
 	case compact:
-		fmt.Fprintf(&b, " | CRM ok %s dup %s faults %s", group(c.Accepted), group(c.Duplicates), group(faults(c)))
+		fmt.Fprintf(&b, " | CRM ok %s dup %s faults %s", harness.Group(c.Accepted), harness.Group(c.Duplicates), harness.Group(faults(c)))
 	default:
 		b.WriteString("  CRM")
 		if s.requesting >= 0 {
-			fmt.Fprintf(&b, " at %s req/s", group(int64(s.requesting+0.5)))
+			fmt.Fprintf(&b, " at %s req/s", harness.Group(int64(s.requesting+0.5)))
 		}
-		fmt.Fprintf(&b, ": %s accepted, %s dup, %s faults, %s throttled", group(c.Accepted), group(c.Duplicates), group(faults(c)), group(c.Throttled))
-	}
-	return b.String()
-}
-
-// group writes v with thousands separators: 100,000.
-func group(v int64) string {
-	s := strconv.FormatInt(v, 10)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
+		fmt.Fprintf(&b, ": %s accepted, %s dup, %s faults, %s throttled", harness.Group(c.Accepted), harness.Group(c.Duplicates), harness.Group(faults(c)), harness.Group(c.Throttled))
 	}
 	return b.String()
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"goquiz/impl/gen"
-	"goquiz/internal/testbin"
+	"goquiz/internal/harness"
 )
 
 // errInterrupted reports that a signal stopped the demo.
@@ -70,10 +70,10 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		return errInterrupted
 	}
 	if r.delivered {
-		d.step("all %s customers delivered: stopping the integrators with SIGTERM", group(o.n))
+		d.step("all %s customers delivered: stopping the integrators with SIGTERM", harness.Group(o.n))
 		r.integratorCodes = make([]int, len(d.integrators))
 		for i, c := range d.integrators {
-			r.integratorCodes[i] = c.stop()
+			r.integratorCodes[i] = c.Stop()
 		}
 	}
 	d.finish(ctx, r)
@@ -104,7 +104,7 @@ func (d *demo) setUp(ctx context.Context) error {
 		api = " speaking " + o.crm.name + "'s API"
 	}
 	fmt.Fprintf(d.out, "goquiz demo: %s customers, %d integrators, mock CRM%s %s\n",
-		group(o.n), o.integrators, api, strings.Join(faults, " "))
+		harness.Group(o.n), o.integrators, api, strings.Join(faults, " "))
 
 	var err error
 	if d.dir, err = os.MkdirTemp("", "goquiz-demo-"); err != nil {
@@ -158,7 +158,7 @@ func (d *demo) setUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.step("generated %s customers into %s (%.1f MB) in %s", group(o.n), csvPath, float64(size)/1e6, round(time.Since(genStart)))
+	d.step("generated %s customers into %s (%.1f MB) in %s", harness.Group(o.n), csvPath, float64(size)/1e6, round(time.Since(genStart)))
 
 	if err := d.db.db.QueryRowContext(ctx, `SELECT clock_timestamp()`).Scan(&d.parserStartDB); err != nil {
 		return fmt.Errorf("read the database's clock: %w", err)
@@ -177,7 +177,7 @@ func (d *demo) startCRM(ctx context.Context) error {
 	d.crm = crm{path: d.o.crm.path, token: os.Getenv("API_TOKEN"), client: &http.Client{}}
 	var last error
 	for attempt := 1; attempt <= 3; attempt++ {
-		port, err := testbin.FreePort()
+		port, err := harness.FreePort()
 		if err != nil {
 			return err
 		}
@@ -191,10 +191,10 @@ func (d *demo) startCRM(ctx context.Context) error {
 		d.httpapi = c
 		if last = d.crm.waitReady(ctx, c, 10*time.Second); last == nil {
 			// From now on its exit is news.
-			go func() { <-c.done; d.exited <- c }()
+			go func() { <-c.Done(); d.exited <- c }()
 			return nil
 		}
-		c.stop()
+		c.Stop()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -222,8 +222,8 @@ func writeCSV(path string, n, seed int64) (int64, error) {
 
 // sample reads the customers table and the CRM's counters.
 func (d *demo) sample(ctx context.Context) sample {
-	s := sample{parserRan: d.parser.exited()}
-	s.elapsed = time.Since(d.parser.started)
+	s := sample{parserRan: d.parser.Exited()}
+	s.elapsed = time.Since(d.parser.Started)
 	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	s.table, s.tableErr = d.db.counts(qctx)
@@ -246,7 +246,7 @@ func (d *demo) watch(ctx context.Context, r *result) bool {
 		if ctx.Err() == nil {
 			prog.show(s, d.o.n)
 		}
-		if s.parserRan && d.parser.exitCode() == 0 && s.tableErr == nil && s.table.sent+s.table.rejected == s.table.stored {
+		if s.parserRan && d.parser.ExitCode() == 0 && s.tableErr == nil && s.table.Sent+s.table.Rejected == s.table.Stored {
 			r.delivered = true
 			return true
 		}
@@ -258,13 +258,13 @@ func (d *demo) watch(ctx context.Context, r *result) bool {
 			r.abort = fmt.Sprintf("timed out after %s (-timeout)", d.o.timeout)
 			return true
 		case c := <-d.exited:
-			if c == d.parser && c.exitCode() == 0 {
+			if c == d.parser && c.ExitCode() == 0 {
 				continue // sample again at once
 			}
 			prog.end()
-			d.step("%s exited (%s); the end of its log, %s:\n%s", c.name, c.status(), c.logPath, c.tail(8))
+			d.step("%s exited (%s); the end of its log, %s:\n%s", c.Name, c.Status(), c.logPath, c.tail(8))
 			if c != d.parser {
-				r.abort = fmt.Sprintf("%s exited before the end (%s)", c.name, c.status())
+				r.abort = fmt.Sprintf("%s exited before the end (%s)", c.Name, c.Status())
 			}
 			return true
 		case <-tick.C:
@@ -277,9 +277,9 @@ func (d *demo) watch(ctx context.Context, r *result) bool {
 func (d *demo) finish(ctx context.Context, r *result) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if r.parserRan = d.parser.exited(); r.parserRan {
-		r.parserCode, r.parserStatus = d.parser.exitCode(), d.parser.status()
-		r.parseTime = d.parser.ended.Sub(d.parser.started)
+	if r.parserRan = d.parser.Exited(); r.parserRan {
+		r.parserCode, r.parserStatus = d.parser.ExitCode(), d.parser.Status()
+		r.parseTime = d.parser.Ended.Sub(d.parser.Started)
 		r.parserSaid = lastLine(d.parser.logPath, "read ")
 	}
 	r.table, r.tableErr = d.db.counts(ctx)
@@ -299,7 +299,7 @@ func (d *demo) close(failed bool) {
 	children = append(children, d.httpapi)
 	for _, c := range children {
 		if c != nil {
-			c.stop()
+			c.Stop()
 		}
 	}
 	if d.db != nil {

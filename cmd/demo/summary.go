@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"goquiz/impl/mockcrm"
+	"goquiz/internal/harness"
+	"goquiz/internal/harness/check"
 )
 
 // errCheckFailed reports that the summary's check failed; the summary says
@@ -22,7 +24,7 @@ type result struct {
 	// mode is the CRM's API (goquiz or hubspot), and want what the run
 	// must end with in it.
 	mode string
-	want expected
+	want check.Want
 	// delivered tells that every stored row was sent after the parser
 	// succeeded.
 	delivered bool
@@ -64,28 +66,12 @@ func (r *result) failures() []string {
 	if r.tableErr != nil {
 		fs = append(fs, "could not count the stored rows: "+r.tableErr.Error())
 	} else {
-		if r.table.stored != r.n {
-			fs = append(fs, fmt.Sprintf("%s rows stored, want %s", group(r.table.stored), group(r.n)))
-		}
-		if r.table.sent != r.want.sent {
-			fs = append(fs, fmt.Sprintf("%s rows sent, want %s", group(r.table.sent), group(r.want.sent)))
-		}
-		if r.table.rejected != r.want.rejected {
-			fs = append(fs, fmt.Sprintf("%s rows rejected, want %s", group(r.table.rejected), group(r.want.rejected)))
-		}
+		fs = append(fs, check.InStore(r.table.Store, r.want)...)
 	}
 	if r.crmErr != nil {
 		fs = append(fs, "could not read the CRM's counters: "+r.crmErr.Error())
 	} else {
-		if r.crm.Accepted != r.want.accepted {
-			fs = append(fs, fmt.Sprintf("the CRM accepted %s customers, want %s", group(r.crm.Accepted), group(r.want.accepted)))
-		}
-		if r.crm.HubSpot.Conflicts != r.want.conflicts {
-			fs = append(fs, fmt.Sprintf("the CRM answered %s conflicts (409), want %s", group(r.crm.HubSpot.Conflicts), group(r.want.conflicts)))
-		}
-		if r.crm.Duplicates != 0 {
-			fs = append(fs, fmt.Sprintf("the CRM saw %s duplicates, want 0", group(r.crm.Duplicates)))
-		}
+		fs = append(fs, check.InCRM(r.crm, r.want)...)
 	}
 	for i, code := range r.integratorCodes {
 		if code != 0 {
@@ -108,24 +94,24 @@ func (r *result) write(w io.Writer) {
 	}
 	count := func(name string, v, want int64, err error) {
 		if err != nil {
-			fmt.Fprintf(tw, "  %s\t?\twant %s\tFAIL\n", name, group(want))
+			fmt.Fprintf(tw, "  %s\t?\twant %s\tFAIL\n", name, harness.Group(want))
 			return
 		}
-		fmt.Fprintf(tw, "  %s\t%s\twant %s\t%s\n", name, group(v), group(want), mark(v == want))
+		fmt.Fprintf(tw, "  %s\t%s\twant %s\t%s\n", name, harness.Group(v), harness.Group(want), mark(v == want))
 	}
 	if r.parserRan {
 		fmt.Fprintf(tw, "  parser exit code\t%d\twant 0\t%s\n", r.parserCode, mark(r.parserCode == 0))
 	} else {
 		fmt.Fprintf(tw, "  parser exit code\t-\twant 0\tFAIL\n")
 	}
-	count("rows stored", r.table.stored, r.n, r.tableErr)
-	count("rows sent", r.table.sent, r.want.sent, r.tableErr)
+	count("rows stored", r.table.Stored, r.n, r.tableErr)
+	count("rows sent", r.table.Sent, r.want.Sent, r.tableErr)
 	if r.mode == "hubspot" {
-		count("rows rejected (an email taken)", r.table.rejected, r.want.rejected, r.tableErr)
-		count("CRM contacts created", r.crm.Accepted, r.want.accepted, r.crmErr)
-		count("CRM conflicts (409)", r.crm.HubSpot.Conflicts, r.want.conflicts, r.crmErr)
+		count("rows rejected (an email taken)", r.table.Rejected, r.want.Rejected, r.tableErr)
+		count("CRM contacts created", r.crm.Accepted, r.want.Accepted, r.crmErr)
+		count("CRM conflicts (409)", r.crm.HubSpot.Conflicts, r.want.Conflicts, r.crmErr)
 	} else {
-		count("CRM accepted", r.crm.Accepted, r.want.accepted, r.crmErr)
+		count("CRM accepted", r.crm.Accepted, r.want.Accepted, r.crmErr)
 	}
 	count("CRM duplicates", r.crm.Duplicates, 0, r.crmErr)
 	if r.integratorCodes != nil {
@@ -144,22 +130,22 @@ func (r *result) write(w io.Writer) {
 	if r.crmErr == nil {
 		c := r.crm
 		fmt.Fprintf(tw, "  CRM requests\t%s: %s accepted, %s refused by its rate limit (429), %s answered 500, %s answered 429 at random, %s hung, %s in an outage, %s bad\n",
-			group(c.Requests), group(c.Accepted), group(c.Throttled), group(c.Faults.Fail), group(c.Faults.RateLimited),
-			group(c.Faults.Hang), group(c.Faults.Outage), group(c.BadRequests+c.Unauthorized))
+			harness.Group(c.Requests), harness.Group(c.Accepted), harness.Group(c.Throttled), harness.Group(c.Faults.Fail), harness.Group(c.Faults.RateLimited),
+			harness.Group(c.Faults.Hang), harness.Group(c.Faults.Outage), harness.Group(c.BadRequests+c.Unauthorized))
 	}
 	if r.tableErr == nil {
-		fmt.Fprintf(tw, "  retries\t%s failed attempts retried by %d integrators\n", group(r.table.retries), r.integrators)
+		fmt.Fprintf(tw, "  retries\t%s failed attempts retried by %d integrators\n", harness.Group(r.table.retries), r.integrators)
 	}
 	if r.parserRan {
-		fmt.Fprintf(tw, "  parse time\t%s\t%s rows/s\n", round(r.parseTime), group(rate(r.table.stored, r.parseTime)))
+		fmt.Fprintf(tw, "  parse time\t%s\t%s rows/s\n", round(r.parseTime), harness.Group(rate(r.table.Stored, r.parseTime)))
 	}
 	if r.delivery > 0 {
 		fmt.Fprintf(tw, "  delivery time\t%s\t%s customers/s, from the first row stored to the last one sent\n",
-			round(r.delivery), group(rate(r.table.sent, r.delivery)))
+			round(r.delivery), harness.Group(rate(r.table.Sent, r.delivery)))
 	}
 	if r.pipeline > 0 {
 		fmt.Fprintf(tw, "  pipeline time\t%s\t%s customers/s end to end, from the parser's start to the last one sent\n",
-			round(r.pipeline), group(rate(r.table.sent, r.pipeline)))
+			round(r.pipeline), harness.Group(rate(r.table.Sent, r.pipeline)))
 	}
 	fmt.Fprintf(tw, "  total time\t%s\tbuild and start-up included\n", round(r.total))
 	tw.Flush()
@@ -173,10 +159,10 @@ func (r *result) write(w io.Writer) {
 	}
 	if r.mode == "hubspot" {
 		fmt.Fprintf(w, "\nCHECK PASSED: %s customers stored once; %s delivered once as contacts, %s refused once for an email taken, none twice\n",
-			group(r.n), group(r.want.sent), group(r.want.rejected))
+			harness.Group(r.n), harness.Group(r.want.Sent), harness.Group(r.want.Rejected))
 		return
 	}
-	fmt.Fprintf(w, "\nCHECK PASSED: %s customers stored once, delivered once, and none twice\n", group(r.n))
+	fmt.Fprintf(w, "\nCHECK PASSED: %s customers stored once, delivered once, and none twice\n", harness.Group(r.n))
 }
 
 // rate is n per second over d.

@@ -61,3 +61,58 @@ func BenchmarkReaderSettings(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReader reads a generated in-memory CSV of 100k rows.
+func BenchmarkReader(b *testing.B) {
+	const rows = 100000
+	var buf bytes.Buffer
+	buf.WriteString(header)
+	first := []string{"Hadleigh", "Fons", "Anna-Maria", "Jo"}
+	last := []string{"Mahedy", "Gouthier", "O'Neil", "de la Cruz"}
+	for i := 1; i <= rows; i++ {
+		f, l := first[i%len(first)], last[i%len(last)]
+		buf.WriteString(strings.Join([]string{
+			itoa(i), f, l, strings.ToLower(f[:1]+l) + itoa(i) + "@example.com", "840 586 9744",
+		}, ","))
+		if i%100 == 0 {
+			buf.WriteString(`,"quoted, with comma"`) // a reject now and then
+		}
+		buf.WriteByte('\n')
+	}
+	in := buf.Bytes()
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		r, err := NewReader(bytes.NewReader(in), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			_, _, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func itoa(i int) string {
+	var b [20]byte
+	p := len(b)
+	for {
+		p--
+		b[p] = byte('0' + i%10)
+		i /= 10
+		if i == 0 {
+			break
+		}
+	}
+	return string(b[p:])
+}

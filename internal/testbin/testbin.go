@@ -1,20 +1,20 @@
 // Package testbin builds goquiz's binaries for tests that run them as
-// processes, and runs them.
+// processes, and runs them: internal/harness's way, bound to a test (a
+// failure fails it, what it started ends with it).
 package testbin
 
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"goquiz/internal/harness"
 )
 
 var (
@@ -44,9 +44,9 @@ func build(t testing.TB, pkg string, race bool) string {
 	t.Helper()
 	mu.Lock()
 	defer mu.Unlock()
-	key, name := pkg, filepath.Base(pkg)
+	key := pkg
 	if race != raceEnabled { // only BuildNoRace under -race
-		key, name = pkg+" norace", name+"-norace"
+		key = pkg + " norace"
 	}
 	if path, ok := built[key]; ok {
 		return path
@@ -58,16 +58,16 @@ func build(t testing.TB, pkg string, race bool) string {
 			t.Fatal(err)
 		}
 	}
-	path := filepath.Join(dir, name)
-	args := []string{"build", "-o", path}
-	if race {
-		args = append(args, "-race")
+	out := dir
+	if race != raceEnabled {
+		out = filepath.Join(dir, "norace")
 	}
-	args = append(args, pkg)
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := harness.Build(ctx, out, race, pkg); err != nil {
+		t.Fatalf("go build %s: %v", pkg, err)
 	}
+	path := harness.Bin(out, pkg)
 	built[key] = path
 	return path
 }
@@ -117,13 +117,10 @@ func Run(t testing.TB, bin string, env []string, stdin []byte, args ...string) R
 	return Result{Code: code, Stdout: stdout.String(), Stderr: stderr.String()}
 }
 
-// Process is a binary running in the background.
+// Process is a binary running in the background, its output captured.
 type Process struct {
-	cmd  *exec.Cmd
-	out  *SyncBuffer
-	done chan struct{}
-	err  error
-	Name string
+	*harness.Process
+	out *SyncBuffer
 }
 
 // Start starts bin in the background with extra environment; the process
@@ -139,24 +136,15 @@ func Start(t testing.TB, bin string, env []string, args ...string) *Process {
 // handed to the process as it is: Wait never waits for a copy of it.
 func StartWithStdin(t testing.TB, bin string, env []string, stdin *os.File, args ...string) *Process {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	if stdin != nil {
-		cmd.Stdin = stdin
-	}
 	out := &SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
+	hp, err := harness.Start(context.Background(), harness.Spec{Path: bin, Args: args, Env: env, Stdin: stdin, Output: out})
+	if err != nil {
+		t.Fatal(err)
 	}
-	p := &Process{cmd: cmd, out: out, done: make(chan struct{}), Name: filepath.Base(bin)}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
+	p := &Process{Process: hp, out: out}
 	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Kill()
-			<-p.done
+		if !p.Exited() {
+			p.Kill()
 		}
 		if t.Failed() {
 			t.Logf("output of %s:\n%s", p.Name, p.out.String())
@@ -165,52 +153,9 @@ func StartWithStdin(t testing.TB, bin string, env []string, stdin *os.File, args
 	return p
 }
 
-// Signal sends sig to the process.
-func (p *Process) Signal(sig syscall.Signal) { _ = p.cmd.Process.Signal(sig) }
-
-// Kill kills the process at once, as a crash would, and waits for it.
-func (p *Process) Kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
-
-// Wait waits up to timeout for the process to exit and returns its exit
-// code, or an error when it is still running.
-func (p *Process) Wait(timeout time.Duration) (int, error) {
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		return -1, fmt.Errorf("%s still running after %s", p.Name, timeout)
-	}
-	if p.err == nil {
-		return 0, nil
-	}
-	if ee, ok := p.err.(*exec.ExitError); ok {
-		return ee.ExitCode(), nil
-	}
-	return -1, p.err
-}
-
 // Output returns what the process wrote so far to stdout and stderr.
 func (p *Process) Output() string { return p.out.String() }
 
 // SyncBuffer is a bytes.Buffer that several goroutines may write to and
 // read at once: a process's output, a logger's.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String returns what was written so far.
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type SyncBuffer = harness.SyncBuffer
