@@ -3,6 +3,7 @@ package crm
 import (
 	"math"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,9 @@ const (
 	epochReset = 1e9
 	maxReset   = 9e9
 )
+
+// resetForm is the form of a reset: digits, with an optional fraction.
+var resetForm = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
 // parseBudget returns the request budget the answer's header announces,
 // or the zero Budget when none parses; now is when the answer came. It
@@ -69,15 +73,12 @@ func fromServiceLimits(field, policyField []string) (common.Budget, bool) {
 	var best common.Budget
 	bestRate := math.Inf(1)
 	for _, m := range limits {
-		item, name, ok := policyItem(m)
-		r, rOK := intParam(item, "r")
-		t, tOK := intParam(item, "t")
-		_, hasT := item.Params.Get("t")
-		if !ok || !rOK || (hasT && !tOK) {
+		name, r, t, ok := limitItem(m, "r", "t")
+		if !ok {
 			return common.Budget{}, false
 		}
-		if !hasT {
-			if t, tOK = windows[name]; !tOK {
+		if t < 0 {
+			if t, ok = windows[name]; !ok {
 				continue // no window known: a count alone cannot pace
 			}
 		}
@@ -95,49 +96,42 @@ func fromServiceLimits(field, policyField []string) (common.Budget, bool) {
 // policyWindows returns the window w of each quota policy of a
 // RateLimit-Policy List by name; none when the field is malformed.
 func policyWindows(field []string) map[string]int64 {
-	policies, err := httpsfv.UnmarshalList(field)
-	if len(field) == 0 || err != nil {
-		return nil
-	}
+	policies, _ := httpsfv.UnmarshalList(field) // none when malformed
 	windows := make(map[string]int64, len(policies))
 	for _, m := range policies {
-		item, name, ok := policyItem(m)
-		_, qOK := intParam(item, "q")
-		w, wOK := intParam(item, "w")
-		_, hasW := item.Params.Get("w")
-		if !ok || !qOK || (hasW && (!wOK || w == 0)) {
+		name, _, w, ok := limitItem(m, "q", "w")
+		if !ok || w == 0 {
 			return nil
 		}
-		if hasW {
+		if w > 0 {
 			windows[name] = w
 		}
 	}
 	return windows
 }
 
-// policyItem returns a list member as an Item with the policy it names:
-// a String, as the draft says, or a Token, which some servers send.
-func policyItem(m httpsfv.Member) (httpsfv.Item, string, bool) {
-	item, ok := m.(httpsfv.Item)
-	if !ok {
-		return httpsfv.Item{Params: httpsfv.NewParams()}, "", false // an inner list
-	}
+// limitItem returns the name of a List member, a String as the drafts say
+// or a Token, which some servers send, and its parameters need and opt
+// (-1 when absent); false unless they are Integers of at least 0 (of
+// repeated keys, the library keeps the last, as RFC 9651 says).
+func limitItem(m httpsfv.Member, need, opt string) (name string, n, o int64, ok bool) {
+	item, _ := m.(httpsfv.Item)
 	switch v := item.Value.(type) {
 	case string:
-		return item, v, true
+		name = v
 	case httpsfv.Token:
-		return item, string(v), true
+		name = string(v)
+	default: // an inner list, or another type
+		return "", 0, 0, false
 	}
-	return item, "", false
-}
-
-// intParam returns the parameter named key of item when it is an Integer
-// of at least 0 (the library keeps the last of repeated keys, as RFC 9651
-// says).
-func intParam(item httpsfv.Item, key string) (int64, bool) {
-	v, _ := item.Params.Get(key)
-	n, ok := v.(int64)
-	return n, ok && n >= 0
+	nv, _ := item.Params.Get(need)
+	n, ok = nv.(int64)
+	o = -1
+	if ov, has := item.Params.Get(opt); has {
+		o, has = ov.(int64)
+		ok = ok && has && o >= 0
+	}
+	return name, n, o, ok && n >= 0
 }
 
 // fromDraft7 reads a RateLimit Dictionary: remaining and reset are needed,
@@ -160,22 +154,18 @@ func fromDraft7(field []string) (common.Budget, bool) {
 	return budget(got[1], time.Duration(got[2])*time.Second), true
 }
 
-// parseReset parses a reset as seconds from now, or as a Unix time when
-// it is epochReset or more: digits, with an optional fraction.
+// parseReset parses a reset as seconds from now (digits, with an optional
+// fraction), or as a Unix time when it is epochReset or more.
 func parseReset(v string, now time.Time) (time.Duration, bool) {
-	whole, frac, hasFrac := strings.Cut(v, ".")
-	if !isDigits(whole) || whole == "" || (hasFrac && (frac == "" || !isDigits(frac))) {
-		return 0, false
-	}
 	secs, err := strconv.ParseFloat(v, 64)
-	if err != nil || secs >= maxReset {
+	if !resetForm.MatchString(v) || err != nil || secs >= maxReset {
 		return 0, false
 	}
 	d := time.Duration(secs * float64(time.Second))
-	if secs < epochReset {
-		return d, true
+	if secs >= epochReset {
+		d = max(time.Unix(0, int64(d)).Sub(now), 0)
 	}
-	return max(time.Unix(0, int64(d)).Sub(now), 0), true
+	return d, true
 }
 
 // budget returns a known Budget of n requests until reset.
