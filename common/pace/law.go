@@ -20,7 +20,6 @@ const (
 	paceJudge         = 50                    // answers after a cut that judge it,
 	paceJudgeFor      = 2 * time.Second       // or what came in this long
 	paceDeep          = 0.5                   // the second cut of a test
-	paceMaxNoise      = 0.3                   // the most refused share learnt as noise
 	paceNoiseHalfLife = 30 * time.Second      // how fast noise is forgotten
 	paceCubic         = 3 * time.Second       // raises back to the peak at 50/s (cubicTime)
 	paceExhausted     = 0.9                   // this share throttled pauses all starts;
@@ -189,11 +188,8 @@ func (l *law) decide(now time.Time, el time.Duration) {
 			l.trial, l.since = &trial{at: now, before: t.before, first: a, deep: true}, tally{}
 			return
 		default: // not even half the rate lowered it
-			both := tally{ok: a.ok + t.first.ok, thr: a.thr + t.first.thr, other: a.other + t.first.other}
-			if both.share() > paceMaxNoise {
-				return // most refused: a limit others use up, kept to
-			}
-			l.rate, l.noise, l.since = math.Inf(1), both.share(), tally{} // noise
+			l.rate, l.since = math.Inf(1), tally{} // noise: the share of both tests
+			l.noise = float64(a.thr+t.first.thr) / float64(a.n()+t.first.n())
 			return
 		}
 	}
