@@ -96,7 +96,7 @@ type law struct {
 	probing      bool // nothing starts before pausedUntil, then one probe
 	pauseFor     time.Duration
 	pausedUntil  time.Time
-	ceiling      float64 // an announced budget's rate (+Inf: none)
+	ceiling      float64 // an announced budget's rate, until ceilingUntil
 	ceilingUntil time.Time
 }
 
@@ -104,7 +104,7 @@ type law struct {
 // (0: none), its rounds starting at now.
 func newLaw(maxRate float64, now time.Time) *law {
 	inf := math.Inf(1)
-	l := &law{maxRate: inf, floor: paceFloor, rate: inf, peak: inf, ceiling: inf, applied: inf, cubic: paceCubic}
+	l := &law{maxRate: inf, floor: paceFloor, rate: inf, peak: inf, applied: inf, cubic: paceCubic}
 	l.lim = rate.NewLimiter(rate.Inf, 1)
 	if maxRate > 0 {
 		l.maxRate, l.floor = maxRate, min(paceFloor, maxRate)

@@ -50,7 +50,7 @@ func (l *law) apply(now time.Time) {
 // start takes a start for a request at now if one is free, and returns
 // its Start; false when the request must wait (see reserve).
 func (l *law) start(now time.Time) (Start, bool) {
-	l.expire(now)
+	l.apply(now) // a budget's ceiling ends at its reset
 	if now.Before(l.pausedUntil) || (!math.IsInf(l.applied, 1) && l.lim.TokensAt(now) < 1) {
 		l.waited = true
 		return Start{}, false
@@ -65,7 +65,7 @@ func (l *law) start(now time.Time) (Start, bool) {
 // cancel if it never starts. While paused it reserves nothing (a nil
 // reservation): the request waits for the pause's end, then asks again.
 func (l *law) reserve(now time.Time) (Start, time.Duration, *rate.Reservation) {
-	l.expire(now)
+	l.apply(now) // a budget's ceiling ends at its reset
 	l.waited = true
 	if now.Before(l.pausedUntil) {
 		return Start{}, l.pausedUntil.Sub(now), nil
@@ -81,14 +81,6 @@ func (l *law) reserve(now time.Time) (Start, time.Duration, *rate.Reservation) {
 func (l *law) probe(at time.Time) {
 	if l.probing {
 		l.pausedUntil = maxTime(l.pausedUntil, at.Add(l.pauseFor))
-	}
-}
-
-// expire ends the budget's ceiling once its reset has passed.
-func (l *law) expire(now time.Time) {
-	if !now.Before(l.ceilingUntil) && !math.IsInf(l.ceiling, 1) {
-		l.ceiling = math.Inf(1)
-		l.apply(now)
 	}
 }
 
