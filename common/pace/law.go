@@ -1,6 +1,7 @@
 package pace
 
 import (
+	"cmp"
 	"math"
 	"time"
 
@@ -51,11 +52,10 @@ type Start struct {
 }
 
 // trial is a cut being judged: the answers before it and after it,
-// and of a deep cut, those after the first.
+// and of a deep cut, those after the first (none: not deep).
 type trial struct {
 	at                   time.Time
 	before, after, first tally
-	deep                 bool
 }
 
 // law is the Pacer's control law, apart from any clock or lock: every
@@ -115,10 +115,8 @@ func newLaw(maxRate float64, now time.Time) *law {
 
 // activate starts the rounds.
 func (l *law) activate(now time.Time) {
-	if !l.active {
-		l.active, l.roundAt = true, now
-		l.apply(now)
-	}
+	l.active, l.roundAt = true, now
+	l.apply(now)
 }
 
 // answer takes in the answer at now to the request of st, with the budget
@@ -134,9 +132,7 @@ func (l *law) answer(now time.Time, st Start, o paceOutcome, b common.Budget) {
 		l.activate(now)
 	}
 	if d := now.Sub(st.at); o == paceAccepted && !st.at.IsZero() {
-		if l.rtt == 0 {
-			l.rtt = d
-		}
+		l.rtt = cmp.Or(l.rtt, d)
 		l.rtt += (d - l.rtt) / 8
 	}
 	l.budget(now, b)
@@ -148,17 +144,17 @@ func (l *law) answer(now time.Time, st Start, o paceOutcome, b common.Budget) {
 		l.apply(now)
 		return
 	}
-	l.since.add(o)
+	l.since[o]++
 	l.all++
 	if fresh {
-		l.round.add(o)
+		l.round[o]++
 		if l.trial != nil {
-			l.trial.after.add(o)
+			l.trial.after[o]++
 		}
 	}
 	el, r := now.Sub(l.roundAt), l.round
 	switch {
-	case r.n() >= l.exhaustedAfter() && float64(r.thr) >= paceExhausted*float64(r.n()):
+	case r.n() >= l.exhaustedAfter() && float64(r[paceThrottled]) >= paceExhausted*float64(r.n()):
 		l.pause(now)
 	case r.rush(), el >= max(paceMinRound, 2*l.rtt) && (l.all >= paceRoundAnswers || el >= paceMaxRound):
 		l.decide(now, max(el, time.Microsecond))
@@ -182,24 +178,24 @@ func (l *law) decide(now time.Time, el time.Duration) {
 		case !l.excess(a) && a.share() <= t.before.share()/2, below && !l.excess(a):
 			return // a limit, now respected
 		case below: // lower, but still too many: cut again
-		case !t.deep: // a deeper cut tells a limit from noise
+		case t.first.n() == 0: // a deeper cut tells a limit from noise
 			l.rate, l.cutAt, l.cubic = max(paceDeep*l.rate, l.floor), now, paceCubic
 			l.gen++
-			l.trial, l.since = &trial{at: now, before: t.before, first: a, deep: true}, tally{}
+			l.trial, l.since = &trial{at: now, before: t.before, first: a}, tally{}
 			return
 		default: // not even half the rate lowered it
 			l.rate, l.since = math.Inf(1), tally{} // noise: the share of both tests
-			l.noise = float64(a.thr+t.first.thr) / float64(a.n()+t.first.n())
+			l.noise = float64(a[paceThrottled]+t.first[paceThrottled]) / float64(a.n()+t.first.n())
 			return
 		}
 	}
 	if !l.excess(r) && !r.rush() {
-		if waited && r.ok > 0 {
+		if waited && r[paceAccepted] > 0 {
 			l.raise(now)
 		}
 		return
 	}
-	l.peak = max(float64(r.ok+r.other)/el.Seconds(), l.taken.since(l.taken.prev, now))
+	l.peak = max(float64(r.n()-r[paceThrottled])/el.Seconds(), l.taken.since(l.taken.prev, now))
 	l.rate = max(paceBackoff*min(l.rate, max(l.peak, 1/el.Seconds())), l.floor)
 	l.cutAt, l.cubic = now, cubicTime(l.peak)
 	l.gen++
@@ -210,28 +206,22 @@ func (l *law) decide(now time.Time, el time.Duration) {
 // (its mean, three standard deviations, and one).
 func (l *law) excess(c tally) bool {
 	m := l.noise * float64(c.n())
-	return float64(c.thr) > m+3*math.Sqrt(m*(1-l.noise))+1
+	return float64(c[paceThrottled]) > m+3*math.Sqrt(m*(1-l.noise))+1
 }
 
 // exhaustedAfter is how many answers, nearly all throttled, pause: at
 // least paceRush/2, as many as the noise throttles in a row once in 10^4.
 func (l *law) exhaustedAfter() int {
-	if l.noise > 0 {
-		return max(paceRush/2, int(math.Ceil(-4/math.Log10(l.noise))))
-	}
-	return paceRush / 2
+	return max(paceRush/2, int(math.Ceil(-4/math.Log10(l.noise)))) // 0 without noise
 }
 
 // clearlyBelow tells whether the throttled share of a is below b's by a
 // quarter, and by more than chance explains (a z-score above 2).
 func clearlyBelow(a, b tally) bool {
 	pa, pb := a.share(), b.share()
-	if a.n() == 0 || b.n() == 0 || pa > 0.75*pb {
-		return false
-	}
-	p := float64(a.thr+b.thr) / float64(a.n()+b.n())
+	p := float64(a[paceThrottled]+b[paceThrottled]) / float64(a.n()+b.n())
 	se := math.Sqrt(p * (1 - p) * (1/float64(a.n()) + 1/float64(b.n())))
-	return se == 0 || (pb-pa)/se > 2
+	return pa <= 0.75*pb && (pb-pa)/se > 2
 }
 
 // raise raises the rate after a round it held back without a throttle, on

@@ -98,27 +98,16 @@ func (l *law) budget(now time.Time, b common.Budget) {
 	}
 }
 
-// tally counts answers.
-type tally struct{ ok, thr, other int }
+// tally counts answers by outcome.
+type tally [3]int
 
-func (c *tally) add(o paceOutcome) {
-	switch o {
-	case paceAccepted:
-		c.ok++
-	case paceThrottled:
-		c.thr++
-	default:
-		c.other++
-	}
-}
-
-func (c tally) n() int { return c.ok + c.thr + c.other }
+func (c tally) n() int { return c[paceOther] + c[paceAccepted] + c[paceThrottled] }
 
 // share is the throttled share of the answers; 0 for none.
-func (c tally) share() float64 { return float64(c.thr) / float64(max(c.n(), 1)) }
+func (c tally) share() float64 { return float64(c[paceThrottled]) / float64(max(c.n(), 1)) }
 
 // rush tells whether c holds paceRush answers, most of them throttled.
-func (c tally) rush() bool { return c.n() >= paceRush && 2*c.thr > c.n() }
+func (c tally) rush() bool { return c.n() >= paceRush && 2*c[paceThrottled] > c.n() }
 
 // intake counts the answers the CRM took (all but throttles), with
 // marks to measure rates from: the start of the last second and of the
