@@ -249,7 +249,7 @@ func cubicTime(peak float64) time.Duration {
 func (l *law) pause(now time.Time) {
 	l.probing, l.trial = true, nil
 	l.pauseFor = max(pacePauseMin, 2*l.rtt)
-	l.pausedUntil = maxTime(l.pausedUntil, now.Add(l.pauseFor))
+	l.probe(now)
 	l.gen++
 }
 
@@ -260,7 +260,7 @@ func (l *law) probed(now time.Time, o paceOutcome) {
 	l.gen++
 	if o == paceThrottled {
 		l.pauseFor = min(2*l.pauseFor, pacePauseMax)
-		l.pausedUntil = maxTime(l.pausedUntil, now.Add(l.pauseFor))
+		l.probe(now)
 		return
 	}
 	cycle := now.Sub(l.taken.resumed.at)

@@ -76,11 +76,12 @@ func (l *law) reserve(now time.Time) (Start, time.Duration, *rate.Reservation) {
 	return Start{gen: l.gen, at: now.Add(d)}, d, res
 }
 
-// probe holds the next start, while probing, for a pause after the probe
-// starting at: one at a time, and another if its answer is lost.
+// probe holds the next start, while probing, for a pause after at (the
+// start of a probe, or a pause): one probe at a time, and another if its
+// answer is lost.
 func (l *law) probe(at time.Time) {
-	if l.probing {
-		l.pausedUntil = maxTime(l.pausedUntil, at.Add(l.pauseFor))
+	if at = at.Add(l.pauseFor); l.probing && at.After(l.pausedUntil) {
+		l.pausedUntil = at
 	}
 }
 
@@ -139,12 +140,4 @@ func (t *intake) add(now time.Time) {
 // since returns the answers per second counted since m.
 func (t *intake) since(m mark, now time.Time) float64 {
 	return float64(t.n-m.n) / max(now.Sub(m.at), 100*time.Millisecond).Seconds()
-}
-
-// maxTime returns the later of a and b.
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
