@@ -58,22 +58,9 @@ type trial struct {
 	before, after, first tally
 }
 
-// law is the Pacer's control law, apart from any clock or lock: every
-// method takes the time it acts at, so that tests drive it on a simulated
-// clock.
-//
-// It slows down only on evidence that the rate causes the refusals. There
-// is no limit until the CRM throttles more than the noise (the share it
-// throttles whatever the rate) explains. Then the rate is cut to
-// paceBackoff of what the CRM took, and the cut is a test: kept when the
-// throttled share of the requests sent after it falls; followed by a cut
-// to half when it does not; and when not even that lowers the share,
-// pacing stops and the share is learnt as noise. Under a limit, rounds
-// held back by it raise it on a cubic of the time since the cut (TCP
-// CUBIC). Nearly everything throttled pauses all starts until a probe is
-// taken; sending then resumes at what the CRM took since the last resume,
-// a quota over its period. An announced budget caps the rate at its
-// remaining requests spread until its reset.
+// law is the Pacer's control law, explained in docs/pacing.md ("The law,
+// in one paragraph"), apart from any clock or lock: every method takes the
+// time it acts at, so that tests drive it on a simulated clock.
 type law struct {
 	maxRate, floor float64 // MAX_RATE (+Inf for none), and the lowest rate
 	lim            *rate.Limiter

@@ -53,9 +53,7 @@ func newPacer(cfg Config, now func() time.Time, sleep func(context.Context, time
 	p := &Pacer{cfg: cfg, gate: make(chan struct{}, paceWaiters), reported: math.NaN(), logged: math.Inf(1), now: now, sleep: sleep}
 	p.law = newLaw(cfg.MaxRate, now())
 	p.active.Store(p.law.active)
-	p.mu.Lock()
 	p.report()
-	p.mu.Unlock()
 	return p
 }
 
@@ -168,12 +166,10 @@ func perSecond(lim float64) float64 {
 
 // sleepCtx waits d or until ctx ends, and returns ctx's error if it ended.
 func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-time.After(d): // collected when not stopped, since Go 1.23
 		return nil
 	}
 }
