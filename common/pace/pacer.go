@@ -106,16 +106,15 @@ func (p *Pacer) Done(st Start, failure *common.PublishError, b common.Budget) {
 		return
 	}
 	o, now := paceAccepted, p.now()
-	if failure != nil {
+	switch {
+	case failure == nil:
+	case !failure.Throttled():
 		o = paceOther
-		if failure.Throttled() {
-			o = paceThrottled
-		}
-		// A quota: a throttle asking for a minute or more (up to a day)
-		// pauses everything, and tells nothing of a rate.
-		if w := failure.Wait(); o == paceThrottled && w >= quotaWait && w <= 24*time.Hour {
-			o, b = paceOther, common.Budget{Known: true, Reset: w}
-		}
+	case failure.Wait() >= quotaWait && failure.Wait() <= 24*time.Hour:
+		// A quota: it pauses everything, and tells nothing of a rate.
+		o, b = paceOther, common.Budget{Known: true, Reset: failure.Wait()}
+	default:
+		o = paceThrottled
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

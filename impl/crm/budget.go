@@ -27,19 +27,15 @@ var resetForm = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
 // parseBudget returns the request budget the answer's header announces,
 // or the zero Budget when none parses; now is when the answer came. It
-// reads the first of these that is present and well formed (RFC 9651
-// structured fields by github.com/dunglas/httpsfv; malformed fields are
-// ignored, as the drafts require):
+// reads the first of these present and well formed (malformed fields are
+// ignored, as the drafts require; structured fields by httpsfv):
 //
 //   - RateLimit as draft-ietf-httpapi-ratelimit-headers-08 and later: a
-//     List of `"name";r=50;t=30` (r requests left for t seconds; without
-//     t, the w of the RateLimit-Policy item of that name). Of several, the
-//     lowest rate r/t: pacing by it keeps within every other.
-//   - RateLimit as draft -07: a Dictionary `limit=100, remaining=50,
-//     reset=30`.
+//     List of `"name";r=50;t=30` (fromServiceLimits);
+//   - RateLimit as draft -07: a Dictionary `limit=100, remaining=50, reset=30`;
 //   - RateLimit-Remaining and -Reset (drafts up to -06), X-RateLimit-…,
-//     X-Rate-Limit-… (Okta, Zendesk): a whole number left, and a reset in
-//     seconds (decimals allowed) or a Unix time (see epochReset).
+//     X-Rate-Limit-… (Okta, Zendesk): a whole number left, and a reset
+//     (parseReset).
 func parseBudget(h http.Header, now time.Time) common.Budget {
 	if v := h.Values("RateLimit"); len(v) > 0 {
 		if b, ok := fromServiceLimits(v, h.Values("RateLimit-Policy")); ok {
@@ -62,14 +58,27 @@ func parseBudget(h http.Header, now time.Time) common.Budget {
 	return common.Budget{}
 }
 
-// fromServiceLimits reads a RateLimit List of service limits, with the
-// windows of a RateLimit-Policy List.
+// fromServiceLimits reads a RateLimit List of service limits: r requests
+// left for t seconds, or without t, the w of the RateLimit-Policy item of
+// that name (none when that List is malformed, or a w is 0). Of several,
+// the lowest rate r/t: pacing by it keeps within every other.
 func fromServiceLimits(field, policyField []string) (common.Budget, bool) {
 	limits, err := httpsfv.UnmarshalList(field)
 	if err != nil {
 		return common.Budget{}, false
 	}
-	windows := policyWindows(policyField)
+	policies, _ := httpsfv.UnmarshalList(policyField) // none when malformed
+	windows := make(map[string]int64, len(policies))
+	for _, m := range policies {
+		name, _, w, ok := limitItem(m, "q", "w")
+		if !ok || w == 0 {
+			clear(windows)
+			break
+		}
+		if w > 0 {
+			windows[name] = w
+		}
+	}
 	var best common.Budget
 	bestRate := math.Inf(1)
 	for _, m := range limits {
@@ -91,23 +100,6 @@ func fromServiceLimits(field, policyField []string) (common.Budget, bool) {
 		}
 	}
 	return best, best.Known
-}
-
-// policyWindows returns the window w of each quota policy of a
-// RateLimit-Policy List by name; none when the field is malformed.
-func policyWindows(field []string) map[string]int64 {
-	policies, _ := httpsfv.UnmarshalList(field) // none when malformed
-	windows := make(map[string]int64, len(policies))
-	for _, m := range policies {
-		name, _, w, ok := limitItem(m, "q", "w")
-		if !ok || w == 0 {
-			return nil
-		}
-		if w > 0 {
-			windows[name] = w
-		}
-	}
-	return windows
 }
 
 // limitItem returns the name of a List member, a String as the drafts say
@@ -154,8 +146,8 @@ func fromDraft7(field []string) (common.Budget, bool) {
 	return budget(got[1], time.Duration(got[2])*time.Second), true
 }
 
-// parseReset parses a reset as seconds from now (digits, with an optional
-// fraction), or as a Unix time when it is epochReset or more.
+// parseReset parses a reset as seconds from now (decimals allowed), or as
+// a Unix time when it is epochReset or more.
 func parseReset(v string, now time.Time) (time.Duration, bool) {
 	secs, err := strconv.ParseFloat(v, 64)
 	if !resetForm.MatchString(v) || err != nil || secs >= maxReset {
