@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"testing"
 
 	"goquiz/internal/cli"
@@ -9,20 +8,11 @@ import (
 )
 
 // TestConfigurationDoc fails when the httpapi's table in
-// docs/configuration.md and its configuration differ: a variable missing
-// on either side, or another default.
+// docs/configuration.md and its configuration differ (a variable missing
+// on either side, or another default), or when a page about the httpapi
+// repeats one of its variables in a settings table with another default.
 func TestConfigurationDoc(t *testing.T) {
-	configdoc.Check(t, "../../docs/configuration.md", "httpapi", cli.Vars(defaultConfig()))
-}
-
-// TestDocsPagesGiveTheDefaults fails when a page of docs/ about the
-// program repeats one of
-// the httpapi's variables in a table with another default than the
-// program's.
-func TestDocsPagesGiveTheDefaults(t *testing.T) {
-	var pages []string
-	for _, p := range []string{"mockcrm.md", "crm-api.md"} {
-		pages = append(pages, filepath.Join("../../docs", p))
-	}
-	configdoc.CheckPages(t, pages, cli.Vars(defaultConfig()))
+	vars := cli.Vars(defaultConfig())
+	configdoc.Check(t, "../../docs/configuration.md", "httpapi", vars)
+	configdoc.CheckPages(t, "../../docs", []string{"mockcrm.md", "crm-api.md"}, vars)
 }

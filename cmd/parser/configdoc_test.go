@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"testing"
 
 	"goquiz/internal/cli"
@@ -9,20 +8,11 @@ import (
 )
 
 // TestConfigurationDoc fails when the parser's table in
-// docs/configuration.md and its configuration differ: a variable missing
-// on either side, or another default.
+// docs/configuration.md and its configuration differ (a variable missing
+// on either side, or another default), or when a page about the parser
+// repeats one of its variables in a settings table with another default.
 func TestConfigurationDoc(t *testing.T) {
-	configdoc.Check(t, "../../docs/configuration.md", "parser", cli.Vars(defaultConfig()))
-}
-
-// TestDocsPagesGiveTheDefaults fails when a page of docs/ about the
-// program repeats one of
-// the parser's variables in a table with another default than the
-// program's.
-func TestDocsPagesGiveTheDefaults(t *testing.T) {
-	var pages []string
-	for _, p := range []string{"csv-input.md", "daily-exports.md", "parser.md"} {
-		pages = append(pages, filepath.Join("../../docs", p))
-	}
-	configdoc.CheckPages(t, pages, cli.Vars(defaultConfig()))
+	vars := cli.Vars(defaultConfig())
+	configdoc.Check(t, "../../docs/configuration.md", "parser", vars)
+	configdoc.CheckPages(t, "../../docs", []string{"csv-input.md", "daily-exports.md", "parser.md"}, vars)
 }

@@ -8,6 +8,7 @@ package configdoc
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -203,12 +204,13 @@ func Defaults(page string, vars []cli.Var) []string {
 	return diffs
 }
 
-// CheckPages fails t when a table row of one of the Markdown files at
-// paths gives one of vars another default than the program's (see
-// Defaults).
-func CheckPages(t testing.TB, paths []string, vars []cli.Var) {
+// CheckPages fails t when a settings table of one of the pages, files
+// of the folder docs, gives one of vars another default than the
+// program's (see Defaults).
+func CheckPages(t testing.TB, docs string, pages []string, vars []cli.Var) {
 	t.Helper()
-	for _, path := range paths {
+	for _, p := range pages {
+		path := filepath.Join(docs, p)
 		page, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
