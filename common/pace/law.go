@@ -150,7 +150,7 @@ func (l *law) answer(now time.Time, st Start, o paceOutcome, b common.Budget) {
 }
 
 // decide ends the round at now, el long: it judges the cut on trial, then
-// cuts (on the round's throttles, or under a limit the last two rounds'),
+// cuts (on the round's throttles, or above the peak the last two rounds'),
 // raises or holds.
 func (l *law) decide(now time.Time, el time.Duration) {
 	r, waited, two := l.round, l.waited, l.round
@@ -180,7 +180,7 @@ func (l *law) decide(now time.Time, el time.Duration) {
 			return
 		}
 	}
-	if !l.excess(r) && (math.IsInf(l.rate, 1) || !l.excess(two)) && !r.rush() {
+	if !l.excess(r) && (math.IsInf(l.rate, 1) || l.rate <= l.peak || !l.excess(two)) && !r.rush() {
 		if waited && r[paceAccepted] > 0 {
 			l.raise(now)
 		}
