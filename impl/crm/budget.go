@@ -35,7 +35,10 @@ var resetForm = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 //   - RateLimit as draft -07: a Dictionary `limit=100, remaining=50, reset=30`;
 //   - RateLimit-Remaining and -Reset (drafts up to -06), X-RateLimit-…,
 //     X-Rate-Limit-… (Okta, Zendesk): a whole number left, and a reset
-//     (parseReset).
+//     (parseReset);
+//   - X-HubSpot-RateLimit-Max and -Interval-Milliseconds: HubSpot's
+//     window, which announces no reset; its rate is a ceiling, one request
+//     short of the window's, so that evenly spaced requests never fill it.
 func parseBudget(h http.Header, now time.Time) common.Budget {
 	if v := h.Values("RateLimit"); len(v) > 0 {
 		if b, ok := fromServiceLimits(v, h.Values("RateLimit-Policy")); ok {
@@ -54,6 +57,10 @@ func parseBudget(h http.Header, now time.Time) common.Budget {
 		if d, ok := parseReset(strings.TrimSpace(reset[0]), now); err == nil && ok {
 			return budget(int64(n), d)
 		}
+	}
+	window, err := strconv.ParseUint(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds"), 10, 31)
+	if n, err2 := strconv.ParseUint(h.Get("X-HubSpot-RateLimit-Max"), 10, 31); err == nil && err2 == nil && window > 0 && n > 1 {
+		return budget(int64(n-1), time.Duration(window)*time.Millisecond)
 	}
 	return common.Budget{}
 }

@@ -27,6 +27,19 @@ func TestParseBudget(t *testing.T) {
 	}{
 		{name: "none", header: map[string][]string{"Retry-After": {"1"}}},
 
+		// HubSpot's window: its rate, one short, whatever remains.
+		{name: "hubspot", header: map[string][]string{"X-Hubspot-Ratelimit-Max": {"190"},
+			"X-Hubspot-Ratelimit-Remaining": {"0"}, "X-Hubspot-Ratelimit-Interval-Milliseconds": {"10000"}},
+			want: known(189, 10*time.Second)},
+		{name: "hubspot without its interval", header: map[string][]string{"X-Hubspot-Ratelimit-Max": {"190"}}},
+		{name: "hubspot, a window of one", header: map[string][]string{"X-Hubspot-Ratelimit-Max": {"1"},
+			"X-Hubspot-Ratelimit-Interval-Milliseconds": {"10000"}}},
+		{name: "hubspot, a malformed max", header: map[string][]string{"X-Hubspot-Ratelimit-Max": {"-5"},
+			"X-Hubspot-Ratelimit-Interval-Milliseconds": {"10000"}}},
+		{name: "x-ratelimit wins over hubspot", header: map[string][]string{"X-Hubspot-Ratelimit-Max": {"190"},
+			"X-Hubspot-Ratelimit-Interval-Milliseconds": {"10000"}, "X-Ratelimit-Remaining": {"5"}, "X-Ratelimit-Reset": {"1"}},
+			want: known(5, time.Second)},
+
 		// RateLimit, current drafts.
 		{name: "service limit", header: map[string][]string{"RateLimit": {`"default";r=50;t=30`}},
 			want: known(50, 30*time.Second)},
