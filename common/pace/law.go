@@ -71,14 +71,14 @@ type law struct {
 	gen            uint64
 	rtt            time.Duration // smoothed, of accepted requests
 
-	round, last, since tally // answers to new requests this round, the round before; all since the rate changed
-	roundAt            time.Time
-	all                int  // every answer of the round
-	waited             bool // a request waited for the limit this round
-	trial              *trial
-	cutAt              time.Time     // the last cut or resume, where the cubic starts
-	cubic              time.Duration // how long its raises take back to the peak
-	taken              intake
+	round, since tally // answers to new requests this round; all since the rate changed
+	roundAt      time.Time
+	all          int  // every answer of the round
+	waited       bool // a request waited for the limit this round
+	trial        *trial
+	cutAt        time.Time     // the last cut or resume, where the cubic starts
+	cubic        time.Duration // how long its raises take back to the peak
+	taken        intake
 
 	probing      bool // nothing starts before pausedUntil, then one probe
 	pauseFor     time.Duration
@@ -150,14 +150,10 @@ func (l *law) answer(now time.Time, st Start, o paceOutcome, b common.Budget) {
 }
 
 // decide ends the round at now, el long: it judges the cut on trial, then
-// cuts (on the round's throttles, or above the peak the last two rounds'),
-// raises or holds.
+// cuts, raises or holds the rate.
 func (l *law) decide(now time.Time, el time.Duration) {
-	r, waited, two := l.round, l.waited, l.round
-	for o := range two {
-		two[o] += l.last[o]
-	}
-	l.round, l.last, l.roundAt, l.all, l.waited = tally{}, r, now, 0, false
+	r, waited := l.round, l.waited
+	l.round, l.roundAt, l.all, l.waited = tally{}, now, 0, false
 	l.noise *= math.Exp2(-el.Seconds() / paceNoiseHalfLife.Seconds())
 	if t := l.trial; t != nil && !r.rush() {
 		a := t.after
@@ -180,7 +176,7 @@ func (l *law) decide(now time.Time, el time.Duration) {
 			return
 		}
 	}
-	if !l.excess(r) && (math.IsInf(l.rate, 1) || l.rate <= l.peak || !l.excess(two)) && !r.rush() {
+	if !l.excess(r) && !r.rush() {
 		if waited && r[paceAccepted] > 0 {
 			l.raise(now)
 		}
@@ -256,12 +252,12 @@ func (l *law) probed(now time.Time, o paceOutcome) {
 	l.rate, l.cutAt, l.cubic = max(paceBackoff*l.peak, l.floor), now, paceCubic
 	if l.pauseFor >= pacePauseMax { // a quota: back to its rate in its period
 		l.cubic = min(max(cycle, paceCubic), paceCycle)
-	} else { // a bucket refilled during the pause: the raises start at once
-		l.cutAt = now.Add(-2 * paceCubic)
+	} else { // a bucket refilled during the pause: the raises start fast
+		l.cutAt = now.Add(-3 * paceCubic)
 	}
 	l.taken.resumed = mark{now, l.taken.n}
 	l.probing, l.pausedUntil, l.since, l.trial = false, time.Time{}, tally{}, nil
-	l.round, l.last, l.roundAt, l.all, l.waited = tally{}, tally{}, now, 0, false
+	l.round, l.roundAt, l.all, l.waited = tally{}, now, 0, false
 }
 
 // StartedAt returns s for a request that started at t, later than the
@@ -394,8 +390,7 @@ func (t *intake) add(now time.Time) {
 	t.n++
 }
 
-// since returns the answers per second counted since m, over 150 ms at
-// least: over 100 ms, a bucket's burst of R/10 doubles the rate read.
+// since returns the answers per second counted since m.
 func (t *intake) since(m mark, now time.Time) float64 {
-	return float64(t.n-m.n) / max(now.Sub(m.at), 150*time.Millisecond).Seconds()
+	return float64(t.n-m.n) / max(now.Sub(m.at), 100*time.Millisecond).Seconds()
 }
