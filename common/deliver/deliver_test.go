@@ -351,3 +351,33 @@ func TestShutdownWithTheStoreDownSaysWhatWasLost(t *testing.T) {
 	_, dups := crm.acceptedCount()
 	assert.Zero(t, dups)
 }
+
+// cutClaimQueue makes the claim after the first cancel the run's context
+// once it has taken effect, and answer as if the shutdown had cut it
+// short: the claim is in the store, the Deliverer never hears of it.
+type cutClaimQueue struct {
+	common.Queue
+	cancel context.CancelFunc
+	calls  atomic.Int64
+}
+
+func (q *cutClaimQueue) Claim(ctx context.Context, limit int, lease time.Duration) (common.Claim, error) {
+	c, err := q.Queue.Claim(ctx, limit, lease)
+	if q.calls.Add(1) == 2 && err == nil && len(c.Records) > 0 {
+		q.cancel()
+		return common.Claim{}, context.Canceled
+	}
+	return c, err
+}
+
+func TestShutdownEndsAClaimItCutShort(t *testing.T) {
+	q := newStore(100)
+	ctx, cancel := context.WithCancel(context.Background())
+	cq := &cutClaimQueue{Queue: q.Queue("a"), cancel: cancel}
+	cfg := fastConfig()
+	cfg.Batch = 10
+	cfg.Lease = time.Hour // only the shutdown can end the lost claim
+	require.NoError(t, deliver.New(cq, newFakeCRM(nil), cfg).Run(ctx))
+	assert.GreaterOrEqual(t, cq.calls.Load(), int64(2))
+	assert.Zero(t, q.Claims(), "no claim left behind")
+}

@@ -163,15 +163,22 @@ func (d *Deliverer) Run(ctx context.Context) error {
 
 // releaseHeld gives back the claims still held at shutdown, keeping the
 // records whose outcome could not be written, and says what could not be
-// done.
+// done. First it ends the claims of ours it does not hold: a claim whose
+// statement the shutdown cut short may have committed all the same (the
+// claimer, having stopped, sweeps no more).
 func (d *Deliverer) releaseHeld(ctx context.Context) error {
 	var errs []error
+	ids := d.held.ids()
+	if err := d.retryStore(ctx, "end lost claims", func(ctx context.Context) error {
+		return d.q.Sweep(ctx, ids)
+	}); err != nil {
+		errs = append(errs, fmt.Errorf("end lost claims: %w; their records are taken over when their lease runs out", err))
+	}
 	// The claims of outcomes not written are still held: they never end.
 	keep := d.held.unrecorded()
 	if len(keep) > 0 {
 		errs = append(errs, fmt.Errorf("%d delivery outcomes could not be recorded; their records are sent again once their lease runs out", len(keep)))
 	}
-	ids := d.held.ids()
 	if len(ids) == 0 {
 		return errors.Join(errs...)
 	}
