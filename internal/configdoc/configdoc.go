@@ -113,10 +113,7 @@ func Diff(rows []Row, vars []cli.Var) []string {
 		doc[r.Name] = r
 	}
 	for _, v := range vars {
-		want := v.Default
-		if want == "" {
-			want = Unset
-		}
+		want := written(v)
 		r, ok := doc[v.Name]
 		switch {
 		case v.Tagged:
@@ -134,6 +131,14 @@ func Diff(rows []Row, vars []cli.Var) []string {
 		}
 	}
 	return diffs
+}
+
+// written is v's default as a table's default column writes it.
+func written(v cli.Var) string {
+	if v.Default == "" {
+		return Unset
+	}
+	return v.Default
 }
 
 // cell writes a default as the tables do.
@@ -166,17 +171,14 @@ var varName = regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
 
 // Defaults returns what differs between vars and the default column of
 // every row of a settings table (one whose second column is headed
-// "default") in page, a Markdown text, whose first cell names one of vars, such as the settings table of a feature's page: those pages repeat
-// a default for the reader, and must repeat the program's. Rows naming
-// variables the program does not have are another program's and are left
-// alone.
+// "default") in page, a Markdown text, whose first cell names one of
+// vars: the pages of features repeat a default for the reader, and must
+// repeat the program's. Rows naming variables the program does not have
+// are another program's and are left alone.
 func Defaults(page string, vars []cli.Var) []string {
 	want := map[string]string{}
 	for _, v := range vars {
-		want[v.Name] = v.Default
-		if v.Default == "" {
-			want[v.Name] = Unset
-		}
+		want[v.Name] = written(v)
 	}
 	var diffs []string
 	settings, inTable := false, false
