@@ -32,8 +32,7 @@ func feed(l *law, t time.Time, n int, gap time.Duration, throttle func(i int) bo
 	return t
 }
 
-func never(int) bool  { return false }
-func always(int) bool { return true }
+func never(int) bool { return false }
 
 func TestPaceLawQuietCRMIsNotPaced(t *testing.T) {
 	l := newLaw(0, simT0)

@@ -101,6 +101,14 @@ func simMatrix() []simCell {
 			}},
 		windowCell(0),
 		windowCell(15),
+		// An outage of 5 s (every request throttled) in a bucket of 500/s:
+		// afterwards the law must come back to the limit it had found,
+		// not find it again from nothing; the goal counts the outage in.
+		{name: "bucket 500/s burst 50, a 5 s outage", limit: 500, minRatio: 0.75, maxRefused: 0.05,
+			open: "0.64: sending resumes at what was taken since the last resume, outage included (284/s), and the cubic stays at that peak (309/s) for 20 s", setup: func(uint64) simSetup {
+				return simSetup{crm: &outageCRM{from: simT0.Add(10 * time.Second), to: simT0.Add(15 * time.Second), next: newBucketCRM(500, 50)},
+					integrators: 1, workers: 8, records: 20000, latency: 2 * time.Millisecond}
+			}},
 	}
 	for _, r := range []float64{20, 100, 500} {
 		for _, lat := range []time.Duration{2 * time.Millisecond, 50 * time.Millisecond} {
