@@ -205,6 +205,18 @@ func TestGiveUpOnAgainstHubSpot(t *testing.T) {
 
 	start := time.Now()
 	parsed(t, runParser(t, dsn, path), n, n, 0, 0)
+	// Another client of the same app has just spent most of the window:
+	// the integrator, pacing by the headers one short of the window's
+	// rate, meets HubSpot's 429s (no Retry-After) all the same, and
+	// retries. (It then needs about 90 s for the 2,000, not 22: after ten
+	// seconds of nothing but 429s it resumes at what the CRM took and
+	// climbs back slowly, the weakness docs/pacing.md shows after an
+	// outage.)
+	for range limit - 20 {
+		resp, err := http.Get(api + mockcrm.HubSpotContactsPath + "/nobody@example.com?idProperty=email")
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
 	p := startIntegrator(t, hubspotEnv(t, dsn, api, "WORKERS=8"))
 	waitSettled(t, db, n)
 	took := time.Since(start)
