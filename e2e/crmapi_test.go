@@ -208,10 +208,7 @@ func TestGiveUpOnAgainstHubSpot(t *testing.T) {
 	// Another client of the same app has just spent most of the window:
 	// the integrator, pacing by the headers one short of the window's
 	// rate, meets HubSpot's 429s (no Retry-After) all the same, and
-	// retries. (It then needs about 90 s for the 2,000, not 22: after ten
-	// seconds of nothing but 429s it resumes at what the CRM took and
-	// climbs back slowly, the weakness docs/pacing.md shows after an
-	// outage.)
+	// retries; when the window turns, it resumes at the window's rate.
 	for range limit - 20 {
 		resp, err := http.Get(api + mockcrm.HubSpotContactsPath + "/nobody@example.com?idProperty=email")
 		require.NoError(t, err)

@@ -238,8 +238,9 @@ func (l *law) pause(now time.Time) {
 }
 
 // probed takes in a probe's answer: throttled, the pause doubles; else
-// sending resumes at what the CRM took since it last resumed (or in the
-// last second or two, when more).
+// sending resumes at the rate of a budget the CRM announces, or without
+// one, at what the CRM took since it last resumed (or in the last second
+// or two, when more).
 func (l *law) probed(now time.Time, o paceOutcome) {
 	l.gen++
 	if o == paceThrottled {
@@ -250,7 +251,11 @@ func (l *law) probed(now time.Time, o paceOutcome) {
 	cycle := now.Sub(l.taken.resumed.at)
 	l.peak = max(l.taken.since(l.taken.resumed, now), l.taken.since(l.taken.prev, now))
 	l.rate, l.cutAt, l.cubic = max(paceBackoff*l.peak, l.floor), now, paceCubic
-	if l.pauseFor >= pacePauseMax { // a quota: back to its rate in its period
+	if now.Before(l.ceilingUntil) {
+		// An announced budget says what the CRM allows: what it took while
+		// spent (by us, or another client of the same budget) does not.
+		l.rate, l.peak = max(l.rate, l.ceiling), max(l.peak, l.ceiling)
+	} else if l.pauseFor >= pacePauseMax { // a quota: back to its rate in its period
 		l.cubic = min(max(cycle, paceCubic), paceCycle)
 	} else { // a bucket refilled during the pause: the raises start fast
 		l.cutAt = now.Add(-3 * paceCubic)

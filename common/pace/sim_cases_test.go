@@ -101,6 +101,13 @@ func simMatrix() []simCell {
 			}},
 		windowCell(0),
 		windowCell(15),
+		// HubSpot's window, announced as a rate: another client of the same
+		// app spent all but 20 of the first window. The best run spends
+		// the first window's 20, then 1,000 a window: 0.75 of the rate.
+		{name: "HubSpot window 1000 per 10 s, 980 spent by another", limit: 100, minRatio: 0.7, maxRefused: 0.05, setup: func(uint64) simSetup {
+			return simSetup{crm: &windowCRM{hubspot: true, start: simT0, window: 10 * time.Second, limit: 1000, n: 980},
+				integrators: 1, workers: 8, records: 3000, latency: 2 * time.Millisecond, noRetryAfter: true}
+		}},
 		// An outage of 5 s (every request throttled) in a bucket of 500/s:
 		// afterwards the law must come back to the limit it had found,
 		// not find it again from nothing; the goal counts the outage in.

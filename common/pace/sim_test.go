@@ -76,12 +76,13 @@ func (c *randomCRM) arrive(t time.Time) (paceOutcome, common.Budget) {
 // windowCRM allows limit requests per fixed window and announces what is
 // left of it with every answer.
 type windowCRM struct {
-	silent bool // announces no budget
-	start  time.Time
-	window time.Duration
-	limit  int
-	n      int
-	cur    int64
+	silent  bool // announces no budget
+	hubspot bool // announces the window's rate only, as crm reads HubSpot's headers
+	start   time.Time
+	window  time.Duration
+	limit   int
+	n       int
+	cur     int64
 }
 
 func (c *windowCRM) arrive(t time.Time) (paceOutcome, common.Budget) {
@@ -90,6 +91,14 @@ func (c *windowCRM) arrive(t time.Time) (paceOutcome, common.Budget) {
 		c.cur, c.n = w, 0
 	}
 	reset := c.start.Add(time.Duration(w+1) * c.window).Sub(t)
+	if c.hubspot {
+		b := common.Budget{Known: true, Remaining: c.limit - 1, Reset: c.window}
+		if c.n >= c.limit {
+			return paceThrottled, b
+		}
+		c.n++
+		return paceAccepted, b
+	}
 	if c.n >= c.limit {
 		return paceThrottled, common.Budget{Known: !c.silent, Remaining: 0, Reset: reset}
 	}
