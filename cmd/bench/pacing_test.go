@@ -106,6 +106,17 @@ func TestPrintPacing(t *testing.T) {
 	assert.Contains(t, out.String(), "FAIL")
 }
 
+func TestFixedRow(t *testing.T) {
+	c := cell{index: 13, name: "bucket 300/s, faults", run: crmRun{n: 6000}, goal: goal{r: 300, min: 0.8, admitted: true}}
+	m := limited{rate: 150, span: 20 * time.Second, accepted: 6000, complete: true, st: mockcrm.Stats{Requests: 5400, Admitted: 5400}}
+	r := fixedRow(c, m)
+	assert.Equal(t, "bucket 300/s, faults, ADAPTIVE_RATE=false MAX_RATE=300", r.name)
+	assert.Equal(t, "ref", r.result, "printed, not judged")
+	assert.InDelta(t, 270, r.rate, 1e-9, "the admitted requests per second")
+	assert.InDelta(t, 0.9, r.ratio, 1e-9)
+	assert.Equal(t, "R 300/s", r.ref)
+}
+
 func TestSelectCells(t *testing.T) {
 	cells := matrix()
 	names := func(cs []cell) []int {

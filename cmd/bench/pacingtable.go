@@ -102,6 +102,19 @@ func refRow(c cell, m limited) pacingRow {
 	return r
 }
 
+// fixedRow returns the row of the run m of cell c by a client that knows
+// the limit (pacing fixed at MAX_RATE = R): what the measure allows at
+// best, where faults make the last records' retries trail the rest.
+func fixedRow(c cell, m limited) pacingRow {
+	r := measuredRow(c, m)
+	r.name, r.result = fmt.Sprintf("%s, ADAPTIVE_RATE=false MAX_RATE=%g", c.name, c.goal.r), "ref"
+	if c.goal.admitted && m.span > 0 {
+		r.rate = float64(m.st.Admitted) / m.span.Seconds()
+	}
+	r.ref, r.ratio = fmt.Sprintf("R %g/s", c.goal.r), r.rate/c.goal.r
+	return r
+}
+
 // judge returns the row of run m of cell c against its goal; ref is the
 // run with pacing off, for the goals that need it.
 func judge(c cell, m limited, ref *limited) pacingRow {

@@ -95,9 +95,13 @@ func simMatrix() []simCell {
 				latency: 50 * time.Millisecond, noRetryAfter: true}
 		}},
 		{name: "bucket 300/s burst 30 with the flaky faults", limit: 300, minRatio: 0.8, maxRefused: 0.10,
-			open: "0.73: random 429s under a limit make the cuts slow to tell the limit from the noise", setup: func(seed uint64) simSetup {
+			open: "0.73: a client fixed at R reaches 0.86-0.92 itself (the last records' retries trail the rest); random 429s under the limit make the first cuts slow to tell the limit from the noise", setup: func(seed uint64) simSetup {
 				// 2% of 300/s hanging 2 s hold 12 workers: 8 cannot reach R.
 				return simSetup{crm: flaky(seed, newBucketCRM(300, 30)), integrators: 1, workers: 32, records: 9000, jitter: 3 * time.Millisecond}
+			}},
+		{name: "bucket 300/s burst 30 with the flaky faults, MAX_RATE", limit: 300, minRatio: 0.95, maxRefused: 0.01,
+			open: "0.81: a client fixed at R reaches 0.86-0.92 itself (the last records' retries trail the rest); the law loses 2-4 s more finding the noise", setup: func(seed uint64) simSetup {
+				return simSetup{crm: flaky(seed, newBucketCRM(300, 30)), integrators: 1, workers: 32, maxRate: 300, records: 9000, jitter: 3 * time.Millisecond}
 			}},
 		windowCell(0),
 		windowCell(15),
@@ -150,13 +154,16 @@ func TestPaceSimulatedMatrix(t *testing.T) {
 				}
 				ratio := r.acceptedRate(s.records) / ref
 				refused := r.refusedShare()
-				if b, ok := s.crm.(*randomCRM); ok && b.next != nil {
-					lim := b.next.(*bucketCRM)
-					ratio = float64(lim.admitted) / r.last.Sub(r.first).Seconds() / ref
-					refused = float64(lim.refused) / float64(r.requests)
+				var fixed string
+				if _, ok := s.crm.(*randomCRM); ok && c.limit > 0 {
+					ratio, refused = admitted(s, r, ref)
+					f := c.setup(seed)
+					f.fixed, f.maxRate = true, c.limit
+					best, _ := admitted(f, simulate(f, simT0), ref)
+					fixed = fmt.Sprintf("  (a client fixed at R: %.2f)", best)
 				}
-				fmt.Fprintf(&table, "%-50s seed %d: %7.1f/s  ratio %.2f  refused %5.2f%%  by integrator %v\n",
-					c.name, seed, r.acceptedRate(s.records), ratio, 100*refused, r.acceptedBy)
+				fmt.Fprintf(&table, "%-50s seed %d: %7.1f/s  ratio %.2f  refused %5.2f%%  by integrator %v%s\n",
+					c.name, seed, r.acceptedRate(s.records), ratio, 100*refused, r.acceptedBy, fixed)
 				if c.open != "" {
 					t.Logf("goal not met yet (%s): ratio %.2f, refused %.2f%%", c.open, ratio, 100*refused)
 					continue
@@ -172,6 +179,14 @@ func TestPaceSimulatedMatrix(t *testing.T) {
 		})
 	}
 	t.Log("\n" + table.String())
+}
+
+// admitted returns the share of ref the bucket behind the random faults
+// of s admitted per second of run r, and the share of r's requests it
+// refused.
+func admitted(s simSetup, r simResult, ref float64) (ratio, refused float64) {
+	lim := s.crm.(*randomCRM).next.(*bucketCRM)
+	return float64(lim.admitted) / r.last.Sub(r.first).Seconds() / ref, float64(lim.refused) / float64(r.requests)
 }
 
 // TestPaceSimulatedTrace prints the law's changes in the cells named by

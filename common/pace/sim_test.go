@@ -138,8 +138,9 @@ type simSetup struct {
 	// (defaults 50 ms and 1 s); timeout is how long a hang holds a worker
 	// (default 2 s).
 	retryDelay, retryMax, timeout time.Duration
-	// unpaced sends without the law: the reference.
-	unpaced bool
+	// unpaced sends without the law: the reference; fixed sends at
+	// maxRate, the law told no answer (ADAPTIVE_RATE=false).
+	unpaced, fixed bool
 	// trace, if not nil, is told the state of the first integrator's law
 	// whenever it changes.
 	trace func(string)
@@ -312,7 +313,7 @@ func simulate(s simSetup, t0 time.Time) simResult {
 			e.at = e.at.Add(took)
 			heap.Push(&ev, e)
 		case simAnswer:
-			if !s.unpaced {
+			if !s.unpaced && !s.fixed {
 				law.answer(e.at, e.tk, e.o, e.b)
 				if s.trace != nil && law == laws[0] {
 					st := fmt.Sprintf("rate %.1f peak %.1f noise %.3f trial %v probing %v", law.rate, law.peak, law.noise, law.trial != nil, law.probing)
