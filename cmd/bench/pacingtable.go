@@ -103,8 +103,9 @@ func refRow(c cell, m limited) pacingRow {
 }
 
 // fixedRow returns the row of the run m of cell c by a client that knows
-// the limit (pacing fixed at MAX_RATE = R): what the measure allows at
-// best, where faults make the last records' retries trail the rest.
+// the limit (pacing fixed at MAX_RATE = R): what the measure allows where
+// faults make the last records' retries trail the rest, or what a bucket
+// without burst allows requests that arrive with jitter.
 func fixedRow(c cell, m limited) pacingRow {
 	r := measuredRow(c, m)
 	r.name, r.result = fmt.Sprintf("%s, ADAPTIVE_RATE=false MAX_RATE=%g", c.name, c.goal.r), "ref"
