@@ -90,20 +90,20 @@ func (c *windowCRM) arrive(t time.Time) (paceOutcome, common.Budget) {
 	if w != c.cur {
 		c.cur, c.n = w, 0
 	}
-	reset := c.start.Add(time.Duration(w+1) * c.window).Sub(t)
-	if c.hubspot {
-		b := common.Budget{Known: true, Remaining: c.limit - 1, Reset: c.window}
-		if c.n >= c.limit {
-			return paceThrottled, b
-		}
-		c.n++
-		return paceAccepted, b
-	}
 	if c.n >= c.limit {
-		return paceThrottled, common.Budget{Known: !c.silent, Remaining: 0, Reset: reset}
+		return paceThrottled, c.budget(t, w)
 	}
 	c.n++
-	return paceAccepted, common.Budget{Known: !c.silent, Remaining: c.limit - c.n, Reset: reset}
+	return paceAccepted, c.budget(t, w)
+}
+
+// budget is what the answer at t, in window w, announces: what is left of
+// the window until its end, or HubSpot's window rate, whatever is left.
+func (c *windowCRM) budget(t time.Time, w int64) common.Budget {
+	if c.hubspot {
+		return common.Budget{Known: true, Remaining: c.limit - 1, Reset: c.window}
+	}
+	return common.Budget{Known: !c.silent, Remaining: c.limit - c.n, Reset: c.start.Add(time.Duration(w+1) * c.window).Sub(t)}
 }
 
 // outageCRM throttles everything between from and to, and passes the rest
