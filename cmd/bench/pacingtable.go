@@ -67,9 +67,13 @@ func refusedShare(c cell, m limited) float64 {
 	return float64(refused) / float64(m.st.Requests)
 }
 
-// measuredRow returns the figures of run m of cell c, not yet judged.
+// measuredRow returns the figures of run m of cell c, not yet judged: the
+// rate is of the requests the limit admitted where the goal judges those.
 func measuredRow(c cell, m limited) pacingRow {
 	r := pacingRow{index: c.index, name: c.name, rate: m.rate, refused: refusedShare(c, m)}
+	if c.goal.admitted && m.span > 0 {
+		r.rate = float64(m.st.Admitted) / m.span.Seconds()
+	}
 	if m.accepted > 0 {
 		r.perCustomer = float64(m.st.Requests) / float64(m.accepted)
 	}
@@ -109,9 +113,6 @@ func refRow(c cell, m limited) pacingRow {
 func fixedRow(c cell, m limited) pacingRow {
 	r := measuredRow(c, m)
 	r.name, r.result = fmt.Sprintf("%s, ADAPTIVE_RATE=false MAX_RATE=%g", c.name, c.goal.r), "ref"
-	if c.goal.admitted && m.span > 0 {
-		r.rate = float64(m.st.Admitted) / m.span.Seconds()
-	}
 	r.ref, r.ratio = fmt.Sprintf("R %g/s", c.goal.r), r.rate/c.goal.r
 	return r
 }
@@ -121,9 +122,6 @@ func fixedRow(c cell, m limited) pacingRow {
 func judge(c cell, m limited, ref *limited) pacingRow {
 	r := measuredRow(c, m)
 	r.goal = c.goal.String()
-	if c.goal.admitted && m.span > 0 {
-		r.rate = float64(m.st.Admitted) / m.span.Seconds()
-	}
 	refRate := c.goal.r
 	r.ref = fmt.Sprintf("R %g/s", c.goal.r)
 	if c.goal.vsOff {
