@@ -210,9 +210,8 @@ func TestGiveUpOnAgainstHubSpot(t *testing.T) {
 	// rate, meets HubSpot's 429s (no Retry-After) all the same, and
 	// retries; when the window turns, it resumes at the window's rate.
 	for range limit - 20 {
-		resp, err := http.Get(api + mockcrm.HubSpotContactsPath + "/nobody@example.com?idProperty=email")
-		require.NoError(t, err)
-		resp.Body.Close()
+		_, status := contactOf(t, api, "nobody@example.com")
+		require.Equal(t, http.StatusNotFound, status)
 	}
 	p := startIntegrator(t, hubspotEnv(t, dsn, api, "WORKERS=8"))
 	waitSettled(t, db, n)
