@@ -129,8 +129,14 @@ type simSetup struct {
 	records     int
 	latency     time.Duration // of an accepted request (and a failed one)
 	jitter      time.Duration // up to this more, at random
-	refuseIn    time.Duration // of a refused one
-	overhead    time.Duration // a worker's own time per request
+	// arrival is how long a request may take, at random, from its start to
+	// the CRM (the client's scheduling, the network, the server's): a
+	// bucket without burst refuses a request that arrives a little early.
+	// Default simArrival; negative: none.
+	arrival  time.Duration
+	seed     uint64        // of the random latencies and arrivals
+	refuseIn time.Duration // of a refused one
+	overhead time.Duration // a worker's own time per request
 	// retryAfter is the wait a throttle asks for; none: the backoff.
 	retryAfter   time.Duration
 	noRetryAfter bool
@@ -179,7 +185,13 @@ const (
 	simStart
 	simAnswer
 	simGate
+	simArrive
 )
+
+// simArrival is the default arrival spread: what the real benchmark's
+// bucket without burst shows (a client fixed at 0.95 of its rate refused
+// 16%, at 0.9 1.5%).
+const simArrival = 1200 * time.Microsecond
 
 // simGateState is an integrator's gate: paceWaiters waiters at a time
 // reserve a start.
@@ -201,6 +213,37 @@ func (h *simEvents) Pop() any {
 	return e
 }
 
+// simClaims are the records an integrator claimed and has not sent yet,
+// claimed as the deliverer does (common/deliver/claimer.go): when no
+// more than a claim's worth is left, about a quarter of a second of its
+// sending rate, at least two per worker. An integrator that sends slowly
+// holds its claims long: the end of a run waits for it.
+type simClaims struct {
+	recs     []int
+	sent     int
+	rate     float64 // requests per second, smoothed
+	last     time.Time
+	lastSent int
+}
+
+// refill claims records from ready when few are left, at now, and
+// returns what is left of ready.
+func (c *simClaims) refill(now time.Time, ready []int, workers int) []int {
+	if dt := now.Sub(c.last).Seconds(); dt >= 0.1 {
+		if !c.last.IsZero() {
+			c.rate = (c.rate + float64(c.sent-c.lastSent)/dt) / 2
+		}
+		c.last, c.lastSent = now, c.sent
+	}
+	limit := max(int(c.rate/4), 2*workers)
+	if len(c.recs) > limit {
+		return ready
+	}
+	n := min(limit, len(ready))
+	c.recs = append(c.recs, ready[:n]...)
+	return ready[n:]
+}
+
 // simDue is a record waiting for its retry.
 type simDue struct {
 	at  time.Time
@@ -217,6 +260,7 @@ func simulate(s simSetup, t0 time.Time) simResult {
 	s.retryDelay = cmp.Or(s.retryDelay, 50*time.Millisecond)
 	s.retryMax = cmp.Or(s.retryMax, time.Second)
 	s.timeout = cmp.Or(s.timeout, 2*time.Second)
+	s.arrival = max(cmp.Or(s.arrival, simArrival), 0)
 	laws := make([]*law, s.integrators)
 	gates := make([]*simGateState, s.integrators)
 	for i := range laws {
@@ -224,11 +268,12 @@ func simulate(s simSetup, t0 time.Time) simResult {
 		gates[i] = &simGateState{}
 	}
 	res := simResult{acceptedBy: make([]int, s.integrators)}
-	jitter := rand.New(rand.NewPCG(3, 4))
+	jitter := rand.New(rand.NewPCG(3, 4+s.seed))
 	ready := make([]int, s.records) // records due now, never in flight
 	for i := range ready {
 		ready[i] = i
 	}
+	claims := make([]simClaims, s.integrators)
 	failures := make([]int, s.records)
 	var due []simDue
 	accepted := 0
@@ -238,7 +283,7 @@ func simulate(s simSetup, t0 time.Time) simResult {
 		heap.Push(&ev, simEvent{at: t0, kind: simFree, worker: w})
 	}
 	end := t0.Add(time.Hour)
-	var lastTrace string
+	lastTrace := make([]string, s.integrators)
 	for ev.Len() > 0 && accepted < s.records {
 		e := heap.Pop(&ev).(simEvent)
 		if e.at.After(end) {
@@ -252,7 +297,9 @@ func simulate(s simSetup, t0 time.Time) simResult {
 		law := laws[e.worker/s.workers]
 		switch e.kind {
 		case simFree:
-			if len(ready) == 0 {
+			held := &claims[e.worker/s.workers]
+			ready = held.refill(e.at, ready, s.workers)
+			if len(held.recs) == 0 {
 				idle = append(idle, e.worker)
 				if len(due) > 0 && len(idle) == 1 {
 					heap.Push(&ev, simEvent{at: due[0].at, kind: simFree, worker: idle[0]})
@@ -260,7 +307,8 @@ func simulate(s simSetup, t0 time.Time) simResult {
 				}
 				continue
 			}
-			e.rec, ready = ready[0], ready[1:]
+			e.rec, held.recs = held.recs[0], held.recs[1:]
+			held.sent++
 			e.kind = simStart
 			if s.unpaced {
 				heap.Push(&ev, e)
@@ -298,6 +346,12 @@ func simulate(s simSetup, t0 time.Time) simResult {
 			if res.first.IsZero() {
 				res.first = e.at
 			}
+			e.kind = simArrive
+			if s.arrival > 0 {
+				e.at = e.at.Add(time.Duration(jitter.Int64N(int64(s.arrival))))
+			}
+			heap.Push(&ev, e)
+		case simArrive:
 			o, b := s.crm.arrive(e.at)
 			took := s.latency
 			if s.jitter > 0 {
@@ -315,15 +369,15 @@ func simulate(s simSetup, t0 time.Time) simResult {
 		case simAnswer:
 			if !s.unpaced && !s.fixed {
 				law.answer(e.at, e.tk, e.o, e.b)
-				if s.trace != nil && law == laws[0] {
-					st := fmt.Sprintf("rate %.1f peak %.1f noise %.3f trial %v probing %v", law.rate, law.peak, law.noise, law.trial != nil, law.probing)
-					if st != lastTrace {
+				if i := e.worker / s.workers; s.trace != nil {
+					st := fmt.Sprintf("#%d rate %.1f peak %.1f noise %.3f trial %v probing %v", i, law.rate, law.peak, law.noise, law.trial != nil, law.probing)
+					if st != lastTrace[i] {
 						extra := ""
 						if rc, ok := s.crm.(*randomCRM); ok && rc.next != nil {
 							extra = fmt.Sprintf(" limit refused %d", rc.next.(*bucketCRM).refused)
 						}
 						s.trace(fmt.Sprintf("%8.3fs %s (refused %d of %d%s)", e.at.Sub(t0).Seconds(), st, res.refused, res.requests, extra))
-						lastTrace = st
+						lastTrace[i] = st
 					}
 				}
 			}
