@@ -40,13 +40,12 @@ var resetForm = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 //     window, which announces no reset; its rate is a ceiling, one request
 //     short of the window's, so that evenly spaced requests never fill it.
 func parseBudget(h http.Header, now time.Time) common.Budget {
-	if v := h.Values("RateLimit"); len(v) > 0 {
-		if b, ok := fromServiceLimits(v, h.Values("RateLimit-Policy")); ok {
-			return b
-		}
-		if b, ok := fromDraft7(v); ok {
-			return b
-		}
+	rl := h.Values("RateLimit")
+	if b := fromServiceLimits(rl, h.Values("RateLimit-Policy")); b.Known {
+		return b
+	}
+	if b := fromDraft7(rl); b.Known {
+		return b
 	}
 	for _, prefix := range [...]string{"RateLimit-", "X-RateLimit-", "X-Rate-Limit-"} {
 		rem, reset := h.Values(prefix+"Remaining"), h.Values(prefix+"Reset")
@@ -69,10 +68,10 @@ func parseBudget(h http.Header, now time.Time) common.Budget {
 // left for t seconds, or without t, the w of the RateLimit-Policy item of
 // that name (none when that List is malformed, or a w is 0). Of several,
 // the lowest rate r/t: pacing by it keeps within every other.
-func fromServiceLimits(field, policyField []string) (common.Budget, bool) {
+func fromServiceLimits(field, policyField []string) common.Budget {
 	limits, err := httpsfv.UnmarshalList(field)
 	if err != nil {
-		return common.Budget{}, false
+		return common.Budget{}
 	}
 	policies, _ := httpsfv.UnmarshalList(policyField) // none when malformed
 	windows := make(map[string]int64, len(policies))
@@ -91,7 +90,7 @@ func fromServiceLimits(field, policyField []string) (common.Budget, bool) {
 	for _, m := range limits {
 		name, r, t, ok := limitItem(m, "r", "t")
 		if !ok {
-			return common.Budget{}, false
+			return common.Budget{}
 		}
 		if t < 0 {
 			if t, ok = windows[name]; !ok {
@@ -106,7 +105,7 @@ func fromServiceLimits(field, policyField []string) (common.Budget, bool) {
 			best, bestRate = budget(r, time.Duration(t)*time.Second), rate
 		}
 	}
-	return best, best.Known
+	return best
 }
 
 // limitItem returns the name of a List member, a String as the drafts say
@@ -135,10 +134,10 @@ func limitItem(m httpsfv.Member, need, opt string) (name string, n, o int64, ok 
 
 // fromDraft7 reads a RateLimit Dictionary: remaining and reset are needed,
 // and limit, when present, is an Integer of at least 0 too.
-func fromDraft7(field []string) (common.Budget, bool) {
+func fromDraft7(field []string) common.Budget {
 	dict, err := httpsfv.UnmarshalDictionary(field)
 	if err != nil {
-		return common.Budget{}, false
+		return common.Budget{}
 	}
 	var got [3]int64 // limit, remaining, reset
 	for i, key := range [...]string{"limit", "remaining", "reset"} {
@@ -146,11 +145,11 @@ func fromDraft7(field []string) (common.Budget, bool) {
 		item, _ := m.(httpsfv.Item)
 		n, ok := item.Value.(int64)
 		if present && (!ok || n < 0) || !present && i > 0 {
-			return common.Budget{}, false
+			return common.Budget{}
 		}
 		got[i] = n
 	}
-	return budget(got[1], time.Duration(got[2])*time.Second), true
+	return budget(got[1], time.Duration(got[2])*time.Second)
 }
 
 // parseReset parses a reset as seconds from now (decimals allowed), or as
