@@ -95,15 +95,10 @@ func newLaw(maxRate float64, now time.Time) *law {
 	l.lim = rate.NewLimiter(rate.Inf, 1)
 	if maxRate > 0 {
 		l.maxRate, l.floor = maxRate, min(paceFloor, maxRate)
-		l.activate(now)
+		l.active, l.roundAt = true, now
+		l.apply(now)
 	}
 	return l
-}
-
-// activate starts the rounds.
-func (l *law) activate(now time.Time) {
-	l.active, l.roundAt = true, now
-	l.apply(now)
 }
 
 // answer takes in the answer at now to the request of st, with the budget
@@ -116,7 +111,7 @@ func (l *law) answer(now time.Time, st Start, o paceOutcome, b common.Budget) {
 		if o != paceThrottled && !b.Known {
 			return
 		}
-		l.activate(now)
+		l.active, l.roundAt = true, now // the rounds start
 	}
 	if d := now.Sub(st.at); o == paceAccepted && !st.at.IsZero() {
 		l.rtt = cmp.Or(l.rtt, d)

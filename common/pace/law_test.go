@@ -84,7 +84,7 @@ func TestPaceLawMaxRate(t *testing.T) {
 func TestPaceLawRaiseKeepsReservedStarts(t *testing.T) {
 	l := newLaw(0, simT0)
 	l.rate = 5 // as after a cut
-	l.activate(simT0)
+	l.active, l.roundAt = true, simT0
 	at := simT0.Add(time.Second)
 	_, ok := l.start(at)
 	require.True(t, ok)
