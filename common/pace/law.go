@@ -342,13 +342,11 @@ func (l *law) probe(at time.Time) {
 // budget takes in an announced budget: its remaining requests spread
 // until its reset, or none before the reset when none remain.
 func (l *law) budget(now time.Time, b common.Budget) {
-	if !b.Known || b.Reset <= 0 {
-		return
-	}
-	until := now.Add(b.Reset)
-	if b.Remaining > 0 {
+	switch until := now.Add(b.Reset); {
+	case !b.Known || b.Reset <= 0:
+	case b.Remaining > 0:
 		l.ceiling, l.ceilingUntil = float64(b.Remaining)/b.Reset.Seconds(), until
-	} else if until.After(l.pausedUntil) {
+	case until.After(l.pausedUntil):
 		l.pausedUntil = until
 	}
 }
