@@ -134,10 +134,16 @@ func (l *law) answer(now time.Time, st Start, o paceOutcome, b common.Budget) {
 			l.trial.after[o]++
 		}
 	}
+	// Nearly all throttled (a quota spent, or a rate far too high) pauses
+	// all starts, after paceRush/2 answers at least, as many as the noise
+	// throttles in a row once in 10^4 (0 without noise).
+	exhausted := max(paceRush/2, int(math.Ceil(-4/math.Log10(l.noise))))
 	el, r := now.Sub(l.roundAt), l.round
 	switch {
-	case r.n() >= l.exhaustedAfter() && float64(r[paceThrottled]) >= paceExhausted*float64(r.n()):
-		l.pause(now)
+	case r.n() >= exhausted && float64(r[paceThrottled]) >= paceExhausted*float64(r.n()):
+		l.probing, l.trial, l.pauseFor = true, nil, max(pacePauseMin, 2*l.rtt)
+		l.probe(now)
+		l.gen++
 	case r.rush(), el >= max(paceMinRound, 2*l.rtt) && (l.all >= paceRoundAnswers || el >= paceMaxRound):
 		l.decide(now, max(el, time.Microsecond))
 	}
@@ -191,12 +197,6 @@ func (l *law) excess(c tally) bool {
 	return float64(c[paceThrottled]) > m+3*math.Sqrt(m*(1-l.noise))+1
 }
 
-// exhaustedAfter is how many answers, nearly all throttled, pause: at
-// least paceRush/2, as many as the noise throttles in a row once in 10^4.
-func (l *law) exhaustedAfter() int {
-	return max(paceRush/2, int(math.Ceil(-4/math.Log10(l.noise)))) // 0 without noise
-}
-
 // clearlyBelow tells whether the throttled share of a is below b's by a
 // quarter, and by more than chance explains (a z-score above 2).
 func clearlyBelow(a, b tally) bool {
@@ -221,15 +221,6 @@ func (l *law) raise(now time.Time) {
 func cubicTime(peak float64) time.Duration {
 	k := time.Duration(paceCubic.Seconds() * math.Cbrt(peak/50) * float64(time.Second))
 	return min(max(k, 2*time.Second), paceCycle)
-}
-
-// pause stops all starts when nearly everything is throttled: a quota
-// spent, or a rate far too high.
-func (l *law) pause(now time.Time) {
-	l.probing, l.trial = true, nil
-	l.pauseFor = max(pacePauseMin, 2*l.rtt)
-	l.probe(now)
-	l.gen++
 }
 
 // probed takes in a probe's answer: throttled, the pause doubles; else
