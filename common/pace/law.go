@@ -234,7 +234,6 @@ func (l *law) probed(now time.Time, o paceOutcome) {
 		l.probe(now)
 		return
 	}
-	cycle := now.Sub(l.taken.resumed.at)
 	l.peak = max(l.taken.since(l.taken.resumed, now), l.taken.since(l.taken.prev, now))
 	l.rate, l.cutAt, l.cubic = max(paceBackoff*l.peak, l.floor), now, paceCubic
 	if now.Before(l.ceilingUntil) {
@@ -242,7 +241,7 @@ func (l *law) probed(now time.Time, o paceOutcome) {
 		// spent (by us, or another client of the same budget) does not.
 		l.rate, l.peak = max(l.rate, l.ceiling), max(l.peak, l.ceiling)
 	} else if l.pauseFor >= pacePauseMax { // a quota: back to its rate in its period
-		l.cubic = min(max(cycle, paceCubic), paceCycle)
+		l.cubic = min(max(now.Sub(l.taken.resumed.at), paceCubic), paceCycle)
 	} else { // a bucket refilled during the pause: the raises start fast
 		l.cutAt = now.Add(-3 * paceCubic)
 	}
