@@ -163,7 +163,7 @@ func (l *law) decide(now time.Time, el time.Duration) {
 		}
 		l.trial = nil
 		switch below := clearlyBelow(a, t.before); {
-		case !l.excess(a) && a.share() <= t.before.share()/2, below && !l.excess(a):
+		case !l.excess(a) && (below || a.share() <= t.before.share()/2):
 			return // a limit, now respected
 		case below: // lower, but still too many: cut again
 		case t.first.n() == 0: // a deeper cut tells a limit from noise
@@ -178,8 +178,11 @@ func (l *law) decide(now time.Time, el time.Duration) {
 		}
 	}
 	if !l.excess(r) && !r.rush() {
-		if waited && r[paceAccepted] > 0 {
-			l.raise(now)
+		// A round the limit held back without a throttle raises it, on a
+		// cubic of the time since the last cut, in proportion to the peak.
+		if waited && r[paceAccepted] > 0 && l.rate < l.maxRate {
+			x := now.Sub(l.cutAt).Seconds()/l.cubic.Seconds() - 1
+			l.rate = min(max(l.rate, l.peak*(1+(1-paceBackoff)*x*x*x)), l.maxRate)
 		}
 		return
 	}
@@ -204,16 +207,6 @@ func clearlyBelow(a, b tally) bool {
 	p := float64(a[paceThrottled]+b[paceThrottled]) / float64(a.n()+b.n())
 	se := math.Sqrt(p * (1 - p) * (1/float64(a.n()) + 1/float64(b.n())))
 	return pa <= 0.75*pb && (pb-pa)/se > 2
-}
-
-// raise raises the rate after a round it held back without a throttle, on
-// a cubic of the time since the last cut, in proportion to the peak.
-func (l *law) raise(now time.Time) {
-	if math.IsInf(l.rate, 1) || l.rate >= l.maxRate {
-		return
-	}
-	x := now.Sub(l.cutAt).Seconds()/l.cubic.Seconds() - 1
-	l.rate = min(max(l.rate, l.peak*(1+(1-paceBackoff)*x*x*x)), l.maxRate)
 }
 
 // cubicTime is how long raises take back to peak: paceCubic at 50/s, as
