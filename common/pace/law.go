@@ -117,13 +117,13 @@ func (l *law) answer(now time.Time, st Start, o paceOutcome, b common.Budget) {
 		l.rtt = cmp.Or(l.rtt, d)
 		l.rtt += (d - l.rtt) / 8
 	}
+	defer l.apply(now)
 	l.budget(now, b)
 	fresh := st.gen == l.gen
 	if l.probing {
 		if fresh {
 			l.probed(now, o)
 		}
-		l.apply(now)
 		return
 	}
 	l.since[o]++
@@ -147,7 +147,6 @@ func (l *law) answer(now time.Time, st Start, o paceOutcome, b common.Budget) {
 	case r.rush(), el >= max(paceMinRound, 2*l.rtt) && (l.all >= paceRoundAnswers || el >= paceMaxRound):
 		l.decide(now, max(el, time.Microsecond))
 	}
-	l.apply(now)
 }
 
 // decide ends the round at now, el long: it judges the cut on trial, then
