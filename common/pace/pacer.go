@@ -1,6 +1,7 @@
 package pace
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"math"
@@ -47,11 +48,9 @@ func New(cfg Config) *Pacer { return newPacer(cfg, time.Now, sleepCtx) }
 // newPacer returns a Pacer configured by cfg that reads the time with now
 // and waits with sleep.
 func newPacer(cfg Config, now func() time.Time, sleep func(context.Context, time.Duration) error) *Pacer {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	p := &Pacer{cfg: cfg, gate: make(chan struct{}, paceWaiters), reported: math.NaN(), logged: math.Inf(1), now: now, sleep: sleep}
-	p.law = newLaw(cfg.MaxRate, now())
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	p := &Pacer{cfg: cfg, gate: make(chan struct{}, paceWaiters), law: newLaw(cfg.MaxRate, now()),
+		reported: math.NaN(), logged: math.Inf(1), now: now, sleep: sleep}
 	p.active.Store(p.law.active)
 	p.report()
 	return p
@@ -147,7 +146,7 @@ func (p *Pacer) report() {
 	switch {
 	case math.IsInf(lim, 1) && !math.IsInf(prev, 1):
 		p.cfg.Logger.Info("pacing off: no limit on the rate of requests to the CRM")
-	case !math.IsInf(lim, 1) && (math.IsInf(prev, 1) || lim <= prev/2 || lim >= prev*2):
+	case !math.IsInf(lim, 1) && (lim <= prev/2 || lim >= prev*2): // prev/2 is +Inf for none
 		p.cfg.Logger.Info("pacing requests to the CRM", "max_per_second", math.Round(lim*100)/100, "previous", math.Round(perSecond(prev)*100)/100)
 	default:
 		return
