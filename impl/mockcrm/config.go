@@ -77,8 +77,9 @@ type Config struct {
 	OutageEvery time.Duration
 	OutageFor   time.Duration
 
-	// Seed seeds the random faults, making a run repeatable for a given
-	// order of requests. Zero means a random seed.
+	// Seed seeds the random latency and faults: the nth request to arrive
+	// draws them from Seed and n alone, so that two servers of the same
+	// Seed serve their nth requests alike. Zero means a random seed.
 	Seed uint64
 
 	// HubSpot makes the server a HubSpot-like CRM instead of goquiz's own

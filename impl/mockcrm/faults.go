@@ -6,13 +6,17 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// lockedRand is a random source safe for concurrent use.
+// lockedRand is a random source safe for concurrent use, and the seed of
+// each request's own draws (see request).
 type lockedRand struct {
-	mu sync.Mutex
-	r  *rand.Rand
+	mu   sync.Mutex
+	r    *rand.Rand
+	seed uint64
+	n    atomic.Uint64 // requests drawn for so far
 }
 
 // newLockedRand returns a source seeded with seed, or randomly when seed
@@ -21,28 +25,31 @@ func newLockedRand(seed uint64) *lockedRand {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	return &lockedRand{r: rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d))}
+	return &lockedRand{r: rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d)), seed: seed}
 }
+
+// request returns the draws of the next request, in the order requests
+// arrive: the nth request of two servers of the same seed draws the same
+// latency and faults, however the requests interleave. A benchmark
+// comparing two clients against the same seed so compares them on the
+// same faults, not on two samples of them (2% of requests hanging for
+// seconds made two runs of the same client differ by 10% and more).
+func (l *lockedRand) request() draws {
+	n := l.n.Add(1)
+	return draws{rand.New(rand.NewPCG(l.seed, n))}
+}
+
+// draws are one request's random draws.
+type draws struct{ r *rand.Rand }
 
 // chance reports true with probability p; never when p <= 0 and always
-// when p >= 1.
-func (l *lockedRand) chance(p float64) bool {
-	if p <= 0 {
-		return false
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.r.Float64() < p
-}
+// when p >= 1. It draws once whatever p, so that the draws after it do
+// not depend on p.
+func (d draws) chance(p float64) bool { return d.r.Float64() < p }
 
-// duration returns a random duration from 0 to d inclusive.
-func (l *lockedRand) duration(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return time.Duration(l.r.Int64N(int64(d) + 1))
+// duration returns a random duration from 0 to upTo inclusive.
+func (d draws) duration(upTo time.Duration) time.Duration {
+	return time.Duration(d.r.Int64N(int64(max(upTo, 0)) + 1))
 }
 
 // inOutage reports whether the outage schedule of cfg has the server down
@@ -60,7 +67,8 @@ func inOutage(cfg Config, elapsed time.Duration) bool {
 // tried in this order: outage, hang, rate limit, failure, each probable
 // fault drawn independently.
 func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
-	if d := s.cfg.Latency + s.rng.duration(s.cfg.LatencyJitter); d > 0 {
+	draw := s.rng.request()
+	if d := s.cfg.Latency + draw.duration(s.cfg.LatencyJitter); d > 0 {
 		if !sleep(r.Context(), d) {
 			abandoned(w)
 			return true
@@ -71,20 +79,20 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		s.counts.outage.Add(1)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "outage", http.StatusServiceUnavailable)
-	case s.rng.chance(s.cfg.HangRate):
+	case draw.chance(s.cfg.HangRate):
 		s.counts.hang.Add(1)
 		if !sleep(r.Context(), s.cfg.HangFor) {
 			abandoned(w)
 			return true
 		}
 		http.Error(w, "hung", http.StatusInternalServerError)
-	case s.rng.chance(s.cfg.RateLimitRate):
+	case draw.chance(s.cfg.RateLimitRate):
 		s.counts.rateLimited.Add(1)
 		if !s.cfg.OmitRetryAfter {
 			w.Header().Set("Retry-After", s.retryAfter)
 		}
 		http.Error(w, "rate limited", http.StatusTooManyRequests)
-	case s.rng.chance(s.cfg.FailRate):
+	case draw.chance(s.cfg.FailRate):
 		s.counts.fail.Add(1)
 		http.Error(w, "injected failure", http.StatusInternalServerError)
 	default:

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -315,4 +316,34 @@ func TestServeFaultsAreSeeded(t *testing.T) {
 	assert.Contains(t, first, 200)
 	assert.Contains(t, first, 500)
 	assert.Contains(t, first, 429)
+}
+
+// The nth request draws the same faults whatever the requests before it
+// drew and however they interleave: two clients compared against the same
+// seed meet the same faults.
+func TestServeFaultsAreSeededPerRequest(t *testing.T) {
+	statuses := func(concurrent bool) map[int]int {
+		s := New(Config{Seed: 42, FailRate: 0.3, RateLimitRate: 0.3, LatencyJitter: time.Millisecond})
+		codes := make(chan int, 200)
+		var wg sync.WaitGroup
+		for id := range int64(200) {
+			post := func() { codes <- postCustomer(t, s, id+1).Code }
+			if !concurrent {
+				post()
+				continue
+			}
+			wg.Go(post)
+		}
+		wg.Wait()
+		close(codes)
+		counts := map[int]int{}
+		for c := range codes {
+			counts[c]++
+		}
+		return counts
+	}
+	one := statuses(false)
+	assert.Equal(t, one, statuses(true))
+	assert.Greater(t, one[429], 20)
+	assert.Greater(t, one[500], 20)
 }
