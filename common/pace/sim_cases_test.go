@@ -89,7 +89,7 @@ func windowCell(maxRate float64) simCell {
 	c := simCell{name: "fixed window 150 per 10 s, silent", limit: 15, minRatio: 0.8, maxRefused: 0.10,
 		setup: func(uint64) simSetup {
 			return simSetup{crm: &windowCRM{silent: true, start: simT0.Add(-3 * time.Second), window: 10 * time.Second, limit: 150},
-				integrators: 1, workers: 8, maxRate: maxRate, records: 600, noRetryAfter: true}
+				integrators: 1, workers: 8, maxRate: maxRate, records: 601, noRetryAfter: true}
 		}}
 	if maxRate > 0 {
 		c.name, c.minRatio, c.maxRefused, c.open = c.name+", MAX_RATE", 0.95, 0.01, ""
@@ -104,27 +104,27 @@ func simMatrix() []simCell {
 			return simSetup{crm: &randomCRM{rng: rand.New(rand.NewPCG(1, 1))}, integrators: 1, workers: 8, records: 20000}
 		}},
 		{name: "no limit, no faults, 50ms", minRatio: 0.95, setup: func(uint64) simSetup {
-			return simSetup{crm: &randomCRM{rng: rand.New(rand.NewPCG(1, 1))}, integrators: 1, workers: 8, records: 3000, latency: 50 * time.Millisecond}
+			return simSetup{crm: &randomCRM{rng: rand.New(rand.NewPCG(1, 1))}, integrators: 1, workers: 8, records: 3200, latency: 50 * time.Millisecond}
 		}},
 		{name: "flaky, 1 integrator", minRatio: 0.9, setup: func(seed uint64) simSetup {
-			return simSetup{crm: flaky(seed, nil), integrators: 1, workers: 8, records: 20000, latency: 0, jitter: 3 * time.Millisecond}
+			return simSetup{crm: flaky(seed, nil), integrators: 1, workers: 8, records: 3000, latency: 0, jitter: 3 * time.Millisecond}
 		}},
 		{name: "flaky, 2 integrators", minRatio: 0.9, setup: func(seed uint64) simSetup {
-			return simSetup{crm: flaky(seed, nil), integrators: 2, workers: 8, records: 20000, jitter: 3 * time.Millisecond}
+			return simSetup{crm: flaky(seed, nil), integrators: 2, workers: 8, records: 3000, jitter: 3 * time.Millisecond}
 		}},
 		{name: "10% 429 without Retry-After, 50ms", minRatio: 0.9,
-			open: "0.94-0.99 in 9 seeds of 10, 0.88 in seed 2: a deeper cut's test reads a limit by chance", setup: func(seed uint64) simSetup {
-				return simSetup{crm: &randomCRM{share: 0.1, rng: rand.New(rand.NewPCG(seed, 3))}, integrators: 1, workers: 8, records: 6000,
+			open: "0.94-0.98 in 8 seeds of 10, 0.88 and 0.89 in seeds 2 and 8: a deeper cut's test reads a limit by chance", setup: func(seed uint64) simSetup {
+				return simSetup{crm: &randomCRM{share: 0.1, rng: rand.New(rand.NewPCG(seed, 3))}, integrators: 1, workers: 8, records: 3000,
 					latency: 50 * time.Millisecond, noRetryAfter: true}
 			}},
 		{name: "bucket 300/s burst 30 with the flaky faults", limit: 300, minRatio: 0.8, maxRefused: 0.10,
-			open: "0.74: a client fixed at R reaches 0.86-0.92 itself (the last records' retries trail the rest); random 429s under the limit make the first cuts slow to tell the limit from the noise", setup: func(seed uint64) simSetup {
+			open: "0.71-0.80: a client fixed at R reaches 0.80-0.91 itself (the last records' retries trail the rest); random 429s under the limit make the first cuts slow to tell the limit from the noise", setup: func(seed uint64) simSetup {
 				// 2% of 300/s hanging 2 s hold 12 workers: 8 cannot reach R.
-				return simSetup{crm: flaky(seed, newBucketCRM(300, 30)), integrators: 1, workers: 32, records: 9000, jitter: 3 * time.Millisecond}
+				return simSetup{crm: flaky(seed, newBucketCRM(300, 30)), integrators: 1, workers: 32, records: 6000, jitter: 3 * time.Millisecond}
 			}},
 		{name: "bucket 300/s burst 30 with the flaky faults, MAX_RATE", limit: 300, minRatio: 0.95, maxRefused: 0.01,
-			open: "0.81: a client fixed at R reaches 0.86-0.92 itself (the last records' retries trail the rest); the law loses 2-4 s more finding the noise", setup: func(seed uint64) simSetup {
-				return simSetup{crm: flaky(seed, newBucketCRM(300, 30)), integrators: 1, workers: 32, maxRate: 300, records: 9000, jitter: 3 * time.Millisecond}
+			open: "0.77-0.88: a client fixed at R reaches 0.80-0.91 itself (the last records' retries trail the rest); the law loses 2-4 s more finding the noise", setup: func(seed uint64) simSetup {
+				return simSetup{crm: flaky(seed, newBucketCRM(300, 30)), integrators: 1, workers: 32, maxRate: 300, records: 6000, jitter: 3 * time.Millisecond}
 			}},
 		windowCell(0),
 		windowCell(15),
@@ -139,7 +139,7 @@ func simMatrix() []simCell {
 		// afterwards the law must come back to the limit it had found,
 		// not find it again from nothing; the goal counts the outage in.
 		{name: "bucket 500/s burst 50, a 5 s outage", limit: 500, minRatio: 0.75, maxRefused: 0.05,
-			open: "0.64: sending resumes at what was taken since the last resume, outage included (284/s), and the cubic stays at that peak (309/s) for 20 s", setup: func(uint64) simSetup {
+			open: "0.65: sending resumes at what was taken since the last resume, outage included (284/s), and the cubic stays at that peak (309/s) for 20 s", setup: func(uint64) simSetup {
 				return simSetup{crm: &outageCRM{from: simT0.Add(10 * time.Second), to: simT0.Add(15 * time.Second), next: newBucketCRM(500, 50)},
 					integrators: 1, workers: 8, records: 20000, latency: 2 * time.Millisecond}
 			}},
