@@ -40,12 +40,13 @@ var resetForm = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 //     window, which announces no reset; its rate is a ceiling, one request
 //     short of the window's, so that evenly spaced requests never fill it.
 func parseBudget(h http.Header, now time.Time) common.Budget {
-	rl := h.Values("RateLimit")
-	if b := fromServiceLimits(rl, h.Values("RateLimit-Policy")); b.Known {
-		return b
-	}
-	if b := fromDraft7(rl); b.Known {
-		return b
+	if rl := h.Values("RateLimit"); len(rl) > 0 { // most answers have none: parse nothing
+		if b := fromServiceLimits(rl, h.Values("RateLimit-Policy")); b.Known {
+			return b
+		}
+		if b := fromDraft7(rl); b.Known {
+			return b
+		}
 	}
 	for _, prefix := range [...]string{"RateLimit-", "X-RateLimit-", "X-Rate-Limit-"} {
 		rem, reset := h.Values(prefix+"Remaining"), h.Values(prefix+"Reset")
