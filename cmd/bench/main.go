@@ -35,6 +35,7 @@ type bench struct {
 	scale          bool   // the ten-times-larger run instead of the usual one
 	pacing         bool   // the pacing matrix instead of the usual run
 	cells          string // the cells of the pacing matrix to run; "" for all
+	seed           uint64 // the pacing matrix's faults: seed×1000 + each cell's number
 	ingestTime     time.Duration
 	deliverTime    time.Duration
 	template       string // BODY_TEMPLATE measured next to the defaults, or ""
@@ -52,6 +53,7 @@ func main() {
 	scale := flag.Bool("scale", false, "run the large-table targets instead: 10 × n records next to n (about 20 minutes)")
 	pacing := flag.Bool("pacing", false, "run the pacing matrix instead (docs/pacing-matrix.md, about 20 minutes)")
 	cells := flag.String("cells", "", "with -pacing, the cells to run: numbers, ranges (3-7) or text of their names, comma-separated")
+	seed := flag.Uint64("seed", 0, "with -pacing, another sample of the random faults: every run of a cell meets those of seed×1000 + the cell's number")
 	template := flag.String("template", "", "a BODY_TEMPLATE file: the delivery rows are measured with it too, each run right after the run without, and compared")
 	flag.Parse()
 	switch *only {
@@ -71,7 +73,7 @@ func main() {
 		}
 		*template = abs
 	}
-	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only, limitN: 20_000, scale: *scale, pacing: *pacing, cells: *cells, template: *template}
+	b := &bench{n: *n, runs: *runs, latencySeconds: 8, only: *only, limitN: 20_000, scale: *scale, pacing: *pacing, cells: *cells, seed: *seed, template: *template}
 	if *short {
 		b.n, b.runs, b.latencySeconds, b.limitN = 100_000, 1, 3, 5_000
 	}

@@ -145,6 +145,9 @@ func (b *bench) pacingMatrix(ctx context.Context, filter string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	for i := range cells {
+		cells[i].run.crm.Seed += 1000 * b.seed
+	}
 	start := time.Now()
 	var rows []pacingRow
 	for _, c := range cells {
@@ -185,6 +188,6 @@ func (b *bench) pacingMatrix(ctx context.Context, filter string) (bool, error) {
 	}
 	fmt.Printf("goquiz pacing matrix: %d of %d cells, %s, %d CPUs, %s, took %s\n", len(cells), len(matrix()),
 		start.UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.Version(), time.Since(start).Round(time.Second))
-	fmt.Println("faults: 30% 500, 5% 429 Retry-After: 1, 2% hangs past REQUEST_TIMEOUT; flaky cells: REQUEST_TIMEOUT=2s RETRY_DELAY=50ms RETRY_MAX_DELAY=1s; WORKERS=8 unless named")
+	fmt.Printf("faults: 30%% 500, 5%% 429 Retry-After: 1, 2%% hangs past REQUEST_TIMEOUT, seed %d×1000 + the cell's number; flaky cells: REQUEST_TIMEOUT=2s RETRY_DELAY=50ms RETRY_MAX_DELAY=1s; WORKERS=8 unless named\n", b.seed)
 	return printPacing(os.Stdout, rows), nil
 }
