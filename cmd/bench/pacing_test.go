@@ -162,6 +162,7 @@ func TestMatrix(t *testing.T) {
 	seen := map[string]bool{}
 	for i, c := range cells {
 		assert.Equal(t, i+1, c.index)
+		assert.Equal(t, uint64(i+1), c.run.crm.Seed, "each cell's runs meet the faults of its own seed: %s", c.name)
 		assert.False(t, seen[c.name], "cell names are unique: %s", c.name)
 		seen[c.name] = true
 		assert.Equal(t, i < 5, c.goal.vsOff, c.name)
