@@ -18,6 +18,7 @@ import (
 type config struct {
 	DSN              string        `envconfig:"DSN" desc:"PostgreSQL connection string"`
 	ChunkSize        int           `envconfig:"CHUNK_SIZE" desc:"rows stored per transaction"`
+	LoadConnections  int           `envconfig:"LOAD_CONNECTIONS" desc:"chunks stored at once, each in its own transaction on its own connection (SYNC_MODE=insert; upsert and --dry-run store one at a time); 1 stores them one after another; 2 loads faster where the database has a core to spare (docs/performance.md), with one connection and one chunk in memory more"`
 	SyncMode         string        `envconfig:"SYNC_MODE" desc:"what a row whose id is stored already does: insert, the values first stored stay (a duplicate); upsert, other values are stored as the customer's next version and delivered again once, the same values are unchanged"`
 	MaxRecordBytes   int           `envconfig:"MAX_RECORD_BYTES" desc:"largest record accepted, in bytes; larger ones are rejected"`
 	Rejects          string        `envconfig:"REJECTS" desc:"path of a CSV file (line,reason,record) to write rejected records to"`
@@ -37,6 +38,7 @@ func defaultConfig() config {
 	return config{
 		DSN:              cli.DefaultDSN,
 		ChunkSize:        load.DefaultChunkSize,
+		LoadConnections:  1,
 		SyncMode:         string(common.SyncInsert),
 		MaxRecordBytes:   csv.DefaultMaxRecordBytes,
 		Encoding:         "utf-8",
@@ -89,6 +91,9 @@ func (c config) Validate() error {
 	}
 	if c.ChunkSize < 1 || c.ChunkSize > 1_000_000 {
 		errs = append(errs, errors.New("CHUNK_SIZE must be between 1 and 1000000"))
+	}
+	if c.LoadConnections < 1 || c.LoadConnections > 8 {
+		errs = append(errs, errors.New("LOAD_CONNECTIONS must be between 1 and 8"))
 	}
 	if c.MaxRecordBytes < 64 || c.MaxRecordBytes > 64<<20 {
 		errs = append(errs, errors.New("MAX_RECORD_BYTES must be between 64 and 67108864"))

@@ -145,28 +145,40 @@ func loadFile(ctx context.Context, cfg config, arg string, dry bool, out *cli.Ou
 		rejects = rw
 	}
 
-	var w interface {
+	// Each writer stores its chunks on a connection of its own; an
+	// upsert's writer keeps the ids read so far, so one stores all.
+	n := cfg.LoadConnections
+	if dry || mode == common.SyncUpsert {
+		n = 1
+	}
+	type writer interface {
 		common.ChunkWriter
 		Close(context.Context) error
 	}
-	if dry {
-		w = db.DryRun(mode)
-	} else {
-		w = db.SyncWriter(mode)
+	ws, chunkWriters := make([]writer, n), make([]common.ChunkWriter, n)
+	for i := range ws {
+		if dry {
+			ws[i] = db.DryRun(mode)
+		} else {
+			ws[i] = db.SyncWriter(mode)
+		}
+		chunkWriters[i] = ws[i]
 	}
 	defer func() {
 		// The table of the ids a load read goes, interrupted or not.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.DBTimeout)
 		defer cancel()
-		if err := w.Close(cctx); err != nil {
-			out.Logger(slog.LevelInfo).Warn("could not drop the table of the ids read; the next load drops it after a day", "error", err)
+		for _, w := range ws {
+			if err := w.Close(cctx); err != nil {
+				out.Logger(slog.LevelInfo).Warn("could not drop the table of the ids read; the next load drops it after a day", "error", err)
+			}
 		}
 	}()
 
 	start := time.Now()
 	prog := newProgress(stderr, out, cfg.ProgressInterval, src)
 	prog.outcomes = dry || mode == common.SyncUpsert
-	st, err := load.Run(ctx, src, w, rejects, load.Options{
+	st, err := load.Run(ctx, src, chunkWriters, rejects, load.Options{
 		ChunkSize: cfg.ChunkSize,
 		Progress:  prog.update,
 	})

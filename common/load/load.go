@@ -44,16 +44,27 @@ type Stats struct {
 	Rejected int64
 }
 
-// Run reads src to its end and stores its customers in chunks through w,
+// Run reads src to its end and stores its customers in chunks through ws,
 // reporting rejected records to rejects (which may be nil). Reading the next
-// chunk overlaps storing the previous one, and at most three chunks are in
-// memory at once.
+// chunk overlaps storing the previous ones: with several writers, as many
+// chunks are stored at once, chunk i by ws[i % len(ws)], each in its own
+// transaction; at most len(ws)+2 chunks are in memory at once.
+//
+// Chunks stored at once may commit in any order, so each chunk leaves out
+// the ids of the chunks that may still be storing beside it, as
+// duplicates: the first occurrence of an id in src wins whatever the
+// order of the commits (an id in an earlier chunk is stored by it, or was
+// stored before). A writer stores its chunks in order, so a chunk never
+// meets one len(ws) or more before it.
 //
 // On a fatal error (the source fails, a chunk cannot be stored, rejects
 // cannot be written, ctx is cancelled) Run stops and returns it with the
-// totals of what was committed: the chunk in progress is not stored, the
-// chunks committed before it stay.
-func Run(ctx context.Context, src common.Source, w common.ChunkWriter, rejects common.RejectWriter, opts Options) (Stats, error) {
+// totals of what was committed: the chunks in progress are not stored,
+// the chunks committed before stay.
+func Run(ctx context.Context, src common.Source, ws []common.ChunkWriter, rejects common.RejectWriter, opts Options) (Stats, error) {
+	if len(ws) == 0 {
+		return Stats{}, errors.New("load: no chunk writer")
+	}
 	size := opts.ChunkSize
 	if size <= 0 {
 		size = DefaultChunkSize
@@ -62,7 +73,7 @@ func Run(ctx context.Context, src common.Source, w common.ChunkWriter, rejects c
 	defer cancel()
 
 	full := make(chan chunk, 1)
-	free := make(chan []common.Customer, 3)
+	free := make(chan []common.Customer, len(ws)+2)
 	for range cap(free) {
 		free <- make([]common.Customer, 0, size)
 	}
@@ -72,27 +83,70 @@ func Run(ctx context.Context, src common.Source, w common.ChunkWriter, rejects c
 		readDone <- readChunks(ctx, src, rejects, size, full, free)
 	}()
 
-	var st Stats
-	var writeErr error
-	for c := range full {
-		if writeErr == nil {
-			res, err := w.WriteChunk(ctx, c.rows)
-			if err != nil {
-				writeErr = fmt.Errorf("store records %d to %d: %w", c.first, c.read, err)
+	s := newStorer(ctx, ws)
+	var (
+		st       Stats
+		writeErr error
+		next     *chunk // read, not yet handed to its writer
+		reading  = true
+		seq      int
+	)
+	// done takes in a writer's answer. A chunk committed after another
+	// failed is counted all the same: it is stored.
+	done := func(r stored) {
+		s.busy--
+		free <- r.rows[:0]
+		if r.err != nil {
+			if writeErr == nil {
+				writeErr = fmt.Errorf("store records %d to %d: %w", r.first, r.read, r.err)
 				cancel()
-			} else {
-				st.Stored += res.Stored
-				st.Changed += res.Changed
-				st.Unchanged += res.Unchanged
-				st.Duplicates += res.Duplicates
-				st.Read, st.Rejected = c.read, c.rejected
-				if opts.Progress != nil {
-					opts.Progress(st)
-				}
 			}
+			return
 		}
-		free <- c.rows[:0]
+		st.Stored += r.res.Stored
+		st.Changed += r.res.Changed
+		st.Unchanged += r.res.Unchanged
+		st.Duplicates += r.res.Duplicates + r.left
+		st.Read, st.Rejected = s.committed(r.chunk)
+		if writeErr == nil && opts.Progress != nil {
+			opts.Progress(st)
+		}
 	}
+	for reading || next != nil || s.busy > 0 {
+		switch {
+		case next != nil && writeErr != nil:
+			free <- next.rows[:0]
+			next = nil
+		case next != nil:
+			select {
+			case s.in[next.seq%len(ws)] <- *next:
+				s.busy++
+				next = nil
+			case r := <-s.out:
+				done(r)
+			}
+		case reading:
+			select {
+			case c, ok := <-full:
+				switch {
+				case !ok:
+					reading = false
+				case writeErr != nil:
+					free <- c.rows[:0]
+				default:
+					c.seq = seq
+					seq++
+					s.leaveOut(&c)
+					next = &c
+				}
+			case r := <-s.out:
+				done(r)
+			}
+		default:
+			done(<-s.out)
+		}
+	}
+	s.stop()
 	r := <-readDone
 	if writeErr != nil {
 		return st, writeErr
@@ -113,6 +167,8 @@ type chunk struct {
 	rows           []common.Customer
 	first          int64 // ordinal of the chunk's first data record, from 1
 	read, rejected int64
+	seq            int   // the chunk's number, from 0
+	left           int64 // rows left out as ids of the chunks before it (see Run)
 }
 
 type readResult struct {

@@ -117,7 +117,7 @@ func TestRun(t *testing.T) {
 			w := &memWriter{stored: map[int64]bool{}, failAt: tt.failAt}
 			var rejects memRejects
 			calls := 0
-			st, err := Run(context.Background(), &sliceSource{rows: tt.rows, err: tt.srcErr}, w, &rejects,
+			st, err := Run(context.Background(), &sliceSource{rows: tt.rows, err: tt.srcErr}, []common.ChunkWriter{w}, &rejects,
 				Options{ChunkSize: 3, Progress: func(Stats) { calls++ }})
 			if tt.wantErr != "" {
 				require.EqualError(t, err, tt.wantErr)
@@ -144,6 +144,6 @@ func TestRunCancelled(t *testing.T) {
 	for i := range rows {
 		rows[i] = common.Customer{ID: int64(i + 1)}
 	}
-	_, err := Run(ctx, &sliceSource{rows: rows}, &memWriter{stored: map[int64]bool{}}, nil, Options{ChunkSize: 10})
+	_, err := Run(ctx, &sliceSource{rows: rows}, []common.ChunkWriter{&memWriter{stored: map[int64]bool{}}}, nil, Options{ChunkSize: 10})
 	require.ErrorIs(t, err, context.Canceled)
 }
