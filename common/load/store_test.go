@@ -153,3 +153,27 @@ func TestRunNeedsAWriter(t *testing.T) {
 	_, err := Run(context.Background(), &sliceSource{}, nil, nil, Options{})
 	require.EqualError(t, err, "load: no chunk writer")
 }
+
+// TestRunWithSeveralWritersStopsWithCtx ends a load whose first chunk
+// never commits: Run returns ctx's error once every writer answered.
+func TestRunWithSeveralWritersStopsWithCtx(t *testing.T) {
+	tb := &table{names: map[int64]string{}}
+	never := make(chan struct{})
+	ws := []common.ChunkWriter{
+		&tableWriter{t: tb, hold: map[int]chan struct{}{1: never}},
+		&tableWriter{t: tb},
+	}
+	rows := make([]any, 100)
+	for i := range rows {
+		rows[i] = common.Customer{ID: int64(i + 1)}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := Run(ctx, &sliceSource{rows: rows}, ws, nil, Options{ChunkSize: 10, Progress: func(st Stats) {
+		if st.Stored >= 10 {
+			cancel() // the second writer's chunk committed; the first's never will
+		}
+	}})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, int64(len(tb.names)), st.Stored)
+	assert.Zero(t, st.Read, "no chunk committed after every one before it")
+}
