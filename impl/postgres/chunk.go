@@ -35,8 +35,10 @@ type Writer struct {
 	spillFailed bool
 	seen        map[int64]struct{}
 	rows        []common.Customer
-	// stored holds the stored values of a chunk's ids, in SyncUpsert.
-	stored map[int64]common.Customer
+	// cand and status are the rows of a chunk compared with the stored
+	// values, in SyncUpsert, and what they are (see compare).
+	cand   []common.Customer
+	status []uint8
 	// filter is set after a chunk met ids already stored: the next chunk
 	// looks its ids up first instead of hoping for a clean COPY.
 	filter bool

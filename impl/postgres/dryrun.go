@@ -52,10 +52,10 @@ func (r *DryRun) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 		}
 	}
 	res.Duplicates += int64(len(rows) - len(fresh))
-	if err := w.readStored(ctx, w.db.db, fresh); err != nil {
+	added, changed, unchanged, err := w.compare(ctx, w.db.db, rows, fresh)
+	if err != nil {
 		return common.ChunkResult{}, fmt.Errorf("dry run: %w", err)
 	}
-	added, changed, unchanged := w.classify(rows, fresh)
 	if err := w.read(ctx); err != nil {
 		return common.ChunkResult{}, fmt.Errorf("dry run: %w", err)
 	}
