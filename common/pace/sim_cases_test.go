@@ -159,36 +159,39 @@ func simMatrix() []simCell {
 }
 
 // TestPaceSimulatedMatrix runs every cell of the pacing matrix against
-// the law on a simulated clock, with three seeds each, and checks its
-// goal: the accepted rate against the allowed rate or against the same
-// CRM without pacing, and the share refused.
+// the law on a simulated clock, with three seeds each (PACE_SEEDS sets
+// how many), and checks its goal: the accepted rate against the allowed
+// rate or against the same CRM without pacing, and the share refused.
 func TestPaceSimulatedMatrix(t *testing.T) {
 	var table strings.Builder
 	for _, c := range simMatrix() {
 		t.Run(c.name, func(t *testing.T) {
 			for seed := uint64(1); seed <= simSeeds(); seed++ {
-				s := c.setupFor(seed)
-				r := simulate(s, simT0)
+				// run simulates the cell's setup for seed, changed by
+				// edit: the law's run, or a reference's.
+				run := func(edit func(*simSetup)) (simSetup, simResult) {
+					s := c.setupFor(seed)
+					edit(&s)
+					return s, simulate(s, simT0)
+				}
+				fixedAtR := func(s *simSetup) { s.fixed, s.maxRate = true, c.limit }
+				s, r := run(func(*simSetup) {})
 				ref := c.limit
 				if ref == 0 {
-					u := c.setupFor(seed)
-					u.unpaced = true
-					ref = simulate(u, simT0).acceptedRate(u.records)
+					u, ur := run(func(u *simSetup) { u.unpaced = true })
+					ref = ur.acceptedRate(u.records)
 				}
 				ratio := r.acceptedRate(s.records) / ref
 				refused := r.refusedShare()
 				var fixed string
 				if b, ok := s.crm.(*bucketCRM); ok && b.lim.Burst() == 1 {
-					f := c.setupFor(seed)
-					f.fixed, f.maxRate = true, c.limit
-					fr := simulate(f, simT0)
+					f, fr := run(fixedAtR)
 					fixed = fmt.Sprintf("  (a client fixed at R: %.2f, %.1f%% refused)", fr.acceptedRate(f.records)/c.limit, 100*fr.refusedShare())
 				}
 				if _, ok := s.crm.(*randomCRM); ok && c.limit > 0 {
 					ratio, refused = admitted(s, r, ref)
-					f := c.setupFor(seed)
-					f.fixed, f.maxRate = true, c.limit
-					best, _ := admitted(f, simulate(f, simT0), ref)
+					f, fr := run(fixedAtR)
+					best, _ := admitted(f, fr, ref)
 					fixed = fmt.Sprintf("  (a client fixed at R: %.2f)", best)
 				}
 				fmt.Fprintf(&table, "%-50s seed %d: %7.1f/s  ratio %.2f  refused %5.2f%%  by integrator %v%s\n",
