@@ -38,7 +38,7 @@ type Writer struct {
 	// cand and status are the rows of a chunk compared with the stored
 	// values, in SyncUpsert, and what they are (see compare).
 	cand   []common.Customer
-	status []uint8
+	status []stored
 	// filter is set after a chunk met ids already stored: the next chunk
 	// looks its ids up first instead of hoping for a clean COPY.
 	filter bool

@@ -178,8 +178,8 @@ func idsOf(rows []common.Customer) []int64 {
 func (w *Writer) compare(ctx context.Context, q interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }, rows []common.Customer, fresh []int64) (added, changed []common.Customer, unchanged int64, err error) {
-	// The rows to compare: those of rows whose ids are in fresh, with
-	// their status: 0 not stored, 1 the same values, 2 others.
+	// The rows to compare: those of rows whose ids are in fresh, each
+	// with what it is to its stored values.
 	w.cand, w.status = w.cand[:0], w.status[:0]
 	for i, j := 0, 0; i < len(rows) && j < len(fresh); {
 		switch {
@@ -189,7 +189,7 @@ func (w *Writer) compare(ctx context.Context, q interface {
 			j++
 		default:
 			w.cand = append(w.cand, rows[i])
-			w.status = append(w.status, 0)
+			w.status = append(w.status, notStored)
 			i++
 			j++
 		}
@@ -225,9 +225,9 @@ func (w *Writer) compare(ctx context.Context, q interface {
 			break
 		}
 		if c := w.cand[k]; c.ID == id {
-			w.status[k] = 2
+			w.status[k] = otherValues
 			if string(first) == c.FirstName && string(last) == c.LastName && string(email) == c.Email && string(phone) == c.Phone {
-				w.status[k] = 1
+				w.status[k] = sameValues
 			}
 		}
 	}
@@ -236,16 +236,26 @@ func (w *Writer) compare(ctx context.Context, q interface {
 	}
 	for k, c := range w.cand {
 		switch w.status[k] {
-		case 0:
+		case notStored:
 			added = append(added, c)
-		case 1:
+		case sameValues:
 			unchanged++
-		default:
+		case otherValues:
 			changed = append(changed, c)
 		}
 	}
 	return added, changed, unchanged, nil
 }
+
+// stored is what a row read is to the values stored for its id (see
+// compare).
+type stored uint8
+
+const (
+	notStored   stored = iota // no customer of that id
+	sameValues                // the same five values: unchanged
+	otherValues               // other values: changed
+)
 
 // changeSQL stores new values of stored customers as their next version:
 // pending again, due at once, with no attempts and no last error, stored
