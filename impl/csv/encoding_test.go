@@ -69,6 +69,7 @@ func TestEncodings(t *testing.T) {
 		{"utf-16 with a big-endian mark", "utf-16", append([]byte{0xfe, 0xff}, encode(t, "utf-16be", text)...), "encoding utf-16be (byte-order mark)"},
 		{"utf-8 with a UTF-16 mark", "utf-8", append([]byte{0xff, 0xfe}, encode(t, "utf-16le", text)...), "encoding utf-16le (byte-order mark, not utf-8)"},
 		{"windows-1252 with a UTF-8 mark", "windows-1252", []byte(utf8BOM + text), "encoding utf-8 (byte-order mark, not windows-1252)"},
+		{"utf-16 with a UTF-8 mark", "utf-16", []byte(utf8BOM + text), "encoding utf-8 (byte-order mark, not utf-16)"},
 		{"gzip in windows-1252", "windows-1252", gz(t, string(encode(t, "windows-1252", text))), "encoding windows-1252"},
 		{"gzip in utf-16 with a mark", "utf-16", gz(t, "\xfe\xff"+string(encode(t, "utf-16be", text))), "encoding utf-16be (byte-order mark)"},
 	}

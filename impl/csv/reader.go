@@ -194,7 +194,7 @@ func (r *Reader) byteOrderMark(enc Encoding) (Encoding, error) {
 	}
 	if mark.Name() != enc.Name() {
 		r.encNote = "byte-order mark"
-		if !enc.bom {
+		if !enc.bom || mark.enc == nil { // utf-16 names either order, not utf-8
 			r.encNote += ", not " + enc.Name()
 		}
 	}

@@ -21,7 +21,8 @@ import (
 // OWASP's CSV-injection advice says: every cell but the line number is
 // quoted, and a value a spreadsheet would run as a formula, one beginning
 // with =, +, - or @, gets a ' before it (see Defuse). A byte that is not
-// UTF-8 is written as \x and two hex digits.
+// UTF-8, and a NUL, which makes tools take the file for binary, is
+// written as \x and two hex digits.
 //
 // It writes CSV itself rather than with encoding/csv's Writer, which
 // quotes a field only when the field needs it: OWASP's advice is to quote
@@ -68,6 +69,7 @@ func writeCell(b *bufio.Writer, s string) {
 	if !utf8.ValidString(s) {
 		s = string(appendText(nil, []byte(s), false))
 	}
+	s = strings.ReplaceAll(s, "\x00", `\x00`)
 	s = Defuse(s)
 	b.WriteByte('"')
 	for {

@@ -49,17 +49,19 @@ func TestRejectWriter(t *testing.T) {
 		{Line: 4, Reason: "bare quote in unquoted field 2", Text: "4,a\"b,\r\nc"},
 		{Line: 7, Reason: "first_name is not valid UTF-8", Text: "7,a\xffb,c"},
 		{Line: 9, Reason: "-", Text: ""},
+		{Line: 10, Reason: "has 2 fields, header has 5", Text: "10,a\x00b"},
 	} {
 		require.NoError(t, rw.WriteReject(r))
 	}
 	require.NoError(t, rw.Flush())
-	assert.Equal(t, int64(5), rw.Count())
+	assert.Equal(t, int64(6), rw.Count())
 	assert.Equal(t, "line,reason,record\n"+
 		"2,\"has 4 fields, header has 5\",\"2,b@x.com,Bob\"\n"+
 		"3,\"id \"\"=1\"\" is not a positive integer\",\"'=1;a;b;c;d\"\n"+
 		"4,\"bare quote in unquoted field 2\",\"4,a\"\"b,\r\nc\"\n"+
 		"7,\"first_name is not valid UTF-8\",\"7,a\\xffb,c\"\n"+
-		"9,\"'-\",\"\"\n", buf.String())
+		"9,\"'-\",\"\"\n"+
+		"10,\"has 2 fields, header has 5\",\"10,a\\x00b\"\n", buf.String())
 	recs, err := stdcsv.NewReader(&buf).ReadAll()
 	require.NoError(t, err)
 	assert.Equal(t, []string{"4", "bare quote in unquoted field 2", "4,a\"b,\nc"}, recs[3])

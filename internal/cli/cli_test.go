@@ -171,7 +171,9 @@ func TestOneLine(t *testing.T) {
 		max  int
 		want string
 	}{
-		{"a\n  b\tc ", 0, "a b c"},
+		{"a\n  b\tc ", 0, "a; b c"},
+		{"one\n\n two \n", 0, "one; two"},
+		{"connect:\nrefused", 0, "connect: refused"},
 		{"short", 10, "short"},
 		{"exactly10!", 10, "exactly10!"},
 		{"longer than ten", 10, "longer tha…"},
