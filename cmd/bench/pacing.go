@@ -100,7 +100,7 @@ func matrix() []cell {
 		limitedCell("bucket 100/s burst 1, 2 ms", 3_000, 1, 8, bucket(100, 1, 2*time.Millisecond), nil,
 			goal{r: 100, min: 0.8, maxRefused: 0.1}),
 		// WORKERS=8 cannot reach 300/s here: each 2% hang holds a worker 2 s.
-		limitedCell("bucket 300/s burst 30, faults, 0-3 ms, WORKERS=32", 6_000, 1, 32, withFaults, flakyEnv,
+		limitedCell("bucket 300/s burst 30, faults, 0-3 ms, WORKERS=32", 24_000, 1, 32, withFaults, flakyEnv,
 			goal{r: 300, min: 0.8, maxRefused: 0.1, admitted: true}),
 		limitedCell("window 150 per 10s, no Retry-After, 2 ms", 601, 1, 8,
 			mockcrm.Config{RateLimitWindow: 10 * time.Second, RateLimitWindowMax: 150, Latency: 2 * time.Millisecond}, nil,

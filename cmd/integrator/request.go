@@ -20,7 +20,7 @@ type Request struct {
 	APIMethod         string `envconfig:"API_METHOD" desc:"method of the requests: POST, PUT or PATCH"`
 	BodyTemplate      string `envconfig:"BODY_TEMPLATE" desc:"path of a file holding the JSON body, {{id}}, {{first_name}}, {{last_name}}, {{email}}, {{phone}} where the record's values go (as JSON values, quoted by the program); unset: goquiz's own body"`
 	APIHeaders        string `envconfig:"API_HEADERS" desc:"extra headers of every request, one Name: value a line; the values are secrets, never logged"`
-	IdempotencyHeader string `envconfig:"IDEMPOTENCY_HEADER" desc:"header carrying the record's idempotency key, the same on every attempt; empty: none sent"`
+	IdempotencyHeader string `envconfig:"IDEMPOTENCY_HEADER" desc:"header carrying the record's idempotency key (goquiz-customer-ID, -vN from a record's second version on), the same on every attempt of a version; empty: none sent"`
 	SuccessStatus     string `envconfig:"SUCCESS_STATUS" desc:"statuses meaning delivered, such as 200,201,204; every other answer is retried (or see GIVE_UP_ON)"`
 	GiveUpOn          string `envconfig:"GIVE_UP_ON" desc:"statuses refusing a record for good, such as 400,409,422: it ends at once as rejected, with the status and the start of the answer (see integrator status and retry-failed --rejected); empty: every failure retried"`
 }

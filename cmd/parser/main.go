@@ -66,13 +66,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := loadFile(ctx, cfg, args[0], dry, out, stdout, stderr); err != nil {
-		if ctx.Err() != nil {
-			err = errors.New("interrupted: the chunk in progress was rolled back, committed chunks stay; rerun to finish")
+		if ctx.Err() != nil && !errors.Is(err, errInterrupted) {
+			err = errInterrupted
 		}
 		return out.Fail(cli.ExitFailure, err)
 	}
 	return cli.ExitOK
 }
+
+// errInterrupted is the error of a load that SIGINT or SIGTERM stopped.
+var errInterrupted = errors.New("interrupted: the chunk in progress was rolled back, committed chunks stay; rerun to finish")
 
 // cutDryRun returns whether args ask for a dry run (--dry-run or -dry-run
 // before the input), and args without it.
@@ -124,7 +127,9 @@ func loadFile(ctx context.Context, cfg config, arg string, dry bool, out *cli.Ou
 		return fmt.Errorf("%s: %w", in.name, err)
 	}
 
-	db, err := postgres.Open(ctx, cfg.DSN, cfg.store(out.Logger(slog.LevelInfo)))
+	storeOpts := cfg.store(out.Logger(slog.LevelInfo))
+	storeOpts.NoMigrate = dry // a dry run writes nothing, the schema included
+	db, err := postgres.Open(ctx, cfg.DSN, storeOpts)
 	if err != nil {
 		return err
 	}
@@ -158,7 +163,9 @@ func loadFile(ctx context.Context, cfg config, arg string, dry bool, out *cli.Ou
 	ws, chunkWriters := make([]writer, n), make([]common.ChunkWriter, n)
 	for i := range ws {
 		if dry {
-			ws[i] = db.DryRun(mode)
+			if ws[i], err = db.DryRun(ctx, mode); err != nil {
+				return err
+			}
 		} else {
 			ws[i] = db.SyncWriter(mode)
 		}
@@ -190,6 +197,12 @@ func loadFile(ctx context.Context, cfg config, arg string, dry bool, out *cli.Ou
 	}
 	elapsed := time.Since(start)
 	if err != nil {
+		if ctx.Err() != nil && !dry {
+			if mode == common.SyncUpsert {
+				return fmt.Errorf("%w (committed: %d new, %d changed, %d unchanged, %d duplicates)", errInterrupted, st.Stored, st.Changed, st.Unchanged, st.Duplicates)
+			}
+			return fmt.Errorf("%w (committed: %d stored, %d duplicates)", errInterrupted, st.Stored, st.Duplicates)
+		}
 		if dry {
 			return fmt.Errorf("%s: dry run: %w", in.name, err)
 		}

@@ -29,7 +29,8 @@ func TestDailyExportThroughPgBouncer(t *testing.T) {
 			}
 			want := common.ChunkResult{Stored: 100, Changed: 200, Unchanged: 1800, Duplicates: 1000}
 			chunks := [][]common.Customer{day2[:1000], day2[1000:], day2[500:1500]} // the last one read before
-			dry := db.DryRun(common.SyncUpsert)
+			dry, err := db.DryRun(ctxT(t), common.SyncUpsert)
+			require.NoError(t, err)
 			assert.Equal(t, want, loadChunks(t, dry, chunks...))
 			require.NoError(t, dry.Close(ctxT(t)))
 			w := db.SyncWriter(common.SyncUpsert)

@@ -31,8 +31,10 @@ type Writer struct {
 	fresh []int64
 	last  common.ChunkResult
 	// spillFailed is set when the ids could not be moved to the database:
-	// they stay in memory.
+	// they stay in memory. beforeSpill, if set, runs before they are
+	// moved (a dry run creates the schema then).
 	spillFailed bool
+	beforeSpill func(context.Context) error
 	seen        map[int64]struct{}
 	rows        []common.Customer
 	// cand and status are the rows of a chunk compared with the stored

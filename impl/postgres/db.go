@@ -54,6 +54,10 @@ type Options struct {
 	// Logger receives what the store does by itself: lost sessions ended,
 	// chunks stored again. Nil discards it.
 	Logger *slog.Logger
+	// NoMigrate leaves a database without goquiz's schema as it is: Open
+	// does not create the schema (a dry run writes nothing); Migrate does
+	// when called.
+	NoMigrate bool
 }
 
 func (o Options) timeout() time.Duration {
@@ -130,10 +134,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		case <-time.After(delay):
 		}
 	}
-	if err := d.Migrate(ctx); err != nil {
-		d.stop()
-		d.db.Close()
-		return nil, err
+	if !opts.NoMigrate {
+		if err := d.Migrate(ctx); err != nil {
+			d.stop()
+			d.db.Close()
+			return nil, err
+		}
 	}
 	if opts.EndLostLoads {
 		seen := map[int]stalled{}

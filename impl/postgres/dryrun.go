@@ -16,13 +16,26 @@ import (
 // they are too many for memory, in a table of its own in the database (see
 // loadTable), which Close drops. In SyncInsert a stored
 // id, changed or not, is a duplicate, as a load would count it.
+//
+// On a database without goquiz's schema (opened with NoMigrate) nothing
+// is stored, so every id read for the first time is new; the schema is
+// created only if the ids read outgrow memory, for their table.
 type DryRun struct {
-	w *Writer
+	w     *Writer
+	empty bool // no customers table: nothing stored
 }
 
 // DryRun returns a dry run of loads in mode on d.
-func (d *DB) DryRun(mode common.SyncMode) *DryRun {
-	return &DryRun{w: d.SyncWriter(mode)}
+func (d *DB) DryRun(ctx context.Context, mode common.SyncMode) (*DryRun, error) {
+	var exists bool
+	if err := d.db.QueryRowContext(ctx, `SELECT to_regclass('customers') IS NOT NULL`).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("dry run: look for the customers table: %w", err)
+	}
+	r := &DryRun{w: d.SyncWriter(mode), empty: !exists}
+	if r.empty {
+		r.w.beforeSpill = d.Migrate // the ids' table needs the schema
+	}
+	return r, nil
 }
 
 // Close drops the table of the ids the dry run read.
@@ -52,8 +65,14 @@ func (r *DryRun) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 		}
 	}
 	res.Duplicates += int64(len(rows) - len(fresh))
-	added, changed, unchanged, err := w.compare(ctx, w.db.db, rows, fresh)
-	if err != nil {
+	var (
+		added, changed []common.Customer
+		unchanged      int64
+		err            error
+	)
+	if r.empty {
+		added = firstRows(rows, fresh)
+	} else if added, changed, unchanged, err = w.compare(ctx, w.db.db, rows, fresh); err != nil {
 		return common.ChunkResult{}, fmt.Errorf("dry run: %w", err)
 	}
 	if err := w.read(ctx); err != nil {
@@ -127,4 +146,16 @@ func (r *DryRun) recordOnce(ctx context.Context, ids []int64) ([]int64, *commit,
 		return nil, c, fmt.Errorf("commit: %w", err)
 	}
 	return fresh, nil, nil
+}
+
+// firstRows returns the rows (sorted by id) whose ids are in fresh
+// (sorted).
+func firstRows(rows []common.Customer, fresh []int64) []common.Customer {
+	out := make([]common.Customer, 0, len(fresh))
+	for _, c := range rows {
+		if _, ok := slices.BinarySearch(fresh, c.ID); ok {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -121,6 +121,19 @@ func (w *Writer) firstSeen(ctx context.Context, tx *sql.Tx, rows []common.Custom
 	return w.fresh, nil
 }
 
+// spillReady calls beforeSpill, if set, once.
+func (w *Writer) spillReady(ctx context.Context) error {
+	f := w.beforeSpill
+	if f == nil {
+		return nil
+	}
+	if err := f(ctx); err != nil {
+		return err
+	}
+	w.beforeSpill = nil
+	return nil
+}
+
 // read adds the ids of the chunk just stored to the ids read, and moves
 // them to a table in the database when they take too much memory.
 func (w *Writer) read(ctx context.Context) error {
@@ -134,7 +147,11 @@ func (w *Writer) read(ctx context.Context) error {
 	if w.ids.bytes <= seenMaxBytes || w.spillFailed {
 		return nil
 	}
-	l, err := w.db.newLoad(ctx)
+	var l *loadTable
+	err := w.spillReady(ctx)
+	if err == nil {
+		l, err = w.db.newLoad(ctx)
+	}
 	if err == nil {
 		if err = l.addAll(ctx, w.db, w.ids); err != nil {
 			err = errors.Join(err, w.db.dropLoad(ctx, l))

@@ -65,7 +65,8 @@ func TestUpsertAndDryRun(t *testing.T) {
 			}
 			require.NoError(t, q.Settle(ctxT(t), outcomes, []int64{c.ID}))
 
-			dry := db.DryRun(tt.mode)
+			dry, err := db.DryRun(ctxT(t), tt.mode)
+			require.NoError(t, err)
 			assert.Equal(t, tt.want, loadChunks(t, dry, day2...), "dry run")
 			require.NoError(t, dry.Close(ctxT(t)))
 			requireCounted(t, db)
