@@ -118,13 +118,16 @@ func simMatrix() []simCell {
 					latency: 50 * time.Millisecond, noRetryAfter: true}
 			}},
 		{name: "bucket 300/s burst 30 with the flaky faults", limit: 300, minRatio: 0.8, maxRefused: 0.10,
-			open: "0.71-0.80: a client fixed at R reaches 0.80-0.91 itself (the last records' retries trail the rest); random 429s under the limit make the first cuts slow to tell the limit from the noise", setup: func(seed uint64) simSetup {
+			open: "0.82-0.86 (a client fixed at R: 0.91-0.97): random 429s under the limit make cuts slow to tell the limit from the noise", setup: func(seed uint64) simSetup {
 				// 2% of 300/s hanging 2 s hold 12 workers: 8 cannot reach R.
-				return simSetup{crm: flaky(seed, newBucketCRM(300, 30)), integrators: 1, workers: 32, records: 6000, jitter: 3 * time.Millisecond}
+				// 24,000 records: the last ones' retries trail the rest by
+				// a few seconds, whatever the pacing; with 6,000 a client
+				// fixed at R measured 0.80-0.91 of R, with 24,000 0.91-0.97.
+				return simSetup{crm: flaky(seed, newBucketCRM(300, 30)), integrators: 1, workers: 32, records: 24000, jitter: 3 * time.Millisecond}
 			}},
 		{name: "bucket 300/s burst 30 with the flaky faults, MAX_RATE", limit: 300, minRatio: 0.95, maxRefused: 0.01,
-			open: "0.77-0.88: a client fixed at R reaches 0.80-0.91 itself (the last records' retries trail the rest); the law loses 2-4 s more finding the noise", setup: func(seed uint64) simSetup {
-				return simSetup{crm: flaky(seed, newBucketCRM(300, 30)), integrators: 1, workers: 32, maxRate: 300, records: 6000, jitter: 3 * time.Millisecond}
+			open: "0.88-0.95 (a client fixed at R: 0.91-0.97): as the noise learnt fades, random 429s start a test of the limit every 10-30 s", setup: func(seed uint64) simSetup {
+				return simSetup{crm: flaky(seed, newBucketCRM(300, 30)), integrators: 1, workers: 32, maxRate: 300, records: 24000, jitter: 3 * time.Millisecond}
 			}},
 		windowCell(0),
 		windowCell(15),
