@@ -342,38 +342,60 @@ func stageInsert(ctx context.Context, tx *sql.Tx, conn *sql.Conn, rows []common.
 // every row would be an Exec of its own, converting its arguments and
 // leaving about 400 bytes of garbage, which was most of the parser's CPU
 // and heap. lib/pq's COPY statement implements driver.Stmt's Exec only.
+//
+// A connection the driver found dead is reported as badConnError, not as
+// driver.ErrBadConn: given that from Conn.Raw, database/sql closes the
+// Conn, which waits for the transaction open on it to end, and that
+// transaction is ended by this goroutine, once copyRows returns: it
+// waited forever (a parser whose sessions were killed hung).
 func copyRows(ctx context.Context, conn *sql.Conn, query string, rows []common.Customer) (int64, error) {
 	var n int64
 	err := conn.Raw(func(dc any) error {
-		pc, ok := dc.(driver.ConnPrepareContext)
-		if !ok {
-			return fmt.Errorf("start copy: driver connection %T cannot prepare", dc)
+		err := copyRowsOn(ctx, dc, query, rows, &n)
+		if errors.Is(err, driver.ErrBadConn) {
+			return &badConnError{err.Error()}
 		}
-		stmt, err := pc.PrepareContext(ctx, query)
-		if err != nil {
-			return fmt.Errorf("start copy: %w", err)
-		}
-		defer stmt.Close()
-		row := make([]driver.Value, 5)
-		for i, c := range rows {
-			if i%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					return fmt.Errorf("copy rows: %w", err)
-				}
-			}
-			row[0], row[1], row[2], row[3], row[4] = c.ID, c.FirstName, c.LastName, c.Email, c.Phone
-			if _, err := stmt.Exec(row); err != nil {
-				return fmt.Errorf("copy rows: %w", err)
-			}
-		}
-		res, err := stmt.Exec(nil) // ends the COPY
-		if err != nil {
-			return fmt.Errorf("copy: %w", err)
-		}
-		n, err = res.RowsAffected()
 		return err
 	})
 	return n, err
+}
+
+// badConnError is a connection the driver found dead, in copyRows: the
+// chunk is stored again on a new one (see lost).
+type badConnError struct{ msg string }
+
+func (e *badConnError) Error() string { return e.msg }
+
+// copyRowsOn is copyRows on the driver's connection dc; it sets *n to the
+// rows stored.
+func copyRowsOn(ctx context.Context, dc any, query string, rows []common.Customer, n *int64) error {
+	pc, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return fmt.Errorf("start copy: driver connection %T cannot prepare", dc)
+	}
+	stmt, err := pc.PrepareContext(ctx, query)
+	if err != nil {
+		return fmt.Errorf("start copy: %w", err)
+	}
+	defer stmt.Close()
+	row := make([]driver.Value, 5)
+	for i, c := range rows {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("copy rows: %w", err)
+			}
+		}
+		row[0], row[1], row[2], row[3], row[4] = c.ID, c.FirstName, c.LastName, c.Email, c.Phone
+		if _, err := stmt.Exec(row); err != nil {
+			return fmt.Errorf("copy rows: %w", err)
+		}
+	}
+	res, err := stmt.Exec(nil) // ends the COPY
+	if err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	*n, err = res.RowsAffected()
+	return err
 }
 
 func isUniqueViolation(err error) bool {

@@ -113,6 +113,7 @@ func lost(err error) bool {
 		return pqErr.Code == "25006" // read-only: connected to a standby
 	}
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) ||
+	var bad *badConnError
+	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &bad) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
