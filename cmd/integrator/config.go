@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"goquiz/common/deliver"
 	"goquiz/impl/crm"
 	"goquiz/impl/postgres"
@@ -25,7 +27,7 @@ type config struct {
 	APIToken       string        `envconfig:"API_TOKEN" desc:"sent as Authorization: Bearer TOKEN when set; never logged"`
 	Workers        int           `envconfig:"WORKERS" desc:"requests in flight at once"`
 	PollInterval   time.Duration `envconfig:"POLL_INTERVAL" desc:"how often to look for due records when no notification comes"`
-	RetryDelay     time.Duration `envconfig:"RETRY_DELAY" desc:"delay before the first retry of a record; doubles per failure"`
+	RetryDelay     time.Duration `envconfig:"RETRY_DELAY" desc:"delay before the first retry of a record; doubles per failure, each drawn at random from its upper half (0.5-1x)"`
 	RetryMaxDelay  time.Duration `envconfig:"RETRY_MAX_DELAY" desc:"cap of the retry delay"`
 	RequestTimeout time.Duration `envconfig:"REQUEST_TIMEOUT" desc:"time limit of one request to the CRM"`
 	Lease          time.Duration `envconfig:"LEASE" desc:"how long claimed records stay reserved before another integrator may take them over after a crash"`
@@ -76,6 +78,20 @@ func (c config) Validate() error {
 	var errs []error
 	if c.DSN == "" {
 		errs = append(errs, errors.New("DSN is empty"))
+	} else if err := postgres.CheckDSN(c.DSN); err != nil {
+		errs = append(errs, fmt.Errorf("DSN %w", err))
+	}
+	if c.ListenDSN != "" {
+		if err := postgres.CheckDSN(c.ListenDSN); err != nil {
+			errs = append(errs, fmt.Errorf("LISTEN_DSN %w", err))
+		}
+	}
+	// The check net/http makes of every header value it sends.
+	if !httpguts.ValidHeaderFieldValue(c.APIToken) {
+		errs = append(errs, errors.New("API_TOKEN holds characters not allowed in an HTTP header (a line break?)"))
+	}
+	if err := crm.CheckProxy(c.APIEndpoint); err != nil {
+		errs = append(errs, err)
 	}
 	if u, err := url.Parse(c.APIEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("API_ENDPOINT %q is not an http:// or https:// URL", c.APIEndpoint))

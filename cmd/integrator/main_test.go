@@ -295,6 +295,11 @@ func TestConfigurationErrors(t *testing.T) {
 		{"bad workers", []string{"WORKERS=0"}, "WORKERS"},
 		{"bad endpoint", []string{"API_ENDPOINT=localhost:8080"}, "API_ENDPOINT"},
 		{"retry cap below first delay", []string{"RETRY_DELAY=5s", "RETRY_MAX_DELAY=1s"}, "RETRY_MAX_DELAY"},
+		{"DSN URL that does not parse", []string{"DSN=postgres://u:hunter2@h:abc/db"}, "DSN postgres://u:***@h:abc/db"},
+		{"DSN with a bad setting", []string{"DSN=host=h password=hunter2 sslmode=bogus"}, "DSN host=h password=***"},
+		{"LISTEN_DSN that does not parse", []string{"LISTEN_DSN=postgres://u:hunter2@h/d%zz"}, "LISTEN_DSN"},
+		{"token with a line break", []string{"API_TOKEN=abc\nX-Evil: 1"}, "API_TOKEN"},
+		{"proxy of another scheme", []string{"API_ENDPOINT=http://crm.example/c", "HTTP_PROXY=ftp://proxy.example"}, "HTTP_PROXY or HTTPS_PROXY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -302,12 +307,16 @@ func TestConfigurationErrors(t *testing.T) {
 			assert.Equal(t, 2, res.Code)
 			assert.Contains(t, res.Stderr, tt.want)
 			assert.Equal(t, 1, len(strings.Split(strings.TrimSpace(res.Stderr), "\n")), res.Stderr)
+			assert.NotContains(t, res.Stdout+res.Stderr, "hunter2")
+			assert.NotContains(t, res.Stderr, "integrator starting", "checked before starting")
 		})
 	}
-	res := testbin.Run(t, integrator(t), []string{"DSN=postgres://u:hunter2@127.0.0.1:1/db?sslmode=disable", "CONNECT_TIMEOUT=1s"}, nil)
+	res := testbin.Run(t, integrator(t), []string{"DSN=postgres://u:hunter2@127.0.0.1:1/db?sslmode=disable", "CONNECT_TIMEOUT=1s",
+		"API_ENDPOINT=http://crm-user:hunter2@127.0.0.1:1/customers"}, nil)
 	assert.Equal(t, 1, res.Code)
 	assert.Contains(t, res.Stderr, "connect to PostgreSQL")
-	assert.NotContains(t, res.Stderr, "hunter2")
+	assert.Contains(t, res.Stderr, "api_endpoint=http://crm-user:xxxxx@127.0.0.1:1/customers")
+	assert.NotContains(t, res.Stdout+res.Stderr, "hunter2")
 
 	help := testbin.Run(t, integrator(t), nil, nil, "-h")
 	require.Equal(t, 0, help.Code)

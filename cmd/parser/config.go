@@ -88,6 +88,8 @@ func (c config) Validate() error {
 	var errs []error
 	if c.DSN == "" {
 		errs = append(errs, errors.New("DSN is empty"))
+	} else if err := postgres.CheckDSN(c.DSN); err != nil {
+		errs = append(errs, fmt.Errorf("DSN %w", err))
 	}
 	if c.ChunkSize < 1 || c.ChunkSize > 1_000_000 {
 		errs = append(errs, errors.New("CHUNK_SIZE must be between 1 and 1000000"))

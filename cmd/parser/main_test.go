@@ -192,6 +192,8 @@ func TestFatalErrors(t *testing.T) {
 		{"bad chunk size", []string{good}, []string{"CHUNK_SIZE=abc"}, 2, "CHUNK_SIZE"},
 		{"zero chunk size", []string{good}, []string{"CHUNK_SIZE=0"}, 2, "CHUNK_SIZE"},
 		{"database unreachable", []string{good}, []string{"DSN=postgres://u:hunter2@127.0.0.1:1/db?sslmode=disable", "CONNECT_TIMEOUT=1s"}, 1, "connect to PostgreSQL"},
+		{"DSN URL that does not parse", []string{good}, []string{"DSN=postgres://u:hunter2@127.0.0.1:abc/db"}, 2, "DSN postgres://u:***@127.0.0.1:abc/db"},
+		{"DSN with a bad setting", []string{good}, []string{"DSN=host=h password=hunter2 sslmode=bogus"}, 2, "DSN host=h password=***"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -41,6 +42,28 @@ func newTransport(timeout time.Duration, maxConns int, proxy func(*url.URL) (*ur
 			WriteByteTimeout: timeout,
 		},
 	}
+}
+
+// CheckProxy returns why the proxy the environment names for endpoint
+// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) cannot be used, if it cannot, naming
+// the variables but not the proxy's URL, which may hold a password.
+func CheckProxy(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil // the endpoint's own check tells
+	}
+	p, err := httpproxy.FromEnvironment().ProxyFunc()(u)
+	if err != nil {
+		return errors.New("HTTP_PROXY or HTTPS_PROXY is not a URL")
+	}
+	if p != nil {
+		switch p.Scheme {
+		case "http", "https", "socks5", "socks5h":
+		default:
+			return fmt.Errorf("HTTP_PROXY or HTTPS_PROXY: scheme %q is not http, https, socks5 or socks5h", p.Scheme)
+		}
+	}
+	return nil
 }
 
 // proxyFromEnvironment returns the proxy to use for each request URL as

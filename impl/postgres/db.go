@@ -105,11 +105,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		d.timeout.Milliseconds())
 	full, err := sessionDSN(dsn, opts.app())
 	if err != nil {
-		return nil, fmt.Errorf("parse DSN %s: %w", Redact(dsn), err)
+		return nil, fmt.Errorf("parse DSN %s: %w", Redact(dsn), withoutURL(err))
 	}
 	connector, err := newConnector(full, dialer{timeout: d.timeout})
 	if err != nil {
-		return nil, fmt.Errorf("parse DSN %s: %w", Redact(dsn), err)
+		return nil, fmt.Errorf("parse DSN %s: %w", Redact(dsn), withoutURL(err))
 	}
 	d.db = sql.OpenDB(connector)
 	d.db.SetMaxIdleConns(8)
@@ -300,8 +300,35 @@ func withSSLPrefer(dsn string) string {
 
 var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 
+// urlPassword is the password of a URL that does not parse: from the
+// first ':' after the scheme's "//" and a user name to the last '@'.
+var urlPassword = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:).*@`)
+
+// CheckDSN returns why dsn cannot be used, if it cannot (a URL that does
+// not parse, a setting of an unknown value), without its password.
+func CheckDSN(dsn string) error {
+	full, err := sessionDSN(dsn, "goquiz")
+	if err == nil {
+		_, err = newConnector(full, dialer{})
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", Redact(dsn), withoutURL(err))
+	}
+	return nil
+}
+
+// withoutURL returns err without the URL a *url.Error repeats, which
+// holds the DSN's password.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return errors.New(ue.Err.Error())
+	}
+	return err
+}
+
 // Redact returns dsn with any password replaced by "***", for logs and
-// error messages.
+// error messages, whether or not it parses.
 func Redact(dsn string) string {
 	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
 		if _, ok := u.User.Password(); ok {
@@ -313,6 +340,9 @@ func Redact(dsn string) string {
 			u.RawQuery = q.Encode()
 		}
 		return strings.ReplaceAll(u.String(), "%2A%2A%2A", "***")
+	}
+	if strings.Contains(dsn, "://") {
+		dsn = urlPassword.ReplaceAllString(dsn, "${1}***@")
 	}
 	return kvPassword.ReplaceAllString(dsn, "${1}***")
 }

@@ -62,12 +62,41 @@ func TestRedact(t *testing.T) {
 		{"postgres://u@h/db?password=secret", "postgres://u@h/db?password=***"},
 		{"host=h user=u password=secret dbname=d", "host=h user=u password=*** dbname=d"},
 		{"host=h password='se cret' dbname=d", "host=h password=*** dbname=d"},
+		// URLs that do not parse.
+		{"postgres://u:secret@h:abc/db", "postgres://u:***@h:abc/db"},
+		{"postgres://u:sec%zzret@h/db", "postgres://u:***@h/db"},
+		{"postgresql://u:secret@[::1/db", "postgresql://u:***@[::1/db"},
+		{"postgres://u:secret@h /db", "postgres://u:***@h /db"},
+		{"postgres://u:secret@h/d%zzb", "postgres://u:***@h/d%zzb"},
+		{"postgres://u:se@cret@h:x/db", "postgres://u:***@h:x/db"},
+		{"postgres://u ser:secret@h/db", "postgres://u ser:***@h/db"},
+		{"postgres://u@h:x/db?password=secret", "postgres://u@h:x/db?password=***"},
 	}
 	for _, tt := range tests {
 		got := postgres.Redact(tt.in)
 		assert.Equal(t, tt.want, got)
 		assert.NotContains(t, got, "secret")
 	}
+}
+
+// A DSN that cannot be used is told by CheckDSN (and Open) without its
+// password, whatever the reason.
+func TestCheckDSN(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://u:secret@h:abc/db", "postgres://u:sec%zzret@h/db", "postgresql://u:secret@[::1/db",
+		"postgres://u:secret@h /db", "postgres://u ser:secret@h/db",
+		"host=h password=secret sslmode=bogus", "postgres://u:secret@h/db?sslmode=bogus",
+		"host=h password=secret port=99999", "host=h password=secret connect_timeout=abc",
+	} {
+		err := postgres.CheckDSN(dsn)
+		require.Error(t, err, dsn)
+		assert.NotContains(t, err.Error(), "secret", dsn)
+		_, err = postgres.Open(ctxT(t), dsn, postgres.Options{})
+		require.Error(t, err, dsn)
+		assert.NotContains(t, err.Error(), "secret", dsn)
+	}
+	require.NoError(t, postgres.CheckDSN("postgres://u:secret@h:5432/db?sslmode=disable"))
+	require.NoError(t, postgres.CheckDSN("host=h user=u password=secret dbname=d"))
 }
 
 // A database created by an earlier goquiz has customers, with the lease
