@@ -67,4 +67,8 @@ type Queue interface {
 // before until, the latest such time announced.
 type QuotaNoter interface {
 	NoteQuota(ctx context.Context, until time.Time) error
+	// QuotaPause returns the end of the quota pause in force, noted by
+	// any integrator; zero when none is. An integrator that starts reads
+	// it, so that a restart spends no request before the quota's reset.
+	QuotaPause(ctx context.Context) (time.Time, error)
 }

@@ -132,6 +132,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	background.Go(func() { d.keepLeases(bgCtx) })
 	background.Go(func() { d.logThroughput(bgCtx) })
 	background.Go(func() { d.recordQuotas(bgCtx) })
+	d.resumeQuota(ctx)
 	defer func() {
 		stopBackground()
 		background.Wait()

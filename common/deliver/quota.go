@@ -41,6 +41,28 @@ func (q *quotas) note(until time.Time) {
 	}
 }
 
+// resumeQuota reads the quota pause in force from the store, if it keeps
+// them, and pauses the pacer until its end: a restart, or another
+// integrator, spends no request on a quota already spent. A store that
+// cannot tell is logged and delivery starts as it would.
+func (d *Deliverer) resumeQuota(ctx context.Context) {
+	noter, ok := d.q.(common.QuotaNoter)
+	if !ok {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, storeCallTimeout)
+	until, err := noter.QuotaPause(cctx)
+	cancel()
+	if err != nil {
+		d.log.Warn("could not read the CRM's quota pause; starting without it", "error", err)
+		return
+	}
+	if until.After(time.Now()) {
+		d.log.Warn("the CRM's quota is spent (noted before this start): no request is sent before it is renewed", "until", until.UTC().Format(time.RFC3339))
+		d.pacer.PauseUntil(until)
+	}
+}
+
 // recordQuotas writes each pause noted to the store, if it keeps them, until
 // ctx is cancelled; a write that fails is tried again at the next pause or
 // after a minute, while the pause lasts.

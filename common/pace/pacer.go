@@ -98,6 +98,29 @@ func (p *Pacer) Wait(ctx context.Context) (Start, error) {
 	}
 }
 
+// PauseUntil pauses every start until until, a quota pause noted before
+// this Pacer existed (by a run before a restart, or another integrator):
+// no request is sent before it, and sending then resumes as before.
+func (p *Pacer) PauseUntil(until time.Time) {
+	if p.cfg.Fixed {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if !until.After(now) {
+		return
+	}
+	if !p.law.active {
+		p.law.active, p.law.roundAt = true, now
+	}
+	p.law.budget(now, common.Budget{Known: true, Reset: until.Sub(now)})
+	p.active.Store(true)
+	if p.cfg.OnQuota != nil {
+		p.cfg.OnQuota(until)
+	}
+}
+
 // Done takes in the answer to the request of st: its failure (nil when
 // accepted) and the budget the CRM announced.
 func (p *Pacer) Done(st Start, failure *common.PublishError, b common.Budget) {

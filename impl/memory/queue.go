@@ -33,6 +33,19 @@ func (q *Queue) NoteQuota(ctx context.Context, until time.Time) error {
 	return nil
 }
 
+// QuotaPause returns the quota pause noted, if it has not ended.
+func (q *Queue) QuotaPause(ctx context.Context) (time.Time, error) {
+	unlock, err := q.s.enter(ctx, nil)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer unlock()
+	if q.s.quota.After(time.Now()) {
+		return q.s.quota, nil
+	}
+	return time.Time{}, nil
+}
+
 // Claim reserves up to limit due pending records that no claim lists,
 // oldest due first, after ending the lapsed claims of other owners.
 func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (common.Claim, error) {

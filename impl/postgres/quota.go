@@ -22,6 +22,13 @@ func (q *Queue) NoteQuota(ctx context.Context, until time.Time) error {
 	return nil
 }
 
+// QuotaPause returns the end of the CRM's quota pause in force; zero when
+// none is. It implements common.QuotaNoter.
+func (q *Queue) QuotaPause(ctx context.Context) (time.Time, error) {
+	until, _, err := quotaPause(ctx, q.db.db)
+	return until, err
+}
+
 // quotaPause reads the CRM's quota pause in force: its end and the
 // integrator that noted it; zero when none is.
 func quotaPause(ctx context.Context, q queryer) (time.Time, string, error) {

@@ -26,6 +26,9 @@ func TestQuotaPauseInStatus(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, later.Equal(st.PausedUntil), "the latest end: %v", st.PausedUntil)
 	assert.Equal(t, "a", st.PausedBy)
+	until, err := db.Queue("c").QuotaPause(ctx)
+	require.NoError(t, err)
+	assert.True(t, later.Equal(until), "what an integrator that starts reads: %v", until)
 
 	_, err = db.SQL().Exec(`UPDATE crm_pause SET until = now() - interval '1 second'`)
 	require.NoError(t, err)
@@ -37,5 +40,8 @@ func TestQuotaPauseInStatus(t *testing.T) {
 	st, err = db.Status(ctx)
 	require.NoError(t, err)
 	assert.True(t, soon.Equal(st.PausedUntil), "a new pause after one ended")
+	until, err = db.Queue("c").QuotaPause(ctx)
+	require.NoError(t, err)
+	assert.True(t, soon.Equal(until))
 	assert.Equal(t, "b", st.PausedBy)
 }
