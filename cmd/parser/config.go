@@ -17,7 +17,7 @@ import (
 // config is the parser's environment.
 type config struct {
 	DSN              string        `envconfig:"DSN" desc:"PostgreSQL connection string"`
-	ChunkSize        int           `envconfig:"CHUNK_SIZE" desc:"rows stored per transaction"`
+	ChunkSize        int           `envconfig:"CHUNK_SIZE" desc:"rows stored per transaction, at most (fewer when their values pass a few MiB)"`
 	LoadConnections  int           `envconfig:"LOAD_CONNECTIONS" desc:"chunks stored at once, each in its own transaction on its own connection (SYNC_MODE=insert; upsert and --dry-run store one at a time); 1 stores them one after another; 2 loads faster where the database has a core to spare (docs/performance.md), with one connection and one chunk in memory more"`
 	SyncMode         string        `envconfig:"SYNC_MODE" desc:"what a row whose id is stored already does: insert, the values first stored stay (a duplicate); upsert, other values are stored as the customer's next version and delivered again once, the same values are unchanged"`
 	MaxRecordBytes   int           `envconfig:"MAX_RECORD_BYTES" desc:"largest record accepted, in bytes; larger ones are rejected"`
