@@ -58,6 +58,9 @@ func (c config) Validate() error {
 	if c.Listen == "" {
 		return errors.New("API_LISTEN: must not be empty")
 	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("API_LISTEN: %q is not host:port (such as :8080)", c.Listen)
+	}
 	for _, r := range []struct {
 		name string
 		v    float64
@@ -80,6 +83,12 @@ func (c config) Validate() error {
 	}
 	if c.MaxBodyBytes < 0 {
 		return fmt.Errorf("MAX_BODY_BYTES: %d is negative", c.MaxBodyBytes)
+	}
+	if (c.OutageEvery > 0) != (c.OutageFor > 0) {
+		return fmt.Errorf("OUTAGE_EVERY (%v) and OUTAGE_FOR (%v): outages need both, or neither", c.OutageEvery, c.OutageFor)
+	}
+	if c.OutageFor >= c.OutageEvery && c.OutageEvery > 0 {
+		return fmt.Errorf("OUTAGE_FOR (%v) must be shorter than OUTAGE_EVERY (%v): the CRM would never answer", c.OutageFor, c.OutageEvery)
 	}
 	if !(c.RateLimitRPS >= 0 && c.RateLimitRPS <= math.MaxFloat64) { // also refuses NaN and +Inf
 		return fmt.Errorf("RATE_LIMIT_RPS: %v is not a number of requests per second of at least 0 (0: no limit)", c.RateLimitRPS)

@@ -56,7 +56,7 @@ func NewDelivery(reg prometheus.Registerer) *Delivery {
 			"Unix time until which no request is sent because the CRM's quota is spent (a 429 or 503 asking for a minute or more, or a spent budget); 0 when none was."),
 	}
 	m.crmUp.Set(1)
-	for _, e := range []*common.PublishError{common.TimeoutError(nil), common.ConnectionError(nil)} {
+	for _, e := range []*common.PublishError{common.TimeoutError(nil), common.ConnectionError(nil), {Kind: common.FailOther}} {
 		m.retries.WithLabelValues(e.Label()) // present at 0 from the start
 	}
 	reg.MustRegister(m.delivered, m.retries, m.rejected, m.duration, m.crmUp, m.rateLimit, m.inFlightLimit, m.pausedUntil)

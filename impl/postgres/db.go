@@ -116,15 +116,17 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	d.db.SetConnMaxIdleTime(5 * time.Minute)
 	deadline := time.Now().Add(opts.ConnectTimeout)
 	for attempt := 1; ; attempt++ {
-		delay := common.StorePause(attempt)
 		err = d.Ping(ctx)
 		if err == nil {
 			break
 		}
+		// The last try is at the deadline: CONNECT_TIMEOUT is waited in
+		// full.
+		delay := min(common.StorePause(attempt), time.Until(deadline))
 		// A server that refuses connections or is starting may take them
 		// in a moment; one that let a round trip go unanswered for the
 		// timeout is not asked again.
-		if ctx.Err() != nil || time.Now().Add(delay).After(deadline) || !retryable(err) || errors.Is(err, os.ErrDeadlineExceeded) {
+		if ctx.Err() != nil || delay <= 0 || !retryable(err) || errors.Is(err, os.ErrDeadlineExceeded) {
 			d.stop()
 			d.db.Close()
 			return nil, fmt.Errorf("connect to PostgreSQL at %s: %w%s", Redact(dsn), errors.Unwrap(err), Hint(err))
@@ -178,8 +180,9 @@ func retryable(err error) bool {
 		if strings.Contains(pqErr.Message, "unsupported startup parameter") || strings.HasPrefix(pqErr.Message, "no such database") {
 			return false // PgBouncer's answers, under 08P01
 		}
-		// 57P03: cannot connect now (starting up or shutting down).
-		return pqErr.Code == "57P03" || pqErr.Code.Class() == "08"
+		// 57P03: cannot connect now (starting up or shutting down);
+		// 53300: too many connections, for now.
+		return pqErr.Code == "57P03" || pqErr.Code == "53300" || pqErr.Code.Class() == "08"
 	}
 	return true // network errors
 }
