@@ -10,9 +10,6 @@ func (c tally) n() int { return c[paceOther] + c[paceAccepted] + c[paceThrottled
 // share is the throttled share of the answers; 0 for none.
 func (c tally) share() float64 { return float64(c[paceThrottled]) / float64(max(c.n(), 1)) }
 
-// rush tells whether c holds paceRush answers, most of them throttled.
-func (c tally) rush() bool { return c.n() >= paceRush && 2*c[paceThrottled] > c.n() }
-
 // intake counts the answers the CRM took (all but throttles), with marks
 // to measure rates from: the last two seconds begun, and when sending
 // last resumed after a pause or began (after a lull of paceCycle).
