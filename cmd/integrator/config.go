@@ -143,7 +143,7 @@ func (c config) Validate() error {
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL %q is not one of debug, info, warn, error", c.LogLevel))
 	}
-	return errors.Join(errs...)
+	return cli.JoinErrors(errs...)
 }
 
 func (c config) level() slog.Level {

@@ -74,7 +74,7 @@ func (c config) input() (csv.Options, error) {
 			errs = append(errs, fmt.Errorf("COLUMNS: %w", err))
 		}
 	}
-	return opts, errors.Join(errs...)
+	return opts, cli.JoinErrors(errs...)
 }
 
 // store returns the options of the parser's store; log receives what it
@@ -116,7 +116,7 @@ func (c config) Validate() error {
 		errs = append(errs, fmt.Errorf("SYNC_MODE %w", err))
 	}
 	if len(errs) > 0 {
-		return errors.Join(errs...)
+		return cli.JoinErrors(errs...)
 	}
 	return nil
 }

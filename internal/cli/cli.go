@@ -109,28 +109,26 @@ func Usage(w io.Writer, synopsis string, spec any) {
 	tw.Flush()
 }
 
-// OneLine puts s, an error text that may span lines, on one line: its
-// lines (several errors joined, as errors.Join does) are separated by
-// "; " (by a space after a line that ends in ':', ';' or ','), and runs
-// of white space become one space. With
-// max > 0 it is cut at max bytes (on a character boundary) and ends with
-// "…" when cut.
-func OneLine(s string, max int) string {
-	var b strings.Builder
-	for l := range strings.Lines(s) {
-		f := strings.Fields(l)
-		if len(f) == 0 {
-			continue
+// JoinErrors returns errs as one error on one line, "; " between them
+// (errors.Join puts them on lines of their own); nil when there are none.
+func JoinErrors(errs ...error) error {
+	var msgs []string
+	for _, err := range errs {
+		if err != nil {
+			msgs = append(msgs, err.Error())
 		}
-		if b.Len() > 0 {
-			if !strings.ContainsAny(b.String()[b.Len()-1:], ":;,") {
-				b.WriteByte(';')
-			}
-			b.WriteByte(' ')
-		}
-		b.WriteString(strings.Join(f, " "))
 	}
-	s = b.String()
+	if len(msgs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// OneLine puts s, an error text that may span lines, on one line: runs of
+// white space become one space. With max > 0 it is cut at max bytes (on a
+// character boundary) and ends with "…" when cut.
+func OneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
 	if max > 0 && len(s) > max {
 		s = strings.ToValidUTF8(s[:max], "") + "…"
 	}
