@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"golang.org/x/net/http/httpguts"
-
 	"goquiz/common/deliver"
 	"goquiz/impl/crm"
 	"goquiz/impl/postgres"
@@ -86,9 +84,8 @@ func (c config) Validate() error {
 			errs = append(errs, fmt.Errorf("LISTEN_DSN %w", err))
 		}
 	}
-	// The check net/http makes of every header value it sends.
-	if !httpguts.ValidHeaderFieldValue(c.APIToken) {
-		errs = append(errs, errors.New("API_TOKEN holds characters not allowed in an HTTP header (a line break?)"))
+	if err := crm.CheckToken(c.APIToken); err != nil {
+		errs = append(errs, fmt.Errorf("API_TOKEN %w", err))
 	}
 	if err := crm.CheckProxy(c.APIEndpoint); err != nil {
 		errs = append(errs, err)

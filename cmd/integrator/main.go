@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -119,7 +118,7 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		"instance", owner,
 		"dsn", postgres.Redact(cfg.DSN),
 		"listen_dsn", postgres.Redact(listenDSN),
-		"api_endpoint", redactURL(cfg.APIEndpoint),
+		"api_endpoint", crm.Redacted(cfg.APIEndpoint),
 		"api_token", redacted(cfg.APIToken),
 		"api_method", cmp.Or(strings.ToUpper(cfg.APIMethod), "POST"),
 		"body_template", cmp.Or(cfg.BodyTemplate, "(unset)"),
@@ -235,17 +234,6 @@ func instanceName() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
-}
-
-// redactURL returns endpoint with the password of its user information,
-// if it has one, replaced (sent as Basic auth, never logged).
-func redactURL(endpoint string) string {
-	if u, err := url.Parse(endpoint); err == nil {
-		if _, ok := u.User.Password(); ok {
-			return u.Redacted()
-		}
-	}
-	return endpoint
 }
 
 func redacted(secret string) string {

@@ -315,7 +315,7 @@ func TestConfigurationErrors(t *testing.T) {
 		"API_ENDPOINT=http://crm-user:hunter2@127.0.0.1:1/customers"}, nil)
 	assert.Equal(t, 1, res.Code)
 	assert.Contains(t, res.Stderr, "connect to PostgreSQL")
-	assert.Contains(t, res.Stderr, "api_endpoint=http://crm-user:xxxxx@127.0.0.1:1/customers")
+	assert.Contains(t, res.Stderr, "api_endpoint=http://127.0.0.1:1/customers")
 	assert.NotContains(t, res.Stdout+res.Stderr, "hunter2")
 
 	help := testbin.Run(t, integrator(t), nil, nil, "-h")

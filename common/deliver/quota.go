@@ -60,6 +60,9 @@ func (d *Deliverer) resumeQuota(ctx context.Context) {
 	if until.After(time.Now()) {
 		d.log.Warn("the CRM's quota is spent (noted before this start): no request is sent before it is renewed", "until", until.UTC().Format(time.RFC3339))
 		d.pacer.PauseUntil(until)
+		if d.quota.inform != nil { // the store has it: nothing to record
+			d.quota.inform(until)
+		}
 	}
 }
 

@@ -101,6 +101,7 @@ func (p *Pacer) Wait(ctx context.Context) (Start, error) {
 // PauseUntil pauses every start until until, a quota pause noted before
 // this Pacer existed (by a run before a restart, or another integrator):
 // no request is sent before it, and sending then resumes as before.
+// OnQuota is not called: the pause is known already.
 func (p *Pacer) PauseUntil(until time.Time) {
 	if p.cfg.Fixed {
 		return
@@ -116,9 +117,6 @@ func (p *Pacer) PauseUntil(until time.Time) {
 	}
 	p.law.budget(now, common.Budget{Known: true, Reset: until.Sub(now)})
 	p.active.Store(true)
-	if p.cfg.OnQuota != nil {
-		p.cfg.OnQuota(until)
-	}
 }
 
 // Done takes in the answer to the request of st: its failure (nil when

@@ -263,3 +263,28 @@ func TestPaceSimulatedTrace(t *testing.T) {
 		}
 	}
 }
+
+// Random refusals at a high share are not taken for a limit, even before
+// their share is learnt: the open 50% and 30% cells fall short of their
+// goal, but a round that ends early on them alone took the rate to the
+// floor (0.00-0.01 and 0.20-0.70 of pacing off).
+func TestPaceRandomRefusalsDoNotFloorTheRate(t *testing.T) {
+	floors := map[string]float64{"50% 429 with Retry-After 1s, 2ms": 0.6, "30% 429 with Retry-After 1s, 2ms": 0.7}
+	for _, c := range simMatrix() {
+		floor, ok := floors[c.name]
+		if !ok {
+			continue
+		}
+		delete(floors, c.name)
+		for seed := uint64(1); seed <= simSeeds(); seed++ {
+			s := c.setupFor(seed)
+			r := simulate(s, simT0)
+			u := c.setupFor(seed)
+			u.unpaced = true
+			ur := simulate(u, simT0)
+			ratio := r.acceptedRate(s.records) / ur.acceptedRate(u.records)
+			assert.GreaterOrEqual(t, ratio, floor, "%s, seed %d", c.name, seed)
+		}
+	}
+	assert.Empty(t, floors, "cells not in the matrix")
+}

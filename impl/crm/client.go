@@ -76,6 +76,26 @@ type Client struct {
 	tr        *http.Transport
 }
 
+// CheckToken returns why token cannot be sent as a bearer token, if it
+// cannot: the check net/http makes of every header value it sends.
+func CheckToken(token string) error {
+	if !httpguts.ValidHeaderFieldValue(token) {
+		return errors.New("contains characters not allowed in an HTTP header (a line break?)")
+	}
+	return nil
+}
+
+// Redacted returns endpoint for logs: without the credentials of its user
+// information (sent as Basic auth), placeholders shown; as it is when it
+// does not parse.
+func Redacted(endpoint string) string {
+	ep, err := parseEndpoint(endpoint)
+	if err != nil {
+		return endpoint
+	}
+	return ep.String()
+}
+
 // New returns a Client that sends customers to endpoint, an absolute
 // http or https URL whose path or query may hold the placeholders {id},
 // {first_name}, {last_name}, {email} and {phone}, replaced by each
@@ -94,9 +114,8 @@ func New(endpoint string, opts Options) (*Client, error) {
 	if opts.MaxConns < 0 {
 		return nil, fmt.Errorf("crm: max conns %d is negative", opts.MaxConns)
 	}
-	// The check net/http makes of every header value it sends.
-	if !httpguts.ValidHeaderFieldValue(opts.Token) {
-		return nil, errors.New("crm: token contains characters not allowed in an HTTP header")
+	if err := CheckToken(opts.Token); err != nil {
+		return nil, fmt.Errorf("crm: token %w", err)
 	}
 	c := &Client{endpoint: ep, body: opts.Body, success: opts.Success}
 	if c.method, err = checkMethod(opts.Method); err != nil {
@@ -127,7 +146,7 @@ func New(endpoint string, opts Options) (*Client, error) {
 	}
 	proxy, err := proxyFromEnvironment(u)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("crm: proxy: %w", err)
 	}
 	c.timeout = timeout
 	c.tr = newTransport(timeout, maxConns, proxy)

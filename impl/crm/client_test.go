@@ -161,7 +161,7 @@ func TestNew(t *testing.T) {
 		{name: "password redacted", endpoint: "ftp://user:hunter2@host/", wantErr: "user:xxxxx@host"},
 		{name: "negative timeout", endpoint: "http://h", opts: Options{Timeout: -time.Second}, wantErr: "timeout"},
 		{name: "negative conns", endpoint: "http://h", opts: Options{MaxConns: -1}, wantErr: "max conns"},
-		{name: "token with newline", endpoint: "http://h", opts: Options{Token: "abc\r\nX: y"}, wantErr: "token contains"},
+		{name: "token with newline", endpoint: "http://h", opts: Options{Token: "abc\r\nX: y"}, wantErr: "token contains characters not allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

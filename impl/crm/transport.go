@@ -45,25 +45,15 @@ func newTransport(timeout time.Duration, maxConns int, proxy func(*url.URL) (*ur
 }
 
 // CheckProxy returns why the proxy the environment names for endpoint
-// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) cannot be used, if it cannot, naming
-// the variables but not the proxy's URL, which may hold a password.
+// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) cannot be used, if it cannot: the
+// check New makes, for a program to make before it starts.
 func CheckProxy(endpoint string) error {
 	u, err := url.Parse(endpoint)
 	if err != nil {
 		return nil // the endpoint's own check tells
 	}
-	p, err := httpproxy.FromEnvironment().ProxyFunc()(u)
-	if err != nil {
-		return errors.New("HTTP_PROXY or HTTPS_PROXY is not a URL")
-	}
-	if p != nil {
-		switch p.Scheme {
-		case "http", "https", "socks5", "socks5h":
-		default:
-			return fmt.Errorf("HTTP_PROXY or HTTPS_PROXY: scheme %q is not http, https, socks5 or socks5h", p.Scheme)
-		}
-	}
-	return nil
+	_, err = proxyFromEnvironment(u)
+	return err
 }
 
 // proxyFromEnvironment returns the proxy to use for each request URL as
@@ -74,13 +64,14 @@ func proxyFromEnvironment(endpoint *url.URL) (func(*url.URL) (*url.URL, error), 
 	proxy := httpproxy.FromEnvironment().ProxyFunc()
 	p, err := proxy(endpoint)
 	if err != nil {
-		return nil, fmt.Errorf("crm: proxy from environment: %w", err)
+		// The parser's error repeats the proxy's URL, password included.
+		return nil, errors.New("HTTP_PROXY or HTTPS_PROXY is not a URL")
 	}
 	if p != nil {
 		switch p.Scheme {
 		case "http", "https", "socks5", "socks5h":
 		default:
-			return nil, fmt.Errorf("crm: proxy from environment: scheme %q is not http, https, socks5 or socks5h", p.Scheme)
+			return nil, fmt.Errorf("HTTP_PROXY or HTTPS_PROXY: scheme %q is not http, https, socks5 or socks5h", p.Scheme)
 		}
 	}
 	return proxy, nil

@@ -103,13 +103,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	d.done, d.stop = context.WithCancel(context.Background())
 	d.txLimits = fmt.Sprintf("SET LOCAL idle_in_transaction_session_timeout = %[1]d; SET LOCAL statement_timeout = %[1]d",
 		d.timeout.Milliseconds())
-	full, err := sessionDSN(dsn, opts.app())
+	connector, err := connectorOf(dsn, opts.app(), dialer{timeout: d.timeout})
 	if err != nil {
-		return nil, fmt.Errorf("parse DSN %s: %w", Redact(dsn), withoutURL(err))
-	}
-	connector, err := newConnector(full, dialer{timeout: d.timeout})
-	if err != nil {
-		return nil, fmt.Errorf("parse DSN %s: %w", Redact(dsn), withoutURL(err))
+		return nil, fmt.Errorf("parse DSN %w", err)
 	}
 	d.db = sql.OpenDB(connector)
 	d.db.SetMaxIdleConns(8)
@@ -308,26 +304,30 @@ var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+
 var urlPassword = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:).*@`)
 
 // CheckDSN returns why dsn cannot be used, if it cannot (a URL that does
-// not parse, a setting of an unknown value), without its password.
+// not parse, a setting of an unknown value), without its password: the
+// check Open makes, for a program to make before it starts.
 func CheckDSN(dsn string) error {
-	full, err := sessionDSN(dsn, "goquiz")
-	if err == nil {
-		_, err = newConnector(full, dialer{})
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", Redact(dsn), withoutURL(err))
-	}
-	return nil
+	_, err := connectorOf(dsn, "goquiz", dialer{})
+	return err
 }
 
-// withoutURL returns err without the URL a *url.Error repeats, which
-// holds the DSN's password.
-func withoutURL(err error) error {
+// connectorOf returns the connector of dsn, its sessions named app, or
+// why there is none: an error that starts with the DSN, its password
+// masked, and leaves out the URL a *url.Error repeats, password included.
+func connectorOf(dsn, app string, dial dialer) (*connector, error) {
+	full, err := sessionDSN(dsn, app)
+	var c *connector
+	if err == nil {
+		c, err = newConnector(full, dial)
+	}
+	if err == nil {
+		return c, nil
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return errors.New(ue.Err.Error())
+		err = errors.New(ue.Err.Error())
 	}
-	return err
+	return nil, fmt.Errorf("%s: %w", Redact(dsn), err)
 }
 
 // Redact returns dsn with any password replaced by "***", for logs and

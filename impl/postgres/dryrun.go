@@ -71,7 +71,7 @@ func (r *DryRun) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 		err            error
 	)
 	if r.empty {
-		added = firstRows(rows, fresh)
+		added = appendRowsOf(nil, rows, fresh)
 	} else if added, changed, unchanged, err = w.compare(ctx, w.db.db, rows, fresh); err != nil {
 		return common.ChunkResult{}, fmt.Errorf("dry run: %w", err)
 	}
@@ -146,16 +146,4 @@ func (r *DryRun) recordOnce(ctx context.Context, ids []int64) ([]int64, *commit,
 		return nil, c, fmt.Errorf("commit: %w", err)
 	}
 	return fresh, nil, nil
-}
-
-// firstRows returns the rows (sorted by id) whose ids are in fresh
-// (sorted).
-func firstRows(rows []common.Customer, fresh []int64) []common.Customer {
-	out := make([]common.Customer, 0, len(fresh))
-	for _, c := range rows {
-		if _, ok := slices.BinarySearch(fresh, c.ID); ok {
-			out = append(out, c)
-		}
-	}
-	return out
 }

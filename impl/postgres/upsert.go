@@ -183,6 +183,24 @@ func idsOf(rows []common.Customer) []int64 {
 	return ids
 }
 
+// appendRowsOf appends to dst the rows (sorted by id) whose ids are in
+// ids (sorted).
+func appendRowsOf(dst, rows []common.Customer, ids []int64) []common.Customer {
+	for i, j := 0, 0; i < len(rows) && j < len(ids); {
+		switch {
+		case rows[i].ID < ids[j]:
+			i++
+		case rows[i].ID > ids[j]:
+			j++
+		default:
+			dst = append(dst, rows[i])
+			i++
+			j++
+		}
+	}
+	return dst
+}
+
 // compare splits the rows (unique, sorted by id) whose ids are in fresh
 // (sorted) by what they are to the values stored for them, read through
 // q: new, changed (both sorted by id) and how many are unchanged.
@@ -197,19 +215,10 @@ func (w *Writer) compare(ctx context.Context, q interface {
 }, rows []common.Customer, fresh []int64) (added, changed []common.Customer, unchanged int64, err error) {
 	// The rows to compare: those of rows whose ids are in fresh, each
 	// with what it is to its stored values.
-	w.cand, w.status = w.cand[:0], w.status[:0]
-	for i, j := 0, 0; i < len(rows) && j < len(fresh); {
-		switch {
-		case rows[i].ID < fresh[j]:
-			i++
-		case rows[i].ID > fresh[j]:
-			j++
-		default:
-			w.cand = append(w.cand, rows[i])
-			w.status = append(w.status, notStored)
-			i++
-			j++
-		}
+	w.cand = appendRowsOf(w.cand[:0], rows, fresh)
+	w.status = slices.Grow(w.status[:0], len(w.cand))[:len(w.cand)]
+	for k := range w.status {
+		w.status[k] = notStored
 	}
 	if len(w.cand) == 0 {
 		return nil, nil, 0, nil
