@@ -105,9 +105,11 @@ func multiHostURL(dsn string) string {
 
 // connector opens goquiz's connections: lib/pq's, through the bounded
 // dialer, each wrapped so that the store can reach its socket (to let the
-// answer of a long statement outlast the bound, see longtx.go).
+// answer of a long statement outlast the bound, see longtx.go). A DSN
+// that lists several hosts is connected host by host (see hosts.go).
 type connector struct {
-	pq *pq.Connector
+	pq    *pq.Connector
+	hosts *hostList // nil with one host
 }
 
 // slotKey carries, in the context of a Connect, where the dialer leaves
@@ -115,12 +117,20 @@ type connector struct {
 type slotKey struct{}
 
 func newConnector(dsn string, d dialer) (*connector, error) {
-	pc, err := pq.NewConnector(dsn)
+	cfg, err := pq.NewConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := pq.NewConnectorConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
 	pc.Dialer(slotDialer{d})
-	return &connector{pq: pc}, nil
+	hosts, err := newHostList(cfg, slotDialer{d}, d.timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &connector{pq: pc, hosts: hosts}, nil
 }
 
 // slotDialer is a dialer that also leaves the socket it opened in the
@@ -138,19 +148,28 @@ func (d slotDialer) DialContext(ctx context.Context, network, address string) (n
 	return c, nil
 }
 
-// Connect opens a connection. With several hosts, lib/pq dials until one
-// fits: the slot ends with the socket of the last dial, the one it kept.
-// lib/pq heeds ctx while it dials only; until the connection is ready
-// (TLS, authentication, target_session_attrs), the end of ctx closes its
-// socket.
+// Connect opens a connection: to the DSN's host, or to the first of its
+// hosts that fits (see hosts.go).
 func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	if c.hosts != nil {
+		return c.hosts.connect(ctx)
+	}
+	return connectOn(ctx, c.pq)
+}
+
+// connectOn opens a connection with pc. lib/pq heeds ctx while it dials
+// only; until the connection is ready (TLS, authentication,
+// target_session_attrs), the end of ctx closes its socket. The slot ends
+// with the socket of the last dial (lib/pq dials a host again without
+// TLS under sslmode=prefer), the one it kept.
+func connectOn(ctx context.Context, pc *pq.Connector) (*conn, error) {
 	var slot atomic.Pointer[timeoutConn]
 	stop := context.AfterFunc(ctx, func() {
 		if nc := slot.Load(); nc != nil {
 			nc.Close()
 		}
 	})
-	dc, err := c.pq.Connect(context.WithValue(ctx, slotKey{}, &slot))
+	dc, err := pc.Connect(context.WithValue(ctx, slotKey{}, &slot))
 	if !stop() && err == nil {
 		dc.Close()
 		err = ctx.Err()
@@ -159,12 +178,12 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, err
 	}
 	nc := slot.Load()
-	pc, ok := dc.(pqConn)
+	c, ok := dc.(pqConn)
 	if !ok || nc == nil {
 		dc.Close()
 		return nil, errors.New("postgres: unexpected driver connection")
 	}
-	return &conn{pqConn: pc, nc: nc}, nil
+	return &conn{pqConn: c, nc: nc}, nil
 }
 
 // Driver returns lib/pq's driver.

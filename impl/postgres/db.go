@@ -112,7 +112,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	d.db.SetConnMaxIdleTime(5 * time.Minute)
 	deadline := time.Now().Add(opts.ConnectTimeout)
 	for attempt := 1; ; attempt++ {
-		err = d.Ping(ctx)
+		// The hosts of a DSN that lists several share CONNECT_TIMEOUT,
+		// so that one that hangs leaves time for the others.
+		err = d.Ping(withConnectBy(ctx, deadline))
 		if err == nil {
 			break
 		}
