@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"time"
 
@@ -200,4 +201,71 @@ func (l *hostList) mark(k int, ok bool) {
 	} else {
 		l.hungUntil[k] = time.Now().Add(hungFor)
 	}
+}
+
+// listenDialer opens the listening connection of a DSN that lists several
+// hosts. lib/pq's Listener tries the hosts itself, through this dialer
+// only: each dial, and the first answer on it, is bounded by share, and
+// an address found hanging is skipped for hungFor while the DSN has other
+// hosts not found hanging (the redial of sslmode=prefer included).
+type listenDialer struct {
+	dialer
+	hosts int
+	share time.Duration
+
+	mu        sync.Mutex
+	hungUntil map[string]time.Time // by address
+}
+
+// DialContext connects to address, or fails at once if it hung lately.
+func (d *listenDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if d.skip(address) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: hostHung{d.share}}
+	}
+	dctx, cancel := context.WithTimeout(ctx, d.share)
+	defer cancel()
+	c, err := d.dialer.DialContext(dctx, network, address)
+	if err != nil {
+		if dctx.Err() != nil && ctx.Err() == nil {
+			d.mark(address)
+		}
+		return nil, err
+	}
+	tc := c.(*timeoutConn)
+	tc.first, tc.hung = d.share, func() { d.mark(address) }
+	return tc, nil
+}
+
+// Dial connects to address (lib/pq's Listener dials without a context).
+func (d *listenDialer) Dial(network, address string) (net.Conn, error) {
+	return d.DialContext(context.Background(), network, address)
+}
+
+// DialTimeout connects to address within timeout at most.
+func (d *listenDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return d.DialContext(ctx, network, address)
+}
+
+func (d *listenDialer) mark(address string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.hungUntil[address] = time.Now().Add(hungFor)
+}
+
+// skip tells whether address hung lately while another host did not.
+func (d *listenDialer) skip(address string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now, hung := time.Now(), 0
+	for a, until := range d.hungUntil {
+		if now.Before(until) {
+			hung++
+		} else {
+			delete(d.hungUntil, a)
+		}
+	}
+	_, ok := d.hungUntil[address]
+	return ok && hung < d.hosts
 }

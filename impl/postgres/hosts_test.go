@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,4 +109,23 @@ func TestMultiHostOpenSharesConnectTimeout(t *testing.T) {
 	opened := time.Since(start)
 	t.Logf("Open with a first host that never answers: %s (CONNECT_TIMEOUT 4s, DB_TIMEOUT %s)", opened, postgres.DefaultTimeout)
 	assert.Less(t, opened, 3*time.Second)
+}
+
+// The listening connection passes a first host that never answers too,
+// within the wait for the first connection at the default DB_TIMEOUT.
+func TestMultiHostListenPassesAHostThatNeverAnswers(t *testing.T) {
+	direct := pgtest.DSN(t)
+	p, _ := pgtest.Proxy(t, direct)
+	p.SetNew(faultproxy.NewHang)
+	dsn := hostsFirst(t, p.Addr(), direct)
+	q := "&sslmode=prefer" // the hanging host is dialled again without TLS
+	dsn = strings.Replace(dsn, "sslmode=disable", "", 1) + q
+
+	start := time.Now()
+	ln, err := postgres.Listen(dsn, postgres.Options{ConnectTimeout: 4 * time.Second}, nil)
+	took := time.Since(start)
+	t.Logf("Listen with a first host that never answers: %s (waits 5s; DB_TIMEOUT %s)", took, postgres.DefaultTimeout)
+	require.NoError(t, err)
+	defer ln.Close()
+	assert.Less(t, took, 4*time.Second)
 }

@@ -83,8 +83,9 @@ func (e ListenerEvent) String() string {
 func Listen(dsn string, opts Options, onEvent func(event ListenerEvent, err error)) (*Listener, error) {
 	wait, timeout := max(opts.ConnectTimeout, 5*time.Second), opts.timeout()
 	full, err := sessionDSN(dsn, opts.app())
+	var cfg pq.Config
 	if err == nil {
-		_, err = pq.NewConnector(full)
+		cfg, err = pq.NewConfig(full)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("parse listen DSN %s: %w", Redact(dsn), err)
@@ -93,7 +94,14 @@ func Listen(dsn string, opts Options, onEvent func(event ListenerEvent, err erro
 	_, _ = rand.Read(nonce)
 	ln := &Listener{wake: make(chan struct{}, 1), done: make(chan struct{}),
 		selfTest: "goquiz_selftest_" + hex.EncodeToString(nonce), heard: make(chan struct{}, 1)}
-	ln.l = pq.NewDialListener(dialer{timeout: timeout}, full, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
+	var d pq.Dialer = dialer{timeout: timeout}
+	if n := len(cfg.Multi) + 1; n > 1 {
+		// The hosts share the wait for the first connection (see
+		// listenDialer).
+		l := &hostList{timeout: timeout, connectTimeout: cfg.ConnectTimeout}
+		d = &listenDialer{dialer: dialer{timeout: timeout}, hosts: n, share: l.share(wait, n), hungUntil: map[string]time.Time{}}
+	}
+	ln.l = pq.NewDialListener(d, full, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
 		switch ev {
 		case pq.ListenerEventConnected, pq.ListenerEventReconnected:
 			ln.connected.Store(true)

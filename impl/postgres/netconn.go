@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,6 +41,13 @@ import (
 type timeoutConn struct {
 	net.Conn
 	timeout time.Duration
+	// first, if not zero, bounds the first answer instead of timeout: a
+	// host of a listening connection's DSN gets its share of the time to
+	// start answering (see listenDialer); hung, if not nil, is told when
+	// it did not.
+	first    time.Duration
+	hung     func()
+	answered atomic.Bool
 }
 
 // noAnswer is the error of a round trip that got no answer in time.
@@ -65,7 +73,11 @@ func newTimeoutConn(c net.Conn, timeout time.Duration) *timeoutConn {
 // Write arms the deadline of the answer, and bounds the write itself: a
 // peer that stopped reading makes it block once the buffers are full.
 func (c *timeoutConn) Write(b []byte) (int, error) {
-	if err := c.Conn.SetDeadline(time.Now().Add(c.timeout)); err != nil {
+	d := c.timeout
+	if c.first > 0 && !c.answered.Load() {
+		d = c.first
+	}
+	if err := c.Conn.SetDeadline(time.Now().Add(d)); err != nil {
 		return 0, err
 	}
 	n, err := c.Conn.Write(b)
@@ -76,6 +88,9 @@ func (c *timeoutConn) Write(b []byte) (int, error) {
 // written or the last bytes arrived; every byte re-arms it.
 func (c *timeoutConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
+	if n > 0 && c.first > 0 && !c.answered.Load() {
+		c.answered.Store(true)
+	}
 	if n > 0 && err == nil {
 		err = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
 	}
@@ -89,7 +104,14 @@ func (c *timeoutConn) check(op string, err error) error {
 	}
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		c.Conn.Close()
-		return &net.OpError{Op: op, Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: noAnswer{c.timeout}}
+		var cause error = noAnswer{c.timeout}
+		if c.first > 0 && !c.answered.Load() {
+			cause = hostHung{c.first}
+			if c.hung != nil {
+				c.hung()
+			}
+		}
+		return &net.OpError{Op: op, Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: cause}
 	}
 	return err
 }
