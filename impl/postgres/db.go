@@ -143,26 +143,30 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	if opts.EndLostLoads {
 		seen := map[int]stalled{}
-		d.every(d.timeout/2, func() { d.reapLost(seen) })
+		// At once: a rerun may find a session lost long ago (see reap.go).
+		d.every(0, d.timeout/reapEvery, func() { d.reapLost(seen) })
 	}
 	if opts.FoldCounts {
-		d.every(foldCountsEvery, d.foldCountsLogged)
+		d.every(foldCountsEvery, foldCountsEvery, d.foldCountsLogged)
 	}
 	return d, nil
 }
 
-// every runs fn every interval, in a goroutine of its own, until Close.
-func (d *DB) every(interval time.Duration, fn func()) {
+// every runs fn after first and then every interval, in a goroutine of
+// its own, until Close.
+func (d *DB) every(first, interval time.Duration, fn func()) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
+		wait := time.NewTimer(first)
+		defer wait.Stop()
 		t := time.NewTicker(interval)
 		defer t.Stop()
-		for {
+		for next := wait.C; ; next = t.C {
 			select {
 			case <-d.done.Done():
 				return
-			case <-t.C:
+			case <-next:
 			}
 			fn()
 		}

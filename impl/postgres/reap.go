@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"maps"
 	"time"
 )
 
@@ -18,16 +19,33 @@ import (
 // "goquiz") whose COPY waits for client data and has received nothing for
 // the timeout is lost, and ending it (pg_terminate_backend, which the same
 // role may do) only rolls back what its client gave up on.
+//
+// The server records no time for the last bytes a COPY received, so the
+// reaper dates a session's silence from the last moment it saw the
+// COPY's byte count grow, or, for a session it sees for the first time,
+// from the server's own record of the start of the COPY (query_start):
+// a session lost long before the reaper started (a rerun after a
+// partition) is ended as soon as one check, a quarter timeout later,
+// confirms that it received nothing, not a full timeout after it was
+// first seen. A load at work is never ended: its byte count grows
+// between checks, as its client streams from memory.
 
 // stalled is what the reaper last saw of a COPY waiting for its client.
 type stalled struct {
 	start string // the session's backend_start, which tells a reused pid
 	bytes int64  // bytes the COPY had received
+	// since is when the COPY may last have received bytes: when the
+	// reaper saw its byte count grow, or the start of the COPY.
 	since time.Time
 }
 
+// reapEvery is how often the reaper looks, in timeouts: a session is
+// ended once one look confirms what the previous one saw.
+const reapEvery = 4
+
 // reapLost looks for lost load sessions once, what it saw before in
-// seen; Open runs it every half timeout (Options.EndLostLoads).
+// seen; Open runs it at once and then every quarter timeout
+// (Options.EndLostLoads).
 func (d *DB) reapLost(seen map[int]stalled) {
 	ctx, cancel := context.WithTimeout(d.done, d.timeout)
 	defer cancel()
@@ -36,11 +54,15 @@ func (d *DB) reapLost(seen map[int]stalled) {
 	}
 }
 
-// reap ends the goquiz COPY sessions that seen shows waiting for client
-// data, having received nothing for the timeout, and updates seen.
+// reap ends the goquiz COPY sessions waiting for client data that have
+// received nothing since seen showed them, and nothing for the timeout
+// (see stalled.since), and updates seen.
 func (d *DB) reap(ctx context.Context, seen map[int]stalled) error {
+	// The age of the COPY is measured by the server's clock, so that the
+	// two clocks need not agree.
 	rows, err := d.db.QueryContext(ctx, `
-		SELECT a.pid, a.backend_start::text, p.bytes_processed
+		SELECT a.pid, a.backend_start::text, p.bytes_processed,
+			extract(epoch FROM clock_timestamp() - greatest(a.query_start, a.state_change))
 		FROM pg_stat_progress_copy p JOIN pg_stat_activity a ON a.pid = p.pid
 		WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
 		  AND p.command = 'COPY FROM' AND p.type = 'PIPE'
@@ -52,15 +74,23 @@ func (d *DB) reap(ctx context.Context, seen map[int]stalled) error {
 	defer rows.Close()
 	now := time.Now()
 	current := map[int]stalled{}
+	var silent []int // seen before, and nothing received since
 	for rows.Next() {
 		var pid int
 		var s stalled
-		if err := rows.Scan(&pid, &s.start, &s.bytes); err != nil {
+		var age float64 // seconds since the COPY started
+		if err := rows.Scan(&pid, &s.start, &s.bytes, &age); err != nil {
 			return err
 		}
-		s.since = now
-		if prev, ok := seen[pid]; ok && prev.start == s.start && prev.bytes == s.bytes {
+		prev, ok := seen[pid]
+		switch {
+		case !ok || prev.start != s.start:
+			s.since = now.Add(-time.Duration(age * float64(time.Second)))
+		case prev.bytes == s.bytes:
 			s.since = prev.since
+			silent = append(silent, pid)
+		default:
+			s.since = now
 		}
 		current[pid] = s
 	}
@@ -69,8 +99,9 @@ func (d *DB) reap(ctx context.Context, seen map[int]stalled) error {
 	}
 	rows.Close()
 	clear(seen)
-	for pid, s := range current {
-		seen[pid] = s
+	maps.Copy(seen, current)
+	for _, pid := range silent {
+		s := current[pid]
 		if now.Sub(s.since) < d.timeout {
 			continue
 		}
@@ -84,8 +115,8 @@ func (d *DB) reap(ctx context.Context, seen map[int]stalled) error {
 			return err
 		}
 		if ended {
-			d.log.Warn("ended a lost load session: its COPY had received nothing from its client for DB_TIMEOUT",
-				"pid", pid, "stalled_for", now.Sub(s.since).Round(time.Millisecond))
+			d.log.Warn("ended a lost load session: its COPY waits for its client, received nothing since the last look, and showed no progress for DB_TIMEOUT",
+				"pid", pid, "no_progress_seen_for", now.Sub(s.since).Round(time.Millisecond))
 			delete(seen, pid)
 		}
 	}
