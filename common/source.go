@@ -56,9 +56,24 @@ type ChunkWriter interface {
 	// in SyncUpsert, the new values of stored ones), the first occurrence
 	// of an id in the input winning, and announces them to the
 	// integrators, all in one transaction: when it returns an error nothing
-	// of the chunk is stored.
+	// of the chunk is stored, unless the error is a *MaybeCommittedError.
 	WriteChunk(ctx context.Context, chunk []Customer) (ChunkResult, error)
 }
+
+// MaybeCommittedError is the failure of a chunk whose commit was sent and
+// whose answer was lost, when whether it committed could not be learnt:
+// the chunk may be stored, or not.
+type MaybeCommittedError struct {
+	// Result is what storing the chunk did if it committed.
+	Result ChunkResult
+	// Err is why the chunk failed.
+	Err error
+}
+
+func (e *MaybeCommittedError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *MaybeCommittedError) Unwrap() error { return e.Err }
 
 // RejectWriter records rejected input records.
 type RejectWriter interface {

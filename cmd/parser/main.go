@@ -199,21 +199,35 @@ func loadFile(ctx context.Context, cfg config, arg string, dry bool, out *cli.Ou
 	if err != nil {
 		if ctx.Err() != nil && !dry {
 			if mode == common.SyncUpsert {
-				return fmt.Errorf("%w (committed: %d new, %d changed, %d unchanged, %d duplicates)", errInterrupted, st.Stored, st.Changed, st.Unchanged, st.Duplicates)
+				return fmt.Errorf("%w (committed: %d new, %d changed, %d unchanged, %d duplicates%s)", errInterrupted, st.Stored, st.Changed, st.Unchanged, st.Duplicates, maybeStored(st, mode))
 			}
-			return fmt.Errorf("%w (committed: %d stored, %d duplicates)", errInterrupted, st.Stored, st.Duplicates)
+			return fmt.Errorf("%w (committed: %d stored, %d duplicates%s)", errInterrupted, st.Stored, st.Duplicates, maybeStored(st, mode))
 		}
 		if dry {
 			return fmt.Errorf("%s: dry run: %w", in.name, err)
 		}
 		if mode == common.SyncUpsert {
-			return fmt.Errorf("%s: %w (committed before the error: %d new, %d changed, %d unchanged, %d duplicates; rerun the same input to finish: what is stored is unchanged)", in.name, err, st.Stored, st.Changed, st.Unchanged, st.Duplicates)
+			return fmt.Errorf("%s: %w (committed before the error: %d new, %d changed, %d unchanged, %d duplicates%s; rerun the same input to finish: what is stored is unchanged)", in.name, err, st.Stored, st.Changed, st.Unchanged, st.Duplicates, maybeStored(st, mode))
 		}
-		return fmt.Errorf("%s: %w (committed before the error: %d stored, %d duplicates; rerun the same input to finish: what is stored is skipped)", in.name, err, st.Stored, st.Duplicates)
+		return fmt.Errorf("%s: %w (committed before the error: %d stored, %d duplicates%s; rerun the same input to finish: what is stored is skipped)", in.name, err, st.Stored, st.Duplicates, maybeStored(st, mode))
 	}
 	fmt.Fprintf(stdout, "%s in %s (%.0f rows/s); %s\n", summary(st, mode, dry), elapsed.Round(time.Millisecond),
 		float64(st.Read)/max(elapsed.Seconds(), 1e-9), src.Describe())
 	return nil
+}
+
+// maybeStored says, after a load in mode failed, how many more customers
+// may have been stored than it counts as committed: those of chunks whose
+// commit answer was lost and could not be checked. It is "" when there
+// are none.
+func maybeStored(st load.Stats, mode common.SyncMode) string {
+	switch {
+	case st.MaybeStored == 0:
+		return ""
+	case mode == common.SyncUpsert:
+		return fmt.Sprintf(", and %d more new or changed may have been: the answer to their commit was lost", st.MaybeStored)
+	}
+	return fmt.Sprintf(", and %d more may have been: the answer to their commit was lost", st.MaybeStored)
 }
 
 // summary describes what a load in mode did, or a dry run found.

@@ -57,6 +57,11 @@ type Stats struct {
 	Duplicates int64
 	// Rejected counts the records that could not become customers.
 	Rejected int64
+	// MaybeStored counts, after an error, the customers of the chunks
+	// whose commit was sent and whose answer was lost, unchecked: they may
+	// be stored (new ids) or given new values (changed), or not. They are
+	// not in the counts above.
+	MaybeStored int64
 }
 
 // Run reads src to its end and stores its customers in chunks through ws,
@@ -75,7 +80,8 @@ type Stats struct {
 // On a fatal error (the source fails, a chunk cannot be stored, rejects
 // cannot be written, ctx is cancelled) Run stops and returns it with the
 // totals of what was committed: the chunks in progress are not stored,
-// the chunks committed before stay.
+// the chunks committed before stay. A chunk whose commit answer was lost
+// and could not be checked is counted apart, as maybe stored.
 func Run(ctx context.Context, src common.Source, ws []common.ChunkWriter, rejects common.RejectWriter, opts Options) (Stats, error) {
 	if len(ws) == 0 {
 		return Stats{}, errors.New("load: no chunk writer")
@@ -112,6 +118,10 @@ func Run(ctx context.Context, src common.Source, ws []common.ChunkWriter, reject
 		s.busy--
 		free <- r.rows[:0]
 		if r.err != nil {
+			var maybe *common.MaybeCommittedError
+			if errors.As(r.err, &maybe) {
+				st.MaybeStored += maybe.Result.Stored + maybe.Result.Changed
+			}
 			if writeErr == nil {
 				writeErr = fmt.Errorf("store records %d to %d: %w", r.first, r.read, r.err)
 				cancel()

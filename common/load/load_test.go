@@ -34,16 +34,22 @@ func (s *sliceSource) Next() (common.Customer, *common.Reject, error) {
 	return r.(common.Customer), nil, nil
 }
 
-// memWriter stores chunks in memory, failing the chunk number failAt.
+// memWriter stores chunks in memory, failing the chunk number failAt,
+// unsure whether it was stored when maybe is set.
 type memWriter struct {
 	chunks [][]int64
 	stored map[int64]bool
 	failAt int
+	maybe  bool
 }
 
 func (w *memWriter) WriteChunk(ctx context.Context, chunk []common.Customer) (common.ChunkResult, error) {
 	if w.failAt == len(w.chunks)+1 {
-		return common.ChunkResult{}, errors.New("database went away")
+		err := errors.New("database went away")
+		if w.maybe {
+			return common.ChunkResult{}, &common.MaybeCommittedError{Result: common.ChunkResult{Stored: int64(len(chunk))}, Err: err}
+		}
+		return common.ChunkResult{}, err
 	}
 	var res common.ChunkResult
 	var ids []int64
@@ -72,6 +78,7 @@ func TestRun(t *testing.T) {
 		rows     []any
 		srcErr   error
 		failAt   int
+		maybe    bool
 		want     Stats
 		chunks   [][]int64
 		rejects  int
@@ -100,6 +107,15 @@ func TestRun(t *testing.T) {
 			wantErr: "store records 4 to 6: database went away",
 		},
 		{
+			name:    "a chunk that may have committed is counted apart",
+			rows:    []any{c(1), c(2), c(3), c(4), c(5), c(6), c(7)},
+			failAt:  2,
+			maybe:   true,
+			want:    Stats{Read: 3, Stored: 3, MaybeStored: 3},
+			chunks:  [][]int64{{1, 2, 3}},
+			wantErr: "store records 4 to 6: database went away",
+		},
+		{
 			name:    "a source error is fatal after what was read",
 			rows:    []any{c(1), c(2), c(3), c(4)},
 			srcErr:  errors.New("gzip: invalid checksum"),
@@ -114,7 +130,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := &memWriter{stored: map[int64]bool{}, failAt: tt.failAt}
+			w := &memWriter{stored: map[int64]bool{}, failAt: tt.failAt, maybe: tt.maybe}
 			var rejects memRejects
 			calls := 0
 			st, err := Run(context.Background(), &sliceSource{rows: tt.rows, err: tt.srcErr}, []common.ChunkWriter{w}, &rejects,
@@ -130,6 +146,7 @@ func TestRun(t *testing.T) {
 				assert.Equal(t, tt.want, st)
 			} else {
 				assert.Equal(t, tt.want.Stored, st.Stored)
+				assert.Equal(t, tt.want.MaybeStored, st.MaybeStored)
 			}
 			assert.Equal(t, tt.chunks, w.chunks)
 			assert.Len(t, rejects, tt.rejects)

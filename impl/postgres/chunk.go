@@ -93,7 +93,9 @@ func (d *DB) Writer() *Writer {
 // connection, for up to the store's ConnectTimeout after the first loss: its
 // transaction never committed, so nothing is stored twice. When the loss
 // hit the commit itself, the chunk's rows tell whether it committed (see
-// committed): then it is stored, not stored again. Each retry is logged.
+// committed): then it is stored, not stored again. When that cannot be
+// learnt before giving up, the error is a *common.MaybeCommittedError.
+// Each retry is logged.
 func (w *Writer) WriteChunk(ctx context.Context, chunk []common.Customer) (common.ChunkResult, error) {
 	rows := w.unique(chunk)
 	dups := int64(len(chunk) - len(rows))
@@ -106,9 +108,18 @@ func (w *Writer) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 	var (
 		giveUp  time.Time
 		pending *commit // a commit whose answer was lost
+		ifDone  common.ChunkResult
 		res     common.ChunkResult
 		err     error
 	)
+	// failed is the chunk's failure for err, which says that the chunk may
+	// be stored when the commit whose answer was lost is still unchecked.
+	failed := func(err error) (common.ChunkResult, error) {
+		if pending != nil {
+			err = &common.MaybeCommittedError{Result: ifDone, Err: err}
+		}
+		return common.ChunkResult{}, err
+	}
 	for attempt := 1; ; attempt++ {
 		if pending != nil {
 			var done bool
@@ -119,24 +130,25 @@ func (w *Writer) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 		}
 		if pending == nil && err == nil {
 			res, pending, err = w.store(ctx, rows)
+			ifDone = res
 		}
 		if err == nil {
 			break
 		}
 		if ctx.Err() != nil || !lost(err) {
-			return common.ChunkResult{}, fmt.Errorf("write chunk: %w", err)
+			return failed(fmt.Errorf("write chunk: %w", err))
 		}
 		if giveUp.IsZero() {
 			giveUp = time.Now().Add(w.db.wait)
 		}
 		delay := common.StorePause(attempt)
 		if time.Now().Add(delay).After(giveUp) {
-			return common.ChunkResult{}, fmt.Errorf("write chunk: connection lost, stored again for %s (CONNECT_TIMEOUT) without success: %w", w.db.wait, err)
+			return failed(fmt.Errorf("write chunk: connection lost, stored again for %s (CONNECT_TIMEOUT) without success: %w", w.db.wait, err))
 		}
 		w.db.log.Warn("connection lost while storing a chunk; storing it again on a new connection", "attempt", attempt+1, "error", err)
 		select {
 		case <-ctx.Done():
-			return common.ChunkResult{}, fmt.Errorf("write chunk: %w", ctx.Err())
+			return failed(fmt.Errorf("write chunk: %w", ctx.Err()))
 		case <-time.After(delay):
 		}
 		err = nil
@@ -156,7 +168,7 @@ func (w *Writer) WriteChunk(ctx context.Context, chunk []common.Customer) (commo
 
 // store stores rows in one transaction on one connection and returns what
 // it did; on error, the commit whose answer was lost, if the error hit the
-// commit. The transaction counts the records it inserts itself (see
+// commit, with what the chunk did if it committed. The transaction counts the records it inserts itself (see
 // countkept.go).
 func (w *Writer) store(ctx context.Context, rows []common.Customer) (common.ChunkResult, *commit, error) {
 	// The COPY goes to the driver on the transaction's connection.
@@ -205,7 +217,7 @@ func (w *Writer) store(ctx context.Context, rows []common.Customer) (common.Chun
 		c = &n
 	}
 	if err := tx.Commit(); err != nil {
-		return common.ChunkResult{}, c, fmt.Errorf("commit: %w", err)
+		return res, c, fmt.Errorf("commit: %w", err)
 	}
 	return res, nil, nil
 }

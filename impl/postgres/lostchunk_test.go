@@ -120,3 +120,27 @@ func TestLostErrorsAreTheConnectionsOnly(t *testing.T) {
 	assert.False(t, strings.Contains(err.Error(), "stored again"), err.Error())
 	assert.Less(t, time.Since(start), time.Second)
 }
+
+// A chunk whose commit answer is lost, with no connection getting through
+// to ask whether it committed before CONNECT_TIMEOUT, fails saying that it
+// may be stored, and with what it stored if it was: here it was.
+func TestWriteChunkLostCommitUncheckedMayBeStored(t *testing.T) {
+	const n = 2000
+	base := pgtest.DSN(t)
+	p, dsn := pgtest.Proxy(t, base)
+	db := openWith(t, dsn, postgres.Options{ConnectTimeout: time.Second, Timeout: testTimeout})
+	p.FreezeWhen(func(conn int, dir faultproxy.Dir, data []byte) faultproxy.Action {
+		a := onCommitAnswer(conn, dir, data)
+		if a != faultproxy.Pass {
+			p.SetNew(faultproxy.NewHang)
+		}
+		return a
+	})
+
+	_, err := db.Writer().WriteChunk(ctxT(t), chunkOf(1, n))
+	var maybe *common.MaybeCommittedError
+	require.ErrorAs(t, err, &maybe)
+	assert.Equal(t, common.ChunkResult{Stored: n}, maybe.Result)
+	assert.Contains(t, err.Error(), "CONNECT_TIMEOUT")
+	assert.Len(t, storedNames(t, openDSN(t, base)), n, "it committed")
+}
