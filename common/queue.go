@@ -72,3 +72,24 @@ type QuotaNoter interface {
 	// it, so that a restart spends no request before the quota's reset.
 	QuotaPause(ctx context.Context) (time.Time, error)
 }
+
+// ProbeWindow is how many of the latest due records a ProbeClaimer looks
+// among for a probe's record: enough to reach past a run of records that
+// fail whatever the CRM's health, few enough to cost one short index scan.
+const ProbeWindow = 1000
+
+// ProbeClaimer is a Queue that claims the record of a probe: the request
+// that asks a CRM that looks down whether it is back. A probe sent with
+// the next record in line would go on asking with the very records that
+// keep failing when they, not the CRM, are the trouble (a run of them at
+// the head of the queue) and with never-tried records when it is retries
+// the CRM takes; a probe's record is taken from the other end of the
+// queue instead, of the kind asked for.
+type ProbeClaimer interface {
+	// ClaimProbe reserves, as a claim of its own under a lease of the
+	// given length, one due pending record that no claim lists, among
+	// the ProbeWindow latest due ones: the latest due that failed before
+	// when tried is true, the latest due never tried when it is false.
+	// The claim is empty when there is no such record.
+	ClaimProbe(ctx context.Context, tried bool, lease time.Duration) (Claim, error)
+}

@@ -16,8 +16,9 @@ type Queue struct {
 }
 
 var (
-	_ common.Queue      = (*Queue)(nil)
-	_ common.QuotaNoter = (*Queue)(nil)
+	_ common.Queue        = (*Queue)(nil)
+	_ common.QuotaNoter   = (*Queue)(nil)
+	_ common.ProbeClaimer = (*Queue)(nil)
 )
 
 // NoteQuota records a quota pause until until, keeping the latest.
@@ -92,6 +93,40 @@ func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (comm
 		return common.Claim{}, ErrDown
 	}
 	return c, nil
+}
+
+// ClaimProbe reserves, as a claim of its own, the latest due pending record
+// that no claim lists among the common.ProbeWindow latest due, one that
+// failed before when tried is true, one never tried otherwise.
+func (q *Queue) ClaimProbe(ctx context.Context, tried bool, lease time.Duration) (common.Claim, error) {
+	start := time.Now()
+	s := q.s
+	unlock, err := s.enter(ctx, &s.calls.Claims)
+	if err != nil {
+		return common.Claim{}, err
+	}
+	defer unlock()
+	now := time.Now()
+	var due []*Record
+	for _, r := range s.recs {
+		if r.State == common.StatePending && !r.Due.After(now) {
+			due = append(due, r)
+		}
+	}
+	slices.SortFunc(due, func(a, b *Record) int {
+		return cmp.Or(b.Due.Compare(a.Due), cmp.Compare(b.ID, a.ID))
+	})
+	listed := s.holders()
+	for _, r := range due[:min(len(due), common.ProbeWindow)] {
+		if _, held := listed[r.ID]; held || (r.Attempts > 0) != tried {
+			continue
+		}
+		s.nextClaim++
+		s.claims[s.nextClaim] = &claim{owner: q.owner, expires: now.Add(lease), ids: []int64{r.ID}}
+		return common.Claim{ID: s.nextClaim, Expires: start.Add(lease),
+			Records: []common.ClaimedRecord{{Customer: r.Customer, Attempts: r.Attempts}}}, nil
+	}
+	return common.Claim{}, nil
 }
 
 // Settle records outcomes and ends the finished claims of this owner. An

@@ -74,6 +74,7 @@ var schema = append([]schemaObject{
 		noted_at   timestamptz NOT NULL DEFAULT now()
 	)`},
 	{"goquiz_claim_versions", function, claimFunction},
+	{"goquiz_claim_probe", function, probeFunction},
 	{"goquiz_settle_rejects", function, settleFunction},
 }, append(slices.Clone(countSchema), syncSchema...)...)
 
