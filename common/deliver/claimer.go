@@ -15,13 +15,17 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- job) []job {
 	// reserved records under our name in a claim we never saw: sweep
 	// every claim of ours that we do not hold, at once after a failed
 	// claim and every Lease/3 anyway. Claims are made on this goroutine
-	// only, so every claim of ours not held is such an orphan.
+	// only, but for probes' (which the sweep waits for), so every claim of
+	// ours not held is such an orphan.
 	lost := false
 	var swept time.Time
 	size := claimSizer{min: 2 * d.cfg.Workers, max: d.cfg.Batch}
 	for ctx.Err() == nil {
+		if d.lostClaim.Swap(false) {
+			lost = true
+		}
 		if lost || time.Since(swept) > d.cfg.Lease/3 {
-			if err := d.q.Sweep(ctx, d.held.ids()); err == nil {
+			if err := d.sweep(ctx); err == nil {
 				lost, swept = false, time.Now()
 			}
 		}
@@ -68,6 +72,14 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- job) []job {
 		} // else more may be due
 	}
 	return nil
+}
+
+// sweep ends the claims of ours that are not held (see claim), but for a
+// probe's being made (see probeJob).
+func (d *Deliverer) sweep(ctx context.Context) error {
+	d.claimMu.Lock()
+	defer d.claimMu.Unlock()
+	return d.q.Sweep(ctx, d.held.ids())
 }
 
 // waitForRoom waits until at most limit records wait in work, so that a

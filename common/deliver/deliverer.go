@@ -61,6 +61,14 @@ type Deliverer struct {
 	// have run down to lowWater.
 	needWork chan struct{}
 	lowWater atomic.Int64
+	// claimMu keeps a claim made off the claimer's goroutine (a probe's,
+	// see probeJob) from being swept before it is held; probeTried, under
+	// it, is the kind of record the next probe asks for first (see probed).
+	claimMu    sync.Mutex
+	probeTried bool
+	// lostClaim asks the claimer to sweep: a probe's claim failed, and
+	// may have committed all the same.
+	lostClaim atomic.Bool
 
 	claimed, delivered, failed, released, gaveUp, rejected atomic.Int64
 	// attempts counts requests sent, for sizing claims.

@@ -37,31 +37,56 @@ func (d *Deliverer) work(ctx context.Context, work <-chan job, results chan<- re
 			default:
 			}
 		}
+		d.send(ctx, reqBase, j, results)
+	}
+}
+
+// send sends j, once the pacer and the breaker let it, and reports its
+// result; when ctx is done first, it reports j as not attempted. When the
+// breaker's permit is for a probe, the probe goes with a record of its
+// own if one can be claimed (see probeJob), and j waits for the next
+// permit.
+func (d *Deliverer) send(ctx, reqBase context.Context, j job, results chan<- result) {
+	for {
 		if ctx.Err() != nil {
 			results <- result{job: j}
-			continue
+			return
 		}
 		// The pacer first: the breaker's permit for a probe must not be
 		// taken and then held while the pacer makes it wait.
 		paceStart, err := d.pacer.Wait(ctx)
 		if err != nil {
 			results <- result{job: j}
-			continue
+			return
 		}
 		permit, err := d.brk.acquire(ctx)
 		if err != nil {
 			results <- result{job: j}
-			continue
+			return
+		}
+		next, own := j, true
+		if permit.probe {
+			if p, ok := d.probeJob(ctx); ok {
+				next, own = p, false
+			}
 		}
 		// Checked after the waits, which can be long, and just before the
 		// request starts. A start the pacer allowed and that is not used
 		// is not given back: the pacer errs on the side of sending less.
-		if d.fenced(j.claim) {
+		if d.fenced(next.claim) {
 			d.brk.abandon(permit)
-			results <- result{job: j}
+			results <- result{job: next}
+			if own {
+				return
+			}
 			continue
 		}
-		results <- result{job: j, outcome: d.attempt(reqBase, j, permit, paceStart), attempted: true}
+		outcome := d.attempt(reqBase, next, permit, paceStart)
+		results <- result{job: next, outcome: outcome, attempted: true}
+		if own {
+			return
+		}
+		d.probed(next.record.Attempts > 0, outcome.Sent)
 	}
 }
 
