@@ -69,11 +69,11 @@ func bucketCell(r float64, burst int, latency time.Duration, integrators int, ma
 	case burst == 1:
 		open = "0.70, 1% refused: above R the bucket takes about half of what is sent, and the cut, from what it took, lands near 0.6 R"
 	case r == 20 && maxRate == 0:
-		open = "refused up to 6.7% (2 ms) and 6.5% (50 ms) over 10 seeds, 0.88 at 50 ms: on 500 records, finding the limit from full speed costs 3%, 8 workers at once against a burst of 2, then a resume from what the first 0.1 s took"
+		open = "refused 4.2-5.8% (2 ms) and 4.4-5.3% (50 ms) over 10 seeds, 0.88-0.95 at 50 ms: on 500 records, finding the limit from full speed costs 3%, 8 workers at once against a burst of 2, then a resume from what the first 0.1 s took"
 	case integrators == 2 && r == 100:
-		open = "0.88-0.94 over 10 seeds, refused up to 9.4% (seed 3): a cut's test reads the other integrator's raises as noise"
+		open = "0.90-0.98 over 10 seeds (0.8997 in seed 3), refused 1.6-3.1%; for real the split is the risk (74/26 in a run): a cut's test reads the other integrator's raises as noise"
 	case integrators == 3 && r == 100:
-		open = "0.82-0.94 over 10 seeds, refused up to 13.3% (seed 3): a cut's test reads the other integrators' raises as noise"
+		open = "0.90-0.95 over 10 seeds (0.895 in seed 6), refused 2.6-3.8%: a cut's test reads the other integrators' raises as noise"
 	}
 	if maxRate > 0 {
 		name += ", MAX_RATE"
@@ -287,4 +287,18 @@ func TestPaceRandomRefusalsDoNotFloorTheRate(t *testing.T) {
 		}
 	}
 	assert.Empty(t, floors, "cells not in the matrix")
+}
+
+// Under a limit a test confirmed, throttles that come one a round, too
+// few for any round to cut, still cut: counted since the last cut, they
+// kept the rate about 10% above a bucket of 20/s for seconds at a time
+// (refused up to 7.2% and 6.5% over these seeds; now 5.8% and 5.3%).
+func TestPaceOneThrottleARoundIsNoLicence(t *testing.T) {
+	for _, lat := range []time.Duration{2 * time.Millisecond, 50 * time.Millisecond} {
+		c := bucketCell(20, 2, lat, 1, 0)
+		for seed := uint64(1); seed <= 10; seed++ {
+			r := simulate(c.setupFor(seed), simT0)
+			assert.LessOrEqual(t, r.refusedShare(), 0.06, "%s, seed %d", c.name, seed)
+		}
+	}
 }
