@@ -1,6 +1,8 @@
 package postgres_test
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"syscall"
@@ -65,5 +67,18 @@ func TestHintNamesTheServersAnswer(t *testing.T) {
 		assert.NotContains(t, h, "is the server running", code)
 	}
 	assert.Contains(t, postgres.Hint(&pq.Error{Code: "08P01", Message: "pgbouncer cannot connect to server"}), "cannot reach the server")
+	for msg, want := range map[string]string{
+		`no pg_hba.conf entry for host "10.0.0.5", user "u", database "d", no encryption`:           "pg_hba.conf has no entry for this host, user and database without TLS: if the server takes them only over TLS, set sslmode=verify-full",
+		`no pg_hba.conf entry for host "10.0.0.5", user "u", database "d", SSL encryption`:          "pg_hba.conf has no entry for this host, user and database over TLS: add an entry (hostssl) to pg_hba.conf, or, if the server takes them only without TLS, set sslmode=disable",
+		`pg_hba.conf rejects connection for host "10.0.0.5", user "u", database "d", no encryption`: "pg_hba.conf",
+		`role "u" does not exist`: "the server has no such user: check the user in DSN",
+	} {
+		h := postgres.Hint(&pq.Error{Code: "28000", Message: msg})
+		assert.Contains(t, h, want, msg)
+		assert.NotContains(t, h, "password", msg)
+	}
+	expired := &tls.CertificateVerificationError{Err: x509.CertificateInvalidError{Reason: x509.Expired}}
+	assert.Contains(t, postgres.Hint(fmt.Errorf("ping: %w", expired)), "the server's TLS certificate was not accepted (expired or not yet valid)")
+	assert.Contains(t, postgres.Hint(x509.UnknownAuthorityError{}), "sslrootcert")
 	assert.Contains(t, postgres.Hint(&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), "is the server running")
 }
