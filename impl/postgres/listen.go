@@ -77,8 +77,9 @@ func (e ListenerEvent) String() string {
 }
 
 // Listen connects to dsn and listens on Channel, waiting up to
-// opts.ConnectTimeout (at least 5s) for the first connection; its round
-// trips are bounded by opts.Timeout. onEvent, if not nil, is told of
+// opts.ConnectTimeout (at least 5s) for the first connection, but not
+// after an error that waiting does not fix (see retryable), as Open; its
+// round trips are bounded by opts.Timeout. onEvent, if not nil, is told of
 // connection changes with the error that caused them.
 func Listen(dsn string, opts Options, onEvent func(event ListenerEvent, err error)) (*Listener, error) {
 	wait, timeout := max(opts.ConnectTimeout, 5*time.Second), opts.timeout()
@@ -101,7 +102,14 @@ func Listen(dsn string, opts Options, onEvent func(event ListenerEvent, err erro
 		l := &hostList{timeout: timeout, connectTimeout: cfg.ConnectTimeout}
 		d = &listenDialer{dialer: dialer{timeout: timeout}, hosts: n, share: l.share(wait, n), hungUntil: map[string]time.Time{}}
 	}
+	refused := make(chan error, 1) // a first attempt failed for good
 	ln.l = pq.NewDialListener(d, full, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
+		if ev == pq.ListenerEventConnectionAttemptFailed && err != nil && !retryable(err) {
+			select {
+			case refused <- err:
+			default:
+			}
+		}
 		switch ev {
 		case pq.ListenerEventConnected, pq.ListenerEventReconnected:
 			ln.connected.Store(true)
@@ -124,6 +132,10 @@ func Listen(dsn string, opts Options, onEvent func(event ListenerEvent, err erro
 			ln.l.Close()
 			return nil, fmt.Errorf("listen on %s at %s: %w%s", Channel, Redact(dsn), err, Hint(err))
 		}
+	case err := <-refused:
+		ln.l.Close()
+		<-listened
+		return nil, fmt.Errorf("listen on %s at %s: %w%s", Channel, Redact(dsn), err, Hint(err))
 	case <-time.After(wait):
 		ln.l.Close()
 		<-listened

@@ -140,3 +140,44 @@ func TestTLSAndHBARefusalsFailFastWithTheirCause(t *testing.T) {
 		})
 	}
 }
+
+// The listener's first connection fails as fast as Open's, with the same
+// hints: LISTEN_DSN may differ from DSN.
+func TestTLSAndHBARefusalsFailTheListenerFast(t *testing.T) {
+	port, caFile := tlsCluster(t)
+	dsn := func(host, db, params string) string {
+		return fmt.Sprintf("postgres://postgres@%s:%d/%s?%s", host, port, db, params)
+	}
+	tests := []struct {
+		name, dsn string
+		want      []string // in the error; none: it listens
+	}{
+		{"verify-full without the CA", dsn("localhost", "postgres", "sslmode=verify-full"),
+			[]string{"x509: certificate signed by unknown authority", "TLS certificate", "sslrootcert"}},
+		{"verify-full with the CA", dsn("localhost", "postgres", "sslmode=verify-full&sslrootcert="+caFile), nil},
+		{"verify-full to a name the certificate does not hold", dsn("127.0.0.1", "postgres", "sslmode=verify-full&sslrootcert="+caFile),
+			[]string{"x509: cannot validate certificate for 127.0.0.1", "TLS certificate", "host name"}},
+		{"no pg_hba.conf entry without TLS", dsn("127.0.0.1", "goquiz", "sslmode=disable"),
+			[]string{`no pg_hba.conf entry for host "127.0.0.1"`, "pg_hba.conf has no entry", "sslmode"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			ln, err := postgres.Listen(tt.dsn, postgres.Options{ConnectTimeout: 10 * time.Second, Timeout: 5 * time.Second}, nil)
+			took := time.Since(start)
+			t.Logf("%.2fs: %v", took.Seconds(), err)
+			if tt.want == nil {
+				require.NoError(t, err)
+				ln.Close()
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.NotContains(t, err.Error(), "is the server running")
+			assert.NotContains(t, err.Error(), "password")
+			assert.Less(t, took, 3*time.Second, "not retried until CONNECT_TIMEOUT")
+		})
+	}
+}
