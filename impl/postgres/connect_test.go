@@ -82,3 +82,12 @@ func TestHintNamesTheServersAnswer(t *testing.T) {
 	assert.Contains(t, postgres.Hint(x509.UnknownAuthorityError{}), "sslrootcert")
 	assert.Contains(t, postgres.Hint(&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), "is the server running")
 }
+
+// A listening DSN that does not parse is named without its password, as
+// Open's is: the URL a *url.Error repeats is left out.
+func TestListenDSNThatDoesNotParseHidesItsPassword(t *testing.T) {
+	_, err := postgres.Listen("postgres://u:hunter2@h/d%zz", postgres.Options{}, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "parse listen DSN postgres://u:***@h/d%zz")
+	assert.NotContains(t, err.Error(), "hunter2")
+}

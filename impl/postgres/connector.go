@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
-	"strings"
 	"sync/atomic"
 
 	"github.com/lib/pq"
@@ -42,67 +40,6 @@ import (
 // A COPY waiting for data from a lost client is beyond every server
 // timeout (PostgreSQL does not interrupt it): reap.go ends those.
 
-// sessionDSN returns dsn, prepared for lib/pq: a URL listing several
-// hosts with their ports is rewritten into the form lib/pq understands, a
-// DSN without sslmode prefers TLS (see withSSLPrefer), binary_parameters
-// is set, and application_name is app unless dsn names one.
-func sessionDSN(dsn, app string) (string, error) {
-	dsn = withSSLPrefer(multiHostURL(dsn))
-	cfg, err := pq.NewConfig(dsn)
-	if err != nil {
-		return "", err
-	}
-	add := map[string]string{}
-	if cfg.ApplicationName == "" || cfg.ApplicationName == "pqgo" {
-		add["application_name"] = app
-	}
-	if !cfg.BinaryParameters {
-		add["binary_parameters"] = "yes"
-	}
-	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		q := u.Query()
-		for k, v := range add {
-			q.Set(k, v)
-		}
-		u.RawQuery = q.Encode()
-		return u.String(), nil
-	}
-	var b strings.Builder
-	b.WriteString(dsn)
-	for k, v := range add {
-		fmt.Fprintf(&b, " %s='%s'", k, strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v))
-	}
-	return b.String(), nil
-}
-
-// multiHostURL rewrites a URL that lists several hosts each with its port
-// (postgres://u@db1:5432,db2:5433/feed), which lib/pq reads as one host
-// name, into the form it reads as a list (postgres://u@/feed?host=db1,db2
-// &port=5432,5433). Any other DSN is returned as it is.
-func multiHostURL(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || !strings.Contains(u.Host, ",") {
-		return dsn
-	}
-	var hosts, ports []string
-	for _, item := range strings.Split(u.Host, ",") {
-		host, port := item, "5432"
-		if h, p, err := net.SplitHostPort(item); err == nil {
-			host, port = h, p
-		}
-		hosts = append(hosts, host)
-		ports = append(ports, port)
-	}
-	q := u.Query()
-	q.Set("host", strings.Join(hosts, ","))
-	if !q.Has("port") {
-		q.Set("port", strings.Join(ports, ","))
-	}
-	u.Host = ""
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // connector opens goquiz's connections: lib/pq's, through the bounded
 // dialer, each wrapped so that the store can reach its socket (to let the
 // answer of a long statement outlast the bound, see longtx.go). A DSN
@@ -116,11 +53,8 @@ type connector struct {
 // the socket it opened.
 type slotKey struct{}
 
-func newConnector(dsn string, d dialer) (*connector, error) {
-	cfg, err := pq.NewConfig(dsn)
-	if err != nil {
-		return nil, err
-	}
+// newConnector returns the connector of cfg, dialing through d.
+func newConnector(cfg pq.Config, d dialer) (*connector, error) {
 	pc, err := pq.NewConnectorConfig(cfg)
 	if err != nil {
 		return nil, err

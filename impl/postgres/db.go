@@ -6,20 +6,13 @@ package postgres
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
-	"regexp"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/lib/pq"
 
 	"goquiz/common"
 )
@@ -175,111 +168,6 @@ func (d *DB) every(first, interval time.Duration, fn func()) {
 	}()
 }
 
-// retryable tells whether a connection error may go away by waiting: the
-// server is down or starting, not a wrong password or database, nor a
-// connection parameter refused, nor a server TLS certificate the client
-// did not accept.
-func retryable(err error) bool {
-	if certRefusal(err) != "" {
-		return false
-	}
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) {
-		if strings.Contains(pqErr.Message, "unsupported startup parameter") || strings.HasPrefix(pqErr.Message, "no such database") {
-			return false // PgBouncer's answers, under 08P01
-		}
-		// 57P03: cannot connect now (starting up or shutting down);
-		// 53300: too many connections, for now.
-		return pqErr.Code == "57P03" || pqErr.Code == "53300" || pqErr.Code.Class() == "08"
-	}
-	return true // network errors
-}
-
-// Hint returns what to do about a connection error, as a suffix for its
-// message (" — the server refused the login…"), or "" when there is no
-// advice. An error the server, or a proxy in front of it, answered with
-// says so, and so does a server TLS certificate the client did not
-// accept (see certRefusal); a login pg_hba.conf has no entry for is told
-// from a wrong user or password. Only a connection that got no answer
-// (refused, timed out, cut) asks whether the server is running.
-func Hint(err error) string {
-	if h := certRefusal(err); h != "" {
-		return h
-	}
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) {
-		switch {
-		case pqErr.Code == "28000" && strings.Contains(pqErr.Message, "pg_hba.conf"):
-			return hbaHint(pqErr.Message)
-		case pqErr.Code == "28000" && strings.HasPrefix(pqErr.Message, "role ") && strings.HasSuffix(pqErr.Message, " does not exist"):
-			return " — the server has no such user: check the user in DSN, or create the role"
-		case pqErr.Code == "28P01" || pqErr.Code == "28000":
-			return " — the server refused the login: check the user and password in DSN"
-		case pqErr.Code == "3D000" || strings.HasPrefix(pqErr.Message, "no such database"):
-			return " — the server has no such database: create the database or fix its name in DSN"
-		case pqErr.Code == "57P03":
-			return " — the server is starting or stopping: retry in a moment or raise CONNECT_TIMEOUT"
-		case strings.Contains(pqErr.Message, "unsupported startup parameter"):
-			return " — the server, or a proxy in front of it such as PgBouncer, refused a connection parameter: remove it from DSN, or have the proxy ignore it (ignore_startup_parameters)"
-		case strings.Contains(pqErr.Message, "cannot connect to server"):
-			return " — a proxy in front of PostgreSQL answered, but cannot reach the server: is the server running, and does the proxy point at it?"
-		}
-		return " — the server answered with this error: it is reachable, and refused"
-	}
-	if errors.Is(err, context.Canceled) {
-		return ""
-	}
-	if strings.Contains(err.Error(), "SSL is not enabled") {
-		return " — add sslmode=disable to DSN, or enable TLS on the server"
-	}
-	return " — is the server running and is DSN right?"
-}
-
-// hbaHint is the hint for a login the server's pg_hba.conf has no entry
-// for (or rejects), whose message names the host, user, database and
-// encryption of the connection ("no pg_hba.conf entry for host
-// "10.0.0.5", user "goquiz", database "feed", no encryption"): the user
-// and password are not in question, but the server's pg_hba.conf and, as
-// it may take a connection only with TLS or only without, sslmode.
-func hbaHint(msg string) string {
-	switch {
-	case strings.HasSuffix(msg, "no encryption"):
-		return " — the server's pg_hba.conf has no entry for this host, user and database without TLS: if the server takes them only over TLS, set sslmode=verify-full (or require) in DSN; otherwise add an entry to pg_hba.conf"
-	case strings.HasSuffix(msg, "SSL encryption"):
-		return " — the server's pg_hba.conf has no entry for this host, user and database over TLS: add an entry (hostssl) to pg_hba.conf, or, if the server takes them only without TLS, set sslmode=disable in DSN"
-	}
-	return " — the server's pg_hba.conf does not let this host, user and database in: fix pg_hba.conf, or sslmode in DSN if it takes them only with TLS or only without"
-}
-
-// certRefusal returns the hint for a server TLS certificate the client
-// did not accept (sslmode=verify-full or verify-ca, or sslrootcert given
-// with require): signed by a CA it does not know, for another host name,
-// or expired; or "" when err is no such refusal. lib/pq returns crypto's
-// errors as they are, under *tls.CertificateVerificationError when the
-// handshake verified the certificate (verify-full), bare when lib/pq did
-// (verify-ca). Waiting does not change the certificate: it is not retried.
-func certRefusal(err error) string {
-	const refused = " — the server's TLS certificate was not accepted"
-	var (
-		unknown  x509.UnknownAuthorityError
-		noRoots  x509.SystemRootsError
-		host     x509.HostnameError
-		invalid  x509.CertificateInvalidError
-		verified *tls.CertificateVerificationError
-	)
-	switch {
-	case errors.As(err, &unknown), errors.As(err, &noRoots):
-		return refused + " (signed by a CA this client does not know): give the file of the CA that signed it in sslrootcert in DSN"
-	case errors.As(err, &host):
-		return refused + " (it is not for the host name DSN connects to): connect by a host name the certificate holds, or have the server's certificate name this host"
-	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
-		return refused + " (expired or not yet valid): renew the server's certificate, or check this machine's clock"
-	case errors.As(err, &invalid), errors.As(err, &verified):
-		return refused + ": check sslrootcert and the host name in DSN against the server's certificate"
-	}
-	return ""
-}
-
 // Ping checks that the database answers within the round-trip timeout,
 // and before ctx is done: the connection is closed then, not only
 // cancelled, so that Ping returns at once.
@@ -345,73 +233,4 @@ func (d *DB) Close() error {
 	d.stop()
 	d.wg.Wait()
 	return d.db.Close()
-}
-
-// withSSLPrefer makes a DSN that names no sslmode use TLS when the server
-// offers it and plain connections otherwise, as libpq does, instead of
-// requiring TLS, which a local server often does not offer.
-func withSSLPrefer(dsn string) string {
-	if os.Getenv("PGSSLMODE") != "" || strings.Contains(dsn, "sslmode") {
-		return dsn
-	}
-	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		q := u.Query()
-		q.Set("sslmode", "prefer")
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " sslmode=prefer"
-}
-
-var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
-
-// urlPassword is the password of a URL that does not parse: from the
-// first ':' after the scheme's "//" and a user name to the last '@'.
-var urlPassword = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:).*@`)
-
-// CheckDSN returns why dsn cannot be used, if it cannot (a URL that does
-// not parse, a setting of an unknown value), without its password: the
-// check Open makes, for a program to make before it starts.
-func CheckDSN(dsn string) error {
-	_, err := connectorOf(dsn, "goquiz", dialer{})
-	return err
-}
-
-// connectorOf returns the connector of dsn, its sessions named app, or
-// why there is none: an error that starts with the DSN, its password
-// masked, and leaves out the URL a *url.Error repeats, password included.
-func connectorOf(dsn, app string, dial dialer) (*connector, error) {
-	full, err := sessionDSN(dsn, app)
-	var c *connector
-	if err == nil {
-		c, err = newConnector(full, dial)
-	}
-	if err == nil {
-		return c, nil
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = errors.New(ue.Err.Error())
-	}
-	return nil, fmt.Errorf("%s: %w", Redact(dsn), err)
-}
-
-// Redact returns dsn with any password replaced by "***", for logs and
-// error messages, whether or not it parses.
-func Redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "***")
-		}
-		q := u.Query()
-		if q.Has("password") {
-			q.Set("password", "***")
-			u.RawQuery = q.Encode()
-		}
-		return strings.ReplaceAll(u.String(), "%2A%2A%2A", "***")
-	}
-	if strings.Contains(dsn, "://") {
-		dsn = urlPassword.ReplaceAllString(dsn, "${1}***@")
-	}
-	return kvPassword.ReplaceAllString(dsn, "${1}***")
 }

@@ -135,7 +135,7 @@ func (l *hostList) connect(ctx context.Context) (*conn, error) {
 			if round == 1 {
 				pc = l.hosts[k].orAny
 			}
-			share := l.share(time.Until(end), len(order)-i)
+			share := hostShare(l.timeout, l.connectTimeout, time.Until(end), len(order)-i)
 			hctx, cancel := context.WithTimeout(ctx, share)
 			c, err := connectOn(hctx, pc)
 			cancel()
@@ -158,12 +158,13 @@ func (l *hostList) connect(ctx context.Context) (*conn, error) {
 	return nil, fmt.Errorf("could not connect to any of the hosts:\n%w", errors.Join(errs...))
 }
 
-// share returns the time a host gets when left is what remains of the
-// connection's time and n hosts are still to be tried.
-func (l *hostList) share(left time.Duration, n int) time.Duration {
-	s := min(l.timeout, max(left/time.Duration(n), minShare))
-	if l.connectTimeout > 0 {
-		s = min(s, l.connectTimeout)
+// hostShare returns the time a host gets when left is what remains of the
+// connection's time and n hosts are still to be tried, under DB_TIMEOUT
+// (timeout) and the DSN's connect_timeout (zero: none).
+func hostShare(timeout, connectTimeout, left time.Duration, n int) time.Duration {
+	s := min(timeout, max(left/time.Duration(n), minShare))
+	if connectTimeout > 0 {
+		s = min(s, connectTimeout)
 	}
 	return s
 }

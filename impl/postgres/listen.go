@@ -83,13 +83,9 @@ func (e ListenerEvent) String() string {
 // connection changes with the error that caused them.
 func Listen(dsn string, opts Options, onEvent func(event ListenerEvent, err error)) (*Listener, error) {
 	wait, timeout := max(opts.ConnectTimeout, 5*time.Second), opts.timeout()
-	full, err := sessionDSN(dsn, opts.app())
-	var cfg pq.Config
-	if err == nil {
-		cfg, err = pq.NewConfig(full)
-	}
+	full, cfg, err := sessionConfig(dsn, opts.app())
 	if err != nil {
-		return nil, fmt.Errorf("parse listen DSN %s: %w", Redact(dsn), err)
+		return nil, fmt.Errorf("parse listen DSN %w", err)
 	}
 	nonce := make([]byte, 8)
 	_, _ = rand.Read(nonce)
@@ -99,8 +95,8 @@ func Listen(dsn string, opts Options, onEvent func(event ListenerEvent, err erro
 	if n := len(cfg.Multi) + 1; n > 1 {
 		// The hosts share the wait for the first connection (see
 		// listenDialer).
-		l := &hostList{timeout: timeout, connectTimeout: cfg.ConnectTimeout}
-		d = &listenDialer{dialer: dialer{timeout: timeout}, hosts: n, share: l.share(wait, n), hungUntil: map[string]time.Time{}}
+		d = &listenDialer{dialer: dialer{timeout: timeout}, hosts: n, share: hostShare(timeout, cfg.ConnectTimeout, wait, n),
+			hungUntil: map[string]time.Time{}}
 	}
 	refused := make(chan error, 1) // a first attempt failed for good
 	ln.l = pq.NewDialListener(d, full, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
@@ -126,16 +122,19 @@ func Listen(dsn string, opts Options, onEvent func(event ListenerEvent, err erro
 	// pq's Listen blocks until a connection is up, retrying for ever.
 	listened := make(chan error, 1)
 	go func() { listened <- ln.l.Listen(Channel) }()
+	failed := func(err error) error {
+		return fmt.Errorf("listen on %s at %s: %w%s", Channel, Redact(dsn), err, Hint(err))
+	}
 	select {
 	case err := <-listened:
 		if err != nil {
 			ln.l.Close()
-			return nil, fmt.Errorf("listen on %s at %s: %w%s", Channel, Redact(dsn), err, Hint(err))
+			return nil, failed(err)
 		}
 	case err := <-refused:
 		ln.l.Close()
 		<-listened
-		return nil, fmt.Errorf("listen on %s at %s: %w%s", Channel, Redact(dsn), err, Hint(err))
+		return nil, failed(err)
 	case <-time.After(wait):
 		ln.l.Close()
 		<-listened

@@ -1,0 +1,162 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/lib/pq"
+)
+
+// The DSN as goquiz reads it: prepared for lib/pq (sessionDSN), checked
+// before a program starts (CheckDSN), and shown without its password
+// (Redact).
+
+// sessionDSN returns dsn, prepared for lib/pq: a URL listing several
+// hosts with their ports is rewritten into the form lib/pq understands, a
+// DSN without sslmode prefers TLS (see withSSLPrefer), binary_parameters
+// is set, and application_name is app unless dsn names one.
+func sessionDSN(dsn, app string) (string, error) {
+	dsn = withSSLPrefer(multiHostURL(dsn))
+	cfg, err := pq.NewConfig(dsn)
+	if err != nil {
+		return "", err
+	}
+	add := map[string]string{}
+	if cfg.ApplicationName == "" || cfg.ApplicationName == "pqgo" {
+		add["application_name"] = app
+	}
+	if !cfg.BinaryParameters {
+		add["binary_parameters"] = "yes"
+	}
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		for k, v := range add {
+			q.Set(k, v)
+		}
+		u.RawQuery = q.Encode()
+		return u.String(), nil
+	}
+	var b strings.Builder
+	b.WriteString(dsn)
+	for k, v := range add {
+		fmt.Fprintf(&b, " %s='%s'", k, strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v))
+	}
+	return b.String(), nil
+}
+
+// multiHostURL rewrites a URL that lists several hosts each with its port
+// (postgres://u@db1:5432,db2:5433/feed), which lib/pq reads as one host
+// name, into the form it reads as a list (postgres://u@/feed?host=db1,db2
+// &port=5432,5433). Any other DSN is returned as it is.
+func multiHostURL(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || !strings.Contains(u.Host, ",") {
+		return dsn
+	}
+	var hosts, ports []string
+	for _, item := range strings.Split(u.Host, ",") {
+		host, port := item, "5432"
+		if h, p, err := net.SplitHostPort(item); err == nil {
+			host, port = h, p
+		}
+		hosts = append(hosts, host)
+		ports = append(ports, port)
+	}
+	q := u.Query()
+	q.Set("host", strings.Join(hosts, ","))
+	if !q.Has("port") {
+		q.Set("port", strings.Join(ports, ","))
+	}
+	u.Host = ""
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// withSSLPrefer makes a DSN that names no sslmode use TLS when the server
+// offers it and plain connections otherwise, as libpq does, instead of
+// requiring TLS, which a local server often does not offer.
+func withSSLPrefer(dsn string) string {
+	if os.Getenv("PGSSLMODE") != "" || strings.Contains(dsn, "sslmode") {
+		return dsn
+	}
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("sslmode", "prefer")
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " sslmode=prefer"
+}
+
+var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+
+// urlPassword is the password of a URL that does not parse: from the
+// first ':' after the scheme's "//" and a user name to the last '@'.
+var urlPassword = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:).*@`)
+
+// CheckDSN returns why dsn cannot be used, if it cannot (a URL that does
+// not parse, a setting of an unknown value), without its password: the
+// check Open makes, for a program to make before it starts.
+func CheckDSN(dsn string) error {
+	_, err := connectorOf(dsn, "goquiz", dialer{})
+	return err
+}
+
+// connectorOf returns the connector of dsn, its sessions named app, or
+// why there is none (see sessionConfig).
+func connectorOf(dsn, app string, dial dialer) (*connector, error) {
+	_, cfg, err := sessionConfig(dsn, app)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newConnector(cfg, dial)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Redact(dsn), err)
+	}
+	return c, nil
+}
+
+// sessionConfig returns dsn prepared for sessions named app (see
+// sessionDSN) and lib/pq's reading of it, or why it cannot be used: an
+// error that starts with the DSN, its password masked, and leaves out the
+// URL a *url.Error repeats, password included.
+func sessionConfig(dsn, app string) (string, pq.Config, error) {
+	full, err := sessionDSN(dsn, app)
+	var cfg pq.Config
+	if err == nil {
+		cfg, err = pq.NewConfig(full)
+	}
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = errors.New(ue.Err.Error())
+		}
+		return "", pq.Config{}, fmt.Errorf("%s: %w", Redact(dsn), err)
+	}
+	return full, cfg, nil
+}
+
+// Redact returns dsn with any password replaced by "***", for logs and
+// error messages, whether or not it parses.
+func Redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "***")
+		}
+		q := u.Query()
+		if q.Has("password") {
+			q.Set("password", "***")
+			u.RawQuery = q.Encode()
+		}
+		return strings.ReplaceAll(u.String(), "%2A%2A%2A", "***")
+	}
+	if strings.Contains(dsn, "://") {
+		dsn = urlPassword.ReplaceAllString(dsn, "${1}***@")
+	}
+	return kvPassword.ReplaceAllString(dsn, "${1}***")
+}
