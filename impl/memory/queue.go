@@ -63,15 +63,10 @@ func (q *Queue) Claim(ctx context.Context, limit int, lease time.Duration) (comm
 			delete(s.claims, id)
 		}
 	}
-	var due []*Record
 	listed := s.holders()
-	for _, r := range s.recs {
-		if _, held := listed[r.ID]; !held && r.State == common.StatePending && !r.Due.After(now) {
-			due = append(due, r)
-		}
-	}
-	slices.SortFunc(due, func(a, b *Record) int {
-		return cmp.Or(a.Due.Compare(b.Due), cmp.Compare(a.ID, b.ID))
+	due := slices.DeleteFunc(s.due(now), func(r *Record) bool {
+		_, held := listed[r.ID]
+		return held
 	})
 	if len(due) > limit {
 		due = due[:limit]
@@ -107,15 +102,8 @@ func (q *Queue) ClaimProbe(ctx context.Context, tried bool, lease time.Duration)
 	}
 	defer unlock()
 	now := time.Now()
-	var due []*Record
-	for _, r := range s.recs {
-		if r.State == common.StatePending && !r.Due.After(now) {
-			due = append(due, r)
-		}
-	}
-	slices.SortFunc(due, func(a, b *Record) int {
-		return cmp.Or(b.Due.Compare(a.Due), cmp.Compare(b.ID, a.ID))
-	})
+	due := s.due(now)
+	slices.Reverse(due) // the latest due first
 	listed := s.holders()
 	for _, r := range due[:min(len(due), common.ProbeWindow)] {
 		if _, held := listed[r.ID]; held || (r.Attempts > 0) != tried {
@@ -263,4 +251,19 @@ func (q *Queue) NextDue(ctx context.Context) (time.Duration, bool, error) {
 		return 0, false, nil
 	}
 	return time.Until(next), true, nil
+}
+
+// due returns the pending records due at now, the oldest due first (by
+// id among those due at once). s is locked.
+func (s *Store) due(now time.Time) []*Record {
+	var due []*Record
+	for _, r := range s.recs {
+		if r.State == common.StatePending && !r.Due.After(now) {
+			due = append(due, r)
+		}
+	}
+	slices.SortFunc(due, func(a, b *Record) int {
+		return cmp.Or(a.Due.Compare(b.Due), cmp.Compare(a.ID, b.ID))
+	})
+	return due
 }

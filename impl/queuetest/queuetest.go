@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ClaimReturnsCustomersAndHoldsThem", testClaimHolds},
 		{"ClaimOldestDueFirst", testClaimOldestFirst},
 		{"ClaimNothingDue", testClaimNothingDue},
+		{"ClaimProbeTakesTheLatestDueOfItsKind", testClaimProbe},
 		{"ConcurrentClaimersNeverShare", testConcurrentClaimers},
 		{"SettleSentFailedAndGivenUp", testSettle},
 		{"RetriesWaitForTheirClaim", testRetriesWaitForTheirClaim},
@@ -84,7 +85,6 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	}
 }
 
-// ctx returns a context that ends with the test, or after a minute.
 // addAndClaim stores customers 1 to n (at most 10), due now, and claims them all as
 // the integrator "a" under lease; it returns a's queue and the claim.
 func addAndClaim(t *testing.T, s Store, n int64, lease time.Duration) (common.Queue, common.Claim) {
@@ -97,6 +97,7 @@ func addAndClaim(t *testing.T, s Store, n int64, lease time.Duration) (common.Qu
 	return q, c
 }
 
+// ctx returns a context that ends with the test, or after a minute.
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
