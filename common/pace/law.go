@@ -195,6 +195,12 @@ func (l *law) decide(now time.Time, el time.Duration) {
 		return
 	}
 	l.peak = max(float64(r.n()-r[paceThrottled])/el.Seconds(), l.taken.since(l.taken.prev, now))
+	if math.IsInf(l.rate, 1) {
+		// A first cut counts what was taken since sending resumed: from
+		// a stall of workers held by hung requests alone, it took a flaky
+		// CRM's integrator from 70/s to 3.3/s for 12 s (TestPaceLawCutAfterAStallIsFromWhatWasTaken).
+		l.peak = max(l.peak, l.taken.since(l.taken.resumed, now))
+	}
 	l.rate = max(paceBackoff*min(l.rate, max(l.peak, 1/el.Seconds())), l.floor)
 	l.cutAt, l.cubic = now, cubicTime(l.peak)
 	l.gen++

@@ -234,3 +234,19 @@ func TestPaceLawBudget(t *testing.T) {
 		})
 	}
 }
+
+// Workers held by requests that hang past the timeout leave a round few
+// answers; when some of them are throttles beyond the noise, the cut of a
+// rate without limit is from what the CRM took since sending resumed, not
+// from the stall alone. From the stall, a flaky CRM's second integrator
+// fell from about 70/s to 3.3/s and took 12 s to climb back (simulated
+// matrix, 60 seeds: 0.76 of pacing off in one).
+func TestPaceLawCutAfterAStallIsFromWhatWasTaken(t *testing.T) {
+	l := newLaw(0, simT0)
+	l.active, l.roundAt, l.noise = true, simT0, 0.05 // a flaky CRM's noise, learnt
+	at := feed(l, simT0, 300, 10*time.Millisecond, never)
+	require.True(t, math.IsInf(l.limit(at), 1), "100/s without a throttle")
+	at = feed(l, at, 4, 500*time.Millisecond, func(i int) bool { return i > 0 })
+	require.False(t, math.IsInf(l.limit(at), 1), "three throttles in four answers cut")
+	assert.GreaterOrEqual(t, l.limit(at), 50.0, "the cut after 3 s at 100/s and a stall of 2 s")
+}

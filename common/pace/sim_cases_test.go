@@ -113,7 +113,7 @@ func simMatrix() []simCell {
 			return simSetup{crm: flaky(seed, nil), integrators: 2, workers: 8, records: 3000, jitter: 3 * time.Millisecond}
 		}},
 		{name: "10% 429 without Retry-After, 50ms", minRatio: 0.9,
-			open: "0.94-0.98 in 8 seeds of 10, 0.88 and 0.89 in seeds 2 and 8: a deeper cut's test reads a limit by chance", setup: func(seed uint64) simSetup {
+			open: "0.94-0.98 in 8 seeds of 10, 0.88 and 0.89 in seeds 2 and 8, 0.82-0.88 in 4 seeds of 60: throttles answer first, and the start pauses on them; a deeper cut's test reads a limit by chance", setup: func(seed uint64) simSetup {
 				return simSetup{crm: &randomCRM{share: 0.1, rng: rand.New(rand.NewPCG(seed, 3))}, integrators: 1, workers: 8, records: 3000,
 					latency: 50 * time.Millisecond, noRetryAfter: true}
 			}},
@@ -299,6 +299,27 @@ func TestPaceOneThrottleARoundIsNoLicence(t *testing.T) {
 		for seed := uint64(1); seed <= 10; seed++ {
 			r := simulate(c.setupFor(seed), simT0)
 			assert.LessOrEqual(t, r.refusedShare(), 0.06, "%s, seed %d", c.name, seed)
+		}
+	}
+}
+
+// The flaky CRM of the second row is delivered to at 0.9 of
+// pacing off or better in every one of 60 samples of its faults, not only
+// in the few the matrix runs: with 60, two integrators fell to 0.76 in
+// one (seed 60), a cut from a stall of hung workers (see
+// TestPaceLawCutAfterAStallIsFromWhatWasTaken).
+func TestPaceFlakyCRMOverManySeeds(t *testing.T) {
+	for _, c := range simMatrix() {
+		if !strings.HasPrefix(c.name, "flaky") {
+			continue
+		}
+		for seed := uint64(1); seed <= 60; seed++ {
+			s := c.setupFor(seed)
+			r := simulate(s, simT0)
+			u := c.setupFor(seed)
+			u.unpaced = true
+			ratio := r.acceptedRate(s.records) / simulate(u, simT0).acceptedRate(u.records)
+			assert.GreaterOrEqual(t, ratio, 0.9, "%s, seed %d", c.name, seed)
 		}
 	}
 }
