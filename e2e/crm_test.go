@@ -47,6 +47,10 @@ type faults struct {
 	// them as any other.
 	HoldKey string
 	Release <-chan struct{}
+	// RefuseKey, when set, answers every request with this
+	// Idempotency-Key RefuseStatus (not accepted).
+	RefuseKey    string
+	RefuseStatus int
 }
 
 // attempt is one request for a customer, as the double saw it.
@@ -259,6 +263,8 @@ func (d *crmDouble) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status, retryAfter = d.forward(f.Upstream, r, body)
 	case f.Unavailable:
 		status, retryAfter = http.StatusServiceUnavailable, f.RetryAfter
+	case f.RefuseKey != "" && key == f.RefuseKey:
+		status = f.RefuseStatus
 	case u < f.HangRate:
 		// Held until the client gives up (or the double closes).
 		select {

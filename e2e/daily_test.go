@@ -347,3 +347,58 @@ func TestUpsertRerunAfterKill(t *testing.T) {
 	t.Log(line)
 	fmt.Println(line)
 }
+
+// A changed customer whose new version the CRM refuses ends as a first
+// version would: rejected at the first refusal of a status in GIVE_UP_ON,
+// failed after MAX_ATTEMPTS, each attempt with the new version's key. A
+// refusal of version 2 was recorded for version 1, which the record no
+// longer was: the outcome was dropped, the claim ended, and version 2 was
+// sent again at once, for ever (94 requests in 2 s, never rejected).
+func TestChangedCustomerRefusedForGood(t *testing.T) {
+	const n = 20
+	tests := []struct {
+		name      string
+		status    int
+		env       string
+		wantState common.State
+		wantTries int
+	}{
+		{"GIVE_UP_ON", http.StatusUnprocessableEntity, "GIVE_UP_ON=422", common.StateRejected, 1},
+		{"MAX_ATTEMPTS", http.StatusInternalServerError, "MAX_ATTEMPTS=2", common.StateFailed, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dsn := pgtest.DSN(t)
+			db := openDB(t, dsn)
+			dir := t.TempDir()
+			day1 := generated(n, 22)
+			key := common.VersionKey(7, 2)
+			crm := newCRM(t, faults{RefuseKey: key, RefuseStatus: tt.status}, 22)
+			p := startIntegrator(t, integratorEnv(dsn, crm.URL(), tt.env))
+			parsed(t, runParser(t, dsn, writeCustomers(t, dir, "day1.csv", sortedCustomers(day1))), n, n, 0, 0)
+			waitAllSent(t, db, n)
+
+			changed := day1[7]
+			changed.Email = "refused@example.com"
+			res := runParser(t, dsn, writeCustomers(t, dir, "day2.csv", []common.Customer{changed}), "SYNC_MODE=upsert")
+			require.Equal(t, 0, res.Code, res.Stderr)
+			require.Contains(t, res.Stdout, "read 1 rows: 1 stored (0 new, 1 changed)")
+			waitFor(t, 20*time.Second, 10*time.Millisecond, "version 2 "+string(tt.wantState), func() bool {
+				return count(db, `SELECT count(*) FROM customers WHERE id = 7 AND version = 2 AND state = $1`, string(tt.wantState)) == 1
+			})
+			time.Sleep(500 * time.Millisecond) // room for requests that should not come
+			stopIntegrator(t, p)
+
+			crm.mu.Lock()
+			defer crm.mu.Unlock()
+			var tries int
+			for _, a := range crm.attempts[7] {
+				if a.key == key {
+					tries++
+				}
+			}
+			assert.Equal(t, tt.wantTries, tries, "attempts of version 2")
+			assert.Equal(t, []string{common.IdempotencyKey(7)}, crm.accepted[7], "only version 1 accepted")
+		})
+	}
+}

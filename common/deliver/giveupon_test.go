@@ -115,3 +115,33 @@ func TestPublishErrorRefusal(t *testing.T) {
 	assert.Equal(t, "status 400", e.Error())
 	assert.Equal(t, "status_400", e.Label())
 }
+
+// A refusal for good of a customer's second version rejects that version:
+// the outcome names the version it is for, as the other outcomes do.
+// Without it the store took it for version 1, no longer the record's, and
+// dropped it: version 2 was sent again at once, for ever.
+func TestGiveUpOnANewerVersion(t *testing.T) {
+	q := newStore(5)
+	require.Equal(t, 1, q.Change(common.Customer{ID: 3, FirstName: "changed"}))
+	cfg := fastConfig()
+	cfg.GiveUpOn = []int{422}
+	crm := newFakeCRM(func(c common.Customer, call int) error {
+		if c.ID == 3 {
+			return common.StatusError(422, 0)
+		}
+		return nil
+	})
+	d := deliver.New(q.Queue("a"), crm, cfg)
+	runUntil(t, d, 5*time.Second, func() bool {
+		for _, r := range q.Records() {
+			if r.State == common.StatePending {
+				return false
+			}
+		}
+		return true
+	})
+	rec := q.Records()[3]
+	assert.Equal(t, common.StateRejected, rec.State)
+	assert.Equal(t, 2, rec.Version)
+	assert.Len(t, crm.calls[3], 1, "attempts of version 2")
+}

@@ -116,7 +116,7 @@ func (d *Deliverer) attempt(base context.Context, j job, permit permit, paceStar
 	if failure.Kind == common.FailStatus && slices.Contains(d.cfg.GiveUpOn, failure.Status) {
 		reason := failure.Refusal()
 		d.log.Debug("delivery refused for good: record rejected", "id", r.ID, "attempt", failures, "reason", reason)
-		return common.Outcome{ID: r.ID, Claim: j.claim.id, Err: reason, Reject: true, Status: failure.Status}
+		return common.Outcome{ID: r.ID, Version: r.Version, Claim: j.claim.id, Err: reason, Reject: true, Status: failure.Status}
 	}
 	if d.cfg.MaxAttempts > 0 && failures >= d.cfg.MaxAttempts {
 		d.log.Debug("delivery failed: giving up", "id", r.ID, "attempt", failures, "error", failure)
