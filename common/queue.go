@@ -73,6 +73,18 @@ type QuotaNoter interface {
 	QuotaPause(ctx context.Context) (time.Time, error)
 }
 
+// VersionChecker is a Queue that tells which claimed records were
+// replaced by a newer version since they were claimed (a load in
+// SYNC_MODE=upsert changed them). The Deliverer asks it about the records
+// it holds and has not started sending, when a load announces records,
+// and gives back those replaced unsent: a version replaced before it was
+// sent is never sent, only the newest goes.
+type VersionChecker interface {
+	// Replaced returns, of the records listed (ids[i] claimed in
+	// versions[i]), the ids of those whose stored version is newer.
+	Replaced(ctx context.Context, ids []int64, versions []int) ([]int64, error)
+}
+
 // ProbeWindow is how many of the latest due records a ProbeClaimer looks
 // among for a probe's record: enough to reach past a run of records that
 // fail whatever the CRM's health, few enough to cost one short index scan.

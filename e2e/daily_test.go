@@ -402,3 +402,56 @@ func TestChangedCustomerRefusedForGood(t *testing.T) {
 		})
 	}
 }
+
+// Scenario 18b: versions replaced while they wait to be sent. One worker
+// is held by version 1 of customer 1 at the CRM while the integrator
+// holds the next customers claimed, waiting for it; a load then changes
+// every customer. Only the newest version of each goes: the versions 1
+// that waited are given back unsent, and version 1 of customer 1, in
+// flight, is finished first. The integrator sent the versions 1 it held
+// claimed after they had been replaced (18 of 20 against a CRM taking 2 s
+// an answer, with 2 workers).
+func TestReplacedBeforeSentIsNeverSent(t *testing.T) {
+	const n = 20
+	dsn := pgtest.DSN(t)
+	db := openDB(t, dsn)
+	dir := t.TempDir()
+	day1 := generated(n, 23)
+	release := make(chan struct{})
+	crm := newCRM(t, faults{HoldKey: common.IdempotencyKey(1), Release: release}, 23)
+	p := startIntegrator(t, integratorEnv(dsn, crm.URL(), "WORKERS=1", "REQUEST_TIMEOUT=30s"))
+	parsed(t, runParser(t, dsn, writeCustomers(t, dir, "day1.csv", sortedCustomers(day1))), n, n, 0, 0)
+	waitFor(t, deliveryTimeout, 10*time.Millisecond, "customer 1 in flight, others claimed", func() bool {
+		return crm.requestCount() >= 1 && count(db, `SELECT count(*) FROM claims WHERE cardinality(ids) > 0`) >= 1 &&
+			count(db, `SELECT count(*) FROM (SELECT unnest(ids) FROM claims) c`) >= 2
+	})
+
+	want := map[int64]common.Customer{}
+	var day2 []common.Customer
+	for _, c := range sortedCustomers(day1) {
+		c.Email = fmt.Sprintf("day2-%d@example.com", c.ID)
+		day2 = append(day2, c)
+		want[c.ID] = c
+	}
+	res := runParser(t, dsn, writeCustomers(t, dir, "day2.csv", day2), "SYNC_MODE=upsert")
+	require.Equal(t, 0, res.Code, res.Stderr)
+	require.Contains(t, res.Stdout, fmt.Sprintf("read %d rows: %d stored (0 new, %d changed)", n, n, n))
+	time.Sleep(time.Second) // the load's notification reaches the integrator
+	close(release)
+	waitAllSent(t, db, n)
+	stopIntegrator(t, p)
+
+	crm.mu.Lock()
+	defer crm.mu.Unlock()
+	assert.Equal(t, []string{common.IdempotencyKey(1), common.VersionKey(1, 2)}, crm.accepted[1], "customer 1: version 1, in flight, finished first")
+	var replacedSent []string
+	for id := int64(2); id <= n; id++ {
+		for _, a := range crm.attempts[id] {
+			if a.key != common.VersionKey(id, 2) {
+				replacedSent = append(replacedSent, a.key)
+			}
+		}
+		assert.Equal(t, want[id], crm.lastBody[id], "customer %d: the CRM's last values", id)
+	}
+	assert.Empty(t, replacedSent, "versions sent after they were replaced")
+}

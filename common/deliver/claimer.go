@@ -33,6 +33,7 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- job) []job {
 		if !d.waitForRoom(ctx, work, limit) {
 			return nil
 		}
+		wakes := d.wakes.Load()
 		c, err := d.q.Claim(ctx, limit, d.cfg.Lease)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -56,6 +57,14 @@ func (d *Deliverer) claim(ctx context.Context, work chan<- job) []job {
 		}
 		d.claimed.Add(int64(len(c.Records)))
 		held := d.held.add(c)
+		if d.waiting != nil {
+			d.waiting.add(c.Records)
+			if d.wakes.Load() != wakes {
+				// A load announced records while the claim was made: the
+				// watcher's look may have missed this claim's.
+				d.pokeVersions()
+			}
+		}
 		for i, r := range c.Records {
 			select {
 			case work <- job{claim: held, record: r}:

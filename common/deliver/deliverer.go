@@ -31,6 +31,10 @@ type counts struct {
 	// Rejected counts records the CRM refused for good (GiveUpOn); they
 	// are counted in Failed too.
 	Rejected int64
+	// Replaced counts claimed records given back unsent because a newer
+	// version was stored before their request started; they are counted
+	// in Released too.
+	Replaced int64
 }
 
 // Deliverer is the integrator's engine: it claims due records from a Queue,
@@ -70,7 +74,15 @@ type Deliverer struct {
 	// may have committed all the same.
 	lostClaim atomic.Bool
 
-	claimed, delivered, failed, released, gaveUp, rejected atomic.Int64
+	// waiting are the records claimed and not started, watched for newer
+	// versions (see watchVersions) when the Queue is a
+	// common.VersionChecker; nil otherwise. versionWake wakes the
+	// watcher; wakes counts the wake-ups of Config.Wake.
+	waiting     *waiting
+	versionWake chan struct{}
+	wakes       atomic.Int64
+
+	claimed, delivered, failed, released, gaveUp, rejected, replaced atomic.Int64
 	// attempts counts requests sent, for sizing claims.
 	attempts atomic.Int64
 	// giveUp is when a shutdown stops trying the store: grace after it
@@ -114,6 +126,7 @@ func (d *Deliverer) counts() counts {
 		Released:  d.released.Load(),
 		GaveUp:    d.gaveUp.Load(),
 		Rejected:  d.rejected.Load(),
+		Replaced:  d.replaced.Load(),
 	}
 }
 
@@ -140,6 +153,18 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	background.Go(func() { d.keepLeases(bgCtx) })
 	background.Go(func() { d.logThroughput(bgCtx) })
 	background.Go(func() { d.recordQuotas(bgCtx) })
+	if vc, ok := d.q.(common.VersionChecker); ok {
+		// A load announces the records it stored: the watcher looks for
+		// newer versions of the records waiting then, as the claimer
+		// looks for new records.
+		d.waiting, d.versionWake = newWaiting(), make(chan struct{}, 1)
+		if src := d.cfg.Wake; src != nil {
+			claimerWake := make(chan struct{}, 1)
+			d.cfg.Wake = claimerWake
+			background.Go(func() { d.fanOutWakes(bgCtx, src, claimerWake, d.versionWake) })
+		}
+		background.Go(func() { d.watchVersions(bgCtx, vc, d.versionWake) })
+	}
 	d.resumeQuota(ctx)
 	defer func() {
 		stopBackground()
@@ -166,7 +191,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 
 	err := d.releaseHeld(ctx)
 	st := d.counts()
-	d.log.Info("integrator stopped", "delivered", st.Delivered, "failed_attempts", st.Failed, "gave_up", st.GaveUp, "released", st.Released, "rejected", st.Rejected)
+	d.log.Info("integrator stopped", "delivered", st.Delivered, "failed_attempts", st.Failed, "gave_up", st.GaveUp, "released", st.Released, "rejected", st.Rejected, "replaced_unsent", st.Replaced)
 	return err
 }
 

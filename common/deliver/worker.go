@@ -73,7 +73,14 @@ func (d *Deliverer) send(ctx, reqBase context.Context, j job, results chan<- res
 		// Checked after the waits, which can be long, and just before the
 		// request starts. A start the pacer allowed and that is not used
 		// is not given back: the pacer errs on the side of sending less.
-		if d.fenced(next.claim) {
+		// A record replaced by a newer version while it waited is given
+		// back unsent: the newer one is claimed once this claim ends.
+		replaced := d.waiting != nil && d.waiting.take(next.record)
+		if replaced {
+			d.replaced.Add(1)
+			d.log.Debug("a newer version was stored before this one was sent: not sending it", "id", next.record.ID, "version", next.record.Version)
+		}
+		if replaced || d.fenced(next.claim) {
 			d.brk.abandon(permit)
 			results <- result{job: next}
 			if own {

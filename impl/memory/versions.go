@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"context"
 	"time"
 
 	"goquiz/common"
@@ -33,4 +34,23 @@ func (s *Store) Change(cs ...common.Customer) (changed int) {
 		changed++
 	}
 	return changed
+}
+
+var _ common.VersionChecker = (*Queue)(nil)
+
+// Replaced returns, of the records listed (ids[i] claimed in
+// versions[i]), the ids of those whose stored version is newer.
+func (q *Queue) Replaced(ctx context.Context, ids []int64, versions []int) ([]int64, error) {
+	unlock, err := q.s.enter(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	var out []int64
+	for i, id := range ids {
+		if r, ok := q.s.recs[id]; ok && r.Version > versions[i] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }

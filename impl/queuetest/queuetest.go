@@ -76,6 +76,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ReleasedRecordsDueEarlierAreClaimedAgain", testReleasedEarlier},
 		{"VersionReplacedBeforeSentIsNeverSent", testVersionReplaced},
 		{"VersionInFlightFinishesFirst", testVersionInFlight},
+		{"ClaimedVersionReplacedIsFound", testVersionClaimedReplaced},
 		{"FailedOldVersionLeavesTheNewDue", testVersionInFlightFails},
 		{"SentRecordChangedIsSentAgainOnce", testVersionOfSent},
 		{"LateOldVersionAfterTakeover", testVersionTakeover},

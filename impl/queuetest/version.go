@@ -73,6 +73,30 @@ func testVersionInFlight(t *testing.T, s Store) {
 	assert.Equal(t, common.StateSent, s.Record(t, 1).State)
 }
 
+// testVersionClaimedReplaced: a store tells which claimed records have a
+// newer version stored since (common.VersionChecker), so that an
+// integrator gives back unsent the ones it has not started sending.
+func testVersionClaimedReplaced(t *testing.T, s Store) {
+	s.Add(t, time.Now(), customers(1, 3)...)
+	q := s.Queue("a")
+	vc, ok := q.(common.VersionChecker)
+	require.True(t, ok, "the queue is a common.VersionChecker")
+	c, err := q.Claim(ctx(t), 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, c.Records, 3)
+	none, err := vc.Replaced(ctx(t), []int64{1, 2, 3}, []int{1, 1, 1})
+	require.NoError(t, err)
+	assert.Empty(t, none)
+
+	s.Change(t, changed(2, "v2@example.com", 0), customer(3))
+	got, err := vc.Replaced(ctx(t), []int64{1, 2, 3, 4}, []int{1, 1, 1, 1})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{2}, got, "only the record stored again with other values (4 is not stored)")
+	got, err = vc.Replaced(ctx(t), []int64{2}, []int{2})
+	require.NoError(t, err)
+	assert.Empty(t, got, "version 2 is the newest")
+}
+
 func testVersionInFlightFails(t *testing.T, s Store) {
 	s.Add(t, time.Now(), customers(1, 1)...)
 	a := s.Queue("a")
