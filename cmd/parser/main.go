@@ -29,7 +29,8 @@ integrators as each chunk commits.
 
   --dry-run  read the input against the stored customers and print how many
         rows would be new, changed, unchanged, duplicates and rejected in
-        SYNC_MODE; store and notify nothing
+        SYNC_MODE; store and notify nothing (also taken right after the
+        input, as the last argument)
 
   PATH  a CSV file with the header id,first_name,last_name,email,phone
         (any order, any case, extra columns ignored; COLUMNS names others);
@@ -78,16 +79,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 var errInterrupted = errors.New("interrupted: the chunk in progress was rolled back, committed chunks stay; rerun to finish")
 
 // cutDryRun returns whether args ask for a dry run (--dry-run or -dry-run
-// before the input), and args without it.
+// before the input, or right after it as its last argument: a dry run
+// stores nothing, so reading `parser PATH --dry-run` as one is safe), and
+// args without it.
 func cutDryRun(args []string) (bool, []string) {
+	isDry := func(a string) bool { return a == "--dry-run" || a == "-dry-run" }
 	for i, a := range args {
-		switch a {
-		case "--dry-run", "-dry-run":
+		switch {
+		case isDry(a):
 			return true, append(args[:i:i], args[i+1:]...)
-		case "-", "--":
+		case a == "--":
 			return false, args
-		}
-		if !strings.HasPrefix(a, "-") {
+		case a == "-" || !strings.HasPrefix(a, "-"):
+			if len(args) == i+2 && isDry(args[i+1]) {
+				return true, args[: i+1 : i+1]
+			}
 			return false, args
 		}
 	}
@@ -184,7 +190,7 @@ func loadFile(ctx context.Context, cfg config, arg string, dry bool, out *cli.Ou
 
 	start := time.Now()
 	prog := newProgress(stderr, out, cfg.ProgressInterval, src)
-	prog.outcomes = dry || mode == common.SyncUpsert
+	prog.outcomes, prog.dry = dry || mode == common.SyncUpsert, dry
 	st, err := load.Run(ctx, src, chunkWriters, rejects, load.Options{
 		ChunkSize: cfg.ChunkSize,
 		Progress:  prog.update,

@@ -23,8 +23,8 @@ type progress struct {
 	start    time.Time
 	src      common.Progresser // may be nil
 	// outcomes shows new, changed and unchanged rows apart (SYNC_MODE=upsert
-	// or a dry run) instead of the rows stored.
-	outcomes bool
+	// or a dry run) besides the rows stored; dry names no rows stored.
+	outcomes, dry bool
 
 	mu   sync.Mutex
 	last time.Time
@@ -73,9 +73,13 @@ func (p *progress) rate(st load.Stats, now time.Time) float64 {
 func (p *progress) describe(st load.Stats, now time.Time) string {
 	s := fmt.Sprintf("%d rows read, %d stored, %d duplicates, %d rejected, %.0f rows/s",
 		st.Read, st.Stored, st.Duplicates, st.Rejected, p.rate(st, now))
-	if p.outcomes {
+	switch {
+	case p.dry:
 		s = fmt.Sprintf("%d rows read, %d new, %d changed, %d unchanged, %d duplicates, %d rejected, %.0f rows/s",
 			st.Read, st.Stored, st.Changed, st.Unchanged, st.Duplicates, st.Rejected, p.rate(st, now))
+	case p.outcomes: // as the summary says it
+		s = fmt.Sprintf("%d rows read, %d stored (%d new, %d changed), %d unchanged, %d duplicates, %d rejected, %.0f rows/s",
+			st.Read, st.Stored+st.Changed, st.Stored, st.Changed, st.Unchanged, st.Duplicates, st.Rejected, p.rate(st, now))
 	}
 	if p.src != nil {
 		done, total := p.src.Progress()

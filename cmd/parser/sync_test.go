@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -21,7 +22,10 @@ func TestCutDryRun(t *testing.T) {
 		{[]string{"a.csv"}, false, []string{"a.csv"}},
 		{[]string{"-h"}, false, []string{"-h"}},
 		{[]string{"--", "--dry-run"}, false, []string{"--", "--dry-run"}},
-		{[]string{"a.csv", "--dry-run"}, false, []string{"a.csv", "--dry-run"}},
+		{[]string{"a.csv", "--dry-run"}, true, []string{"a.csv"}},
+		{[]string{"-", "-dry-run"}, true, []string{"-"}},
+		{[]string{"a.csv", "--dry-run", "b.csv"}, false, []string{"a.csv", "--dry-run", "b.csv"}},
+		{[]string{"a.csv", "b.csv"}, false, []string{"a.csv", "b.csv"}},
 	}
 	for _, tt := range tests {
 		dry, rest := cutDryRun(tt.args)
@@ -55,4 +59,25 @@ func TestSyncModeIsChecked(t *testing.T) {
 	code := run([]string{"x.csv"}, &stdout, &stderr)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr.String(), `SYNC_MODE "merge" is not a sync mode: want insert or upsert`)
+}
+
+// A progress line says what the summary says: in upsert mode the rows
+// stored, new and changed together, then each; a dry run stores none.
+func TestProgressLineByMode(t *testing.T) {
+	st := load.Stats{Read: 1000, Stored: 10, Changed: 100, Unchanged: 880, Duplicates: 5, Rejected: 5}
+	tests := []struct {
+		name          string
+		outcomes, dry bool
+		want          string
+	}{
+		{"insert", false, false, "1000 rows read, 10 stored, 5 duplicates, 5 rejected"},
+		{"upsert", true, false, "1000 rows read, 110 stored (10 new, 100 changed), 880 unchanged, 5 duplicates, 5 rejected"},
+		{"dry run", true, true, "1000 rows read, 10 new, 100 changed, 880 unchanged, 5 duplicates, 5 rejected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &progress{start: time.Now(), outcomes: tt.outcomes, dry: tt.dry}
+			assert.Contains(t, p.describe(st, time.Now()), tt.want)
+		})
+	}
 }
