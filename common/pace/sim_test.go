@@ -314,6 +314,10 @@ func simulate(s simSetup, t0 time.Time) simResult {
 				heap.Push(&ev, e)
 				continue
 			}
+			if !law.active { // as Pacer.Wait: no Start before the law is active
+				heap.Push(&ev, e)
+				continue
+			}
 			if tk, ok := law.start(e.at); ok {
 				e.tk = tk
 				heap.Push(&ev, e)
