@@ -419,7 +419,9 @@ func TestReplacedBeforeSentIsNeverSent(t *testing.T) {
 	day1 := generated(n, 23)
 	release := make(chan struct{})
 	crm := newCRM(t, faults{HoldKey: common.IdempotencyKey(1), Release: release}, 23)
-	p := startIntegrator(t, integratorEnv(dsn, crm.URL(), "WORKERS=1", "REQUEST_TIMEOUT=30s"))
+	// POLL_INTERVAL: the integrator also looks for newer versions every
+	// 200 ms, should the load's notification come late on a busy machine.
+	p := startIntegrator(t, integratorEnv(dsn, crm.URL(), "WORKERS=1", "REQUEST_TIMEOUT=30s", "POLL_INTERVAL=200ms"))
 	parsed(t, runParser(t, dsn, writeCustomers(t, dir, "day1.csv", sortedCustomers(day1))), n, n, 0, 0)
 	waitFor(t, deliveryTimeout, 10*time.Millisecond, "customer 1 in flight, others claimed", func() bool {
 		return crm.requestCount() >= 1 && count(db, `SELECT count(*) FROM claims WHERE cardinality(ids) > 0`) >= 1 &&
