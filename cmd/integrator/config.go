@@ -91,7 +91,7 @@ func (c config) Validate() error {
 		errs = append(errs, err)
 	}
 	if u, err := url.Parse(c.APIEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("API_ENDPOINT %q is not an http:// or https:// URL", c.APIEndpoint))
+		errs = append(errs, fmt.Errorf("API_ENDPOINT %q is not an http:// or https:// URL", crm.Redacted(c.APIEndpoint)))
 	} else if err := crm.CheckEndpoint(c.APIEndpoint); err != nil {
 		errs = append(errs, fmt.Errorf("API_ENDPOINT: %w", err))
 	}

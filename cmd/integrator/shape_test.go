@@ -50,6 +50,9 @@ func TestRequestConfigurationErrors(t *testing.T) {
 		{"no such file", []string{"BODY_TEMPLATE=/nonexistent/body.json"}, "BODY_TEMPLATE: open /nonexistent/body.json"},
 		{"method", []string{"API_METHOD=DELETE"}, `API_METHOD "DELETE" is not POST, PUT or PATCH`},
 		{"endpoint placeholder", []string{"API_ENDPOINT=" + srv.URL + "/c/{mail}"}, "API_ENDPOINT: unknown placeholder {mail}"},
+		// Credentials in the endpoint are sent as Basic auth: secrets too.
+		{"endpoint of another scheme", []string{"API_ENDPOINT=ftp://crm:hunter2@crm.example.com/c"}, `API_ENDPOINT "ftp://***@crm.example.com/c" is not an http:// or https:// URL`},
+		{"endpoint that does not parse", []string{"API_ENDPOINT=http://crm:hunter2@[::1/c"}, `API_ENDPOINT "http://***@[::1/c" is not an http:// or https:// URL`},
 		{"header line", []string{"API_HEADERS=X-A: 1\nhunter2"}, "API_HEADERS line 2 is not Name: value"},
 		{"reserved header", []string{"API_HEADERS=Content-Type: text/plain"}, "API_HEADERS line 1: Content-Type is set by goquiz"},
 		{"header and token", []string{"API_TOKEN=t", "API_HEADERS=Authorization: Basic hunter2"}, "API_HEADERS sets Authorization, which API_TOKEN sets"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -85,16 +86,22 @@ func CheckToken(token string) error {
 	return nil
 }
 
-// Redacted returns endpoint for logs: without the credentials of its user
-// information (sent as Basic auth), placeholders shown; as it is when it
-// does not parse.
+// Redacted returns endpoint for logs and errors: without the credentials
+// of its user information (sent as Basic auth), placeholders shown. An
+// endpoint that is not one (another scheme, a URL that does not parse)
+// keeps its text but for its user information, shown as "***@".
 func Redacted(endpoint string) string {
 	ep, err := parseEndpoint(endpoint)
 	if err != nil {
-		return endpoint
+		return urlUserinfo.ReplaceAllString(endpoint, "${1}***@")
 	}
 	return ep.String()
 }
+
+// urlUserinfo is the user information of a URL, parsed or not: what
+// follows the scheme's "//" up to the last '@' before the path, query or
+// fragment.
+var urlUserinfo = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@`)
 
 // New returns a Client that sends customers to endpoint, an absolute
 // http or https URL whose path or query may hold the placeholders {id},

@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -69,7 +70,12 @@ func parseEndpoint(raw string) (endpoint, error) {
 	}
 	u, err := url.Parse(withMarkers.String())
 	if err != nil {
-		return endpoint{}, err
+		// A *url.Error repeats the URL, password included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return endpoint{}, fmt.Errorf("not a URL: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return endpoint{}, fmt.Errorf("%q: scheme must be http or https", u.Redacted())
