@@ -157,6 +157,9 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 	opts.FoldCounts = true
 	db, err := postgres.Open(ctx, cfg.DSN, opts)
 	if err != nil {
+		if ctx.Err() != nil { // SIGINT or SIGTERM while it waited for the database
+			return stoppedWhileStarting(log, "connecting to the database")
+		}
 		return err
 	}
 	defer db.Close()
@@ -169,6 +172,9 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return stoppedWhileStarting(log, "listening for notifications")
+		}
 		return err
 	}
 	defer ln.Close()
@@ -178,7 +184,7 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 	heard, err := ln.Hears(ctx, db, selfTestWithin)
 	switch {
 	case ctx.Err() != nil:
-		return nil
+		return stoppedWhileStarting(log, "testing whether notifications reach it")
 	case err != nil:
 		log.Warn("could not test whether notifications reach this integrator; relying on them, and on POLL_INTERVAL", "error", err)
 	case !heard:
@@ -220,6 +226,14 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 	q := db.Queue(owner)
 	defer q.Close()
 	return deliver.New(q, pub, dcfg).Run(ctx)
+}
+
+// stoppedWhileStarting logs a stop asked for (SIGINT or SIGTERM) before
+// delivery began, while the daemon was doing what: nothing was claimed,
+// so the stop is clean, as one during delivery is.
+func stoppedWhileStarting(log *slog.Logger, doing string) error {
+	log.Info("integrator stopped before delivering: asked to stop while " + doing)
+	return nil
 }
 
 // selfTestWithin bounds the wait at start for a notification the

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -281,6 +282,31 @@ func TestOperatorErrorsAreOneLineWithWhatToDo(t *testing.T) {
 			if tt.code == 2 || len(tt.args) > 0 {
 				assert.Len(t, lines, 1, res.Stderr)
 			}
+		})
+	}
+}
+
+// SIGINT or SIGTERM while the daemon waits at start for a database that
+// is not up yet (CONNECT_TIMEOUT) is a clean stop, as during delivery:
+// exit 0 at once, a line saying so, no error.
+func TestSignalWhileStartingIsACleanStop(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			p := testbin.Start(t, integrator(t), []string{
+				"DSN=postgres://u:hunter2@127.0.0.1:1/db?sslmode=disable", // refused: retried until CONNECT_TIMEOUT
+				"CONNECT_TIMEOUT=30s",
+			})
+			require.Eventually(t, func() bool { return strings.Contains(p.Output(), "integrator starting") }, 10*time.Second, 10*time.Millisecond)
+			time.Sleep(300 * time.Millisecond) // into the retries
+			start := time.Now()
+			p.Signal(sig)
+			code, err := p.Wait(10 * time.Second)
+			require.NoError(t, err)
+			assert.Less(t, time.Since(start), 2*time.Second, "stops at once, not after CONNECT_TIMEOUT")
+			assert.Equal(t, 0, code, p.Output())
+			assert.Contains(t, p.Output(), "integrator stopped before delivering: asked to stop while connecting to the database")
+			assert.NotContains(t, p.Output(), "context canceled")
+			assert.NotContains(t, p.Output(), "level=ERROR")
 		})
 	}
 }
