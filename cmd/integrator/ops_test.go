@@ -310,3 +310,63 @@ func TestSignalWhileStartingIsACleanStop(t *testing.T) {
 		})
 	}
 }
+
+// goquiz_crm_up is 0 while the CRM looks down (only probes go out) and 1
+// once it answers: a success of a request sent before the CRM was taken
+// as down does not bring it back to 1 while only probes go out, and an
+// answer that is not a success, such as a 429, brings it back from the
+// start check's 0.
+func TestCRMUpFollowsWhatTheIntegratorKnowsOfTheCRM(t *testing.T) {
+	t.Run("a late success while the CRM looks down", func(t *testing.T) {
+		dsn := pgtest.DSN(t)
+		seed(t, dsn, 1, 50)
+		var requests atomic.Int64
+		slowDone := make(chan struct{})
+		crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if requests.Add(1) == 1 { // held while the others fail, then accepted
+				time.Sleep(1500 * time.Millisecond)
+				w.WriteHeader(http.StatusOK)
+				close(slowDone)
+				return
+			}
+			w.WriteHeader(http.StatusInternalServerError)
+		}))
+		defer crm.Close()
+		addr := testbin.FreeAddr(t)
+		p := testbin.Start(t, integrator(t), env(dsn, crm.URL, "METRICS_LISTEN="+addr, "REQUEST_TIMEOUT=5s"))
+		require.Eventually(t, func() bool { return strings.Contains(p.Output(), "CRM looks down") }, 20*time.Second, 10*time.Millisecond)
+		assert.Equal(t, 0.0, promtest.Scrape(t, "http://"+addr+"/metrics")["goquiz_crm_up"])
+		select {
+		case <-slowDone:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the held request was not answered")
+		}
+		time.Sleep(200 * time.Millisecond) // its outcome reaches the metrics
+		require.NotContains(t, p.Output(), "CRM is up again", "only probes go out, and fail")
+		assert.Equal(t, 0.0, promtest.Scrape(t, "http://"+addr+"/metrics")["goquiz_crm_up"], "the CRM still looks down")
+		stopGracefully(t, p)
+	})
+	t.Run("an answer after the CRM was unreachable at start", func(t *testing.T) {
+		dsn := pgtest.DSN(t)
+		crmAddr := testbin.FreeAddr(t) // nothing listens there yet
+		metricsAddr := testbin.FreeAddr(t)
+		p := testbin.Start(t, integrator(t), env(dsn, "http://"+crmAddr, "METRICS_LISTEN="+metricsAddr))
+		require.Eventually(t, func() bool { return strings.Contains(p.Output(), "CRM unreachable at start") }, 20*time.Second, 10*time.Millisecond)
+		assert.Equal(t, 0.0, promtest.Scrape(t, "http://"+metricsAddr+"/metrics")["goquiz_crm_up"])
+		ln, err := net.Listen("tcp", crmAddr)
+		require.NoError(t, err)
+		crm := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests) // up, and busy
+		}))
+		crm.Listener = ln
+		crm.Start()
+		defer crm.Close()
+		seed(t, dsn, 1, 3)
+		require.Eventually(t, func() bool {
+			return promtest.Scrape(t, "http://"+metricsAddr+"/metrics")[`goquiz_delivery_retries_total{reason="status_429"}`] > 0
+		}, 20*time.Second, 50*time.Millisecond)
+		assert.Equal(t, 1.0, promtest.Scrape(t, "http://"+metricsAddr+"/metrics")["goquiz_crm_up"], "the CRM answers")
+		stopGracefully(t, p)
+	})
+}

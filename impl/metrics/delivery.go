@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,12 @@ type Delivery struct {
 	crmUp                    prometheus.Gauge
 	rateLimit, inFlightLimit prometheus.Gauge
 	pausedUntil              prometheus.Gauge
+
+	// crmMu guards what crm_up is made of: the CRM looks down to the
+	// Deliverer (failures in a row, only probes go out), or it was
+	// unreachable at start and has not answered since.
+	crmMu                  sync.Mutex
+	looksDown, downAtStart bool
 }
 
 var (
@@ -47,7 +54,7 @@ func NewDelivery(reg prometheus.Registerer) *Delivery {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
 		crmUp: gauge("crm_up",
-			"1 while the CRM answers, 0 while it looks down (failures in a row: only probes are sent)."),
+			"1 while the CRM answers, 0 while it looks down (failures in a row: only probes are sent) or was unreachable at start and has not answered since."),
 		rateLimit: gauge("delivery_rate_limit",
 			"Requests per second this integrator allows itself to start (MAX_RATE, or the rate found from the CRM's 429s and budget); 0 while there is no limit."),
 		inFlightLimit: gauge("delivery_in_flight_limit",
@@ -74,19 +81,38 @@ func counterVec(name, label, help string) *prometheus.CounterVec {
 }
 
 // Attempt records one request's duration and, when it failed, its
-// reason (common.PublishError.Label).
+// reason (common.PublishError.Label). An answer (a success, or a status
+// that does not point at an outage, such as a 4xx) shows that a CRM
+// unreachable at start is up; it does not bring back one the Deliverer
+// takes as down: a request sent before it went down can still succeed,
+// while only probes go out.
 func (m *Delivery) Attempt(d time.Duration, failure *common.PublishError) {
 	m.duration.Observe(d.Seconds())
-	if failure == nil {
-		m.crmUp.Set(1)
-		return
+	if failure != nil {
+		m.retries.WithLabelValues(failure.Label()).Inc()
 	}
-	m.retries.WithLabelValues(failure.Label()).Inc()
+	if failure == nil || !failure.Outage() {
+		m.setCRM(func() { m.downAtStart = false })
+	}
 }
 
-// CRMDown records the CRM going down or coming back.
+// CRMDown records the CRM going down or coming back, as the Deliverer
+// sees it: coming back is an answer.
 func (m *Delivery) CRMDown(down bool) {
-	if down {
+	m.setCRM(func() {
+		m.looksDown = down
+		if !down {
+			m.downAtStart = false
+		}
+	})
+}
+
+// setCRM applies change to the CRM's state and sets crm_up from it.
+func (m *Delivery) setCRM(change func()) {
+	m.crmMu.Lock()
+	defer m.crmMu.Unlock()
+	change()
+	if m.looksDown || m.downAtStart {
 		m.crmUp.Set(0)
 	} else {
 		m.crmUp.Set(1)
@@ -117,5 +143,6 @@ func (m *Delivery) Quota(until time.Time) {
 }
 
 // SetCRMUp sets the CRM's state, for a check made outside the Deliverer
-// (at start).
-func (m *Delivery) SetCRMUp(up bool) { m.CRMDown(!up) }
+// (at start): down until the CRM answers, or the Deliverer takes it as
+// down and then back up.
+func (m *Delivery) SetCRMUp(up bool) { m.setCRM(func() { m.downAtStart = !up }) }

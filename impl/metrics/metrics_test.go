@@ -57,6 +57,16 @@ func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 	assert.Equal(t, 0.0, promtest.Scrape(t, srv.URL+"/metrics")["goquiz_crm_up"])
 	m.Attempt(time.Millisecond, nil)
 	assert.Equal(t, 1.0, promtest.Scrape(t, srv.URL+"/metrics")["goquiz_crm_up"], "a delivery shows the CRM up")
+
+	m.CRMDown(true)
+	m.Attempt(time.Millisecond, nil)
+	assert.Equal(t, 0.0, promtest.Scrape(t, srv.URL+"/metrics")["goquiz_crm_up"], "a late success does not end what the Deliverer takes as down")
+	m.CRMDown(false)
+	m.SetCRMUp(false)
+	m.Attempt(time.Millisecond, common.StatusError(500, 0))
+	assert.Equal(t, 0.0, promtest.Scrape(t, srv.URL+"/metrics")["goquiz_crm_up"], "a 5xx is no sign of a CRM up")
+	m.Attempt(time.Millisecond, common.StatusError(429, time.Second))
+	assert.Equal(t, 1.0, promtest.Scrape(t, srv.URL+"/metrics")["goquiz_crm_up"], "a 429 is an answer")
 }
 
 func TestRejectedByStatus(t *testing.T) {
