@@ -23,7 +23,7 @@ func serveMetrics(cfg config, db *postgres.DB, ln *postgres.Listener, log *slog.
 		return nil, func() {}, nil
 	}
 	reg := metrics.NewRegistry()
-	obs := metrics.NewDelivery(reg)
+	obs := metrics.NewDelivery(reg, cfg.giveUpOn()...)
 	reg.MustRegister(metrics.NewBacklog(db, backlogTimeout))
 	srv, err := metrics.Listen(cfg.MetricsListen, metrics.Handler(reg, ready(db, ln), cfg.DBTimeout), log)
 	if err != nil {

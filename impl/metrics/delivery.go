@@ -37,8 +37,10 @@ var (
 
 // NewDelivery returns the delivery metrics, registered in reg. The CRM
 // counts as up, and there is no pacing limit, until the Deliverer reports
-// otherwise.
-func NewDelivery(reg prometheus.Registerer) *Delivery {
+// otherwise. The rejected records of each status of giveUpOn (the
+// integrator's GIVE_UP_ON) are counted at 0 from the start, so that a
+// rate or an alert on them has a series before the first refusal.
+func NewDelivery(reg prometheus.Registerer, giveUpOn ...int) *Delivery {
 	m := &Delivery{
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "records_delivered_total",
@@ -65,6 +67,9 @@ func NewDelivery(reg prometheus.Registerer) *Delivery {
 	m.crmUp.Set(1)
 	for _, e := range []*common.PublishError{common.TimeoutError(nil), common.ConnectionError(nil), {Kind: common.FailOther}} {
 		m.retries.WithLabelValues(e.Label()) // present at 0 from the start
+	}
+	for _, status := range giveUpOn {
+		m.rejected.WithLabelValues(strconv.Itoa(status))
 	}
 	reg.MustRegister(m.delivered, m.retries, m.rejected, m.duration, m.crmUp, m.rateLimit, m.inFlightLimit, m.pausedUntil)
 	return m

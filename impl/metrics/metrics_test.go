@@ -71,15 +71,20 @@ func TestDeliveryMetricsFollowTheObserverCalls(t *testing.T) {
 
 func TestRejectedByStatus(t *testing.T) {
 	reg := metrics.NewRegistry()
-	m := metrics.NewDelivery(reg)
+	m := metrics.NewDelivery(reg, 400, 409, 422)
 	srv := httptest.NewServer(metrics.Handler(reg, nil, 0))
 	defer srv.Close()
+	before := promtest.Scrape(t, srv.URL+"/metrics")
+	for _, status := range []string{"400", "409", "422"} {
+		assert.Contains(t, before, `goquiz_records_rejected_total{status="`+status+`"}`, "each status of GIVE_UP_ON at 0 from the start")
+	}
 	m.Rejected(400, 3)
 	m.Rejected(409, 1)
 	m.Rejected(400, 2)
 	got := promtest.Scrape(t, srv.URL+"/metrics")
 	assert.Equal(t, 5.0, got[`goquiz_records_rejected_total{status="400"}`])
 	assert.Equal(t, 1.0, got[`goquiz_records_rejected_total{status="409"}`])
+	assert.Equal(t, 0.0, got[`goquiz_records_rejected_total{status="422"}`])
 }
 
 func TestPaceGauges(t *testing.T) {
