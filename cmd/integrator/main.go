@@ -151,6 +151,13 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// /healthz answers while the process runs, from here on; /readyz
+	// says what the start waits for.
+	obs, start, stopMetrics, err := serveMetrics(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	// The counts the status and the metrics read are tidied by the
 	// integrators (see postgres.DB.FoldCounts).
 	opts := cfg.store(log)
@@ -163,6 +170,7 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
+	start.connected(db)
 	ln, err := postgres.Listen(listenDSN, cfg.store(log), func(event postgres.ListenerEvent, err error) {
 		switch event {
 		case postgres.ListenerDisconnected:
@@ -193,12 +201,9 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		ln.Close()
 		ln, wake = nil, nil
 	}
+	start.listens(ln)
+	defer stopMetrics() // before the listener and the database close
 
-	obs, stopMetrics, err := serveMetrics(cfg, db, ln, log)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
 	if err := checkCRM(ctx, cfg.APIEndpoint); err != nil && ctx.Err() == nil {
 		log.Warn(err.Error())
 		if obs != nil {

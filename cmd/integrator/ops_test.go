@@ -370,3 +370,29 @@ func TestCRMUpFollowsWhatTheIntegratorKnowsOfTheCRM(t *testing.T) {
 		stopGracefully(t, p)
 	})
 }
+
+// /healthz answers while the process runs, from its start: while the
+// daemon still waits for a database that is not up (CONNECT_TIMEOUT),
+// /healthz is 200 and /readyz 503 with what it waits for; once the
+// database answers, /readyz is 200.
+func TestHealthWhileTheDatabaseIsNotUpAtStart(t *testing.T) {
+	proxy, proxied := pgtest.Proxy(t, pgtest.DSN(t))
+	proxy.SetNew(faultproxy.NewRefuse) // the database is not up yet
+	addr := testbin.FreeAddr(t)
+	base := "http://" + addr
+	p := testbin.Start(t, integrator(t), env(proxied, "http://127.0.0.1:1", "METRICS_LISTEN="+addr, "CONNECT_TIMEOUT=60s", "MAX_RATE=2.5", "WORKERS=3"))
+	require.Eventually(t, func() bool { code, _ := httpGet(base + "/healthz"); return code == 200 }, 10*time.Second, 20*time.Millisecond, p.Output())
+	code, body := httpGet(base + "/readyz")
+	assert.Equal(t, 503, code)
+	assert.Equal(t, "not ready: starting: connecting to the database (retried for CONNECT_TIMEOUT)\n", body)
+	scrape := promtest.Scrape(t, base+"/metrics")
+	assert.Equal(t, 0.0, scrape["goquiz_store_up"])
+	assert.Contains(t, scrape, "goquiz_records_delivered_total")
+	assert.Equal(t, 2.5, scrape["goquiz_delivery_rate_limit"], "MAX_RATE, in force from the start")
+	assert.Equal(t, 3.0, scrape["goquiz_delivery_in_flight_limit"], "WORKERS")
+
+	proxy.SetNew(faultproxy.NewPass) // the database is up
+	require.Eventually(t, func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 }, 20*time.Second, 20*time.Millisecond, p.Output())
+	assert.Equal(t, 1.0, promtest.Scrape(t, base+"/metrics")["goquiz_store_up"])
+	stopGracefully(t, p)
+}
