@@ -396,3 +396,21 @@ func TestHealthWhileTheDatabaseIsNotUpAtStart(t *testing.T) {
 	assert.Equal(t, 1.0, promtest.Scrape(t, base+"/metrics")["goquiz_store_up"])
 	stopGracefully(t, p)
 }
+
+// A listening database that cannot be reached at start stops the daemon
+// with one line that names the variable to check: LISTEN_DSN, not DSN,
+// which reached its database.
+func TestUnreachableListeningDatabaseNamesListenDSN(t *testing.T) {
+	res := testbin.Run(t, integrator(t), []string{
+		"DSN=" + pgtest.DSN(t),
+		"LISTEN_DSN=postgres://u:hunter2@127.0.0.1:1/db?sslmode=disable",
+		"CONNECT_TIMEOUT=1s",
+	}, nil)
+	assert.Equal(t, 1, res.Code, res.Stderr)
+	lines := strings.Split(strings.TrimSpace(res.Stderr), "\n")
+	last := lines[len(lines)-1]
+	assert.True(t, strings.HasPrefix(last, "integrator: listen on goquiz_customers at postgres://u:***@127.0.0.1:1/db"), last)
+	assert.Contains(t, last, "connection refused")
+	assert.True(t, strings.HasSuffix(last, " — is the server running and is LISTEN_DSN (default: DSN) right?"), last)
+	assert.NotContains(t, res.Stderr, "hunter2")
+}

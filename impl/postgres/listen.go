@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,7 +124,7 @@ func Listen(dsn string, opts Options, onEvent func(event ListenerEvent, err erro
 	listened := make(chan error, 1)
 	go func() { listened <- ln.l.Listen(Channel) }()
 	failed := func(err error) error {
-		return fmt.Errorf("listen on %s at %s: %w%s", Channel, Redact(dsn), err, Hint(err))
+		return fmt.Errorf("listen on %s at %s: %w%s", Channel, Redact(dsn), err, listenHint(err))
 	}
 	select {
 	case err := <-listened:
@@ -142,7 +143,7 @@ func Listen(dsn string, opts Options, onEvent func(event ListenerEvent, err erro
 		hint := " — is the server running and is LISTEN_DSN (default: DSN) right?"
 		if last := ln.lastErr.Load(); last != nil {
 			cause = fmt.Errorf("no connection within %s: %w", wait, *last)
-			if h := Hint(*last); h != "" {
+			if h := listenHint(*last); h != "" {
 				hint = h
 			}
 		}
@@ -152,6 +153,12 @@ func Listen(dsn string, opts Options, onEvent func(event ListenerEvent, err erro
 	go ln.forward()
 	go ln.ping(timeout / 2)
 	return ln, nil
+}
+
+// listenHint is Hint for the listener's connection, whose settings are
+// LISTEN_DSN's when it is set: the hint names it where Hint names DSN.
+func listenHint(err error) string {
+	return strings.ReplaceAll(Hint(err), "DSN", "LISTEN_DSN (default: DSN)")
 }
 
 // ping pings the listening connection every interval until Close. A ping
