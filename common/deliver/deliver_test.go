@@ -348,6 +348,8 @@ func TestShutdownWithTheStoreDownSaysWhatWasLost(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "delivery outcomes could not be recorded")
 	assert.Contains(t, err.Error(), "release")
+	assert.NotContains(t, err.Error(), "\n", "the error at exit is one line")
+	assert.Regexp(t, `runs out; \d+ delivery outcomes could not be recorded; their records are sent again once their lease runs out; release`, err.Error(), "its parts apart")
 	_, dups := crm.acceptedCount()
 	assert.Zero(t, dups)
 }

@@ -2,9 +2,9 @@ package deliver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -214,7 +214,7 @@ func (d *Deliverer) releaseHeld(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("%d delivery outcomes could not be recorded; their records are sent again once their lease runs out", len(keep)))
 	}
 	if len(ids) == 0 {
-		return errors.Join(errs...)
+		return joinOnOneLine(errs)
 	}
 	err := d.retryStore(ctx, "release unsent claims", func(ctx context.Context) error {
 		return d.q.Release(ctx, ids, keep)
@@ -224,7 +224,21 @@ func (d *Deliverer) releaseHeld(ctx context.Context) error {
 	} else {
 		d.released.Add(int64(d.held.end(ids)))
 	}
-	return errors.Join(errs...)
+	return joinOnOneLine(errs)
+}
+
+// joinOnOneLine joins errs, each wrapped, with "; " between them: the
+// error at exit is one line, and errors.Join's line breaks would leave
+// nothing between its parts once put on one.
+func joinOnOneLine(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	args := make([]any, len(errs))
+	for i, err := range errs {
+		args[i] = err
+	}
+	return fmt.Errorf(strings.TrimSuffix(strings.Repeat("%w; ", len(errs)), "; "), args...)
 }
 
 // logThroughput logs a line every LogInterval while records move.
