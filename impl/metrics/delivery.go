@@ -3,6 +3,7 @@ package metrics
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,10 @@ type Delivery struct {
 	// unreachable at start and has not answered since.
 	crmMu                  sync.Mutex
 	looksDown, downAtStart bool
+	// unknownAtStart is downAtStart, read without the lock by every
+	// answer: only the answers after a start that found the CRM
+	// unreachable take the lock.
+	unknownAtStart atomic.Bool
 }
 
 var (
@@ -96,7 +101,7 @@ func (m *Delivery) Attempt(d time.Duration, failure *common.PublishError) {
 	if failure != nil {
 		m.retries.WithLabelValues(failure.Label()).Inc()
 	}
-	if failure == nil || !failure.Outage() {
+	if (failure == nil || !failure.Outage()) && m.unknownAtStart.Load() {
 		m.setCRM(func() { m.downAtStart = false })
 	}
 }
@@ -117,6 +122,7 @@ func (m *Delivery) setCRM(change func()) {
 	m.crmMu.Lock()
 	defer m.crmMu.Unlock()
 	change()
+	m.unknownAtStart.Store(m.downAtStart)
 	if m.looksDown || m.downAtStart {
 		m.crmUp.Set(0)
 	} else {
