@@ -109,7 +109,9 @@ func (d *Deliverer) attempt(base context.Context, j job, permit permit, paceStar
 	budget, err := d.pub.Publish(ctx, r.Customer)
 	cancel()
 	failure := common.AsPublishError(err)
-	if !permit.probe { // a probe of a CRM taken as down says nothing of its rate
+	// A probe of a CRM taken as down says nothing of its rate; a quota it
+	// meets holds every request all the same, probes included.
+	if !permit.probe || isQuota(failure, budget) {
 		d.pacer.Done(paceStart, failure, budget)
 	}
 	d.brk.report(permit, failure)
@@ -132,4 +134,21 @@ func (d *Deliverer) attempt(base context.Context, j job, permit permit, paceStar
 	wait := retryDelay(failure, failures, d.cfg.RetryDelay, d.cfg.RetryMaxDelay)
 	d.log.Debug("delivery failed", "id", r.ID, "attempt", failures, "retry_in", wait, "error", failure)
 	return common.Outcome{ID: r.ID, Version: r.Version, Claim: j.claim.id, RetryIn: wait, Err: failure.Error()}
+}
+
+// quotaWait is the shortest wait that makes an answer a quota, and
+// quotaMax the longest, as the pacer takes them (common/pace).
+const (
+	quotaWait = time.Minute
+	quotaMax  = 24 * time.Hour
+)
+
+// isQuota tells whether an answer asks that nothing be sent to the CRM
+// for a minute or more: a 429 or 503 whose Retry-After asks for that (up
+// to a day), or a spent budget renewed that far ahead.
+func isQuota(failure *common.PublishError, b common.Budget) bool {
+	if failure != nil && failure.Throttled() && failure.Wait() >= quotaWait && failure.Wait() <= quotaMax {
+		return true
+	}
+	return b.Known && b.Remaining == 0 && b.Reset >= quotaWait
 }
