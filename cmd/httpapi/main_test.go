@@ -160,6 +160,52 @@ func TestBinary(t *testing.T) {
 		assert.Error(t, err, "the metrics server stops with the API")
 	})
 
+	// Every authorized request to a customer path is either throttled or
+	// admitted (docs/mockcrm.md), in HubSpot's mode as in goquiz's: a
+	// limit of 3, 5 requests (one of them a body the API refuses).
+	t.Run("every request throttled or admitted", func(t *testing.T) {
+		tests := []struct {
+			name       string
+			env        []string
+			path, good string
+			bad        string
+		}{
+			{"goquiz", []string{"RATE_LIMIT_WINDOW=1m", "RATE_LIMIT_WINDOW_MAX=3"}, "/customers",
+				`{"id":%d,"first_name":"a","last_name":"b","email":"c%d@example.com","phone":"d"}`, `{"id":1}`},
+			{"hubspot", []string{"API_MODE=hubspot", "HUBSPOT_RATE_LIMIT=3"}, mockcrm.HubSpotContactsPath,
+				`{"properties":{"firstname":"a%d","email":"c%d@example.com"}}`, `{"properties":{"email":"not an email"}}`},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				addr := testbin.FreeAddr(t)
+				cmd := command(t, bin, append([]string{"API_LISTEN=" + addr}, tt.env...))
+				require.NoError(t, cmd.Start())
+				defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+				base := "http://" + addr
+				waitReady(t, base+"/stats", "")
+				codes := map[int]int{}
+				for id := 1; id <= 5; id++ {
+					body := fmt.Sprintf(tt.good, id, id)
+					if id == 2 {
+						body = tt.bad
+					}
+					resp := send(t, http.MethodPost, base+tt.path, body, map[string]string{
+						"Content-Type": "application/json", "Idempotency-Key": common.IdempotencyKey(int64(id))})
+					codes[resp.StatusCode]++
+				}
+				assert.Equal(t, 2, codes[http.StatusTooManyRequests], codes)
+				resp := send(t, http.MethodGet, base+"/stats", "", nil)
+				var st mockcrm.Stats
+				require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+				assert.Equal(t, int64(5), st.Requests)
+				assert.Equal(t, int64(2), st.Throttled)
+				assert.Equal(t, int64(3), st.Admitted, "the requests the limit let through, the refused body among them")
+				assert.Equal(t, int64(2), st.Accepted)
+				assert.Equal(t, int64(1), st.BadRequests)
+			})
+		}
+	})
+
 	t.Run("metrics port taken", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)

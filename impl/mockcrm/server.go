@@ -80,6 +80,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // admit counts a request and tells whether it may go on: false when it
 // was answered 401 without the token, or 429 by the rate limit or by
 // limit, the limit of the API served (which answers when it refuses).
+// A request that may go on is counted as admitted, in either API.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, limit func(w http.ResponseWriter, now time.Time) bool) bool {
 	s.counts.requests.Add(1)
 	if !s.authorized(r) {
@@ -87,7 +88,11 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, limit func(w http
 		return false
 	}
 	now := s.now()
-	return !s.throttle(w, now) && !limit(w, now)
+	if s.throttle(w, now) || limit(w, now) {
+		return false
+	}
+	s.counts.admitted.Add(1)
+	return true
 }
 
 // serveCustomer checks, possibly faults, and accepts one customer.
@@ -95,7 +100,6 @@ func (s *Server) serveCustomer(w http.ResponseWriter, r *http.Request) {
 	if !s.admit(w, r, s.windowFull) {
 		return
 	}
-	s.counts.admitted.Add(1)
 	if r.Method != http.MethodPost {
 		s.counts.badRequests.Add(1)
 		w.Header().Set("Allow", http.MethodPost)
