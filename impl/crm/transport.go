@@ -56,6 +56,21 @@ func CheckProxy(endpoint string) error {
 	return err
 }
 
+// ProxyFor returns the proxy the environment names for endpoint
+// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY; never for localhost), the one its
+// requests go through, or nil when they go direct.
+func ProxyFor(endpoint string) (*url.URL, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("crm: invalid endpoint: %w", err)
+	}
+	proxy, err := proxyFromEnvironment(u)
+	if err != nil {
+		return nil, err
+	}
+	return proxy(u)
+}
+
 // proxyFromEnvironment returns the proxy to use for each request URL as
 // HTTP_PROXY, HTTPS_PROXY and NO_PROXY say now (never for localhost), and
 // checks the one endpoint would use. net/http's ProxyFromEnvironment
