@@ -175,6 +175,21 @@ func (e *PublishError) Wait() time.Duration {
 	return 0
 }
 
+// QuotaWait and QuotaMax bound the waits that make an answer a quota
+// rather than a rate: a throttle whose Retry-After asks for QuotaWait to
+// QuotaMax, or a budget spent until QuotaWait or more ahead, pauses every
+// request to the CRM until then (the pacer's quota pause).
+const (
+	QuotaWait = time.Minute
+	QuotaMax  = 24 * time.Hour
+)
+
+// Quota tells whether the failure is a throttle that asks for a quota's
+// wait (see QuotaWait): every request waits, not this record alone.
+func (e *PublishError) Quota() bool {
+	return e != nil && e.Throttled() && e.Wait() >= QuotaWait && e.Wait() <= QuotaMax
+}
+
 // Throttled tells whether the CRM asked the client to send less: a 429,
 // or a 503 with a Retry-After.
 func (e *PublishError) Throttled() bool {

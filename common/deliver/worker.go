@@ -136,19 +136,9 @@ func (d *Deliverer) attempt(base context.Context, j job, permit permit, paceStar
 	return common.Outcome{ID: r.ID, Version: r.Version, Claim: j.claim.id, RetryIn: wait, Err: failure.Error()}
 }
 
-// quotaWait is the shortest wait that makes an answer a quota, and
-// quotaMax the longest, as the pacer takes them (common/pace).
-const (
-	quotaWait = time.Minute
-	quotaMax  = 24 * time.Hour
-)
-
 // isQuota tells whether an answer asks that nothing be sent to the CRM
-// for a minute or more: a 429 or 503 whose Retry-After asks for that (up
-// to a day), or a spent budget renewed that far ahead.
+// for a minute or more (common.QuotaWait): a throttle that asks for a
+// quota's wait, or a budget spent until that far ahead.
 func isQuota(failure *common.PublishError, b common.Budget) bool {
-	if failure != nil && failure.Throttled() && failure.Wait() >= quotaWait && failure.Wait() <= quotaMax {
-		return true
-	}
-	return b.Known && b.Remaining == 0 && b.Reset >= quotaWait
+	return failure.Quota() || b.Known && b.Remaining == 0 && b.Reset >= common.QuotaWait
 }

@@ -24,7 +24,7 @@ type Config struct {
 
 // quotaWait is the shortest wait a throttle or a spent budget asks for
 // that pauses all requests to the CRM until then: a quota, not a rate.
-const quotaWait = time.Minute
+const quotaWait = common.QuotaWait
 
 // Pacer paces the requests of all of a process's workers to the CRM with
 // MaxRate and the adaptive law of law.go. Until the CRM first throttles
@@ -130,7 +130,7 @@ func (p *Pacer) Done(st Start, failure *common.PublishError, b common.Budget) {
 	case failure == nil:
 	case !failure.Throttled():
 		o = paceOther
-	case failure.Wait() >= quotaWait && failure.Wait() <= 24*time.Hour:
+	case failure.Quota():
 		// A quota: it pauses everything, and tells nothing of a rate.
 		o, b = paceOther, common.Budget{Known: true, Reset: failure.Wait()}
 	default:
