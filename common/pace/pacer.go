@@ -36,7 +36,8 @@ type Pacer struct {
 	gate             chan struct{} // held by the requests waiting for a start
 	mu               sync.Mutex
 	law              *law
-	reported, logged float64 // the limits last reported (NaN: none) and logged (+Inf: none)
+	reported, logged float64   // the limits last reported (NaN: none) and logged (+Inf: none)
+	loggedQuota      time.Time // the end of the quota pause last logged
 	// now and sleep are the clock: the real one, or a test's.
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
@@ -142,8 +143,13 @@ func (p *Pacer) Done(st Start, failure *common.PublishError, b common.Budget) {
 	p.law.answer(now, st, o, b)
 	p.active.Store(p.law.active)
 	if until := p.law.pausedUntil; until.Sub(now) >= quotaWait && until.After(paused) {
-		if paused.Sub(now) < quotaWait { // not already paused for a quota
+		switch {
+		case paused.Sub(now) < quotaWait: // not already paused for a quota
 			p.cfg.Logger.Warn("the CRM's quota is spent: no request is sent before it is renewed", "until", until.UTC().Format(time.RFC3339))
+			p.loggedQuota = until
+		case until.Sub(p.loggedQuota) >= time.Second: // a later answer asks for longer
+			p.cfg.Logger.Warn("the CRM's quota pause is extended: no request is sent before it is renewed", "until", until.UTC().Format(time.RFC3339))
+			p.loggedQuota = until
 		}
 		if p.cfg.OnQuota != nil {
 			p.cfg.OnQuota(until)

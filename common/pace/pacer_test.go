@@ -234,3 +234,18 @@ func TestPacerPausesForAQuota(t *testing.T) {
 		})
 	}
 }
+
+// A quota pause that a later answer extends says so, with the new end:
+// the one line it had named the first, earlier end, while the pause and
+// the status ran to the later one.
+func TestPacerLogsAQuotaPauseExtended(t *testing.T) {
+	clk := &fakeClock{t: simT0}
+	var logs bytes.Buffer
+	p := newPacer(Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, clk.now, clk.sleep)
+	p.Done(Start{}, common.StatusError(429, 61*time.Second), common.Budget{})
+	p.Done(Start{}, common.StatusError(429, 61*time.Second), common.Budget{}) // the same end: no line
+	p.Done(Start{}, common.StatusError(429, 120*time.Second), common.Budget{})
+	assert.Equal(t, 1, strings.Count(logs.String(), "quota is spent"), logs.String())
+	assert.Equal(t, 1, strings.Count(logs.String(), "quota pause is extended"), logs.String())
+	assert.Contains(t, logs.String(), "until="+simT0.Add(120*time.Second).Format(time.RFC3339))
+}
