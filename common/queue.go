@@ -66,6 +66,9 @@ type Queue interface {
 // operator's `integrator status`) see it: no request is sent to the CRM
 // before until, the latest such time announced.
 type QuotaNoter interface {
+	// NoteQuota records that no request is to be sent to the CRM before
+	// until; of several times noted, by any integrator, the latest is
+	// kept.
 	NoteQuota(ctx context.Context, until time.Time) error
 	// QuotaPause returns the end of the quota pause in force, noted by
 	// any integrator; zero when none is. An integrator that starts reads
@@ -76,9 +79,10 @@ type QuotaNoter interface {
 // VersionChecker is a Queue that tells which claimed records were
 // replaced by a newer version since they were claimed (a load in
 // SYNC_MODE=upsert changed them). The Deliverer asks it about the records
-// it holds and has not started sending, when a load announces records,
-// and gives back those replaced unsent: a version replaced before it was
-// sent is never sent, only the newest goes.
+// it holds and has not started sending, when a load announces records and
+// every PollInterval, and gives back those replaced unsent: a version
+// replaced before its request started is never sent, only the newest goes
+// (one whose request started is finished first).
 type VersionChecker interface {
 	// Replaced returns, of the records listed (ids[i] claimed in
 	// versions[i]), the ids of those whose stored version is newer.

@@ -22,8 +22,9 @@ type counts struct {
 	// Failed counts attempts that did not deliver, each scheduled for retry
 	// or given up.
 	Failed int64
-	// Released counts claimed records given back unsent: at shutdown, or
-	// because their claim's lease ran out before they were sent.
+	// Released counts claimed records given back unsent: at shutdown,
+	// because their claim's lease ran out before they were sent, or
+	// because a newer version replaced them (Replaced).
 	Released int64
 	// GaveUp counts records that reached MaxAttempts and became failed;
 	// they are counted in Failed too.
@@ -45,7 +46,10 @@ type counts struct {
 //
 // It is made of a claimer (claimer.go) that keeps a queue of work topped
 // up, workers (worker.go) that send, a settler (settle.go) that writes
-// outcomes, and a lease keeper (leases.go); what it holds is in holdings.
+// outcomes, a lease keeper (leases.go) and, when its Queue is a
+// common.VersionChecker, a version watcher (replaced.go) that finds the
+// records waiting to be sent that a newer version replaced; what it holds
+// is in holdings.
 type Deliverer struct {
 	q   common.Queue
 	pub common.Publisher

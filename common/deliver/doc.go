@@ -5,6 +5,9 @@
 // the workers (worker.go), the settler that writes outcomes in batches
 // (settle.go), the lease keeper (leases.go), the claims held in memory
 // (holdings.go), the breaker that probes a CRM that looks down
-// (breaker.go), the retry delays (backoff.go) and the quota pauses written
-// to the store (quota.go). Requests are paced by package pace.
+// (breaker.go) with a record claimed for each probe (probe.go), the look
+// for newer versions of the records waiting to be sent, given back unsent
+// when replaced (replaced.go), the retry delays (backoff.go) and the quota
+// pauses written to the store (quota.go). Requests are paced by package
+// pace.
 package deliver
