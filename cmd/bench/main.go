@@ -4,11 +4,11 @@
 // pass/fail against the performance targets. It starts its own durable
 // PostgreSQL cluster and mock CRM, and removes them at the end.
 //
-//	go run ./cmd/bench            # 1,000,000 records, 3 runs each (about 10 minutes)
+//	go run ./cmd/bench            # 1,000,000 records, 3 runs each (about 8 minutes)
 //	go run ./cmd/bench -short     # 100,000 records, 1 run: a quick look
 //	go run ./cmd/bench -only delivery  # one part: ingest, delivery, ratelimit, encoding or sync
-//	go run ./cmd/bench -scale     # 10,000,000 records next to 1,000,000 (about 20 minutes)
-//	go run ./cmd/bench -pacing    # the pacing matrix of docs/pacing-matrix.md (about 20 minutes)
+//	go run ./cmd/bench -scale     # 10,000,000 records next to 1,000,000 (about 10 minutes)
+//	go run ./cmd/bench -pacing    # the pacing matrix of docs/pacing-matrix.md (about 25 minutes)
 //	go run ./cmd/bench -pacing -cells 6-8,window  # some of its cells
 //	go run ./cmd/bench -only delivery -template examples/goquiz/body.json  # the delivery rows with a BODY_TEMPLATE too
 package main
@@ -50,8 +50,8 @@ func main() {
 	n := flag.Int64("n", 1_000_000, "records per measurement")
 	runs := flag.Int("runs", 3, "runs of each reference and product measurement, alternated")
 	only := flag.String("only", "", "run one part only: ingest, delivery, ratelimit, encoding or sync (the end-to-end target needs ingest and delivery)")
-	scale := flag.Bool("scale", false, "run the large-table targets instead: 10 × n records next to n (about 20 minutes)")
-	pacing := flag.Bool("pacing", false, "run the pacing matrix instead (docs/pacing-matrix.md, about 20 minutes)")
+	scale := flag.Bool("scale", false, "run the large-table targets instead: 10 × n records next to n (about 10 minutes on a quiet 2-core machine)")
+	pacing := flag.Bool("pacing", false, "run the pacing matrix instead (docs/pacing-matrix.md, about 25 minutes on 2 cores)")
 	cells := flag.String("cells", "", "with -pacing, the cells to run: numbers, ranges (3-7) or text of their names, comma-separated")
 	seed := flag.Uint64("seed", 0, "with -pacing, another sample of the random faults: every run of a cell meets those of seed×1000 + the cell's number")
 	template := flag.String("template", "", "a BODY_TEMPLATE file: the delivery rows are measured with it too, each run right after the run without, and compared")

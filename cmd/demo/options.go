@@ -40,15 +40,16 @@ const usageText = `Usage: go run ./cmd/demo [flags]
 
 Runs goquiz's whole workflow and checks it: builds parser, integrator and
 httpapi, starts a throwaway PostgreSQL cluster from the server binaries on this
-machine (as the postgres user when run as root), the mock CRM with faults
-switched on (10% 500s, 5% 429s with Retry-After 1s, 2-7ms latency),
-integrators (two by default), then the parser over a generated CSV file of N customers. It
-shows both stages live, then a summary that checks itself: the parser exited
-0, N rows stored, N rows sent, N customers accepted by the CRM, 0 duplicates.
-Exit status: 0 when the check passed, 1 when it failed or the demo could not
-run, 2 on bad usage, 130 when interrupted. Every process and temporary file it
-started is removed at the end, also on Ctrl-C; when the check fails the logs
-are kept and their paths printed.
+machine (as the postgres user when run as root), the mock CRM with a rate
+limit and faults switched on (2,000 requests per second, 10% 500s, 5% 429s
+with Retry-After 1s, 2-7ms latency), integrators (two by default), then the
+parser over a generated CSV file of N customers. It shows both stages live,
+then a summary that checks itself: the parser exited 0, N rows stored, N rows
+sent, N customers accepted by the CRM, 0 duplicates. Exit status: 0 when the
+check passed, 1 when it failed or the demo could not run, 2 on bad usage, 130
+when interrupted. Every process and temporary file it started is removed at
+the end, also on Ctrl-C; when the check fails the logs are kept and their
+paths printed.
 
 Flags:
 {{flags}}
