@@ -137,7 +137,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		}
 	}
 	if opts.EndLostLoads {
-		seen := map[int]stalled{}
+		seen := newReapState()
 		// At once: a rerun may find a session lost long ago (see reap.go).
 		d.every(0, d.timeout/reapEvery, func() { d.reapLost(seen) })
 	}

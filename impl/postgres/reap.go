@@ -30,6 +30,22 @@ import (
 // first seen. A load at work is never ended: its byte count grows
 // between checks, as its client streams from memory.
 
+// A statement's answer that its client does not read is beyond them too.
+// The server sends the rows of an answer before the statement commits,
+// and once the socket's buffers are full it waits to write the rest,
+// interrupted by nothing but the end of its session (statement_timeout
+// is held off while the server writes to its client) and the kernel's
+// giving up on the peer (a quarter of an hour of retransmissions, never
+// behind a proxy that froze with the socket open). Until then the
+// statement keeps its locks: a claim whose answer is larger than the
+// buffers (wide records) keeps every record it picked locked, so no other
+// claim takes them (SKIP LOCKED) and a load changing them waits. A goquiz
+// client reads every answer as it comes, and gives its connection up
+// after the timeout without a byte; so a goquiz session seen writing the
+// answer of the same statement at two looks, a statement started more
+// than the timeout before, is lost, and the reaper ends it as well: the
+// statement rolls back, and what it locked is free.
+
 // stalled is what the reaper last saw of a COPY waiting for its client.
 type stalled struct {
 	start string // the session's backend_start, which tells a reused pid
@@ -43,15 +59,94 @@ type stalled struct {
 // ended once one look confirms what the previous one saw.
 const reapEvery = 4
 
-// reapLost looks for lost load sessions once, what it saw before in
-// seen; Open runs it at once and then every quarter timeout
+// reapState is what the reaper saw at its last look: the COPY sessions
+// waiting for their client, and the sessions writing an answer (see
+// writing), by pid.
+type reapState struct {
+	copies  map[int]stalled
+	writers map[int]writing
+}
+
+func newReapState() *reapState {
+	return &reapState{copies: map[int]stalled{}, writers: map[int]writing{}}
+}
+
+// writing is a session the reaper saw waiting to write an answer to its
+// client: the session (backend_start) and the statement (query_start).
+type writing struct {
+	start, query string
+}
+
+// reapLost looks for lost sessions once, what it saw before in seen;
+// Open runs it at once and then every quarter timeout
 // (Options.EndLostLoads).
-func (d *DB) reapLost(seen map[int]stalled) {
+func (d *DB) reapLost(seen *reapState) {
 	ctx, cancel := context.WithTimeout(d.done, d.timeout)
 	defer cancel()
-	if err := d.reap(ctx, seen); err != nil {
+	if err := d.reap(ctx, seen.copies); err != nil {
 		d.log.Debug("look for lost load sessions", "error", err)
 	}
+	if err := d.reapWriters(ctx, seen.writers); err != nil {
+		d.log.Debug("look for sessions whose answer is not read", "error", err)
+	}
+}
+
+// reapWriters ends the goquiz sessions waiting to write the answer of a
+// statement that started more than the timeout ago, and that waited to
+// write the answer of the same statement at the last look, and updates
+// seen.
+func (d *DB) reapWriters(ctx context.Context, seen map[int]writing) error {
+	// The age of the statement is measured by the server's clock, so that
+	// the two clocks need not agree.
+	rows, err := d.db.QueryContext(ctx, `
+		SELECT a.pid, a.backend_start::text, a.query_start::text,
+			extract(epoch FROM clock_timestamp() - a.query_start)
+		FROM pg_stat_activity a
+		WHERE a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		  AND a.application_name LIKE 'goquiz%' AND a.state = 'active'
+		  AND a.wait_event = 'ClientWrite' AND a.pid <> pg_backend_pid()`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	current := map[int]writing{}
+	var stuck []int // writing the same answer at the last look, and old enough
+	for rows.Next() {
+		var pid int
+		var w writing
+		var age float64 // seconds since the statement started
+		if err := rows.Scan(&pid, &w.start, &w.query, &age); err != nil {
+			return err
+		}
+		if seen[pid] == w && time.Duration(age*float64(time.Second)) >= d.timeout {
+			stuck = append(stuck, pid)
+		}
+		current[pid] = w
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	clear(seen)
+	maps.Copy(seen, current)
+	for _, pid := range stuck {
+		w := current[pid]
+		var ended bool
+		err := d.db.QueryRowContext(ctx, `
+			SELECT coalesce(bool_or(pg_terminate_backend(a.pid)), false)
+			FROM pg_stat_activity a
+			WHERE a.pid = $1 AND a.backend_start::text = $2 AND a.query_start::text = $3
+			  AND a.state = 'active' AND a.wait_event = 'ClientWrite'`, pid, w.start, w.query).Scan(&ended)
+		if err != nil {
+			return err
+		}
+		if ended {
+			d.log.Warn("ended a lost session: it waits to write an answer its client does not read, the same at the last look, of a statement older than DB_TIMEOUT",
+				"pid", pid)
+			delete(seen, pid)
+		}
+	}
+	return nil
 }
 
 // reap ends the goquiz COPY sessions waiting for client data that have
