@@ -64,7 +64,7 @@ func TestFrozenLargeClaimAnswerHoldsNoRecords(t *testing.T) {
 	m.arm(true, false)
 	p.FreezeWhen(m.rule)
 	b := startIntegrator(t, integratorEnv(proxied+"&application_name=goquiz+integrator+B", crm.URL(), extra...))
-	frozen := waitFrozen(t, p, "a claim of B frozen")
+	frozen := waitFrozen(t, p, 0, "a claim of B frozen")
 	waitFor(t, 10*time.Second, 10*time.Millisecond, "B's session waiting to write its claim's answer", func() bool {
 		return count(db, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'goquiz integrator B'
 			AND wait_event = 'ClientWrite' AND query LIKE '%goquiz_claim_versions%'`) > 0

@@ -49,7 +49,7 @@ func cstring(b []byte) (string, []byte) {
 
 // moments picks the moments at which the proxy freezes an integrator's
 // connections, from what goes through it: its next claim or its next
-// settle, each one statement (goquiz_claim_versions, goquiz_settle_versions) that the
+// settle, each one statement (goquiz_claim_versions, goquiz_settle_rejects) that the
 // server runs and commits, and whose answer never comes back. Install it
 // again after every freeze (a freeze disarms the proxy's rule).
 type moments struct {
@@ -84,7 +84,7 @@ func (m *moments) rule(conn int, dir faultproxy.Dir, data []byte) faultproxy.Act
 		switch {
 		case m.claim && bytes.Contains(body, []byte("goquiz_claim_versions(")):
 			act, m.claim = faultproxy.PassThenFreeze, false
-		case m.settl && bytes.Contains(body, []byte("goquiz_settle_versions(")):
+		case m.settl && bytes.Contains(body, []byte("goquiz_settle_rejects(")):
 			act, m.settl = faultproxy.PassThenFreeze, false
 		}
 	})
@@ -119,10 +119,11 @@ func waitHealed(t *testing.T, db *sql.DB, owner string, after int) time.Time {
 	return time.Now()
 }
 
-// waitFrozen waits until the proxy froze.
-func waitFrozen(t *testing.T, p *faultproxy.Proxy, what string) time.Time {
+// waitFrozen waits until the proxy froze connections after the
+// before-th (Frozen counts every connection frozen so far).
+func waitFrozen(t *testing.T, p *faultproxy.Proxy, before int, what string) time.Time {
 	t.Helper()
-	waitFor(t, time.Minute, time.Millisecond, what, func() bool { return p.Frozen() > 0 })
+	waitFor(t, time.Minute, time.Millisecond, what, func() bool { return p.Frozen() > before })
 	return time.Now()
 }
 
@@ -162,7 +163,7 @@ func TestPartitionedIntegrator(t *testing.T) {
 	waitAccepted(t, crm, chunk/5)
 	before := maxClaim(db)
 	m.arm(true, false)
-	frozen := waitFrozen(t, p, "a claim of B frozen")
+	frozen := waitFrozen(t, p, 0, "a claim of B frozen")
 	p.FreezeWhen(m.rule)
 	healClaim := waitHealed(t, db, bOwner, before).Sub(frozen)
 	waitAllSent(t, db, chunk)
@@ -173,8 +174,9 @@ func TestPartitionedIntegrator(t *testing.T) {
 	parsed(t, runParser(t, base, writeLines(t, append(input[:1:1], input[chunk+1:2*chunk+1]...))), chunk, chunk, 0, 0)
 	waitAccepted(t, crm, chunk+chunk/5)
 	before = maxClaim(db)
+	wasFrozen := p.Frozen()
 	m.arm(false, true)
-	frozen = waitFrozen(t, p, "a settle of B frozen")
+	frozen = waitFrozen(t, p, wasFrozen, "a settle of B frozen")
 	p.FreezeWhen(m.rule)
 	healSettle := waitHealed(t, db, bOwner, before).Sub(frozen)
 	waitAllSent(t, db, 2*chunk)

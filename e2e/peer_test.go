@@ -51,7 +51,7 @@ func TestFrozenPeerCostsNoStall(t *testing.T) {
 	require.Positive(t, count(db, `SELECT count(*) FROM claims WHERE owner = $1`, bOwner), "B takes part")
 
 	m.arm(true, false)
-	frozen := waitFrozen(t, p, "a claim of B frozen")
+	frozen := waitFrozen(t, p, 0, "a claim of B frozen")
 	waitAccepted(t, crm, n)
 	delivered := time.Since(frozen)
 	stall := crm.longestGap(frozen, frozen.Add(delivered))
