@@ -95,9 +95,13 @@ func (p *progress) describe(st load.Stats, now time.Time) string {
 // record logs the progress as a record whose attributes are the counts;
 // stored is what the summary calls stored: new rows and changed ones.
 func (p *progress) record(st load.Stats, now time.Time) {
+	stored := st.Stored + st.Changed // as the summary: new and changed
+	if p.dry {
+		stored = 0 // a dry run stores nothing
+	}
 	attrs := []slog.Attr{
 		slog.Int64("rows_read", st.Read),
-		slog.Int64("stored", st.Stored+st.Changed), // as the summary: new and changed
+		slog.Int64("stored", stored),
 		slog.Int64("new", st.Stored),
 		slog.Int64("changed", st.Changed),
 		slog.Int64("unchanged", st.Unchanged),

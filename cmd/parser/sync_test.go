@@ -1,11 +1,14 @@
 package main
 
 import (
+	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"goquiz/common"
 	"goquiz/common/load"
@@ -79,5 +82,25 @@ func TestProgressLineByMode(t *testing.T) {
 			p := &progress{start: time.Now(), outcomes: tt.outcomes, dry: tt.dry}
 			assert.Contains(t, p.describe(st, time.Now()), tt.want)
 		})
+	}
+}
+
+// A JSON progress record of a dry run says nothing stored, the rows that
+// would be new and changed beside it; a load's says new and changed
+// together, as its summary does.
+func TestProgressRecordByMode(t *testing.T) {
+	st := load.Stats{Read: 1000, Stored: 10, Changed: 100, Unchanged: 880}
+	for _, tt := range []struct {
+		dry        bool
+		wantStored float64
+	}{{false, 110}, {true, 0}} {
+		var buf strings.Builder
+		p := &progress{start: time.Now(), outcomes: true, dry: tt.dry, log: slog.New(slog.NewJSONHandler(&buf, nil))}
+		p.record(st, time.Now())
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(buf.String()), &rec))
+		assert.Equal(t, tt.wantStored, rec["stored"], "dry run %v", tt.dry)
+		assert.Equal(t, 10.0, rec["new"])
+		assert.Equal(t, 100.0, rec["changed"])
 	}
 }
