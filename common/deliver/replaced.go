@@ -16,13 +16,19 @@ import (
 // A record whose request has started is in flight: it is finished first,
 // and the newer version is claimed once its claim ends.
 type waiting struct {
-	mu       sync.Mutex
-	versions map[int64]int
-	replaced map[int64]bool
+	mu   sync.Mutex
+	recs map[int64]waitingRecord
+}
+
+// waitingRecord is the version of a record waiting, and whether a newer
+// one was found stored.
+type waitingRecord struct {
+	version  int
+	replaced bool
 }
 
 func newWaiting() *waiting {
-	return &waiting{versions: map[int64]int{}, replaced: map[int64]bool{}}
+	return &waiting{recs: map[int64]waitingRecord{}}
 }
 
 // add records the records of a claim as waiting to be sent.
@@ -30,26 +36,26 @@ func (w *waiting) add(rs []common.ClaimedRecord) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, r := range rs {
-		w.versions[r.ID] = r.Version
-		delete(w.replaced, r.ID)
+		w.recs[r.ID] = waitingRecord{version: r.Version}
 	}
 }
 
-// list returns the records waiting, in the order of their ids (the
-// store looks them up in that order), with their versions.
+// list returns the records waiting and not found replaced yet, in the
+// order of their ids (the store looks them up in that order), with their
+// versions.
 func (w *waiting) list() (ids []int64, versions []int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	ids = make([]int64, 0, len(w.versions))
-	for id := range w.versions {
-		if !w.replaced[id] {
+	ids = make([]int64, 0, len(w.recs))
+	for id, r := range w.recs {
+		if !r.replaced {
 			ids = append(ids, id)
 		}
 	}
 	slices.Sort(ids)
 	versions = make([]int, len(ids))
 	for i, id := range ids {
-		versions[i] = w.versions[id]
+		versions[i] = w.recs[id].version
 	}
 	return ids, versions
 }
@@ -76,8 +82,9 @@ func (w *waiting) mark(replaced, ids []int64, versions []int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, id := range replaced {
-		if v, ok := w.versions[id]; ok && v == listed[id] {
-			w.replaced[id] = true
+		if r, ok := w.recs[id]; ok && r.version == listed[id] {
+			r.replaced = true
+			w.recs[id] = r
 		}
 	}
 }
@@ -88,13 +95,12 @@ func (w *waiting) mark(replaced, ids []int64, versions []int) {
 func (w *waiting) take(r common.ClaimedRecord) (replaced bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if v, ok := w.versions[r.ID]; !ok || v != r.Version {
+	got, ok := w.recs[r.ID]
+	if !ok || got.version != r.Version {
 		return false
 	}
-	replaced = w.replaced[r.ID]
-	delete(w.versions, r.ID)
-	delete(w.replaced, r.ID)
-	return replaced
+	delete(w.recs, r.ID)
+	return got.replaced
 }
 
 // watchVersions looks for newer versions of the records waiting to be

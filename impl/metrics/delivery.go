@@ -25,12 +25,12 @@ type Delivery struct {
 	// crmMu guards what crm_up is made of: the CRM looks down to the
 	// Deliverer (failures in a row, only probes go out), or it was
 	// unreachable at start and has not answered since.
-	crmMu                  sync.Mutex
-	looksDown, downAtStart bool
-	// unknownAtStart is downAtStart, read without the lock by every
+	crmMu     sync.Mutex
+	looksDown bool
+	// downAtStart is written under crmMu and read without it by every
 	// answer: only the answers after a start that found the CRM
 	// unreachable take the lock.
-	unknownAtStart atomic.Bool
+	downAtStart atomic.Bool
 }
 
 var (
@@ -101,8 +101,8 @@ func (m *Delivery) Attempt(d time.Duration, failure *common.PublishError) {
 	if failure != nil {
 		m.retries.WithLabelValues(failure.Label()).Inc()
 	}
-	if (failure == nil || !failure.Outage()) && m.unknownAtStart.Load() {
-		m.setCRM(func() { m.downAtStart = false })
+	if (failure == nil || !failure.Outage()) && m.downAtStart.Load() {
+		m.setCRM(func() { m.downAtStart.Store(false) })
 	}
 }
 
@@ -112,7 +112,7 @@ func (m *Delivery) CRMDown(down bool) {
 	m.setCRM(func() {
 		m.looksDown = down
 		if !down {
-			m.downAtStart = false
+			m.downAtStart.Store(false)
 		}
 	})
 }
@@ -122,8 +122,7 @@ func (m *Delivery) setCRM(change func()) {
 	m.crmMu.Lock()
 	defer m.crmMu.Unlock()
 	change()
-	m.unknownAtStart.Store(m.downAtStart)
-	if m.looksDown || m.downAtStart {
+	if m.looksDown || m.downAtStart.Load() {
 		m.crmUp.Set(0)
 	} else {
 		m.crmUp.Set(1)
@@ -156,4 +155,4 @@ func (m *Delivery) Quota(until time.Time) {
 // SetCRMUp sets the CRM's state, for a check made outside the Deliverer
 // (at start): down until the CRM answers, or the Deliverer takes it as
 // down and then back up.
-func (m *Delivery) SetCRMUp(up bool) { m.setCRM(func() { m.downAtStart = !up }) }
+func (m *Delivery) SetCRMUp(up bool) { m.setCRM(func() { m.downAtStart.Store(!up) }) }
