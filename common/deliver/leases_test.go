@@ -58,7 +58,10 @@ func TestLapsedClaimsAreNotSentFrom(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	require.Eventually(t, func() bool { return crm.requests() >= 1 }, 5*time.Second, time.Millisecond)
+	// Two claims wait for the workers (the second follows the first's
+	// requests by a moment, longer under -race on a busy machine).
+	require.Eventually(t, func() bool { return crm.requests() >= 1 && d.Stats().Claimed >= 80 }, 5*time.Second, time.Millisecond,
+		"two claims wait for the workers")
 	// The store stops answering: the claims' leases cannot be renewed.
 	q.SetDown(true)
 	claimed := d.Stats().Claimed
