@@ -1,6 +1,11 @@
 package deliver
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"goquiz/common"
+)
 
 // SetShutdownGrace sets how long d, once stopping, tries the store (30s
 // otherwise), for tests of a shutdown with the store down.
@@ -14,3 +19,12 @@ type Stats = counts
 
 // Stats returns d's counts so far.
 func (d *Deliverer) Stats() Stats { return d.counts() }
+
+// ProbeRecord returns the id of the record a probe would go with when the
+// worker holds own and the last probe's answer favours records tried
+// before (tried), and whether that record was claimed for the probe.
+func (d *Deliverer) ProbeRecord(ctx context.Context, own common.ClaimedRecord, tried bool) (int64, bool) {
+	d.probeTried = tried
+	j, claimed := d.probeJob(ctx, job{claim: &heldClaim{}, record: own})
+	return j.record.ID, claimed
+}

@@ -66,9 +66,9 @@ func (d *Deliverer) send(ctx, reqBase context.Context, j job, results chan<- res
 		}
 		next, own := j, true
 		if permit.probe {
-			if p, ok := d.probeJob(ctx); ok {
-				next, own = p, false
-			}
+			var claimed bool
+			next, claimed = d.probeJob(ctx, j)
+			own = !claimed
 		}
 		// Checked after the waits, which can be long, and just before the
 		// request starts. A start the pacer allowed and that is not used
