@@ -142,18 +142,13 @@ func loadFile(ctx context.Context, cfg config, arg string, dry bool, out *cli.Ou
 	defer db.Close()
 
 	var rejects common.RejectWriter
+	var rf *rejectsFile
 	if cfg.Rejects != "" {
-		f, err := os.Create(cfg.Rejects)
-		if err != nil {
-			return fmt.Errorf("create rejects file: %w", err)
-		}
-		defer f.Close()
-		rw, err := csv.NewRejectWriter(f)
-		if err != nil {
+		if rf, err = createRejects(cfg.Rejects); err != nil {
 			return err
 		}
-		defer rw.Flush()
-		rejects = rw
+		defer rf.f.Close()
+		rejects = rf
 	}
 
 	// Each writer stores its chunks on a connection of its own; an
@@ -196,9 +191,9 @@ func loadFile(ctx context.Context, cfg config, arg string, dry bool, out *cli.Ou
 		Progress:  prog.update,
 	})
 	prog.finish()
-	if rw, ok := rejects.(*csv.RejectWriter); ok {
-		if ferr := rw.Flush(); ferr != nil && err == nil {
-			err = ferr
+	if rf != nil {
+		if cerr := rf.Close(); cerr != nil && err == nil {
+			err = cerr
 		}
 	}
 	elapsed := time.Since(start)

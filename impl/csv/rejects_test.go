@@ -5,6 +5,7 @@ import (
 	stdcsv "encoding/csv"
 	"errors"
 	"io"
+	"syscall"
 	"testing"
 	"unicode/utf8"
 
@@ -71,13 +72,72 @@ type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
-func TestRejectWriterError(t *testing.T) {
-	rw, err := NewRejectWriter(failingWriter{})
-	require.NoError(t, err) // buffered
-	big := common.Reject{Line: 2, Reason: "x", Text: string(bytes.Repeat([]byte("a"), 8192))}
-	err = rw.WriteReject(big)
-	assert.ErrorContains(t, err, "write reject: disk full")
-	assert.ErrorContains(t, rw.Flush(), "disk full")
+func TestRejectWriterHeaderErrorIsAtOnce(t *testing.T) {
+	_, err := NewRejectWriter(failingWriter{})
+	assert.ErrorContains(t, err, "write rejects header: disk full")
+}
+
+// fullDisk is a file on a disk with room for limit bytes: a write past it
+// writes what fits and fails, as write(2) does with ENOSPC.
+type fullDisk struct {
+	data  []byte
+	limit int
+}
+
+func (d *fullDisk) Write(p []byte) (int, error) {
+	n := min(len(p), d.limit-len(d.data))
+	d.data = append(d.data, p[:n]...)
+	if n < len(p) {
+		return n, syscall.ENOSPC
+	}
+	return n, nil
+}
+
+func (d *fullDisk) Truncate(size int64) error {
+	d.data = d.data[:size]
+	return nil
+}
+
+// A disk that fills up while rejects are written leaves a file of whole
+// rows, valid CSV and UTF-8, and the error says why, then and after.
+func TestRejectWriterOnAFullDisk(t *testing.T) {
+	row := common.Reject{Line: 2, Reason: "has 2 fields, header has 5", Text: "2,Zoë Œuvray ß €"}
+	tests := []struct {
+		name  string
+		limit int
+	}{
+		{"full at the header", 7},
+		{"full mid-row", rejectsBuffer + 1000},
+		{"full inside a character", rejectsBuffer + 30},
+		{"full after several writes", 3*rejectsBuffer + 4567},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &fullDisk{limit: tt.limit}
+			rw, err := NewRejectWriter(d)
+			if tt.limit < len("line,reason,record\n") {
+				require.ErrorIs(t, err, syscall.ENOSPC)
+				return
+			}
+			require.NoError(t, err)
+			for err == nil {
+				err = rw.WriteReject(row)
+			}
+			require.ErrorIs(t, err, syscall.ENOSPC)
+			assert.ErrorIs(t, rw.WriteReject(row), syscall.ENOSPC, "sticky")
+			assert.ErrorIs(t, rw.Flush(), syscall.ENOSPC)
+
+			assert.True(t, utf8.Valid(d.data), "valid UTF-8")
+			recs, err := stdcsv.NewReader(bytes.NewReader(d.data)).ReadAll()
+			require.NoError(t, err, "valid CSV")
+			require.NotEmpty(t, recs)
+			assert.Equal(t, []string{"line", "reason", "record"}, recs[0])
+			for _, r := range recs[1:] {
+				assert.Equal(t, []string{"2", row.Reason, row.Text}, r)
+			}
+			assert.Greater(t, len(d.data), tt.limit-64, "the rows that fit whole are kept")
+		})
+	}
 }
 
 // TestRejectsOfAnExport reads a semicolon export in windows-1252 whose
