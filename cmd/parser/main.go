@@ -70,6 +70,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if ctx.Err() != nil && !errors.Is(err, errInterrupted) {
 			err = errInterrupted
 		}
+		if errors.As(err, new(usageError)) {
+			return out.Fail(cli.ExitUsage, err)
+		}
 		return out.Fail(cli.ExitFailure, err)
 	}
 	return cli.ExitOK
@@ -113,6 +116,11 @@ func loadFile(ctx context.Context, cfg config, arg string, dry bool, out *cli.Ou
 		return err
 	}
 	defer in.close()
+	if cfg.Rejects != "" {
+		if err := checkRejects(cfg.Rejects, in); err != nil {
+			return err
+		}
+	}
 	opts, err := cfg.input()
 	if err != nil {
 		return err // checked by Validate already

@@ -9,6 +9,28 @@ import (
 	"goquiz/impl/csv"
 )
 
+// usageError is an error of the arguments or the configuration, found
+// only once the input is open: the parser exits with cli.ExitUsage.
+type usageError struct{ error }
+
+// checkRejects returns a usageError when the rejects file path is the
+// input in itself, by any name or as standard input: creating it would
+// truncate the input while it is read.
+func checkRejects(path string, in *input) error {
+	f, ok := in.r.(*os.File)
+	if !ok {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil // the input's own read says why
+	}
+	if ri, err := os.Stat(path); err == nil && os.SameFile(fi, ri) {
+		return usageError{fmt.Errorf("REJECTS %s is the input %s: it would be overwritten while it is read; name another file", path, in.name)}
+	}
+	return nil
+}
+
 // rejectsFile is the file REJECTS names, open for writing.
 type rejectsFile struct {
 	*csv.RejectWriter

@@ -117,3 +117,52 @@ func TestRejectsFileOnADiskThatFillsUp(t *testing.T) {
 	assert.Contains(t, res.Stdout, fmt.Sprintf("read 20000 rows: %d stored, %d duplicates, 10000 rejected", 10000-before, before))
 	assert.Len(t, stored(t, dsn), 10000)
 }
+
+// A rejects file that is the input itself, by its name, another name or
+// as standard input, is a configuration error: it was truncated while
+// being read, and the parser stored the rows it had buffered and exited 0.
+func TestRejectsFileThatIsTheInput(t *testing.T) {
+	tests := []struct {
+		name  string
+		stdin bool
+		same  func(in string) string
+	}{
+		{"the same name", false, func(in string) string { return in }},
+		{"another name", false, func(in string) string { return filepath.Join(filepath.Dir(in), ".", filepath.Base(in)) }},
+		{"a hard link", false, func(in string) string {
+			l := filepath.Join(t.TempDir(), "link.csv")
+			require.NoError(t, os.Link(in, l))
+			return l
+		}},
+		{"standard input", true, func(in string) string { return in }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := rejectingFile(t, 5000)
+			want, err := os.ReadFile(in)
+			require.NoError(t, err)
+			dsn := pgtest.DSN(t)
+			cmd := exec.Command(parser(t), in)
+			if tt.stdin {
+				f, err := os.Open(in)
+				require.NoError(t, err)
+				defer f.Close()
+				cmd = exec.Command(parser(t), "-")
+				cmd.Stdin = f
+			}
+			cmd.Env = append(os.Environ(), "DSN="+dsn, "REJECTS="+tt.same(in))
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err = cmd.Run()
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit, stderr.String())
+			assert.Equal(t, 2, exit.ExitCode())
+			assert.Contains(t, stderr.String(), "is the input")
+			assert.Equal(t, 1, errorLines(stderr.String()), "one line: %q", stderr.String())
+			got, err := os.ReadFile(in)
+			require.NoError(t, err)
+			assert.Equal(t, want, got, "the input is left as it was")
+			assert.Empty(t, stored(t, dsn))
+		})
+	}
+}
