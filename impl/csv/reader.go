@@ -2,7 +2,6 @@ package csv
 
 import (
 	"bufio"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -87,15 +86,20 @@ type Reader struct {
 	scratch   []byte // the customer's values, concatenated
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it, and keeps the last
+// error of its reader.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil {
+		c.err = err
+	}
 	return n, err
 }
 
@@ -150,9 +154,9 @@ func (r *Reader) open(in io.Reader, enc Encoding) error {
 		return err
 	}
 	if gzipped {
-		gz, err := gzip.NewReader(r.src)
+		gz, err := newGzipReader(r.src, &r.count)
 		if err != nil {
-			return fmt.Errorf("gzip input: %w", err)
+			return err
 		}
 		r.br = bufio.NewReaderSize(gz, bufSize)
 	}
