@@ -81,6 +81,9 @@ func TestBrokenInputs(t *testing.T) {
 				assert.Contains(t, res.Stderr, path, "names the input")
 				assert.Contains(t, res.Stderr, tt.message)
 				assert.Zero(t, len(got)%500, "whole chunks only: %d rows", len(got))
+				if strings.Contains(res.Stderr, "committed before the error") {
+					assert.Contains(t, res.Stderr, "the input is broken there: rerun it repaired or complete to finish: what is stored is skipped)")
+				}
 			})
 		}
 	}

@@ -215,10 +215,14 @@ func loadFile(ctx context.Context, cfg config, arg string, dry bool, out *cli.Ou
 		if dry {
 			return fmt.Errorf("%s: dry run: %w", in.name, err)
 		}
-		if mode == common.SyncUpsert {
-			return fmt.Errorf("%s: %w (committed before the error: %d new, %d changed, %d unchanged, %d duplicates%s; rerun the same input to finish: what is stored is unchanged)", in.name, err, st.Stored, st.Changed, st.Unchanged, st.Duplicates, maybeStored(st, mode))
+		rerun := "rerun the same input to finish"
+		if errors.As(err, new(*load.ReadError)) {
+			rerun = "the input is broken there: rerun it repaired or complete to finish"
 		}
-		return fmt.Errorf("%s: %w (committed before the error: %d stored, %d duplicates%s; rerun the same input to finish: what is stored is skipped)", in.name, err, st.Stored, st.Duplicates, maybeStored(st, mode))
+		if mode == common.SyncUpsert {
+			return fmt.Errorf("%s: %w (committed before the error: %d new, %d changed, %d unchanged, %d duplicates%s; %s: what is stored is unchanged)", in.name, err, st.Stored, st.Changed, st.Unchanged, st.Duplicates, maybeStored(st, mode), rerun)
+		}
+		return fmt.Errorf("%s: %w (committed before the error: %d stored, %d duplicates%s; %s: what is stored is skipped)", in.name, err, st.Stored, st.Duplicates, maybeStored(st, mode), rerun)
 	}
 	if _, err := fmt.Fprintf(stdout, "%s in %s (%.0f rows/s); %s\n", summary(st, mode, dry), elapsed.Round(time.Millisecond),
 		float64(st.Read)/max(elapsed.Seconds(), 1e-9), src.Describe()); err != nil {

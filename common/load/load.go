@@ -186,6 +186,21 @@ func Run(ctx context.Context, src common.Source, ws []common.ChunkWriter, reject
 	return st, nil
 }
 
+// A ReadError is the fatal error of reading the source, which Run
+// returns: the input is broken there (a gzip stream cut short) or could
+// not be read. A rerun of the same input stops at the same place.
+type ReadError struct {
+	// Record is the ordinal of the data record that could not be read,
+	// from 1.
+	Record int64
+	// Err is the source's error.
+	Err error
+}
+
+func (e *ReadError) Error() string { return fmt.Sprintf("read record %d: %v", e.Record, e.Err) }
+
+func (e *ReadError) Unwrap() error { return e.Err }
+
 // chunk is a batch of customers on its way from the reader to the writer,
 // with the reader's totals at the time it was cut.
 type chunk struct {
@@ -236,7 +251,7 @@ func readChunks(ctx context.Context, src common.Source, rejects common.RejectWri
 			return r
 		}
 		if err != nil {
-			r.err = fmt.Errorf("read record %d: %w", r.read+1, err)
+			r.err = &ReadError{Record: r.read + 1, Err: err}
 			return r
 		}
 		r.read++

@@ -137,6 +137,7 @@ func TestRun(t *testing.T) {
 				Options{ChunkSize: 3, Progress: func(Stats) { calls++ }})
 			if tt.wantErr != "" {
 				require.EqualError(t, err, tt.wantErr)
+				assert.Equal(t, tt.srcErr != nil, errors.As(err, new(*ReadError)), "a ReadError when the source failed")
 			} else {
 				require.NoError(t, err)
 				assert.Equal(t, len(tt.chunks)+1, calls, "progress after each chunk and at the end")
