@@ -70,6 +70,7 @@ type MaybeCommittedError struct {
 	Err error
 }
 
+// Error returns Err's text.
 func (e *MaybeCommittedError) Error() string { return e.Err.Error() }
 
 // Unwrap returns Err.

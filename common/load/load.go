@@ -197,8 +197,10 @@ type ReadError struct {
 	Err error
 }
 
+// Error returns the record's ordinal and the source's error.
 func (e *ReadError) Error() string { return fmt.Sprintf("read record %d: %v", e.Record, e.Err) }
 
+// Unwrap returns Err.
 func (e *ReadError) Unwrap() error { return e.Err }
 
 // chunk is a batch of customers on its way from the reader to the writer,

@@ -23,6 +23,7 @@ const (
 	ToClient            // from the target back to the client
 )
 
+// String names the direction, for messages.
 func (d Dir) String() string {
 	if d == ToServer {
 		return "to server"
