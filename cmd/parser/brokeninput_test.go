@@ -18,11 +18,7 @@ import (
 // the contract (issue 3, README), nothing stored by a dry run, and a
 // fatal error mid-file keeping only whole chunks.
 func TestBrokenInputs(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("id,first_name,last_name,email,phone\n")
-	for i := 1; i <= 3000; i++ {
-		fmt.Fprintf(&b, "%d,First%d,Last%d,u%d@example.com,555 %04d\n", i, i, i, i, i)
-	}
+	b := customersCSV(3000)
 	rows := b.String()
 	z := []byte(gzipped(t, rows))
 	corrupt := bytes.Clone(z)

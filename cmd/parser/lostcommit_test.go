@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"bytes"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -19,11 +18,7 @@ import (
 // that chunk as committed nor leaves it out: it says that it may have
 // been. Here it was.
 func TestLostCommitAnswerSaysTheChunkMayBeStored(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("id,first_name,last_name,email,phone\n")
-	for i := 1; i <= 5000; i++ {
-		fmt.Fprintf(&b, "%d,First%d,Last%d,u%d@example.com,555 %04d\n", i, i, i, i, i)
-	}
+	b := customersCSV(5000)
 	path := writeFile(t, "customers.csv", b.String())
 	dsn := pgtest.DSN(t)
 	p, proxied := pgtest.Proxy(t, dsn)

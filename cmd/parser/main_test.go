@@ -36,6 +36,16 @@ func writeFile(t *testing.T, name, content string) string {
 	return path
 }
 
+// customersCSV returns a header and n rows of customers numbered from 1.
+func customersCSV(n int) *strings.Builder {
+	var b strings.Builder
+	b.WriteString("id,first_name,last_name,email,phone\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "%d,First%d,Last%d,u%d@example.com,555 %04d\n", i, i, i, i, i)
+	}
+	return &b
+}
+
 func stored(t *testing.T, dsn string) map[int64][4]string {
 	t.Helper()
 	db, err := sql.Open("postgres", dsn)
@@ -211,11 +221,7 @@ func TestFatalErrors(t *testing.T) {
 
 func TestFatalErrorMidFileKeepsCommittedChunks(t *testing.T) {
 	// A gzip stream cut short: rows flow until the stream breaks.
-	var b strings.Builder
-	b.WriteString("id,first_name,last_name,email,phone\n")
-	for i := 1; i <= 5000; i++ {
-		fmt.Fprintf(&b, "%d,First%d,Last%d,u%d@example.com,555 %04d\n", i, i, i, i, i)
-	}
+	b := customersCSV(5000)
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	_, _ = zw.Write([]byte(b.String()))
