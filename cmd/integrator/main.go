@@ -158,6 +158,7 @@ func daemon(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer stopMetrics()
+	defer context.AfterFunc(ctx, func() { start.stopping.Store(true) })()
 	// The counts the status and the metrics read are tidied by the
 	// integrators (see postgres.DB.FoldCounts).
 	opts := cfg.store(log)

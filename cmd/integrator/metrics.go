@@ -55,6 +55,7 @@ type started struct {
 	db        atomic.Pointer[postgres.DB]
 	ln        atomic.Pointer[postgres.Listener]
 	listening atomic.Bool // whether to listen is decided, ln set if so
+	stopping  atomic.Bool // told to stop: it takes no new records
 }
 
 // connected records the database, once connected.
@@ -76,8 +77,13 @@ func (s *started) Backlog(ctx context.Context) (common.Backlog, error) {
 	return db.Backlog(ctx)
 }
 
-// ready is the daemon's readiness as its start goes on (see ready).
+// ready is the daemon's readiness as its start goes on (see ready), and
+// once told to stop: not ready while it finishes the requests in flight,
+// so that a deployment waiting for readiness sees it going.
 func (s *started) ready(ctx context.Context) error {
+	if s.stopping.Load() {
+		return errors.New("stopping: finishing the requests in flight, claiming no new records")
+	}
 	db := s.db.Load()
 	if db == nil {
 		return errors.New("starting: connecting to the database (retried for CONNECT_TIMEOUT)")

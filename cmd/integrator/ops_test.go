@@ -414,3 +414,33 @@ func TestUnreachableListeningDatabaseNamesListenDSN(t *testing.T) {
 	assert.True(t, strings.HasSuffix(last, " — is the server running and is LISTEN_DSN (default: DSN) right?"), last)
 	assert.NotContains(t, res.Stderr, "hunter2")
 }
+
+// Told to stop, the daemon is not ready while it finishes the requests in
+// flight (/healthz stays 200 until it exits): a deployment waiting for
+// readiness sees it going, not a daemon ready until its last moment.
+func TestNotReadyWhileStopping(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	seed(t, dsn, 1, 4)
+	rec, srv := newRecorder(mockcrm.Config{Latency: 1500 * time.Millisecond}) // under REQUEST_TIMEOUT (2s)
+	defer srv.Close()
+	addr := testbin.FreeAddr(t)
+	base := "http://" + addr
+	p := testbin.Start(t, integrator(t), env(dsn, srv.URL, "METRICS_LISTEN="+addr, "WORKERS=2"))
+	require.Eventually(t, func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 }, 20*time.Second, 20*time.Millisecond, p.Output())
+	require.Eventually(t, func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return !rec.first.IsZero()
+	}, 10*time.Second, 10*time.Millisecond, "a request in flight")
+	p.Signal(syscall.SIGTERM)
+	require.Eventually(t, func() bool { code, _ := httpGet(base + "/readyz"); return code == 503 }, 2*time.Second, 10*time.Millisecond, p.Output())
+	code, body := httpGet(base + "/readyz")
+	assert.Equal(t, 503, code)
+	assert.Equal(t, "not ready: stopping: finishing the requests in flight, claiming no new records\n", body)
+	code, _ = httpGet(base + "/healthz")
+	assert.Equal(t, 200, code)
+	exit, err := p.Wait(15 * time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, 0, exit, p.Output())
+	assert.Equal(t, 2, rec.accepted(), "the two requests in flight finished")
+}
