@@ -53,16 +53,21 @@ type BouncerOptions struct {
 	Settings map[string]string
 	// Log receives PgBouncer's log; nil discards it.
 	Log *os.File
+	// Password, when set, is the password PgBouncer asks of the DSN's
+	// user (auth_type = scram-sha-256, the password in its auth_file),
+	// as in production; unset, it lets users in without one (trust).
+	Password string
 }
 
 // Bouncer is a running PgBouncer in front of a server.
 type Bouncer struct {
-	dir    string
-	port   int
-	ini    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	once   sync.Once
+	dir      string
+	port     int
+	password string // asked of clients, if set (BouncerOptions.Password)
+	ini      string
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	once     sync.Once
 }
 
 // ErrNoBouncer reports that PgBouncer is not installed.
@@ -117,11 +122,11 @@ func StartBouncer(ctx context.Context, dsn string, opts BouncerOptions) (*Bounce
 		}
 		base = "/tmp"
 	}
-	b := &Bouncer{}
+	b := &Bouncer{password: opts.Password}
 	if b.dir, err = os.MkdirTemp(base, "goquiz-pgbouncer-"); err != nil {
 		return nil, fmt.Errorf("create PgBouncer directory: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(b.dir, "userlist.txt"), []byte(strconv.Quote(user)+` ""`+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(b.dir, "userlist.txt"), []byte(userlist(user, opts.Password)), 0o644); err != nil {
 		b.remove()
 		return nil, err
 	}
@@ -143,6 +148,13 @@ func StartBouncer(ctx context.Context, dsn string, opts BouncerOptions) (*Bounce
 			return nil, err
 		}
 	}
+}
+
+// userlist returns PgBouncer's auth_file: user with password, doubled
+// quotes inside quotes as PgBouncer reads them.
+func userlist(user, password string) string {
+	quote := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	return quote(user) + " " + quote(password) + "\n"
 }
 
 // postgresUser returns the credentials of the postgres user.
@@ -168,6 +180,9 @@ func (b *Bouncer) start(ctx context.Context, bin string, serverPort int, mode st
 	sort.Strings(names)
 	for _, k := range names {
 		fmt.Fprintf(&ini, "%s = %s\n", k, opts.Settings[k])
+	}
+	if opts.Password != "" {
+		ini.WriteString("auth_type = scram-sha-256\n") // the last one counts
 	}
 	b.ini = ini.String()
 	path := filepath.Join(b.dir, "pgbouncer.ini")
@@ -201,9 +216,13 @@ func (b *Bouncer) start(ctx context.Context, bin string, serverPort int, mode st
 }
 
 // DSN returns a connection string for the named database through
-// PgBouncer.
+// PgBouncer, with the password it asks for, if any.
 func (b *Bouncer) DSN(dbname string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", b.port, dbname)
+	u := url.User("postgres")
+	if b.password != "" {
+		u = url.UserPassword("postgres", b.password)
+	}
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", u, b.port, dbname)
 }
 
 // Port is PgBouncer's TCP port on 127.0.0.1.
@@ -245,7 +264,7 @@ func (b *Bouncer) remove() {
 
 // Bouncing starts a PgBouncer in transaction mode (or as opts say) in
 // front of the server of dsn for the test, stopped when it ends, and
-// returns it with dsn pointed through it. Without PgBouncer installed it
+// returns it with dsn pointed through it (with opts.Password, if set). Without PgBouncer installed it
 // skips the test, or fails it under CI=true.
 func Bouncing(t testing.TB, dsn string, opts BouncerOptions) (*Bouncer, string) {
 	t.Helper()
@@ -267,5 +286,8 @@ func Bouncing(t testing.TB, dsn string, opts BouncerOptions) (*Bouncer, string) 
 	}
 	t.Cleanup(func() { _ = b.Stop() })
 	u.Host = fmt.Sprintf("127.0.0.1:%d", b.Port())
+	if opts.Password != "" {
+		u.User = url.UserPassword(u.User.Username(), opts.Password)
+	}
 	return b, u.String()
 }

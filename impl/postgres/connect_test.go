@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +26,10 @@ func TestConnectErrorsNameTheirCause(t *testing.T) {
 	_, pooled := pgtest.Bouncing(t, direct, pgtest.BouncerOptions{})
 	missing, err := pgtest.WithDatabase(direct, "goquiz_no_such_database")
 	require.NoError(t, err)
+	// PgBouncer asking for a password, as in production: a wrong one is
+	// refused under 08P01, which the server uses for protocol errors.
+	_, withPassword := pgtest.Bouncing(t, direct, pgtest.BouncerOptions{Password: "right-pw"})
+	wrongPassword := strings.Replace(withPassword, "right-pw", "hunter2", 1)
 	tests := []struct {
 		name, dsn string
 		want      []string
@@ -33,6 +38,8 @@ func TestConnectErrorsNameTheirCause(t *testing.T) {
 			[]string{"unsupported startup parameter: statement_timeout", "refused a connection parameter", "ignore_startup_parameters"}},
 		{"no such database", missing,
 			[]string{"goquiz_no_such_database", "the server has no such database: create the database or fix its name in DSN"}},
+		{"a password PgBouncer refuses", wrongPassword,
+			[]string{"SASL authentication failed", "PgBouncer refused the login", "password in DSN"}},
 		{"nothing listening", "postgres://u:secret@127.0.0.1:1/db?sslmode=disable",
 			[]string{"connection refused", "is the server running and is DSN right?"}},
 	}
@@ -42,6 +49,7 @@ func TestConnectErrorsNameTheirCause(t *testing.T) {
 			_, err := postgres.Open(ctxT(t), tt.dsn, postgres.Options{ConnectTimeout: 3 * time.Second, Timeout: 2 * time.Second})
 			require.Error(t, err)
 			t.Log(err)
+			assert.NotContains(t, err.Error(), "hunter2")
 			for _, w := range tt.want {
 				assert.Contains(t, err.Error(), w)
 			}
@@ -67,6 +75,9 @@ func TestHintNamesTheServersAnswer(t *testing.T) {
 		assert.NotContains(t, h, "is the server running", code)
 	}
 	assert.Contains(t, postgres.Hint(&pq.Error{Code: "08P01", Message: "pgbouncer cannot connect to server"}), "cannot reach the server")
+	// PgBouncer passes on the server's refusal of its own login as the
+	// user under 08P01 too.
+	assert.Contains(t, postgres.Hint(&pq.Error{Code: "08P01", Message: `password authentication failed for user "u"`}), "PgBouncer's auth_file")
 	for msg, want := range map[string]string{
 		`no pg_hba.conf entry for host "10.0.0.5", user "u", database "d", no encryption`:           "pg_hba.conf has no entry for this host, user and database without TLS: if the server takes them only over TLS, set sslmode=verify-full",
 		`no pg_hba.conf entry for host "10.0.0.5", user "u", database "d", SSL encryption`:          "pg_hba.conf has no entry for this host, user and database over TLS: add an entry (hostssl) to pg_hba.conf, or, if the server takes them only without TLS, set sslmode=disable",
