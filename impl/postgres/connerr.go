@@ -24,7 +24,8 @@ func retryable(err error) bool {
 	}
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
-		if strings.Contains(pqErr.Message, "unsupported startup parameter") || strings.HasPrefix(pqErr.Message, "no such database") {
+		if strings.Contains(pqErr.Message, "unsupported startup parameter") || strings.HasPrefix(pqErr.Message, "no such database") ||
+			bouncerLoginRefused(pqErr) {
 			return false // PgBouncer's answers, under 08P01
 		}
 		// 57P03: cannot connect now (starting up or shutting down);
@@ -48,6 +49,8 @@ func Hint(err error) string {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
 		switch {
+		case bouncerLoginRefused(pqErr):
+			return " — PgBouncer refused the login, or could not log in to the server as this user: check the user and password in DSN, and PgBouncer's auth_file (or auth_query)"
 		case pqErr.Code == "28000" && strings.Contains(pqErr.Message, "pg_hba.conf"):
 			return hbaHint(pqErr.Message)
 		case pqErr.Code == "28000" && strings.HasPrefix(pqErr.Message, "role ") && strings.HasSuffix(pqErr.Message, " does not exist"):
@@ -72,6 +75,17 @@ func Hint(err error) string {
 		return " — add sslmode=disable to DSN, or enable TLS on the server"
 	}
 	return " — is the server running and is DSN right?"
+}
+
+// bouncerLoginRefused tells whether err is PgBouncer's refusal of a
+// login: a wrong password ("SASL authentication failed" with
+// scram-sha-256, "password authentication failed" with md5), or the
+// server's refusal of PgBouncer's own login as the user, passed on
+// ("password authentication failed for user …"). PgBouncer sends them
+// all under 08P01, which the server uses for protocol violations;
+// waiting changes none of them.
+func bouncerLoginRefused(err *pq.Error) bool {
+	return err.Code == "08P01" && strings.Contains(err.Message, "authentication failed")
 }
 
 // hbaHint is the hint for a login the server's pg_hba.conf has no entry
