@@ -40,6 +40,8 @@ func TestConnectErrorsNameTheirCause(t *testing.T) {
 			[]string{"goquiz_no_such_database", "the server has no such database: create the database or fix its name in DSN"}},
 		{"a password PgBouncer refuses", wrongPassword,
 			[]string{"SASL authentication failed", "PgBouncer refused the login", "password in DSN"}},
+		{"a TLS file DSN names that cannot be read", strings.Replace(direct, "sslmode=disable", "sslmode=verify-full&sslrootcert=/nonexistent/ca.crt", 1),
+			[]string{"/nonexistent/ca.crt", "a file DSN names for TLS (sslrootcert, sslcert or sslkey) cannot be read"}},
 		{"nothing listening", "postgres://u:secret@127.0.0.1:1/db?sslmode=disable",
 			[]string{"connection refused", "is the server running and is DSN right?"}},
 	}
