@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -93,6 +94,8 @@ func TestHintNamesTheServersAnswer(t *testing.T) {
 	expired := &tls.CertificateVerificationError{Err: x509.CertificateInvalidError{Reason: x509.Expired}}
 	assert.Contains(t, postgres.Hint(fmt.Errorf("ping: %w", expired)), "the server's TLS certificate was not accepted (expired or not yet valid)")
 	assert.Contains(t, postgres.Hint(x509.UnknownAuthorityError{}), "sslrootcert")
+	assert.Contains(t, postgres.Hint(fmt.Errorf("ping: %w", pq.ErrSSLKeyHasWorldPermissions)), "(sslkey) is readable by others")
+	assert.Contains(t, postgres.Hint(errors.New("pq: couldn't parse pem from sslrootcert")), "holds no PEM certificate")
 	assert.Contains(t, postgres.Hint(&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), "is the server running")
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io/fs"
 	"strings"
 
 	"github.com/lib/pq"
@@ -19,7 +20,7 @@ import (
 // connection parameter refused, nor a server TLS certificate the client
 // did not accept.
 func retryable(err error) bool {
-	if certRefusal(err) != "" {
+	if certRefusal(err) != "" || tlsFileError(err) != "" {
 		return false
 	}
 	var pqErr *pq.Error
@@ -44,6 +45,9 @@ func retryable(err error) bool {
 // (refused, timed out, cut) asks whether the server is running.
 func Hint(err error) string {
 	if h := certRefusal(err); h != "" {
+		return h
+	}
+	if h := tlsFileError(err); h != "" {
 		return h
 	}
 	var pqErr *pq.Error
@@ -86,6 +90,24 @@ func Hint(err error) string {
 // waiting changes none of them.
 func bouncerLoginRefused(err *pq.Error) bool {
 	return err.Code == "08P01" && strings.Contains(err.Message, "authentication failed")
+}
+
+// tlsFileError returns the hint for a file that DSN names for TLS
+// (sslrootcert, sslcert, sslkey) and that lib/pq could not use, before
+// any TLS was negotiated: missing, unreadable, not PEM, or a key readable
+// by others; or "" when err is none of these. Waiting changes no file:
+// it is not retried.
+func tlsFileError(err error) string {
+	var path *fs.PathError
+	switch {
+	case errors.As(err, &path):
+		return " — a file DSN names for TLS (sslrootcert, sslcert or sslkey) cannot be read: fix its path in DSN, or its permissions"
+	case errors.Is(err, pq.ErrSSLKeyHasWorldPermissions), errors.Is(err, pq.ErrSSLKeyUnknownOwnership):
+		return " — the TLS key DSN names (sslkey) is readable by others: make it readable by its owner only (chmod 600)"
+	case strings.Contains(err.Error(), "couldn't parse pem from sslrootcert"):
+		return " — the file DSN names in sslrootcert holds no PEM certificate: give the file of the CA that signed the server's certificate"
+	}
+	return ""
 }
 
 // hbaHint is the hint for a login the server's pg_hba.conf has no entry
