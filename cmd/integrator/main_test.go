@@ -297,6 +297,7 @@ func TestConfigurationErrors(t *testing.T) {
 		{"retry cap below first delay", []string{"RETRY_DELAY=5s", "RETRY_MAX_DELAY=1s"}, "RETRY_MAX_DELAY"},
 		{"DSN URL that does not parse", []string{"DSN=postgres://u:hunter2@h:abc/db"}, "DSN postgres://u:***@h:abc/db"},
 		{"DSN with a bad setting", []string{"DSN=host=h password=hunter2 sslmode=bogus"}, "DSN host=h password=***"},
+		{"DSN password with an unterminated quote", []string{"DSN=host=h password='pass hunter2"}, "DSN host=h password=***"},
 		{"LISTEN_DSN that does not parse", []string{"LISTEN_DSN=postgres://u:hunter2@h/d%zz"}, "LISTEN_DSN"},
 		{"token with a line break", []string{"API_TOKEN=abc\nX-Evil: 1"}, "API_TOKEN"},
 		{"proxy of another scheme", []string{"API_ENDPOINT=http://crm.example/c", "HTTP_PROXY=ftp://proxy.example"}, "HTTP_PROXY or HTTPS_PROXY"},
