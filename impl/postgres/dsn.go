@@ -93,7 +93,10 @@ func withSSLPrefer(dsn string) string {
 	return dsn + " sslmode=prefer"
 }
 
-var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+// kvPassword is the password of a key=value DSN: a quoted value up to
+// its closing quote, or to the end when it has none (a DSN that does not
+// parse, whose error quotes it), or a bare word.
+var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*(?:'|\\?$)|\S+)`)
 
 // urlPassword is the password of a URL that does not parse: from the
 // first ':' after the scheme's "//" and a user name to the last '@'.
