@@ -298,6 +298,7 @@ func TestConfigurationErrors(t *testing.T) {
 		{"DSN URL that does not parse", []string{"DSN=postgres://u:hunter2@h:abc/db"}, "DSN postgres://u:***@h:abc/db"},
 		{"DSN with a bad setting", []string{"DSN=host=h password=hunter2 sslmode=bogus"}, "DSN host=h password=***"},
 		{"DSN password with an unterminated quote", []string{"DSN=host=h password='pass hunter2"}, "DSN host=h password=***"},
+		{"DSN password in double quotes", []string{`DSN=host=h password="pass hunter2"`}, "DSN host=h password=***"},
 		{"LISTEN_DSN that does not parse", []string{"LISTEN_DSN=postgres://u:hunter2@h/d%zz"}, "LISTEN_DSN"},
 		{"token with a line break", []string{"API_TOKEN=abc\nX-Evil: 1"}, "API_TOKEN"},
 		{"proxy of another scheme", []string{"API_ENDPOINT=http://crm.example/c", "HTTP_PROXY=ftp://proxy.example"}, "HTTP_PROXY or HTTPS_PROXY"},
@@ -317,6 +318,12 @@ func TestConfigurationErrors(t *testing.T) {
 	assert.Equal(t, 1, res.Code)
 	assert.Contains(t, res.Stderr, "connect to PostgreSQL")
 	assert.Contains(t, res.Stderr, "api_endpoint=http://127.0.0.1:1/customers")
+	assert.NotContains(t, res.Stdout+res.Stderr, "hunter2")
+	// A password with an escaped space, as libpq reads it, is masked whole
+	// in the error of a connection.
+	res = testbin.Run(t, integrator(t), []string{`DSN=host=127.0.0.1 port=1 password=pass\ hunter2 sslmode=disable`, "CONNECT_TIMEOUT=1s"}, nil, "status")
+	assert.Equal(t, 1, res.Code)
+	assert.Contains(t, res.Stderr, "connect to PostgreSQL at host=127.0.0.1 port=1 password=*** sslmode=disable")
 	assert.NotContains(t, res.Stdout+res.Stderr, "hunter2")
 
 	help := testbin.Run(t, integrator(t), nil, nil, "-h")

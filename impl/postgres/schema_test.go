@@ -62,6 +62,12 @@ func TestRedact(t *testing.T) {
 		{"postgres://u@h/db?password=secret", "postgres://u@h/db?password=***"},
 		{"host=h user=u password=secret dbname=d", "host=h user=u password=*** dbname=d"},
 		{"host=h password='se cret' dbname=d", "host=h password=*** dbname=d"},
+		{`host=h password=se\ cret dbname=d`, "host=h password=*** dbname=d"},
+		{"host=h password='se cret", "host=h password=***"},
+		{`host=h password="se cret" dbname=d`, "host=h password=*** dbname=d"},
+		{"host=h password=se cret dbname=d", "host=h password=*** dbname=d"},
+		{"host=h sslpassword=secret password = 'x' dbname=d", "host=h sslpassword=*** password = *** dbname=d"},
+		{"postgres://u@h/db?sslpassword=secret", "postgres://u@h/db?sslpassword=***"},
 		// URLs that do not parse.
 		{"postgres://u:secret@h:abc/db", "postgres://u:***@h:abc/db"},
 		{"postgres://u:sec%zzret@h/db", "postgres://u:***@h/db"},
