@@ -93,10 +93,93 @@ func withSSLPrefer(dsn string) string {
 	return dsn + " sslmode=prefer"
 }
 
-// kvPassword is the password of a key=value DSN: a quoted value up to
-// its closing quote, or to the end when it has none (a DSN that does not
-// parse, whose error quotes it), or a bare word.
-var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*(?:'|\\?$)|\S+)`)
+// passwordKey is where a password's value starts in a key=value DSN, or
+// in the query of a URL that does not parse (sslpassword too).
+var passwordKey = regexp.MustCompile(`(?i)password\s*=\s*`)
+
+// nextKey is the start of the setting after a value: "sslmode=".
+var nextKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*\s*=`)
+
+// passwordSpans returns where the password values of dsn (key=value, or
+// a URL that does not parse) are, as [start, end) byte offsets. A quoted
+// value runs to its closing quote, or to the end when it has none; any
+// other value runs to the next setting ("key="), or to the end, as it
+// may hold escaped spaces ("pass\ word") or stray ones ("pass word",
+// which does not parse, and whose words the error quotes); in a URL, a
+// value ends at '&' too.
+func passwordSpans(dsn string) [][2]int {
+	var spans [][2]int
+	for _, m := range passwordKey.FindAllStringIndex(dsn, -1) {
+		start := m[1]
+		if len(spans) > 0 && start < spans[len(spans)-1][1] {
+			continue // inside the previous value
+		}
+		spans = append(spans, [2]int{start, valueEnd(dsn, start, strings.Contains(dsn, "://"))})
+	}
+	return spans
+}
+
+// valueEnd returns where the value of a setting that starts at start in
+// dsn ends (see passwordSpans).
+func valueEnd(dsn string, start int, inURL bool) int {
+	if strings.HasPrefix(dsn[start:], "'") {
+		for i := start + 1; i < len(dsn); i++ {
+			switch dsn[i] {
+			case '\\':
+				i++
+			case '\'':
+				return i + 1
+			}
+		}
+		return len(dsn)
+	}
+	for i := start; i < len(dsn); i++ {
+		switch c := dsn[i]; {
+		case c == '\\':
+			i++
+		case c == '&' && inURL:
+			return i
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			rest := strings.TrimLeft(dsn[i:], " \t\n\r")
+			if rest == "" || nextKey.MatchString(rest) {
+				return i
+			}
+		}
+	}
+	return len(dsn)
+}
+
+// redactSpans returns dsn with each of spans replaced by "***".
+func redactSpans(dsn string, spans [][2]int) string {
+	var b strings.Builder
+	last := 0
+	for _, sp := range spans {
+		b.WriteString(dsn[last:sp[0]])
+		b.WriteString("***")
+		last = sp[1]
+	}
+	b.WriteString(dsn[last:])
+	return b.String()
+}
+
+// redactError returns err without the words of the passwords of dsn (see
+// passwordSpans) that a parse error of lib/pq may quote ("missing "="
+// after "word""): each word of three bytes or more becomes "***". An
+// error that quotes none is returned as it is.
+func redactError(err error, dsn string) error {
+	msg := err.Error()
+	for _, sp := range passwordSpans(dsn) {
+		for _, w := range strings.Fields(dsn[sp[0]:sp[1]]) {
+			if w = strings.Trim(w, `'"\`); len(w) >= 3 {
+				msg = strings.ReplaceAll(msg, w, "***")
+			}
+		}
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
+}
 
 // urlPassword is the password of a URL that does not parse: from the
 // first ':' after the scheme's "//" and a user name to the last '@'.
@@ -139,7 +222,7 @@ func sessionConfig(dsn, app string) (string, pq.Config, error) {
 		if errors.As(err, &ue) {
 			err = errors.New(ue.Err.Error())
 		}
-		return "", pq.Config{}, fmt.Errorf("%s: %w", Redact(dsn), err)
+		return "", pq.Config{}, fmt.Errorf("%s: %w", Redact(dsn), redactError(err, dsn))
 	}
 	return full, cfg, nil
 }
@@ -152,14 +235,16 @@ func Redact(dsn string) string {
 			u.User = url.UserPassword(u.User.Username(), "***")
 		}
 		q := u.Query()
-		if q.Has("password") {
-			q.Set("password", "***")
-			u.RawQuery = q.Encode()
+		for k := range q {
+			if strings.Contains(strings.ToLower(k), "password") { // sslpassword too
+				q.Set(k, "***")
+				u.RawQuery = q.Encode()
+			}
 		}
 		return strings.ReplaceAll(u.String(), "%2A%2A%2A", "***")
 	}
 	if strings.Contains(dsn, "://") {
 		dsn = urlPassword.ReplaceAllString(dsn, "${1}***@")
 	}
-	return kvPassword.ReplaceAllString(dsn, "${1}***")
+	return redactSpans(dsn, passwordSpans(dsn))
 }
