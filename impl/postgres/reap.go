@@ -18,7 +18,8 @@ import (
 // cannot go through. So a goquiz session (application_name starting with
 // "goquiz") whose COPY waits for client data and has received nothing for
 // the timeout is lost, and ending it (pg_terminate_backend, which the same
-// role may do) only rolls back what its client gave up on.
+// role may do) only rolls back what its client gave up on. Sessions the
+// role may not end (see mayEnd) are not looked at.
 //
 // The server records no time for the last bytes a COPY received, so the
 // reaper dates a session's silence from the last moment it saw the
@@ -58,6 +59,17 @@ type stalled struct {
 // reapEvery is how often the reaper looks, in timeouts: a session is
 // ended once one look confirms what the previous one saw.
 const reapEvery = 4
+
+// mayEnd is the condition on a session of pg_stat_activity a that this
+// role may end with pg_terminate_backend: a superuser's only when it is
+// one too, another's when it has the privileges of its role or of
+// pg_signal_backend. A role that is no superuser may see every session
+// (pg_monitor, pg_read_all_stats) yet end only its own: asked to end
+// another, the server fails the statement, and with it the rest of the
+// look.
+const mayEnd = `(pg_has_role(a.usesysid, 'USAGE') OR pg_has_role('pg_signal_backend', 'USAGE'))
+	  AND (NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = a.usesysid)
+	       OR (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user))`
 
 // reapState is what the reaper saw at its last look: the COPY sessions
 // waiting for their client, and the sessions writing an answer (see
@@ -104,7 +116,7 @@ func (d *DB) reapWriters(ctx context.Context, seen map[int]writing) error {
 		FROM pg_stat_activity a
 		WHERE a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
 		  AND a.application_name LIKE 'goquiz%' AND a.state = 'active'
-		  AND a.wait_event = 'ClientWrite' AND a.pid <> pg_backend_pid()`)
+		  AND a.wait_event = 'ClientWrite' AND a.pid <> pg_backend_pid() AND `+mayEnd)
 	if err != nil {
 		return err
 	}
@@ -162,7 +174,7 @@ func (d *DB) reap(ctx context.Context, seen map[int]stalled) error {
 		WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
 		  AND p.command = 'COPY FROM' AND p.type = 'PIPE'
 		  AND a.application_name LIKE 'goquiz%' AND a.state = 'active'
-		  AND a.wait_event = 'ClientRead' AND a.pid <> pg_backend_pid()`)
+		  AND a.wait_event = 'ClientRead' AND a.pid <> pg_backend_pid() AND `+mayEnd)
 	if err != nil {
 		return err
 	}
