@@ -5,11 +5,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -23,6 +26,35 @@ import (
 	"goquiz/impl/pgtest"
 	"goquiz/impl/postgres"
 )
+
+// testCerts returns, as PEM, a CA of its own and a server certificate it
+// signed for "localhost", valid for an hour, with its key: the name in
+// the certificate's subjectAltName when dnsNames lists it, else in its
+// Common Name only (as PostgreSQL's documentation makes one).
+func testCerts(t *testing.T, dnsNames []string) (caPEM, certPEM, keyPEM []byte) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "goquiz test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	require.NoError(t, err)
+	ca, err = x509.ParseCertificate(caDER)
+	require.NoError(t, err)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
+		DNSNames: dnsNames, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+}
 
 // tlsCluster starts a throwaway cluster that takes TCP connections only
 // over TLS, with a certificate for "localhost" signed by a CA of its own,
@@ -55,28 +87,10 @@ func tlsCluster(t *testing.T) (port int, caFile string) {
 		return path
 	}
 
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "goquiz test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	require.NoError(t, err)
-	ca, err = x509.ParseCertificate(caDER)
-	require.NoError(t, err)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-
-	caFile = write("ca.crt", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644)
-	certFile := write("server.crt", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}), 0o644)
-	keyFile := write("server.key", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	caPEM, certPEM, keyPEM := testCerts(t, []string{"localhost"})
+	caFile = write("ca.crt", caPEM, 0o644)
+	certFile := write("server.crt", certPEM, 0o644)
+	keyFile := write("server.key", keyPEM, 0o600)
 	hbaFile := write("pg_hba.conf", []byte(
 		"local all all trust\n"+
 			"hostnossl postgres postgres 127.0.0.1/32 trust\n"+
@@ -180,4 +194,48 @@ func TestTLSAndHBARefusalsFailTheListenerFast(t *testing.T) {
 			assert.Less(t, took, 3*time.Second, "not retried until CONNECT_TIMEOUT")
 		})
 	}
+}
+
+// A server whose certificate names its host in its Common Name alone (as
+// PostgreSQL's documentation makes one, and as libpq accepts) is refused
+// under sslmode=verify-full by Go's TLS, at once, and the hint says why:
+// the name is there, but not in a subjectAltName. The server is a TLS
+// listener that answers PostgreSQL's SSLRequest, as the server does.
+func TestCertificateWithItsNameInItsCommonNameOnly(t *testing.T) {
+	caPEM, certPEM, keyPEM := testCerts(t, nil)
+	caFile := filepath.Join(t.TempDir(), "ca.crt")
+	require.NoError(t, os.WriteFile(caFile, caPEM, 0o644))
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	require.NoError(t, err)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := io.ReadFull(c, make([]byte, 8)); err != nil { // SSLRequest
+					return
+				}
+				if _, err := c.Write([]byte("S")); err != nil {
+					return
+				}
+				_ = tls.Server(c, &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
+			}()
+		}
+	}()
+	dsn := fmt.Sprintf("postgres://u:hunter2@localhost:%d/db?sslmode=verify-full&sslrootcert=%s", l.Addr().(*net.TCPAddr).Port, caFile)
+	start := time.Now()
+	_, err = postgres.Open(ctxT(t), dsn, postgres.Options{ConnectTimeout: 5 * time.Second, Timeout: 2 * time.Second})
+	require.Error(t, err)
+	t.Log(err)
+	assert.Contains(t, err.Error(), "legacy Common Name field")
+	assert.Contains(t, err.Error(), "names its host only in its Common Name")
+	assert.Contains(t, err.Error(), "subjectAltName")
+	assert.NotContains(t, err.Error(), "hunter2")
+	assert.Less(t, time.Since(start), 2*time.Second, "not retried until CONNECT_TIMEOUT")
 }
