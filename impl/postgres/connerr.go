@@ -92,6 +92,13 @@ func bouncerLoginRefused(err *pq.Error) bool {
 	return err.Code == "08P01" && strings.Contains(err.Message, "authentication failed")
 }
 
+// commonNameOnly tells whether c names host in its Common Name and has
+// no subjectAltName, as certificates made by PostgreSQL's documented
+// recipe (openssl req -subj "/CN=host") do.
+func commonNameOnly(c *x509.Certificate, host string) bool {
+	return c != nil && strings.EqualFold(c.Subject.CommonName, host) && len(c.DNSNames) == 0 && len(c.IPAddresses) == 0
+}
+
 // tlsFileError returns the hint for a file that DSN names for TLS
 // (sslrootcert, sslcert, sslkey) and that lib/pq could not use, before
 // any TLS was negotiated: missing, unreadable, not PEM, or a key readable
@@ -145,6 +152,8 @@ func certRefusal(err error) string {
 	switch {
 	case errors.As(err, &unknown), errors.As(err, &noRoots):
 		return refused + " (signed by a CA this client does not know): give the file of the CA that signed it in sslrootcert in DSN"
+	case errors.As(err, &host) && commonNameOnly(host.Certificate, host.Host):
+		return refused + " (it names its host only in its Common Name, which Go's TLS no longer reads, unlike libpq): have the server's certificate name its host in a subjectAltName (DNS:host), or use sslmode=verify-ca"
 	case errors.As(err, &host):
 		return refused + " (it is not for the host name DSN connects to): connect by a host name the certificate holds, or have the server's certificate name this host"
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
