@@ -76,6 +76,25 @@ type QuotaNoter interface {
 	QuotaPause(ctx context.Context) (time.Time, error)
 }
 
+// LimitSharer is a Queue through which the integrators of one store tell
+// each other that their pacing found the CRM's rate limit. Integrators
+// that share a limit each see refusals that do not fall when one of them
+// alone slows down, as the others take what it leaves: testing alone, it
+// would take them for noise (the refusals of a CRM failing at random
+// whatever the rate) and stop pacing, and refusals would rise for all.
+// While a peer has found the limit, the pacing law takes such refusals
+// as the limit's (see package pace).
+type LimitSharer interface {
+	// NoteLimit records that this integrator's pacing found a rate limit
+	// of the CRM, in force for its peers for d from now, by the store's
+	// clock (it is noted again before then while the limit holds); d of
+	// 0 or less withdraws it.
+	NoteLimit(ctx context.Context, d time.Duration) error
+	// PeerLimited tells whether another integrator's noted limit is in
+	// force now.
+	PeerLimited(ctx context.Context) (bool, error)
+}
+
 // VersionChecker is a Queue that tells which claimed records were
 // replaced by a newer version since they were claimed (a load in
 // SYNC_MODE=upsert changed them). The Deliverer asks it about the records
