@@ -46,10 +46,11 @@ type counts struct {
 //
 // It is made of a claimer (claimer.go) that keeps a queue of work topped
 // up, workers (worker.go) that send, a settler (settle.go) that writes
-// outcomes, a lease keeper (leases.go) and, when its Queue is a
+// outcomes, a lease keeper (leases.go), when its Queue is a
 // common.VersionChecker, a version watcher (replaced.go) that finds the
-// records waiting to be sent that a newer version replaced; what it holds
-// is in holdings.
+// records waiting to be sent that a newer version replaced, and when it
+// is a common.LimitSharer, a sharer of the rate limit the pacers found
+// (limits.go); what it holds is in holdings.
 type Deliverer struct {
 	q   common.Queue
 	pub common.Publisher
@@ -157,6 +158,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	background.Go(func() { d.keepLeases(bgCtx) })
 	background.Go(func() { d.logThroughput(bgCtx) })
 	background.Go(func() { d.recordQuotas(bgCtx) })
+	if ls, ok := d.q.(common.LimitSharer); ok && !d.cfg.FixedRate {
+		background.Go(func() { d.shareLimits(bgCtx, ls, d.pacer, limitShareEvery) })
+	}
 	if vc, ok := d.q.(common.VersionChecker); ok {
 		// A load announces the records it stored: the watcher looks for
 		// newer versions of the records waiting then, as the claimer

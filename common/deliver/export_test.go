@@ -28,3 +28,12 @@ func (d *Deliverer) ProbeRecord(ctx context.Context, own common.ClaimedRecord, t
 	j, claimed := d.probeJob(ctx, job{claim: &heldClaim{}, record: own})
 	return j.record.ID, claimed
 }
+
+// LimitFinder is what ShareLimits needs of a pacer.
+type LimitFinder = limitFinder
+
+// ShareLimits runs d's sharing of the rate limit p found through ls,
+// every interval, until ctx is done.
+func (d *Deliverer) ShareLimits(ctx context.Context, ls common.LimitSharer, p LimitFinder, interval time.Duration) {
+	d.shareLimits(ctx, ls, p, interval)
+}

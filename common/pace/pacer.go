@@ -120,6 +120,31 @@ func (p *Pacer) PauseUntil(until time.Time) {
 	p.active.Store(true)
 }
 
+// FoundLimit tells whether the law's own test found the CRM's rate limit
+// and no later test found noise instead: what a LimitSharer tells the
+// peers. It is false while the Pacer is not active.
+func (p *Pacer) FoundLimit() bool {
+	if !p.active.Load() {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.law.found
+}
+
+// SetPeerLimited tells the law whether another integrator's pacing found
+// the CRM's rate limit: refusals that do not fall when this integrator
+// alone slows down are then the shared limit's, not noise.
+func (p *Pacer) SetPeerLimited(limited bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.law.peerLimited = limited
+}
+
+// Active tells whether the law is active: the CRM throttled or announced
+// a budget, or MaxRate is set.
+func (p *Pacer) Active() bool { return p.active.Load() }
+
 // Done takes in the answer to the request of st: its failure (nil when
 // accepted) and the budget the CRM announced.
 func (p *Pacer) Done(st Start, failure *common.PublishError, b common.Budget) {

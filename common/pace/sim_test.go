@@ -267,6 +267,27 @@ func simulate(s simSetup, t0 time.Time) simResult {
 		laws[i] = newLaw(s.maxRate, t0)
 		gates[i] = &simGateState{}
 	}
+	// What each law's own test found, as a LimitSharer shares it: read
+	// by the others about once a second (deliver.shareLimits), so a
+	// second late.
+	found := make([]time.Time, s.integrators)
+	shareLimits := func(now time.Time) {
+		for i, l := range laws {
+			if l.found && found[i].IsZero() {
+				found[i] = now
+			} else if !l.found {
+				found[i] = time.Time{}
+			}
+		}
+		for i, l := range laws {
+			l.peerLimited = false
+			for j, at := range found {
+				if j != i && !at.IsZero() && now.Sub(at) >= time.Second {
+					l.peerLimited = true
+				}
+			}
+		}
+	}
 	res := simResult{acceptedBy: make([]int, s.integrators)}
 	jitter := rand.New(rand.NewPCG(3, 4+s.seed))
 	ready := make([]int, s.records) // records due now, never in flight
@@ -372,6 +393,7 @@ func simulate(s simSetup, t0 time.Time) simResult {
 			heap.Push(&ev, e)
 		case simAnswer:
 			if !s.unpaced && !s.fixed {
+				shareLimits(e.at)
 				law.answer(e.at, e.tk, e.o, e.b)
 				if i := e.worker / s.workers; s.trace != nil {
 					st := fmt.Sprintf("#%d rate %.1f peak %.1f noise %.3f trial %v probing %v", i, law.rate, law.peak, law.noise, law.trial != nil, law.probing)
