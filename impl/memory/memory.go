@@ -50,6 +50,9 @@ type Store struct {
 	down      bool
 	lose      int
 	quota     time.Time // the CRM's quota pause noted (see Queue.NoteQuota)
+	// limits are the ends of the rate limits noted, by owner (see
+	// Queue.NoteLimit).
+	limits map[string]time.Time
 }
 
 type claim struct {
@@ -60,7 +63,7 @@ type claim struct {
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{recs: map[int64]*Record{}, claims: map[int64]*claim{}}
+	return &Store{recs: map[int64]*Record{}, claims: map[int64]*claim{}, limits: map[string]time.Time{}}
 }
 
 // Add stores customers, pending and due at once, as their version 1; an id
@@ -150,6 +153,13 @@ func (s *Store) locked(fn func()) {
 // Quota returns the latest end of the CRM's quota pause noted.
 func (s *Store) Quota() (until time.Time) {
 	s.locked(func() { until = s.quota })
+	return until
+}
+
+// Limit returns when the rate limit that owner noted ends (it may have
+// ended already); zero when owner noted none, or withdrew it.
+func (s *Store) Limit(owner string) (until time.Time) {
+	s.locked(func() { until = s.limits[owner] })
 	return until
 }
 

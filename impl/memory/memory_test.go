@@ -1,8 +1,12 @@
 package memory_test
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"goquiz/common"
 	"goquiz/impl/memory"
@@ -38,4 +42,34 @@ func (s store) Claims(*testing.T) int { return s.Store.Claims() }
 
 func TestQueueContract(t *testing.T) {
 	queuetest.Run(t, func(*testing.T) queuetest.Store { return store{memory.New()} })
+}
+
+// The rate limits noted fail as every call does while the store is down,
+// or once the caller's context is done, and are counted in no Calls;
+// Limit tells what an owner noted.
+func TestLimitsDownAndNoted(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	a, b := s.Queue("a"), s.Queue("b")
+	require.NoError(t, a.NoteLimit(ctx, time.Minute))
+	assert.WithinDuration(t, time.Now().Add(time.Minute), s.Limit("a"), time.Second)
+	assert.Zero(t, s.Limit("b"))
+
+	s.SetDown(true)
+	assert.ErrorIs(t, a.NoteLimit(ctx, 0), memory.ErrDown)
+	_, err := b.PeerLimited(ctx)
+	assert.ErrorIs(t, err, memory.ErrDown)
+	s.SetDown(false)
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	assert.ErrorIs(t, a.NoteLimit(done, 0), context.Canceled)
+	_, err = b.PeerLimited(done)
+	assert.ErrorIs(t, err, context.Canceled)
+
+	limited, err := b.PeerLimited(ctx)
+	require.NoError(t, err)
+	assert.True(t, limited, "a's limit, untouched by the failed withdrawal")
+	require.NoError(t, a.NoteLimit(ctx, 0))
+	assert.Zero(t, s.Limit("a"), "withdrawn")
+	assert.Equal(t, memory.Calls{}, s.Calls())
 }

@@ -19,6 +19,7 @@ var (
 	_ common.Queue        = (*Queue)(nil)
 	_ common.QuotaNoter   = (*Queue)(nil)
 	_ common.ProbeClaimer = (*Queue)(nil)
+	_ common.LimitSharer  = (*Queue)(nil)
 )
 
 // NoteQuota records a quota pause until until, keeping the latest.
@@ -45,6 +46,39 @@ func (q *Queue) QuotaPause(ctx context.Context) (time.Time, error) {
 		return q.s.quota, nil
 	}
 	return time.Time{}, nil
+}
+
+// NoteLimit records that this owner found the CRM's rate limit, in force
+// for d from now (the latest note of the owner counts); d <= 0 withdraws
+// it.
+func (q *Queue) NoteLimit(ctx context.Context, d time.Duration) error {
+	unlock, err := q.s.enter(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if d <= 0 {
+		delete(q.s.limits, q.owner)
+		return nil
+	}
+	q.s.limits[q.owner] = time.Now().Add(d)
+	return nil
+}
+
+// PeerLimited tells whether another owner's noted rate limit is in force.
+func (q *Queue) PeerLimited(ctx context.Context) (bool, error) {
+	unlock, err := q.s.enter(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	now := time.Now()
+	for owner, until := range q.s.limits {
+		if owner != q.owner && until.After(now) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Claim reserves up to limit due pending records that no claim lists,

@@ -80,6 +80,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"FailedOldVersionLeavesTheNewDue", testVersionInFlightFails},
 		{"SentRecordChangedIsSentAgainOnce", testVersionOfSent},
 		{"LateOldVersionAfterTakeover", testVersionTakeover},
+		{"RateLimitSharedWithPeers", testLimitShared},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t)) })

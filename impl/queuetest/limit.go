@@ -1,0 +1,86 @@
+package queuetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"goquiz/common"
+)
+
+// testLimitShared: a rate limit one integrator notes is in force for its
+// peers, never for itself, until it is withdrawn or its time passes; a
+// note again replaces the time (it extends a limit still in force); the
+// limits of several owners are each in force.
+func testLimitShared(t *testing.T, s Store) {
+	sharer := func(owner string) common.LimitSharer {
+		t.Helper()
+		l, ok := s.Queue(owner).(common.LimitSharer)
+		require.True(t, ok, "the queue shares rate limits")
+		return l
+	}
+	a, b, c := sharer("a"), sharer("b"), sharer("c")
+	note := func(l common.LimitSharer, d time.Duration) {
+		t.Helper()
+		require.NoError(t, l.NoteLimit(ctx(t), d))
+	}
+	limited := func(l common.LimitSharer) bool {
+		t.Helper()
+		ok, err := l.PeerLimited(ctx(t))
+		require.NoError(t, err)
+		return ok
+	}
+
+	assert.False(t, limited(a), "none noted")
+	note(a, 0) // withdrawing none is no error
+	note(a, -time.Second)
+	assert.False(t, limited(b))
+
+	note(a, 2*time.Second)
+	assert.True(t, limited(b), "a's limit is in force for b")
+	assert.True(t, limited(c), "and for c")
+	assert.False(t, limited(a), "not for a itself")
+	note(a, 0)
+	assert.False(t, limited(b), "withdrawn")
+	assert.False(t, limited(a))
+
+	// A short limit ends by itself.
+	const short = 300 * time.Millisecond
+	start := time.Now()
+	note(a, short)
+	noted := time.Now()
+	got := limited(b)
+	if time.Since(start) < short { // else the machine was too slow to tell
+		assert.True(t, got, "in force for %v", short)
+	}
+	time.Sleep(time.Until(noted.Add(short + 100*time.Millisecond)))
+	assert.False(t, limited(b), "its time passed")
+
+	// Two owners: each sees the other's.
+	note(a, 2*time.Second)
+	note(b, 2*time.Second)
+	assert.True(t, limited(a), "b's limit")
+	assert.True(t, limited(b), "a's limit")
+	assert.True(t, limited(c))
+	note(a, 0)
+	assert.True(t, limited(a), "b's limit is still in force")
+	assert.False(t, limited(b), "a's was withdrawn; b's own does not count")
+	assert.True(t, limited(c), "b's")
+	note(b, -1)
+	assert.False(t, limited(a))
+	assert.False(t, limited(c))
+
+	// Noting again before the end extends the limit...
+	note(a, short)
+	note(a, 2*time.Second)
+	noted = time.Now()
+	time.Sleep(time.Until(noted.Add(short + 100*time.Millisecond)))
+	assert.True(t, limited(b), "extended to 2s")
+	// ...and the latest note counts: for d from now.
+	note(a, short)
+	noted = time.Now()
+	time.Sleep(time.Until(noted.Add(short + 100*time.Millisecond)))
+	assert.False(t, limited(b), "noted again for %v, which passed", short)
+}
