@@ -73,6 +73,13 @@ var schema = append([]schemaObject{
 		noted_by   text NOT NULL,
 		noted_at   timestamptz NOT NULL DEFAULT now()
 	)`},
+	// The CRM's rate limit as each integrator's pacing found it (see
+	// Queue.NoteLimit): one row per integrator at most, rows long past
+	// dropped as limits are noted.
+	{"pace_limits", relation, `CREATE TABLE IF NOT EXISTS pace_limits (
+		owner text PRIMARY KEY,
+		until timestamptz NOT NULL
+	)`},
 	{"goquiz_claim_versions", function, claimFunction},
 	{"goquiz_claim_probe", function, probeFunction},
 	{"goquiz_settle_rejects", function, settleFunction},
