@@ -109,14 +109,7 @@ func TestReaperLeavesALoadAtWork(t *testing.T) {
 	q := u.Query()
 	q.Set("application_name", "goquiz slow")
 	u.RawQuery = q.Encode()
-	raw, err := sql.Open("postgres", u.String())
-	require.NoError(t, err)
-	defer raw.Close()
-	tx, err := raw.BeginTx(ctxT(t), nil)
-	require.NoError(t, err)
-	defer tx.Rollback()
-	stmt, err := tx.Prepare(pq.CopyIn("customers", "id", "first_name", "last_name", "email", "phone"))
-	require.NoError(t, err)
+	tx, stmt := openCopy(t, u.String())
 	// Rows bigger than lib/pq's 64 KiB buffer go to the server one by
 	// one, every 50 ms, for 3.5 timeouts.
 	name := strings.Repeat("n", 70<<10)
@@ -134,4 +127,20 @@ func TestReaperLeavesALoadAtWork(t *testing.T) {
 	require.NoError(t, err, "the COPY was not ended")
 	require.NoError(t, stmt.Close())
 	require.NoError(t, tx.Commit())
+}
+
+// openCopy starts a COPY into customers in a transaction of its own on a
+// connection to dsn; what the test does not end ends with it.
+func openCopy(t *testing.T, dsn string) (*sql.Tx, *sql.Stmt) {
+	t.Helper()
+	raw, err := sql.Open("postgres", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { raw.Close() })
+	tx, err := raw.BeginTx(ctxT(t), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tx.Rollback() })
+	stmt, err := tx.Prepare(pq.CopyIn("customers", "id", "first_name", "last_name", "email", "phone"))
+	require.NoError(t, err)
+	t.Cleanup(func() { stmt.Close() })
+	return tx, stmt
 }

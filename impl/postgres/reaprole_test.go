@@ -1,14 +1,12 @@
 package postgres_test
 
 import (
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"testing"
 	"time"
 
-	"github.com/lib/pq"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -55,15 +53,7 @@ func TestReaperEndsOnlySessionsItMayEnd(t *testing.T) {
 	// The role's own load, lost mid-COPY, then a superuser's session
 	// named as goquiz's, waiting in its COPY for its client.
 	lostCopy(t, mine, chunkOf(1, 20000))
-	raw, err := sql.Open("postgres", withUser(t, base, "postgres", "goquiz admin"))
-	require.NoError(t, err)
-	defer raw.Close()
-	tx, err := raw.BeginTx(ctxT(t), nil)
-	require.NoError(t, err)
-	defer tx.Rollback()
-	stmt, err := tx.Prepare(pq.CopyIn("customers", "id", "first_name", "last_name", "email", "phone"))
-	require.NoError(t, err)
-	defer stmt.Close()
+	openCopy(t, withUser(t, base, "postgres", "goquiz admin"))
 	waiting := func(user string) int {
 		return countRaw(t, admin.SQL(), `SELECT count(*) FROM pg_stat_activity
 			WHERE usename = $1 AND query LIKE 'COPY%' AND wait_event = 'ClientRead'`, user)
