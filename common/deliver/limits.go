@@ -9,14 +9,15 @@ import (
 
 // How integrators share the rate limit their pacing found (see
 // common.LimitSharer): every limitShareEvery, while the pacer is active, a
-// Deliverer notes its own limit for limitNoteFor (noted again after
-// limitNoteAgain) or withdraws it, and reads whether a peer noted one. A
-// CRM that never throttles costs no query; the note of an integrator that
-// died without withdrawing it runs out after limitNoteFor.
+// Deliverer notes its own limit for limitNoteFor ticks (noted again after
+// limitNoteAgain ticks) or withdraws it, and reads whether a peer noted
+// one. A CRM that never throttles costs no query; the note of an
+// integrator that died without withdrawing it runs out after
+// limitNoteFor ticks (30 s).
 const (
 	limitShareEvery = time.Second
-	limitNoteFor    = 30 * time.Second
-	limitNoteAgain  = 10 * time.Second
+	limitNoteFor    = 30 // ticks
+	limitNoteAgain  = 10 // ticks
 	// limitWithdrawWithin bounds the withdrawal at shutdown: a store
 	// that does not answer must not hold the stop up, and the note runs
 	// out on its own.
@@ -31,8 +32,8 @@ type limitFinder interface {
 }
 
 // shareLimits shares the limit p found with the peers through ls, and
-// tells p of theirs, every interval until ctx is done; it then withdraws
-// a limit it noted. A store that cannot be reached is logged at debug
+// tells p of theirs, every tick of interval until ctx is done; it then
+// withdraws a limit it noted. A store that cannot be reached is logged at debug
 // level and asked again at the next tick: the law goes on with what it
 // was last told.
 func (d *Deliverer) shareLimits(ctx context.Context, ls common.LimitSharer, p limitFinder, interval time.Duration) {
@@ -61,8 +62,8 @@ func (d *Deliverer) shareLimits(ctx context.Context, ls common.LimitSharer, p li
 			continue
 		}
 		switch found := p.FoundLimit(); {
-		case found && time.Since(noted) >= limitNoteAgain:
-			if note(ctx, limitNoteFor, storeCallTimeout) {
+		case found && time.Since(noted) >= limitNoteAgain*interval:
+			if note(ctx, limitNoteFor*interval, storeCallTimeout) {
 				noted = time.Now()
 			}
 		case !found && !noted.IsZero():

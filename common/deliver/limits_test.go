@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"goquiz/common"
 	"goquiz/common/deliver"
 	"goquiz/impl/memory"
 )
@@ -31,8 +32,8 @@ func TestTheLimitFoundIsShared(t *testing.T) {
 	b.active.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { deliver.New(qa, newFakeCRM(nil), fastConfig()).ShareLimits(ctx, qa, a, 10*time.Millisecond) })
-	wg.Go(func() { deliver.New(qb, newFakeCRM(nil), fastConfig()).ShareLimits(ctx, qb, b, 10*time.Millisecond) })
+	wg.Go(func() { deliver.New(qa, newFakeCRM(nil), fastConfig()).ShareLimits(ctx, qa, a, 20*time.Millisecond) })
+	wg.Go(func() { deliver.New(qb, newFakeCRM(nil), fastConfig()).ShareLimits(ctx, qb, b, 20*time.Millisecond) })
 
 	a.found.Store(true)
 	require.Eventually(t, b.peer.Load, 5*time.Second, 5*time.Millisecond, "b told of a's limit")
@@ -42,6 +43,10 @@ func TestTheLimitFoundIsShared(t *testing.T) {
 
 	a.found.Store(true)
 	require.Eventually(t, b.peer.Load, 5*time.Second, 5*time.Millisecond)
+	// A note lasts 30 ticks (600 ms here): renewed every 10, it holds
+	// past that.
+	time.Sleep(1500 * time.Millisecond)
+	assert.True(t, b.peer.Load(), "a's limit, noted again before it ran out")
 	cancel()
 	wg.Wait()
 	limited, err := qb.PeerLimited(context.Background())
@@ -49,16 +54,40 @@ func TestTheLimitFoundIsShared(t *testing.T) {
 	assert.False(t, limited, "a withdrew its limit as it stopped")
 }
 
-// A pacer not active (the CRM never throttled) asks nothing of the store.
+// counted is a LimitSharer that counts the calls made of it.
+type counted struct {
+	common.LimitSharer
+	calls atomic.Int64
+}
+
+func (c *counted) NoteLimit(ctx context.Context, d time.Duration) error {
+	c.calls.Add(1)
+	return c.LimitSharer.NoteLimit(ctx, d)
+}
+
+func (c *counted) PeerLimited(ctx context.Context) (bool, error) {
+	c.calls.Add(1)
+	return c.LimitSharer.PeerLimited(ctx)
+}
+
+// A pacer not active (the CRM never throttled) asks nothing of the store,
+// and notes nothing; once active, it asks every tick.
 func TestNoLimitSharedBeforeAThrottle(t *testing.T) {
 	s := memory.New()
-	qa, qb := s.Queue("a"), s.Queue("b")
+	qa := s.Queue("a")
+	ls := &counted{LimitSharer: qa}
 	a := &finder{}
 	a.found.Store(true) // as if: not active, nothing is read
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	deliver.New(qa, newFakeCRM(nil), fastConfig()).ShareLimits(ctx, qa, a, 10*time.Millisecond)
-	limited, err := qb.PeerLimited(context.Background())
-	require.NoError(t, err)
-	assert.False(t, limited)
+	d := deliver.New(qa, newFakeCRM(nil), fastConfig())
+	d.ShareLimits(ctx, ls, a, 10*time.Millisecond)
+	assert.Zero(t, ls.calls.Load(), "no query before the pacer is active")
+	assert.Zero(t, s.Limit("a"), "nothing noted")
+
+	a.active.Store(true)
+	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	d.ShareLimits(ctx, ls, a, 10*time.Millisecond)
+	assert.Positive(t, ls.calls.Load(), "active, it asks")
 }

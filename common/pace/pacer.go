@@ -122,11 +122,8 @@ func (p *Pacer) PauseUntil(until time.Time) {
 
 // FoundLimit tells whether the law's own test found the CRM's rate limit
 // and no later test found noise instead: what a LimitSharer tells the
-// peers. It is false while the Pacer is not active.
+// peers (never before the Pacer is active: no test ran).
 func (p *Pacer) FoundLimit() bool {
-	if !p.active.Load() {
-		return false
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.law.found

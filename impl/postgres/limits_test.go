@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"database/sql"
-	"fmt"
 	"testing"
 	"time"
 
@@ -20,16 +19,12 @@ func TestMigrateAddsPaceLimits(t *testing.T) {
 	admin, err := sql.Open("postgres", dsn)
 	require.NoError(t, err)
 	defer admin.Close()
-	role := fmt.Sprintf("goquiz_owner_%d", time.Now().UnixNano())
+	role := loginRole(t, admin, "goquiz_owner")
 	var name string
 	require.NoError(t, admin.QueryRow(`SELECT quote_ident(current_database())`).Scan(&name))
-	_, err = admin.Exec(`CREATE ROLE ` + role + ` LOGIN NOSUPERUSER`)
-	require.NoError(t, err)
-	t.Cleanup(func() {
+	t.Cleanup(func() { // before the role is dropped
 		_, _ = admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, role)
 		_, _ = admin.Exec(`ALTER DATABASE ` + name + ` OWNER TO CURRENT_USER`)
-		_, _ = admin.Exec(`DROP OWNED BY ` + role)
-		_, _ = admin.Exec(`DROP ROLE ` + role)
 	})
 	_, err = admin.Exec(`ALTER DATABASE ` + name + ` OWNER TO ` + role)
 	require.NoError(t, err)

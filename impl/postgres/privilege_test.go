@@ -3,7 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,27 +14,42 @@ import (
 	"goquiz/impl/postgres"
 )
 
-// A role that may not create tables where the schema goes (PostgreSQL 15
-// grants CREATE on public to the database's owner only) is told what
-// right it lacks and how to get it, not only the server's "permission
-// denied for schema public".
+// A role that may not create or upgrade the schema is told what right it
+// lacks and how to get it, not only the server's refusal: on a first start
+// in a database it does not own (PostgreSQL 15 grants CREATE on public to
+// the database's owner only), and on the first start after an upgrade
+// added an object, in a schema whose tables another role owns.
 func TestMissingCreatePrivilegeIsNamed(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	admin, err := sql.Open("postgres", dsn)
-	require.NoError(t, err)
-	defer admin.Close()
-	role := fmt.Sprintf("goquiz_nocreate_%d", time.Now().UnixNano())
-	_, err = admin.Exec(`CREATE ROLE ` + role + ` LOGIN NOSUPERUSER`)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, role)
-		_, _ = admin.Exec(`DROP OWNED BY ` + role)
-		_, _ = admin.Exec(`DROP ROLE ` + role)
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	_, err = postgres.Open(ctx, withUser(t, dsn, role, ""), postgres.Options{ConnectTimeout: 5 * time.Second})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "permission denied for schema public")
-	assert.Contains(t, err.Error(), "GRANT CREATE ON SCHEMA public TO "+role)
+	for _, tc := range []struct {
+		name    string
+		setup   func(t *testing.T, dsn, role string, admin *sql.DB)
+		refusal string
+		hint    string // ROLE: the role's name
+	}{
+		{"no right to create in public", func(*testing.T, string, string, *sql.DB) {},
+			"permission denied for schema public", "the role needs the right to create tables in its schema the first time: GRANT CREATE ON SCHEMA public TO ROLE (as the database's owner)"},
+		{"an upgrade, tables of another owner", func(t *testing.T, dsn, role string, admin *sql.DB) {
+			openDSN(t, dsn).Close() // the schema, owned by the superuser
+			for _, q := range []string{`DROP TABLE pace_limits`, `GRANT CREATE ON SCHEMA public TO ` + role,
+				`GRANT ALL ON ALL TABLES IN SCHEMA public TO ` + role} {
+				_, err := admin.Exec(q)
+				require.NoError(t, err)
+			}
+		}, "must be owner of table customers", "the schema is created and upgraded by the role that owns its tables: start goquiz once as that role"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dsn := pgtest.DSN(t)
+			admin, err := sql.Open("postgres", dsn)
+			require.NoError(t, err)
+			defer admin.Close()
+			role := loginRole(t, admin, "goquiz_nocreate")
+			tc.setup(t, dsn, role, admin)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, err = postgres.Open(ctx, withUser(t, dsn, role, ""), postgres.Options{ConnectTimeout: 5 * time.Second})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.refusal)
+			assert.Contains(t, err.Error(), strings.ReplaceAll(tc.hint, "ROLE", role))
+		})
+	}
 }

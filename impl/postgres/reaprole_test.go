@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -30,6 +31,22 @@ func withUser(t *testing.T, dsn, user, app string) string {
 	return u.String()
 }
 
+// loginRole creates a role that may log in and is no superuser, named
+// from prefix, and drops it, what it owns and its sessions when the test
+// ends.
+func loginRole(t *testing.T, admin *sql.DB, prefix string) string {
+	t.Helper()
+	role := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
+	_, err := admin.Exec(`CREATE ROLE ` + role + ` LOGIN NOSUPERUSER`)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, role)
+		_, _ = admin.Exec(`DROP OWNED BY ` + role)
+		_, _ = admin.Exec(`DROP ROLE ` + role)
+	})
+	return role
+}
+
 // A reaper whose role sees every session (pg_monitor, as monitoring
 // setups grant) but is no superuser ends its own lost load and leaves a
 // superuser's goquiz session alone, without an error: it tried to end
@@ -38,13 +55,7 @@ func withUser(t *testing.T, dsn, user, app string) string {
 func TestReaperEndsOnlySessionsItMayEnd(t *testing.T) {
 	base := pgtest.DSN(t)
 	admin := openDSN(t, base) // the schema, owned by the superuser
-	role := fmt.Sprintf("goquiz_reaper_%d", time.Now().UnixNano())
-	execAll(t, admin, `CREATE ROLE `+role+` LOGIN NOSUPERUSER`)
-	t.Cleanup(func() {
-		_, _ = admin.SQL().Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, role)
-		_, _ = admin.SQL().Exec(`DROP OWNED BY ` + role)
-		_, _ = admin.SQL().Exec(`DROP ROLE ` + role)
-	})
+	role := loginRole(t, admin.SQL(), "goquiz_reaper")
 	execAll(t, admin, `GRANT pg_monitor TO `+role,
 		`GRANT ALL ON ALL TABLES IN SCHEMA public TO `+role,
 		`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO `+role)

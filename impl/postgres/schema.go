@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/lib/pq"
 )
@@ -207,33 +207,27 @@ func (d *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// plainIdent is a name SQL takes unquoted.
-var plainIdent = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
-
-// ident returns name as SQL takes it: quoted only when it must be.
-func ident(name string) string {
-	if plainIdent.MatchString(name) {
-		return name
-	}
-	return pq.QuoteIdentifier(name)
-}
-
-// privilegeHint returns, for an error of a role that may not create the
-// schema's objects (42501), what right it lacks and how to get it, as a
+// privilegeHint returns, for an error of a role that may not create or
+// upgrade the schema (42501), what right it lacks and how to get it, as a
 // suffix; "" for any other error. PostgreSQL 15 grants CREATE on the
 // public schema to the database's owner only, so a role that does not
-// own its database meets it on the first start.
+// own its database meets the first on the first start; a role that is
+// not the owner of the tables meets the second when an upgrade adds an
+// object.
 func (d *DB) privilegeHint(ctx context.Context, err error) string {
 	var pqErr *pq.Error
 	if !errors.As(err, &pqErr) || pqErr.Code != "42501" {
 		return ""
 	}
+	if strings.HasPrefix(pqErr.Message, "must be owner of") {
+		return " — the schema is created and upgraded by the role that owns its tables: start goquiz once as that role"
+	}
 	role, schema := "the role", "public"
 	var r, s sql.NullString
-	if d.db.QueryRowContext(ctx, `SELECT current_user, current_schema()`).Scan(&r, &s) == nil && r.Valid {
-		role = ident(r.String)
+	if d.db.QueryRowContext(ctx, `SELECT quote_ident(current_user), quote_ident(current_schema())`).Scan(&r, &s) == nil && r.Valid {
+		role = r.String
 		if s.Valid {
-			schema = ident(s.String)
+			schema = s.String
 		}
 	}
 	return fmt.Sprintf(" — the role needs the right to create tables in its schema the first time: GRANT CREATE ON SCHEMA %s TO %s (as the database's owner), or start goquiz once as the owner", schema, role)
