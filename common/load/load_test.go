@@ -35,16 +35,23 @@ func (s *sliceSource) Next() (common.Customer, *common.Reject, error) {
 }
 
 // memWriter stores chunks in memory, failing the chunk number failAt,
-// unsure whether it was stored when maybe is set.
+// unsure whether it was stored when maybe is set, and every chunk after
+// it, surely not stored: the database went away. (Run may hand a writer
+// the next chunk before it has taken in the failure.)
 type memWriter struct {
 	chunks [][]int64
 	stored map[int64]bool
 	failAt int
 	maybe  bool
+	failed bool
 }
 
 func (w *memWriter) WriteChunk(ctx context.Context, chunk []common.Customer) (common.ChunkResult, error) {
+	if w.failed {
+		return common.ChunkResult{}, errors.New("connection refused")
+	}
 	if w.failAt == len(w.chunks)+1 {
+		w.failed = true
 		err := errors.New("database went away")
 		if w.maybe {
 			return common.ChunkResult{}, &common.MaybeCommittedError{Result: common.ChunkResult{Stored: int64(len(chunk))}, Err: err}
