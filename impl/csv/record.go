@@ -13,12 +13,17 @@ import (
 // maxShown bounds the length of input values quoted in messages.
 const maxShown = 40
 
-// shorten cuts s to about maxShown bytes.
+// shorten cuts s to about maxShown bytes, between characters: a message
+// quoting it stays valid UTF-8.
 func shorten(s string) string {
 	if len(s) <= maxShown {
 		return s
 	}
-	return s[:maxShown] + "..."
+	n := maxShown
+	for i := 0; i < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(s[n]); i++ {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // textColumns are the required columns whose values are kept as text.
