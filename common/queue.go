@@ -83,16 +83,19 @@ type QuotaNoter interface {
 // would take them for noise (the refusals of a CRM failing at random
 // whatever the rate) and stop pacing, and refusals would rise for all.
 // While a peer has found the limit, the pacing law takes such refusals
-// as the limit's (see package pace).
+// as the limit's, and with the rates the peers noted, it knows the fair
+// share of each (see package pace).
 type LimitSharer interface {
 	// NoteLimit records that this integrator's pacing found a rate limit
 	// of the CRM, in force for its peers for d from now, by the store's
-	// clock (it is noted again before then while the limit holds); d of
-	// 0 or less withdraws it.
-	NoteLimit(ctx context.Context, d time.Duration) error
-	// PeerLimited tells whether another integrator's noted limit is in
-	// force now.
-	PeerLimited(ctx context.Context) (bool, error)
+	// clock (it is noted again before then while the limit holds), and
+	// the rate at which the CRM takes this integrator's requests, per
+	// second (the latest note counts); d of 0 or less withdraws it.
+	NoteLimit(ctx context.Context, d time.Duration, rate float64) error
+	// PeerLimits returns the rates that the other integrators whose
+	// noted limit is in force now noted with it, one per integrator;
+	// none when no peer's limit is in force.
+	PeerLimits(ctx context.Context) ([]float64, error)
 }
 
 // VersionChecker is a Queue that tells which claimed records were

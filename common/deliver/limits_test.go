@@ -15,12 +15,22 @@ import (
 	"goquiz/impl/memory"
 )
 
-// finder is a pacer as the limit sharer sees it, set by the test.
-type finder struct{ active, found, peer atomic.Bool }
+// finder is a pacer as the limit sharer sees it, set by the test: its
+// rate taken is 10/s.
+type finder struct {
+	active, found, peer atomic.Bool
+	mu                  sync.Mutex
+	rates               []float64 // the peers' rates told
+}
 
-func (f *finder) Active() bool          { return f.active.Load() }
-func (f *finder) FoundLimit() bool      { return f.found.Load() }
-func (f *finder) SetPeerLimited(v bool) { f.peer.Store(v) }
+func (f *finder) Active() bool                { return f.active.Load() }
+func (f *finder) FoundLimit() (float64, bool) { return 10, f.found.Load() }
+func (f *finder) SetPeerLimits(rates []float64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.peer.Store(len(rates) > 0)
+	f.rates = rates
+}
 
 // The limit one integrator's pacing found reaches the other's pacer, its
 // own never; withdrawn, the other is told; stopping withdraws it.
@@ -37,21 +47,24 @@ func TestTheLimitFoundIsShared(t *testing.T) {
 
 	a.found.Store(true)
 	require.Eventually(t, b.peer.Load, 5*time.Second, 5*time.Millisecond, "b told of a's limit")
+	b.mu.Lock()
+	assert.Equal(t, []float64{10}, b.rates, "and of the rate a's CRM takes")
+	b.mu.Unlock()
 	assert.False(t, a.peer.Load(), "a's own limit is no peer's")
 	a.found.Store(false)
 	require.Eventually(t, func() bool { return !b.peer.Load() }, 5*time.Second, 5*time.Millisecond, "b told a's limit is withdrawn")
 
 	a.found.Store(true)
 	require.Eventually(t, b.peer.Load, 5*time.Second, 5*time.Millisecond)
-	// A note lasts 30 ticks (600 ms here): renewed every 10, it holds
+	// A note lasts 30 ticks (600 ms here): noted every tick, it holds
 	// past that.
 	time.Sleep(1500 * time.Millisecond)
 	assert.True(t, b.peer.Load(), "a's limit, noted again before it ran out")
 	cancel()
 	wg.Wait()
-	limited, err := qb.PeerLimited(context.Background())
+	rates, err := qb.PeerLimits(context.Background())
 	require.NoError(t, err)
-	assert.False(t, limited, "a withdrew its limit as it stopped")
+	assert.Empty(t, rates, "a withdrew its limit as it stopped")
 }
 
 // counted is a LimitSharer that counts the calls made of it.
@@ -60,14 +73,14 @@ type counted struct {
 	calls atomic.Int64
 }
 
-func (c *counted) NoteLimit(ctx context.Context, d time.Duration) error {
+func (c *counted) NoteLimit(ctx context.Context, d time.Duration, rate float64) error {
 	c.calls.Add(1)
-	return c.LimitSharer.NoteLimit(ctx, d)
+	return c.LimitSharer.NoteLimit(ctx, d, rate)
 }
 
-func (c *counted) PeerLimited(ctx context.Context) (bool, error) {
+func (c *counted) PeerLimits(ctx context.Context) ([]float64, error) {
 	c.calls.Add(1)
-	return c.LimitSharer.PeerLimited(ctx)
+	return c.LimitSharer.PeerLimits(ctx)
 }
 
 // A pacer not active (the CRM never throttled) asks nothing of the store,

@@ -121,21 +121,25 @@ func (p *Pacer) PauseUntil(until time.Time) {
 }
 
 // FoundLimit tells whether the law's own test found the CRM's rate limit
-// and no later test found noise instead: what a LimitSharer tells the
-// peers (never before the Pacer is active: no test ran).
-func (p *Pacer) FoundLimit() bool {
+// and no later test found noise instead, and the rate at which the CRM
+// takes this integrator's requests (per second, over the last 1-2 s):
+// what a LimitSharer tells the peers (never found before the Pacer is
+// active: no test ran).
+func (p *Pacer) FoundLimit() (taken float64, found bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.law.found
+	return p.law.taken.since(p.law.taken.prev, p.now()), p.law.found
 }
 
-// SetPeerLimited tells the law whether another integrator's pacing found
-// the CRM's rate limit: refusals that do not fall when this integrator
-// alone slows down are then the shared limit's, not noise.
-func (p *Pacer) SetPeerLimited(limited bool) {
+// SetPeerLimits tells the law the rates of the other integrators whose
+// pacing found the CRM's rate limit (none: no peer did). Refusals that do
+// not fall when this integrator alone slows down are then the shared
+// limit's, not noise, and the law raises its rate to the fair share of
+// what they all take.
+func (p *Pacer) SetPeerLimits(rates []float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.law.peerLimited = limited
+	p.law.peers(p.now(), rates)
 }
 
 // Active tells whether the law is active: the CRM throttled or announced

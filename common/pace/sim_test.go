@@ -267,11 +267,19 @@ func simulate(s simSetup, t0 time.Time) simResult {
 		laws[i] = newLaw(s.maxRate, t0)
 		gates[i] = &simGateState{}
 	}
-	// What each law's own test found, as a LimitSharer shares it: read
-	// by the others about once a second (deliver.shareLimits), so a
-	// second late.
+	// What each law's own test found, and the rate its CRM takes, as a
+	// LimitSharer shares them: the rates noted once a second, read by the
+	// others about once a second (deliver.shareLimits), so a second late.
 	found := make([]time.Time, s.integrators)
+	rates := make([]float64, s.integrators)
+	var ratesAt time.Time
 	shareLimits := func(now time.Time) {
+		if now.Sub(ratesAt) >= time.Second {
+			ratesAt = now
+			for i, l := range laws {
+				rates[i] = l.taken.since(l.taken.prev, now)
+			}
+		}
 		for i, l := range laws {
 			if l.found && found[i].IsZero() {
 				found[i] = now
@@ -280,12 +288,13 @@ func simulate(s simSetup, t0 time.Time) simResult {
 			}
 		}
 		for i, l := range laws {
-			l.peerLimited = false
+			var peers []float64
 			for j, at := range found {
 				if j != i && !at.IsZero() && now.Sub(at) >= time.Second {
-					l.peerLimited = true
+					peers = append(peers, rates[j])
 				}
 			}
+			l.peers(now, peers)
 		}
 	}
 	res := simResult{acceptedBy: make([]int, s.integrators)}

@@ -50,9 +50,15 @@ type Store struct {
 	down      bool
 	lose      int
 	quota     time.Time // the CRM's quota pause noted (see Queue.NoteQuota)
-	// limits are the ends of the rate limits noted, by owner (see
-	// Queue.NoteLimit).
-	limits map[string]time.Time
+	// limits are the rate limits noted, by owner (see Queue.NoteLimit).
+	limits map[string]limit
+}
+
+// limit is a rate limit an owner noted: its end, and the rate the CRM
+// took of the owner's requests.
+type limit struct {
+	until time.Time
+	rate  float64
 }
 
 type claim struct {
@@ -63,7 +69,7 @@ type claim struct {
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{recs: map[int64]*Record{}, claims: map[int64]*claim{}, limits: map[string]time.Time{}}
+	return &Store{recs: map[int64]*Record{}, claims: map[int64]*claim{}, limits: map[string]limit{}}
 }
 
 // Add stores customers, pending and due at once, as their version 1; an id
@@ -159,7 +165,7 @@ func (s *Store) Quota() (until time.Time) {
 // Limit returns when the rate limit that owner noted ends (it may have
 // ended already); zero when owner noted none, or withdrew it.
 func (s *Store) Limit(owner string) (until time.Time) {
-	s.locked(func() { until = s.limits[owner] })
+	s.locked(func() { until = s.limits[owner].until })
 	return until
 }
 

@@ -49,9 +49,9 @@ func (q *Queue) QuotaPause(ctx context.Context) (time.Time, error) {
 }
 
 // NoteLimit records that this owner found the CRM's rate limit, in force
-// for d from now (the latest note of the owner counts); d <= 0 withdraws
-// it.
-func (q *Queue) NoteLimit(ctx context.Context, d time.Duration) error {
+// for d from now, and the rate the CRM takes of its requests (the latest
+// note of the owner counts); d <= 0 withdraws it.
+func (q *Queue) NoteLimit(ctx context.Context, d time.Duration, rate float64) error {
 	unlock, err := q.s.enter(ctx, nil)
 	if err != nil {
 		return err
@@ -61,24 +61,26 @@ func (q *Queue) NoteLimit(ctx context.Context, d time.Duration) error {
 		delete(q.s.limits, q.owner)
 		return nil
 	}
-	q.s.limits[q.owner] = time.Now().Add(d)
+	q.s.limits[q.owner] = limit{until: time.Now().Add(d), rate: rate}
 	return nil
 }
 
-// PeerLimited tells whether another owner's noted rate limit is in force.
-func (q *Queue) PeerLimited(ctx context.Context) (bool, error) {
+// PeerLimits returns the rates noted with the other owners' rate limits
+// in force, in no particular order.
+func (q *Queue) PeerLimits(ctx context.Context) ([]float64, error) {
 	unlock, err := q.s.enter(ctx, nil)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer unlock()
 	now := time.Now()
-	for owner, until := range q.s.limits {
-		if owner != q.owner && until.After(now) {
-			return true, nil
+	var rates []float64
+	for owner, l := range q.s.limits {
+		if owner != q.owner && l.until.After(now) {
+			rates = append(rates, l.rate)
 		}
 	}
-	return false, nil
+	return rates, nil
 }
 
 // Claim reserves up to limit due pending records that no claim lists,

@@ -16,11 +16,12 @@ var _ common.LimitSharer = (*Queue)(nil)
 const limitKept = 24 * time.Hour
 
 // NoteLimit records that this integrator's pacing found the CRM's rate
-// limit, in force for its peers for d from now by the server's clock
-// (the latest note counts); d <= 0 withdraws it. Either way it drops the
-// limits that other integrators noted and that ended more than limitKept
-// ago, in the same statement. It implements common.LimitSharer.
-func (q *Queue) NoteLimit(ctx context.Context, d time.Duration) error {
+// limit, in force for its peers for d from now by the server's clock, and
+// the rate at which the CRM takes its requests (the latest note counts);
+// d <= 0 withdraws it. Either way it drops the limits that other
+// integrators noted and that ended more than limitKept ago, in the same
+// statement. It implements common.LimitSharer.
+func (q *Queue) NoteLimit(ctx context.Context, d time.Duration, rate float64) error {
 	if d <= 0 {
 		_, err := q.db.db.ExecContext(ctx, `
 			DELETE FROM pace_limits
@@ -36,23 +37,34 @@ func (q *Queue) NoteLimit(ctx context.Context, d time.Duration) error {
 		WITH gone AS (
 			DELETE FROM pace_limits WHERE owner <> $1 AND until < now() - $3 * interval '1 millisecond'
 		)
-		INSERT INTO pace_limits (owner, until) VALUES ($1, now() + $2 * interval '1 millisecond')
-		ON CONFLICT (owner) DO UPDATE SET until = excluded.until`, q.owner, millis(d), millis(limitKept))
+		INSERT INTO pace_limits (owner, until, rate) VALUES ($1, now() + $2 * interval '1 millisecond', $4)
+		ON CONFLICT (owner) DO UPDATE SET until = excluded.until, rate = excluded.rate`, q.owner, millis(d), millis(limitKept), rate)
 	if err != nil {
 		return fmt.Errorf("record the CRM's rate limit found by this integrator, for %v: %w", d, err)
 	}
 	return nil
 }
 
-// PeerLimited tells whether the CRM's rate limit that another integrator
-// noted is in force now, by the server's clock. It implements
-// common.LimitSharer.
-func (q *Queue) PeerLimited(ctx context.Context) (bool, error) {
-	var limited bool
-	err := q.db.db.QueryRowContext(ctx,
-		`SELECT EXISTS (SELECT FROM pace_limits WHERE owner <> $1 AND until > now())`, q.owner).Scan(&limited)
+// PeerLimits returns the rates noted with the CRM's rate limits that
+// other integrators noted and that are in force now, by the server's
+// clock. It implements common.LimitSharer.
+func (q *Queue) PeerLimits(ctx context.Context) ([]float64, error) {
+	rows, err := q.db.db.QueryContext(ctx,
+		`SELECT rate FROM pace_limits WHERE owner <> $1 AND until > now()`, q.owner)
 	if err != nil {
-		return false, fmt.Errorf("read whether another integrator found the CRM's rate limit: %w", err)
+		return nil, fmt.Errorf("read the CRM's rate limits other integrators found: %w", err)
 	}
-	return limited, nil
+	defer rows.Close()
+	var rates []float64
+	for rows.Next() {
+		var r float64
+		if err := rows.Scan(&r); err != nil {
+			return nil, fmt.Errorf("read the CRM's rate limits other integrators found: %w", err)
+		}
+		rates = append(rates, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the CRM's rate limits other integrators found: %w", err)
+	}
+	return rates, nil
 }

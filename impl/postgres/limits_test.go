@@ -37,13 +37,13 @@ func TestMigrateAddsPaceLimits(t *testing.T) {
 	db := openDSN(t, mine)
 	assert.Equal(t, 1, countRaw(t, admin, `SELECT count(*) FROM pg_tables WHERE tablename = 'pace_limits' AND tableowner = $1`, role),
 		"created on start, owned by the role")
-	require.NoError(t, db.Queue("a").NoteLimit(ctxT(t), time.Minute))
-	limited, err := db.Queue("b").PeerLimited(ctxT(t))
+	require.NoError(t, db.Queue("a").NoteLimit(ctxT(t), time.Minute, 42))
+	rates, err := db.Queue("b").PeerLimits(ctxT(t))
 	require.NoError(t, err)
-	assert.True(t, limited)
-	limited, err = db.Queue("a").PeerLimited(ctxT(t))
+	assert.Equal(t, []float64{42}, rates)
+	rates, err = db.Queue("a").PeerLimits(ctxT(t))
 	require.NoError(t, err)
-	assert.False(t, limited)
+	assert.Empty(t, rates)
 }
 
 // Noting a limit, or withdrawing one, drops the limits of others that
@@ -75,14 +75,14 @@ func TestNoteLimitDropsLongEnded(t *testing.T) {
 	old("gone", 48*time.Hour)
 	old("lately", time.Hour)
 	old("a", 72*time.Hour) // a's own, long ended: noted again
-	require.NoError(t, db.Queue("a").NoteLimit(ctxT(t), time.Minute))
+	require.NoError(t, db.Queue("a").NoteLimit(ctxT(t), time.Minute, 1))
 	assert.Equal(t, []string{"a", "lately"}, owners())
 	assert.Equal(t, 1, count(t, db, `SELECT count(*) FROM pace_limits WHERE owner = 'a' AND until > now() + interval '50 seconds'`),
 		"a's row, noted anew")
 
 	old("gone", 25*time.Hour)
-	require.NoError(t, db.Queue("b").NoteLimit(ctxT(t), 0))
+	require.NoError(t, db.Queue("b").NoteLimit(ctxT(t), 0, 0))
 	assert.Equal(t, []string{"a", "lately"}, owners(), "a withdrawal drops them too")
-	require.NoError(t, db.Queue("a").NoteLimit(ctxT(t), -time.Second))
+	require.NoError(t, db.Queue("a").NoteLimit(ctxT(t), -time.Second, 0))
 	assert.Equal(t, []string{"lately"}, owners())
 }

@@ -75,12 +75,14 @@ var schema = append([]schemaObject{
 		noted_by   text NOT NULL,
 		noted_at   timestamptz NOT NULL DEFAULT now()
 	)`},
-	// The CRM's rate limit as each integrator's pacing found it (see
+	// The CRM's rate limit as each integrator's pacing found it, and the
+	// rate the CRM took of the integrator's requests (see
 	// Queue.NoteLimit): one row per integrator at most, rows long past
 	// dropped as limits are noted.
 	{"pace_limits", relation, `CREATE TABLE IF NOT EXISTS pace_limits (
 		owner text PRIMARY KEY,
-		until timestamptz NOT NULL
+		until timestamptz NOT NULL,
+		rate double precision NOT NULL DEFAULT 0
 	)`},
 	{"goquiz_claim_versions", function, claimFunction},
 	{"goquiz_claim_probe", function, probeFunction},

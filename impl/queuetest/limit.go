@@ -1,6 +1,7 @@
 package queuetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 // testLimitShared: a rate limit one integrator notes is in force for its
 // peers, never for itself, until it is withdrawn or its time passes; a
 // note again replaces the time (it extends a limit still in force); the
-// limits of several owners are each in force.
+// limits of several owners are each in force; each peer reads the rate
+// noted with each limit in force, the latest noted.
 func testLimitShared(t *testing.T, s Store) {
 	sharer := func(owner string) common.LimitSharer {
 		t.Helper()
@@ -22,16 +24,18 @@ func testLimitShared(t *testing.T, s Store) {
 		return l
 	}
 	a, b, c := sharer("a"), sharer("b"), sharer("c")
-	note := func(l common.LimitSharer, d time.Duration) {
+	note := func(l common.LimitSharer, d time.Duration, rate ...float64) {
 		t.Helper()
-		require.NoError(t, l.NoteLimit(ctx(t), d))
+		require.NoError(t, l.NoteLimit(ctx(t), d, append(rate, 10)[0]))
 	}
-	limited := func(l common.LimitSharer) bool {
+	rates := func(l common.LimitSharer) []float64 {
 		t.Helper()
-		ok, err := l.PeerLimited(ctx(t))
+		r, err := l.PeerLimits(ctx(t))
 		require.NoError(t, err)
-		return ok
+		slices.Sort(r)
+		return r
 	}
+	limited := func(l common.LimitSharer) bool { t.Helper(); return len(rates(l)) > 0 }
 
 	assert.False(t, limited(a), "none noted")
 	note(a, 0) // withdrawing none is no error
@@ -58,12 +62,14 @@ func testLimitShared(t *testing.T, s Store) {
 	time.Sleep(time.Until(noted.Add(short + 100*time.Millisecond)))
 	assert.False(t, limited(b), "its time passed")
 
-	// Two owners: each sees the other's.
-	note(a, 2*time.Second)
-	note(b, 2*time.Second)
-	assert.True(t, limited(a), "b's limit")
-	assert.True(t, limited(b), "a's limit")
-	assert.True(t, limited(c))
+	// Two owners: each sees the other's, and its rate.
+	note(a, 2*time.Second, 120.5)
+	note(b, 2*time.Second, 80)
+	assert.Equal(t, []float64{80}, rates(a), "b's limit")
+	assert.Equal(t, []float64{120.5}, rates(b), "a's limit")
+	assert.Equal(t, []float64{80, 120.5}, rates(c))
+	note(a, 2*time.Second, 150)
+	assert.Equal(t, []float64{150}, rates(b), "a's latest rate")
 	note(a, 0)
 	assert.True(t, limited(a), "b's limit is still in force")
 	assert.False(t, limited(b), "a's was withdrawn; b's own does not count")
