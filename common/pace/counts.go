@@ -36,6 +36,10 @@ func (t *intake) add(now time.Time) {
 	t.n++
 }
 
+// recent returns the answers per second counted over the last one to
+// two seconds: what the CRM takes now.
+func (t *intake) recent(now time.Time) float64 { return t.since(t.prev, now) }
+
 // since returns the answers per second counted since m.
 func (t *intake) since(m mark, now time.Time) float64 {
 	return float64(t.n-m.n) / max(now.Sub(m.at), 100*time.Millisecond).Seconds()

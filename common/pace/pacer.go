@@ -128,7 +128,7 @@ func (p *Pacer) PauseUntil(until time.Time) {
 func (p *Pacer) FoundLimit() (taken float64, found bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.law.taken.since(p.law.taken.prev, p.now()), p.law.found
+	return p.law.taken.recent(p.now()), p.law.found
 }
 
 // SetPeerLimits tells the law the rates of the other integrators whose

@@ -249,3 +249,29 @@ func TestPacerLogsAQuotaPauseExtended(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(logs.String(), "quota pause is extended"), logs.String())
 	assert.Contains(t, logs.String(), "until="+simT0.Add(120*time.Second).Format(time.RFC3339))
 }
+
+// What a Pacer tells a LimitSharer is the rate the CRM takes of its
+// requests now, found or not; the peers' rates it is told make the fair
+// share of the limit, with its own rate, until no peer is limited.
+func TestPacerSharesTheRateTaken(t *testing.T) {
+	clk := &fakeClock{t: simT0}
+	p := newPacer(Config{Workers: 8}, clk.now, clk.sleep)
+	for range 150 { // 50 a second for 3 s
+		require.NoError(t, clk.sleep(context.Background(), 20*time.Millisecond))
+		p.Done(Start{}, nil, common.Budget{})
+	}
+	taken, found := p.FoundLimit()
+	assert.InDelta(t, 50, taken, 2)
+	assert.False(t, found, "no test ran")
+
+	p.SetPeerLimits([]float64{150})
+	p.mu.Lock()
+	assert.True(t, p.law.peerLimited)
+	assert.InDelta(t, 100, p.law.fair, 2, "(50 + 150) / 2")
+	p.mu.Unlock()
+	p.SetPeerLimits(nil)
+	p.mu.Lock()
+	assert.False(t, p.law.peerLimited)
+	assert.Zero(t, p.law.fair)
+	p.mu.Unlock()
+}

@@ -277,7 +277,7 @@ func simulate(s simSetup, t0 time.Time) simResult {
 		if now.Sub(ratesAt) >= time.Second {
 			ratesAt = now
 			for i, l := range laws {
-				rates[i] = l.taken.since(l.taken.prev, now)
+				rates[i] = l.taken.recent(now)
 			}
 		}
 		for i, l := range laws {

@@ -19,11 +19,7 @@ func shorten(s string) string {
 	if len(s) <= maxShown {
 		return s
 	}
-	n := maxShown
-	for i := 0; i < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(s[n]); i++ {
-		n--
-	}
-	return s[:n] + "..."
+	return string(cutText([]byte(s), maxShown, false)) + "..."
 }
 
 // textColumns are the required columns whose values are kept as text.

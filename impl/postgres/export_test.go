@@ -25,3 +25,6 @@ func SetSeenMaxBytes(n int) (restore func()) {
 	seenMaxBytes = n
 	return func() { seenMaxBytes = old }
 }
+
+// PrivilegeHint returns what Migrate adds to err (see privilegeHint).
+func (d *DB) PrivilegeHint(ctx context.Context, err error) string { return d.privilegeHint(ctx, err) }

@@ -3,10 +3,12 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -51,5 +53,31 @@ func TestMissingCreatePrivilegeIsNamed(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.refusal)
 			assert.Contains(t, err.Error(), strings.ReplaceAll(tc.hint, "ROLE", role))
 		})
+	}
+}
+
+// The hint is given for the two refusals a role meets creating or
+// upgrading the schema, and for no other: a refusal on a table or a
+// function names what it lacks itself, and the GRANT on the schema would
+// not help.
+func TestPrivilegeHintOnlyForTheSchemaAndItsOwner(t *testing.T) {
+	db := open(t)
+	for _, tc := range []struct {
+		err  error
+		want string // "" for no hint
+	}{
+		{&pq.Error{Code: "42501", Message: "permission denied for schema public"}, "GRANT CREATE ON SCHEMA public TO "},
+		{&pq.Error{Code: "42501", Message: "must be owner of table customers"}, "start goquiz once as that role"},
+		{&pq.Error{Code: "42501", Message: "permission denied for table customers"}, ""},
+		{&pq.Error{Code: "42501", Message: "permission denied for function goquiz_settle_rejects"}, ""},
+		{&pq.Error{Code: "42P01", Message: `relation "customers" does not exist`}, ""},
+		{errors.New("connection refused"), ""},
+	} {
+		got := db.PrivilegeHint(ctxT(t), tc.err)
+		if tc.want == "" {
+			assert.Empty(t, got, "%v", tc.err)
+		} else {
+			assert.Contains(t, got, tc.want, "%v", tc.err)
+		}
 	}
 }

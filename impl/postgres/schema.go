@@ -210,19 +210,22 @@ func (d *DB) Migrate(ctx context.Context) error {
 }
 
 // privilegeHint returns, for an error of a role that may not create or
-// upgrade the schema (42501), what right it lacks and how to get it, as a
-// suffix; "" for any other error. PostgreSQL 15 grants CREATE on the
-// public schema to the database's owner only, so a role that does not
-// own its database meets the first on the first start; a role that is
-// not the owner of the tables meets the second when an upgrade adds an
-// object.
+// upgrade the schema (42501: permission denied for the schema, or not the
+// owner of its tables), what right it lacks and how to get it, as a
+// suffix; "" for any other error, other refusals of 42501 included (their
+// message names the object). PostgreSQL 15 grants CREATE on the public
+// schema to the database's owner only, so a role that does not own its
+// database meets the first on the first start; a role that is not the
+// owner of the tables meets the second when an upgrade adds an object.
 func (d *DB) privilegeHint(ctx context.Context, err error) string {
 	var pqErr *pq.Error
-	if !errors.As(err, &pqErr) || pqErr.Code != "42501" {
+	switch {
+	case !errors.As(err, &pqErr) || pqErr.Code != "42501":
 		return ""
-	}
-	if strings.HasPrefix(pqErr.Message, "must be owner of") {
+	case strings.HasPrefix(pqErr.Message, "must be owner of"):
 		return " — the schema is created and upgraded by the role that owns its tables: start goquiz once as that role"
+	case !strings.HasPrefix(pqErr.Message, "permission denied for schema"):
+		return ""
 	}
 	role, schema := "the role", "public"
 	var r, s sql.NullString

@@ -24,9 +24,9 @@ func testLimitShared(t *testing.T, s Store) {
 		return l
 	}
 	a, b, c := sharer("a"), sharer("b"), sharer("c")
-	note := func(l common.LimitSharer, d time.Duration, rate ...float64) {
+	note := func(l common.LimitSharer, d time.Duration, rate float64) {
 		t.Helper()
-		require.NoError(t, l.NoteLimit(ctx(t), d, append(rate, 10)[0]))
+		require.NoError(t, l.NoteLimit(ctx(t), d, rate))
 	}
 	rates := func(l common.LimitSharer) []float64 {
 		t.Helper()
@@ -38,22 +38,22 @@ func testLimitShared(t *testing.T, s Store) {
 	limited := func(l common.LimitSharer) bool { t.Helper(); return len(rates(l)) > 0 }
 
 	assert.False(t, limited(a), "none noted")
-	note(a, 0) // withdrawing none is no error
-	note(a, -time.Second)
+	note(a, 0, 0) // withdrawing none is no error
+	note(a, -time.Second, 0)
 	assert.False(t, limited(b))
 
-	note(a, 2*time.Second)
+	note(a, 2*time.Second, 10)
 	assert.True(t, limited(b), "a's limit is in force for b")
 	assert.True(t, limited(c), "and for c")
 	assert.False(t, limited(a), "not for a itself")
-	note(a, 0)
+	note(a, 0, 0)
 	assert.False(t, limited(b), "withdrawn")
 	assert.False(t, limited(a))
 
 	// A short limit ends by itself.
 	const short = 300 * time.Millisecond
 	start := time.Now()
-	note(a, short)
+	note(a, short, 10)
 	noted := time.Now()
 	got := limited(b)
 	if time.Since(start) < short { // else the machine was too slow to tell
@@ -70,22 +70,22 @@ func testLimitShared(t *testing.T, s Store) {
 	assert.Equal(t, []float64{80, 120.5}, rates(c))
 	note(a, 2*time.Second, 150)
 	assert.Equal(t, []float64{150}, rates(b), "a's latest rate")
-	note(a, 0)
+	note(a, 0, 0)
 	assert.True(t, limited(a), "b's limit is still in force")
 	assert.False(t, limited(b), "a's was withdrawn; b's own does not count")
 	assert.True(t, limited(c), "b's")
-	note(b, -1)
+	note(b, -1, 0)
 	assert.False(t, limited(a))
 	assert.False(t, limited(c))
 
 	// Noting again before the end extends the limit...
-	note(a, short)
-	note(a, 2*time.Second)
+	note(a, short, 10)
+	note(a, 2*time.Second, 10)
 	noted = time.Now()
 	time.Sleep(time.Until(noted.Add(short + 100*time.Millisecond)))
 	assert.True(t, limited(b), "extended to 2s")
 	// ...and the latest note counts: for d from now.
-	note(a, short)
+	note(a, short, 10)
 	noted = time.Now()
 	time.Sleep(time.Until(noted.Add(short + 100*time.Millisecond)))
 	assert.False(t, limited(b), "noted again for %v, which passed", short)
